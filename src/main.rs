@@ -1,1 +1,347 @@
-fn main(){}
+//! The `privgate` command line: a thin layer over the library. Exit codes: 0 ok, 1 the check
+//! found problems (or scan/eval found what it reports), 2 usage or runtime error.
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use privgate::config::{Config, Upstream};
+use privgate::policy::PolicySet;
+use privgate::redact::{Applied, PseudonymKey, Redaction};
+
+/// privgate: a privacy-compliance proxy for AI chat APIs.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the proxy (HTTPS listener + admin listener).
+    Serve(ServeArgs),
+    /// Validate the config and every policy (and run the policies' [[test]] cases).
+    Check {
+        /// Config file (privgate.toml).
+        #[arg(long, env = "PRIVGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Directory of policy files.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Redact text from stdin with a policy and print it (or the findings, with --json).
+    Scan {
+        /// Policy id.
+        #[arg(long)]
+        policy: Option<String>,
+        /// Directory of policy files.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        /// Print findings (byte offsets, entity type, score) as JSON instead of redacted text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Config file (privgate.toml); flags below override it.
+    #[arg(long, env = "PRIVGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// HTTPS listen address [default: 127.0.0.1:8443].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Admin listen address (/metrics, /healthz, /readyz) [default: 127.0.0.1:9090].
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+    /// Certificates directory; a dev CA and server certificate are generated here if missing.
+    #[arg(long)]
+    certs_dir: Option<PathBuf>,
+    /// Data directory (keys, stores) [default: ./data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Directory of policy files (the embedded default is always available).
+    #[arg(long)]
+    policies: Option<PathBuf>,
+    /// Policy id to apply [default: gdpr-default].
+    #[arg(long)]
+    policy: Option<String>,
+    /// OpenAI-compatible upstream base URL [default: https://api.openai.com].
+    #[arg(long)]
+    upstream_openai: Option<String>,
+    /// Anthropic upstream base URL [default: https://api.anthropic.com].
+    #[arg(long)]
+    upstream_anthropic: Option<String>,
+    /// Route every provider to a built-in echo backend (no vendor account or network needed).
+    #[arg(long)]
+    demo: bool,
+    /// Log format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Check { config, policies } => check(config, policies),
+        Command::Scan {
+            policy,
+            policies,
+            json,
+        } => scan(policy, policies, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("privgate: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Panic messages can carry request data; the hook prints only where it happened.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "unknown location".into());
+        eprintln!("privgate: internal error (panic) at {location}; message withheld");
+    }));
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging(&args.log_format);
+    let mut config = load_config(args.config.as_ref())?;
+    let s = &mut config.server;
+    if let Some(v) = args.listen {
+        s.listen = v;
+    }
+    if let Some(v) = args.admin_listen {
+        s.admin_listen = v;
+    }
+    if let Some(v) = args.certs_dir {
+        s.certs_dir = v;
+    }
+    if let Some(v) = args.data_dir {
+        s.data_dir = v;
+    }
+    if let Some(v) = args.policies {
+        s.policies_dir = Some(v);
+    }
+    if let Some(v) = args.policy {
+        s.policy = v;
+    }
+    if let Some(v) = args.upstream_openai {
+        config.upstreams.openai = Upstream::new(&v);
+    }
+    if let Some(v) = args.upstream_anthropic {
+        config.upstreams.anthropic = Upstream::new(&v);
+    }
+    config.validate("command line")?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        if args.demo {
+            let addr = privgate::demo::start()
+                .await
+                .context("starting the demo echo backend")?;
+            let url = format!("http://{addr}");
+            config.upstreams.openai = Upstream::new(&url);
+            config.upstreams.anthropic = Upstream::new(&url);
+            println!(
+                "privgate: DEMO MODE: every provider is routed to a built-in echo backend at {url}"
+            );
+        }
+        if config.server.uses_dev_certs() {
+            let paths = privgate::tls::CertPaths::in_dir(&config.server.certs_dir);
+            if privgate::tls::ensure_dev_certs(&paths)? {
+                println!(
+                    "privgate: generated a development CA and a localhost certificate in {} \
+                     (trust {} in your client; use real certificates in production)",
+                    config.server.certs_dir.display(),
+                    paths.ca.display()
+                );
+            }
+        }
+        let server = privgate::proxy::Server::start(config).await?;
+        let st = &server.state;
+        let policy = st.policy();
+        println!(
+            "privgate: listening on https://{} (HTTP/1.1 and HTTP/2)",
+            server.addr
+        );
+        println!(
+            "privgate: admin on http://{} (/metrics, /healthz, /readyz)",
+            server.admin_addr
+        );
+        println!(
+            "privgate: upstream openai    -> {}",
+            st.upstreams.openai.display
+        );
+        println!(
+            "privgate: upstream anthropic -> {}",
+            st.upstreams.anthropic.display
+        );
+        println!(
+            "privgate: policy {} (version {}, hash {}, mode {}); data in {}",
+            policy.id,
+            policy.version,
+            policy.version_hash,
+            policy.mode.as_str(),
+            st.config.server.data_dir.display()
+        );
+        shutdown_signal().await;
+        println!("privgate: shutting down");
+        server.shutdown(std::time::Duration::from_secs(10)).await;
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn check(config: Option<PathBuf>, policies: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut problems: Vec<String> = Vec::new();
+    let config = match load_config(config.as_ref()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            problems.extend(e.to_string().lines().map(str::to_string));
+            None
+        }
+    };
+    let dir = policies.or_else(|| config.as_ref().and_then(|c| c.server.policies_dir.clone()));
+    let set = match &dir {
+        Some(d) => PolicySet::load_dir(d),
+        None => Ok(PolicySet::embedded()),
+    };
+    let mut checked = 0;
+    match set {
+        Ok(set) => {
+            if let Some(c) = &config {
+                if set.get(&c.server.policy).is_none() {
+                    problems.push(format!(
+                        "server.policy: policy {:?} not found (loaded: {})",
+                        c.server.policy,
+                        set.ids().join(", ")
+                    ));
+                }
+            }
+            for p in set.iter() {
+                checked += 1;
+                let failures = p.run_tests();
+                println!(
+                    "policy {} ({}): {} test case(s), {} failed",
+                    p.id,
+                    p.source,
+                    p.tests.len(),
+                    failures.len()
+                );
+                problems.extend(failures.iter().map(ToString::to_string));
+            }
+        }
+        Err(e) => problems.extend(e.problems.iter().map(ToString::to_string)),
+    }
+    if problems.is_empty() {
+        println!("ok: config and {checked} policies valid");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        eprintln!("{} problem(s) found", problems.len());
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn scan(policy: Option<String>, policies: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
+    let set = match &policies {
+        Some(d) => PolicySet::load_dir(d)?,
+        None => PolicySet::embedded(),
+    };
+    let id = policy.unwrap_or_else(|| privgate::policy::DEFAULT_POLICY_ID.to_string());
+    let policy = set
+        .get(&id)
+        .with_context(|| format!("policy {id:?} not found (loaded: {})", set.ids().join(", ")))?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading stdin (expected UTF-8 text)")?;
+    if json {
+        let findings: Vec<_> = policy
+            .detector
+            .find(&input)
+            .into_iter()
+            .map(|f| {
+                serde_json::json!({
+                    "start": f.start, "end": f.end, "entity": f.entity.as_str(),
+                    "score": f.score, "action": policy.action_for(f.entity).as_str(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "policy": policy.id, "findings": findings })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut redaction = Redaction::new(PseudonymKey::generate());
+    match policy.redact(&input, &mut redaction) {
+        Applied::Text(t) => {
+            print!("{t}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Applied::Blocked(e) => {
+            eprintln!("blocked: the policy {} blocks {e}", policy.id);
+            Ok(ExitCode::from(1))
+        }
+    }
+}

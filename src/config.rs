@@ -1,0 +1,357 @@
+//! Server configuration (`privgate.toml`): listeners, TLS files, data directory, upstreams and
+//! limits.
+//!
+//! Owns: the config model with embedded defaults (so `serve` runs with no file), loading with
+//! errors that name the file, the key path and what was expected, and validation that reports
+//! every problem at once. Command-line flags are applied on top by the binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The whole server configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listeners, files and the active policy.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// Where each provider's requests go.
+    #[serde(default)]
+    pub upstreams: UpstreamsSection,
+    /// Limits and timeouts (defaults from RELIABILITY.md D8).
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// The client-facing HTTPS listener.
+    pub listen: SocketAddr,
+    /// The admin listener (`/metrics`, `/healthz`, `/readyz`); keep it on loopback.
+    pub admin_listen: SocketAddr,
+    /// Directory of `server.pem`, `server-key.pem` and `dev-ca.pem`.
+    pub certs_dir: PathBuf,
+    /// Server certificate chain; default `<certs_dir>/server.pem`.
+    pub tls_cert: Option<PathBuf>,
+    /// Server private key; default `<certs_dir>/server-key.pem`.
+    pub tls_key: Option<PathBuf>,
+    /// State directory (pseudonym key, stores).
+    pub data_dir: PathBuf,
+    /// Directory of policy files; `None` = only the embedded default.
+    pub policies_dir: Option<PathBuf>,
+    /// The policy applied to every route.
+    pub policy: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: "127.0.0.1:8443".parse().expect("static address"),
+            admin_listen: "127.0.0.1:9090".parse().expect("static address"),
+            certs_dir: PathBuf::from("certs"),
+            tls_cert: None,
+            tls_key: None,
+            data_dir: PathBuf::from("data"),
+            policies_dir: None,
+            policy: crate::policy::DEFAULT_POLICY_ID.to_string(),
+        }
+    }
+}
+
+impl ServerSection {
+    /// The certificate chain file in use.
+    pub fn cert_path(&self) -> PathBuf {
+        self.tls_cert
+            .clone()
+            .unwrap_or_else(|| self.certs_dir.join("server.pem"))
+    }
+
+    /// The private key file in use.
+    pub fn key_path(&self) -> PathBuf {
+        self.tls_key
+            .clone()
+            .unwrap_or_else(|| self.certs_dir.join("server-key.pem"))
+    }
+
+    /// True when both TLS files are the generated dev defaults.
+    pub fn uses_dev_certs(&self) -> bool {
+        self.tls_cert.is_none() && self.tls_key.is_none()
+    }
+}
+
+/// `[upstreams]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamsSection {
+    /// OpenAI-compatible backend (OpenAI, Azure-style gateways, Ollama, vLLM…).
+    pub openai: Upstream,
+    /// Anthropic Messages API backend.
+    pub anthropic: Upstream,
+}
+
+impl Default for UpstreamsSection {
+    fn default() -> Self {
+        UpstreamsSection {
+            openai: Upstream::new("https://api.openai.com"),
+            anthropic: Upstream::new("https://api.anthropic.com"),
+        }
+    }
+}
+
+/// One upstream backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// Base URL: `https://host[:port][/prefix]` or `http://…` for local backends. The client's
+    /// path (`/v1/...`) is appended.
+    pub url: String,
+    /// Extra CA certificate (PEM) to trust for this upstream, beside the public roots.
+    #[serde(default)]
+    pub extra_ca: Option<PathBuf>,
+}
+
+impl Upstream {
+    /// An upstream with no extra CA.
+    pub fn new(url: &str) -> Upstream {
+        Upstream {
+            url: url.to_string(),
+            extra_ca: None,
+        }
+    }
+}
+
+/// `[limits]`: defaults from RELIABILITY.md D8.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body accepted (and scanned).
+    pub max_body_bytes: usize,
+    /// Largest non-streamed upstream answer privgate reads to restore pseudonyms.
+    pub max_response_bytes: usize,
+    /// Deepest JSON nesting accepted.
+    pub max_json_depth: usize,
+    /// Most request headers on HTTP/1.1.
+    pub max_headers: usize,
+    /// Largest request header block (bytes).
+    pub max_header_bytes: usize,
+    /// Client connections open at once.
+    pub max_connections: usize,
+    /// HTTP/2 streams per connection.
+    pub h2_max_concurrent_streams: u32,
+    /// TLS handshake timeout, milliseconds.
+    pub tls_handshake_timeout_ms: u64,
+    /// Time for a client to send its request headers, milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// Time for a client to send its whole request body, milliseconds.
+    pub body_read_timeout_ms: u64,
+    /// Upstream TCP connect timeout, milliseconds.
+    pub upstream_connect_timeout_ms: u64,
+    /// Upstream time to response headers, milliseconds.
+    pub upstream_timeout_ms: u64,
+    /// Upstream time to deliver a whole non-streamed body, milliseconds.
+    pub upstream_body_timeout_ms: u64,
+    /// Idle upstream connections are closed after this, milliseconds.
+    pub upstream_pool_idle_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 4 * 1024 * 1024,
+            max_response_bytes: 32 * 1024 * 1024,
+            max_json_depth: 64,
+            max_headers: 100,
+            max_header_bytes: 32 * 1024,
+            max_connections: 10_000,
+            h2_max_concurrent_streams: 100,
+            tls_handshake_timeout_ms: 10_000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            upstream_connect_timeout_ms: 5_000,
+            upstream_timeout_ms: 60_000,
+            upstream_body_timeout_ms: 600_000,
+            upstream_pool_idle_ms: 90_000,
+        }
+    }
+}
+
+/// A duration from milliseconds.
+pub fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+/// A config problem: which file, which key, what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid for the model.
+    #[error("{file}: {key}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// The key path.
+        key: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// Several problems.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<ConfigError>),
+}
+
+impl Config {
+    /// Loads a config file; unknown keys and wrong types are errors naming the key path.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Config::parse(&file, &text)
+    }
+
+    /// Parses config text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::new(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError::Invalid {
+                file: match line {
+                    Some(l) => format!("{file}:{l}"),
+                    None => file.to_string(),
+                },
+                key: if key == "." { "(file)".into() } else { key },
+                message: inner.message().to_string(),
+            }
+        })?;
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot: URL shapes, non-zero limits. Reports every problem.
+    pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, message: String| {
+            problems.push(ConfigError::Invalid {
+                file: file.to_string(),
+                key: key.to_string(),
+                message,
+            })
+        };
+        for (name, up) in [
+            ("openai", &self.upstreams.openai),
+            ("anthropic", &self.upstreams.anthropic),
+        ] {
+            if let Err(m) = validate_upstream_url(&up.url) {
+                bad(&format!("upstreams.{name}.url"), m);
+            }
+            if let Some(ca) = &up.extra_ca {
+                if !ca.exists() {
+                    bad(
+                        &format!("upstreams.{name}.extra_ca"),
+                        format!("expected a PEM file, {} does not exist", ca.display()),
+                    );
+                }
+            }
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.max_body_bytes", l.max_body_bytes as u64),
+            ("limits.max_response_bytes", l.max_response_bytes as u64),
+            ("limits.max_json_depth", l.max_json_depth as u64),
+            ("limits.max_headers", l.max_headers as u64),
+            ("limits.max_connections", l.max_connections as u64),
+            (
+                "limits.tls_handshake_timeout_ms",
+                l.tls_handshake_timeout_ms,
+            ),
+            ("limits.header_read_timeout_ms", l.header_read_timeout_ms),
+            ("limits.body_read_timeout_ms", l.body_read_timeout_ms),
+            (
+                "limits.upstream_connect_timeout_ms",
+                l.upstream_connect_timeout_ms,
+            ),
+            ("limits.upstream_timeout_ms", l.upstream_timeout_ms),
+        ] {
+            if v == 0 {
+                bad(key, "expected a value greater than 0".into());
+            }
+        }
+        if l.max_header_bytes < 8192 {
+            bad(
+                "limits.max_header_bytes",
+                "expected at least 8192 bytes".into(),
+            );
+        }
+        match problems.len() {
+            0 => Ok(()),
+            1 => Err(problems.remove(0)),
+            _ => Err(ConfigError::Many(problems)),
+        }
+    }
+}
+
+/// Checks an upstream base URL: `http` or `https`, a host, no query or fragment.
+pub fn validate_upstream_url(url: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| format!("expected an http:// or https:// URL, got {url:?}"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => return Err(format!("expected an http:// or https:// URL, got {url:?}")),
+    }
+    if uri.host().is_none() {
+        return Err(format!("expected a host in {url:?}"));
+    }
+    if uri.query().is_some() {
+        return Err(format!("expected no query string in {url:?}"));
+    }
+    Ok(uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_a_file() {
+        let c = Config::parse("x.toml", "").unwrap();
+        assert_eq!(c.server.listen.port(), 8443);
+        assert_eq!(c.limits.max_body_bytes, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let err = Config::parse("privgate.toml", "[limits]\nmax_body_bytes = \"big\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("privgate.toml:2: limits.max_body_bytes:"),
+            "{err}"
+        );
+        let err = Config::parse("privgate.toml", "[server]\nlisten_on = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_on"), "{err}");
+        let err = Config::parse("c.toml", "[upstreams.openai]\nurl = \"ftp://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("upstreams.openai.url"), "{err}");
+    }
+}

@@ -1,0 +1,150 @@
+//! The Prometheus registry and every metric's definition, in one place.
+//!
+//! Owns: [`Metrics`], created once at start and shared. Label values come only from closed sets
+//! (route templates, provider names, entity types, actions, error codes, status classes), never from
+//! request data, so the number of series is bounded whatever clients send.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// Pre-registered metric handles.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// `privgate_requests_total{route,provider,status}`: status is the status class (`2xx`…).
+    pub requests_total: IntCounterVec,
+    /// `privgate_request_duration_seconds{route}`: whole request, as the client sees it.
+    pub request_duration: HistogramVec,
+    /// `privgate_overhead_duration_seconds{route}`: time spent in privgate itself.
+    pub overhead_duration: HistogramVec,
+    /// `privgate_upstream_duration_seconds{route}`: time to upstream response headers.
+    pub upstream_duration: HistogramVec,
+    /// `privgate_pii_detections_total{entity,action}`.
+    pub pii_detections_total: IntCounterVec,
+    /// `privgate_blocked_requests_total{reason}`: requests answered by privgate itself.
+    pub blocked_requests_total: IntCounterVec,
+    /// `privgate_redaction_failures_total{stage}`.
+    pub redaction_failures_total: IntCounterVec,
+    /// `privgate_policy_reloads_total{result}`.
+    pub policy_reloads_total: IntCounterVec,
+    /// `privgate_active_streams`: streamed answers in flight.
+    pub active_streams: IntGauge,
+    /// `privgate_active_connections`: client connections open.
+    pub active_connections: IntGauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0,
+];
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help).namespace("privgate"), labels)
+                .expect("static metric definition is valid");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric names are unique");
+            c
+        };
+        let histogram = |name: &str, help: &str| {
+            let h = HistogramVec::new(
+                HistogramOpts::new(name, help)
+                    .namespace("privgate")
+                    .buckets(LATENCY_BUCKETS.to_vec()),
+                &["route"],
+            )
+            .expect("static metric definition is valid");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("metric names are unique");
+            h
+        };
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::with_opts(Opts::new(name, help).namespace("privgate"))
+                .expect("static metric definition is valid");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("metric names are unique");
+            g
+        };
+        Metrics {
+            requests_total: counter(
+                "requests_total",
+                "Requests handled, by route template, provider and status class.",
+                &["route", "provider", "status"],
+            ),
+            request_duration: histogram(
+                "request_duration_seconds",
+                "Request duration as the client sees it.",
+            ),
+            overhead_duration: histogram(
+                "overhead_duration_seconds",
+                "Time spent in privgate itself (excluding the upstream).",
+            ),
+            upstream_duration: histogram(
+                "upstream_duration_seconds",
+                "Time from sending upstream to upstream response headers.",
+            ),
+            pii_detections_total: counter(
+                "pii_detections_total",
+                "PII findings, by entity type and the action taken.",
+                &["entity", "action"],
+            ),
+            blocked_requests_total: counter(
+                "blocked_requests_total",
+                "Requests answered by privgate itself, by error code.",
+                &["reason"],
+            ),
+            redaction_failures_total: counter(
+                "redaction_failures_total",
+                "Detector failures, by stage (request/response).",
+                &["stage"],
+            ),
+            policy_reloads_total: counter(
+                "policy_reloads_total",
+                "Policy loads and reloads, by result.",
+                &["result"],
+            ),
+            active_streams: gauge("active_streams", "Streamed answers in flight."),
+            active_connections: gauge("active_connections", "Client connections open."),
+            registry,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let encoder = TextEncoder::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = encoder.encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// The status class label (`2xx`, `4xx`…) for a status code: a closed set.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

@@ -1,0 +1,577 @@
+//! The policy model (`policies/*.toml`): which entity types to look for, what to do with each,
+//! values never to redact, content privgate cannot read, and the file's own regression tests.
+//!
+//! Owns: parsing and validation (every problem reported, each naming file, line and key),
+//! compilation into a ready-to-run [`CompiledPolicy`], and the [`PolicySet`] of all loaded
+//! policies. The default policy is compiled into the binary, so `serve` runs from any directory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::detect::{Detector, DetectorConfig, EntityType};
+use crate::redact::{normalise_placeholders, Action, Applied, PseudonymKey, Redaction};
+
+/// The default policy's source, compiled into the binary (the same file ships in `policies/`).
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../policies/gdpr-default.toml");
+/// The default policy's id.
+pub const DEFAULT_POLICY_ID: &str = "gdpr-default";
+
+/// Enforce or only observe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Act on findings.
+    Enforce,
+    /// Detect and count, forward unchanged.
+    Monitor,
+}
+
+impl Mode {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Monitor => "monitor",
+        }
+    }
+}
+
+/// What to do with content parts privgate cannot read (images, audio, files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unreadable {
+    /// Forward them as they are.
+    Allow,
+    /// Drop them before forwarding.
+    Strip,
+    /// Refuse the request (`unsupported_content`).
+    Block,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    id: String,
+    version: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_mode")]
+    mode: Mode,
+    #[serde(default = "default_min_score")]
+    min_score: f32,
+    #[serde(default = "default_action")]
+    default_action: String,
+    #[serde(default)]
+    actions: BTreeMap<String, String>,
+    #[serde(default)]
+    allow_values: Vec<String>,
+    #[serde(default)]
+    content: RawContent,
+    #[serde(default, rename = "test")]
+    tests: Vec<RawTest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContent {
+    #[serde(default = "default_unreadable")]
+    unreadable: Unreadable,
+}
+
+impl Default for RawContent {
+    fn default() -> Self {
+        RawContent {
+            unreadable: Unreadable::Allow,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    #[serde(default)]
+    name: String,
+    input: String,
+    #[serde(default)]
+    expect: Option<String>,
+    #[serde(default)]
+    expect_decision: Option<String>,
+}
+
+fn default_mode() -> Mode {
+    Mode::Enforce
+}
+fn default_min_score() -> f32 {
+    0.5
+}
+fn default_action() -> String {
+    "pseudonymise".into()
+}
+fn default_unreadable() -> Unreadable {
+    Unreadable::Allow
+}
+
+/// One problem in a policy file: where, which key, what was expected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyProblem {
+    /// The file (or `<embedded>`).
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// The key path, e.g. `actions.EMIAL`.
+    pub key: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for PolicyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}: {}", self.file, line, self.key, self.message),
+            None => write!(f, "{}: {}: {}", self.file, self.key, self.message),
+        }
+    }
+}
+
+/// Every problem found while loading policies.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct PolicyError {
+    /// All problems, in file order.
+    pub problems: Vec<PolicyProblem>,
+}
+
+/// A policy test case, run by `privgate check`.
+#[derive(Debug, Clone)]
+pub struct PolicyTest {
+    /// A name for reports.
+    pub name: String,
+    /// Text to redact.
+    pub input: String,
+    /// Expected redacted text (pseudonyms written `<TYPE>`).
+    pub expect: Option<String>,
+    /// Expected decision: `forward` or `block`.
+    pub expect_decision: Option<String>,
+}
+
+/// A validated, compiled policy, ready for the request path.
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    /// Stable id.
+    pub id: String,
+    /// The author's version label.
+    pub version: String,
+    /// First 12 hex chars of SHA-256 of the source: identifies the exact rules.
+    pub version_hash: String,
+    /// Human description.
+    pub description: String,
+    /// Enforce or monitor.
+    pub mode: Mode,
+    /// The compiled detector.
+    pub detector: Detector,
+    actions: BTreeMap<EntityType, Action>,
+    default_action: Action,
+    allow_values: BTreeSet<String>,
+    /// What to do with unreadable content.
+    pub unreadable: Unreadable,
+    /// The file's own regression cases.
+    pub tests: Vec<PolicyTest>,
+    /// Where it came from.
+    pub source: String,
+}
+
+impl CompiledPolicy {
+    /// The action for an entity type.
+    pub fn action_for(&self, entity: EntityType) -> Action {
+        self.actions
+            .get(&entity)
+            .copied()
+            .unwrap_or(self.default_action)
+    }
+
+    /// True if `value` is on the allow-list.
+    pub fn is_allowed_value(&self, value: &str) -> bool {
+        !self.allow_values.is_empty() && self.allow_values.contains(&value.to_lowercase())
+    }
+
+    /// Detects and applies this policy to one text within `redaction`. Allow-listed values are
+    /// left alone. In monitor mode nothing is changed, but everything is counted.
+    pub fn redact<'a>(&self, text: &'a str, redaction: &mut Redaction) -> Applied<'a> {
+        let mut findings = self.detector.find(text);
+        if !self.allow_values.is_empty() {
+            findings.retain(|f| !self.is_allowed_value(&text[f.start..f.end]));
+        }
+        let monitor = self.mode == Mode::Monitor;
+        match redaction.apply(text, &findings, |e| self.action_for(e), monitor) {
+            Applied::Blocked(_) if monitor => Applied::Text(std::borrow::Cow::Borrowed(text)),
+            other => other,
+        }
+    }
+
+    /// Runs the policy's `[[test]]` cases; returns the failures as problems.
+    pub fn run_tests(&self) -> Vec<PolicyProblem> {
+        let mut problems = Vec::new();
+        for (i, t) in self.tests.iter().enumerate() {
+            let mut redaction = Redaction::new(PseudonymKey::from_bytes([0; 32]));
+            let outcome = self.redact(&t.input, &mut redaction);
+            let key = if t.name.is_empty() {
+                format!("test[{i}]")
+            } else {
+                format!("test[{i}] \"{}\"", t.name)
+            };
+            let mut fail = |message: String| {
+                problems.push(PolicyProblem {
+                    file: self.source.clone(),
+                    line: None,
+                    key: key.clone(),
+                    message,
+                })
+            };
+            match (&outcome, t.expect_decision.as_deref()) {
+                (Applied::Blocked(e), Some("forward")) => {
+                    fail(format!("expected forward, but the policy blocks it ({e})"))
+                }
+                (Applied::Text(_), Some("block")) => {
+                    fail("expected block, but the policy forwards it".into())
+                }
+                _ => {}
+            }
+            if let (Some(expect), Applied::Text(got)) = (&t.expect, &outcome) {
+                let got = normalise_placeholders(got);
+                if got != expect.as_str() {
+                    fail(format!("expected {expect:?}, got {got:?}"));
+                }
+            }
+            if let (Some(_), Applied::Blocked(e)) = (&t.expect, &outcome) {
+                fail(format!(
+                    "expected redacted text, but the policy blocks it ({e})"
+                ));
+            }
+        }
+        problems
+    }
+}
+
+fn line_of(source: &str, needle: &str) -> Option<usize> {
+    source
+        .lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(needle)
+                && l[needle.len()..]
+                    .trim_start()
+                    .starts_with(['=', '"', ']', '.'])
+        })
+        .map(|i| i + 1)
+        .or_else(|| {
+            source
+                .lines()
+                .position(|l| l.trim_start().starts_with(needle))
+                .map(|i| i + 1)
+        })
+}
+
+fn did_you_mean(name: &str) -> String {
+    let upper = name.to_uppercase();
+    let best = EntityType::ALL
+        .iter()
+        .map(|e| (strsim_distance(&upper, e.as_str()), e))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((d, e)) if d <= 3 => format!(" (did you mean {e}?)"),
+        _ => String::new(),
+    }
+}
+
+/// Levenshtein distance, small and enough for suggestions.
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Parses, validates and compiles one policy source. `file` names it in problems.
+pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> {
+    let problem = |line, key: &str, message: String| PolicyProblem {
+        file: file.to_string(),
+        line,
+        key: key.to_string(),
+        message,
+    };
+    let raw: RawPolicy = match serde_path_to_error::deserialize(toml::Deserializer::new(source)) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let key = e.path().to_string();
+            let e = e.into_inner();
+            let line = e
+                .span()
+                .map(|s| source[..s.start.min(source.len())].matches('\n').count() + 1);
+            let key = if key == "." {
+                "(file)".to_string()
+            } else {
+                key
+            };
+            return Err(PolicyError {
+                problems: vec![problem(line, &key, e.message().to_string())],
+            });
+        }
+    };
+    let mut problems = Vec::new();
+    if raw.id.trim().is_empty()
+        || !raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        problems.push(problem(
+            line_of(source, "id"),
+            "id",
+            "expected a non-empty id of letters, digits, '-' or '_'".into(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&raw.min_score) {
+        problems.push(problem(
+            line_of(source, "min_score"),
+            "min_score",
+            format!("expected a number from 0.0 to 1.0, got {}", raw.min_score),
+        ));
+    }
+    const ACTIONS: &str = "pseudonymise, mask, hash, remove, block or allow";
+    let default_action = Action::parse(&raw.default_action).unwrap_or_else(|| {
+        problems.push(problem(
+            line_of(source, "default_action"),
+            "default_action",
+            format!(
+                "unknown action {:?}: expected {ACTIONS}",
+                raw.default_action
+            ),
+        ));
+        Action::Pseudonymise
+    });
+    let mut actions = BTreeMap::new();
+    for (name, action) in &raw.actions {
+        let key = format!("actions.{name}");
+        let entity = EntityType::parse(name);
+        if entity.is_none() {
+            problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown entity type{}", did_you_mean(name)),
+            ));
+        }
+        let act = Action::parse(action);
+        if act.is_none() {
+            problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown action {action:?}: expected {ACTIONS}"),
+            ));
+        }
+        if let (Some(e), Some(a)) = (entity, act) {
+            actions.insert(e, a);
+        }
+    }
+    let mut tests = Vec::new();
+    for (i, t) in raw.tests.iter().enumerate() {
+        if t.expect.is_none() && t.expect_decision.is_none() {
+            problems.push(problem(
+                None,
+                &format!("test[{i}]"),
+                "expected `expect` or `expect_decision`".into(),
+            ));
+        }
+        if let Some(d) = &t.expect_decision {
+            if d != "forward" && d != "block" {
+                problems.push(problem(
+                    None,
+                    &format!("test[{i}].expect_decision"),
+                    format!("expected \"forward\" or \"block\", got {d:?}"),
+                ));
+            }
+        }
+        tests.push(PolicyTest {
+            name: t.name.clone(),
+            input: t.input.clone(),
+            expect: t.expect.clone(),
+            expect_decision: t.expect_decision.clone(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(PolicyError { problems });
+    }
+    // Entity types whose action is `allow` are not searched at all.
+    let entities: BTreeSet<EntityType> = EntityType::ALL
+        .into_iter()
+        .filter(|e| actions.get(e).copied().unwrap_or(default_action) != Action::Allow)
+        .collect();
+    // The detector config grows with the detector; the update keeps new fields at defaults.
+    #[allow(clippy::needless_update)]
+    let detector_config = DetectorConfig {
+        entities,
+        min_score: raw.min_score,
+        ..DetectorConfig::default()
+    };
+    let detector = Detector::new(detector_config)
+    .map_err(|e| PolicyError {
+        problems: vec![problem(None, "(detector)", e.to_string())],
+    })?;
+    let hash = Sha256::digest(source.as_bytes());
+    Ok(CompiledPolicy {
+        id: raw.id,
+        version: raw.version,
+        version_hash: hex::encode(&hash[..6]),
+        description: raw.description,
+        mode: raw.mode,
+        detector,
+        actions,
+        default_action,
+        allow_values: raw.allow_values.iter().map(|v| v.to_lowercase()).collect(),
+        unreadable: raw.content.unreadable,
+        tests,
+        source: file.to_string(),
+    })
+}
+
+/// All loaded policies, by id. Always holds the embedded default unless a file replaces it.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    policies: BTreeMap<String, Arc<CompiledPolicy>>,
+}
+
+impl PolicySet {
+    /// Only the embedded default policy.
+    pub fn embedded() -> PolicySet {
+        let default = compile("<embedded gdpr-default.toml>", DEFAULT_POLICY_TOML)
+            .expect("the embedded default policy is valid (tested)");
+        let mut policies = BTreeMap::new();
+        policies.insert(default.id.clone(), Arc::new(default));
+        PolicySet { policies }
+    }
+
+    /// The embedded default plus every `*.toml` in `dir` (a file may replace the default by
+    /// using its id). Every problem in every file is reported.
+    pub fn load_dir(dir: &Path) -> Result<PolicySet, PolicyError> {
+        let mut set = PolicySet::embedded();
+        let mut problems = Vec::new();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                return Err(PolicyError {
+                    problems: vec![PolicyProblem {
+                        file: dir.display().to_string(),
+                        line: None,
+                        key: "(directory)".into(),
+                        message: format!("cannot read policies directory: {e}"),
+                    }],
+                })
+            }
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for path in files {
+            let name = path.display().to_string();
+            let source = match std::fs::read_to_string(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(PolicyProblem {
+                        file: name,
+                        line: None,
+                        key: "(file)".into(),
+                        message: format!("cannot read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            match compile(&name, &source) {
+                Ok(p) => {
+                    if let Some(other) = seen.insert(p.id.clone(), name.clone()) {
+                        problems.push(PolicyProblem {
+                            file: name,
+                            line: line_of(&source, "id"),
+                            key: "id".into(),
+                            message: format!("duplicate id {:?}, also used by {other}", p.id),
+                        });
+                        continue;
+                    }
+                    set.policies.insert(p.id.clone(), Arc::new(p));
+                }
+                Err(e) => problems.extend(e.problems),
+            }
+        }
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(PolicyError { problems })
+        }
+    }
+
+    /// A policy by id.
+    pub fn get(&self, id: &str) -> Option<Arc<CompiledPolicy>> {
+        self.policies.get(id).cloned()
+    }
+
+    /// All policies.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<CompiledPolicy>> {
+        self.policies.values()
+    }
+
+    /// The ids, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        self.policies.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_compiles() {
+        let set = PolicySet::embedded();
+        let p = set.get(DEFAULT_POLICY_ID).unwrap();
+        assert_eq!(p.action_for(EntityType::ApiKey), Action::Remove);
+        assert_eq!(p.action_for(EntityType::Email), Action::Pseudonymise);
+        assert_eq!(p.version_hash.len(), 12);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_file_line_and_key() {
+        let src = "id = \"x\"\nversion = \"1\"\ndefault_action = \"nuke\"\n[actions]\nEMIAL = \"mask\"\nPHONE = \"explode\"\n";
+        let err = compile("policies/x.toml", src).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 3, "{text}");
+        assert!(text.contains("policies/x.toml:3: default_action: unknown action \"nuke\""));
+        assert!(text.contains(
+            "policies/x.toml:5: actions.EMIAL: unknown entity type (did you mean EMAIL?)"
+        ));
+        assert!(text.contains("policies/x.toml:6: actions.PHONE: unknown action \"explode\""));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_a_line() {
+        let err = compile(
+            "p.toml",
+            "id = \"x\"\nversion = \"1\"\nmoed = \"monitor\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.problems[0].line, Some(3));
+        assert!(err.problems[0].message.contains("moed"));
+    }
+}

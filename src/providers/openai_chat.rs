@@ -1,0 +1,258 @@
+//! OpenAI chat completions, legacy completions and embeddings: the request's text slots.
+//!
+//! Chat: every message's `content` (a string or text/refusal parts), tool-call `arguments`
+//! (walked as JSON), legacy `function_call.arguments`, and tool results. Completions: `prompt`
+//! and `suffix`. Embeddings: `input` (string or array of strings; token arrays carry no text).
+
+use serde_json::{Map, Value};
+
+use super::{retain_parts, unreadable_part, visit_json_text, visit_str_field, SlotVisitor};
+use crate::error::ProxyError;
+use crate::policy::Unreadable;
+
+/// `POST /v1/chat/completions`
+pub fn visit_chat(
+    obj: &mut Map<String, Value>,
+    unreadable: Unreadable,
+    visit: &mut SlotVisitor<'_>,
+) -> Result<(), ProxyError> {
+    let messages = match obj.get_mut("messages") {
+        Some(Value::Array(m)) => m,
+        _ => {
+            return Err(ProxyError::UnsupportedShape(
+                "`messages` must be an array".into(),
+            ))
+        }
+    };
+    for msg in messages.iter_mut() {
+        let msg = msg
+            .as_object_mut()
+            .ok_or_else(|| ProxyError::UnsupportedShape("each message must be an object".into()))?;
+        visit_content(msg, "content", unreadable, visit)?;
+        visit_str_field(msg, "refusal", visit)?;
+        if let Some(calls) = msg.get_mut("tool_calls") {
+            visit_tool_calls(calls, visit)?;
+        }
+        if let Some(Value::Object(fc)) = msg.get_mut("function_call") {
+            if let Some(Value::String(args)) = fc.get_mut("arguments") {
+                visit_json_text(args, visit)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A message's `content`: null, a string, or an array of parts.
+fn visit_content(
+    msg: &mut Map<String, Value>,
+    key: &str,
+    unreadable: Unreadable,
+    visit: &mut SlotVisitor<'_>,
+) -> Result<(), ProxyError> {
+    match msg.get_mut(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) => visit(s),
+        Some(Value::Array(parts)) => retain_parts(parts, |p| visit_part(p, unreadable, visit)),
+        Some(_) => Err(ProxyError::UnsupportedShape(format!(
+            "message `{key}` must be a string or an array of parts"
+        ))),
+    }
+}
+
+/// One content part; `Ok(false)` = strip it.
+fn visit_part(
+    part: &mut Value,
+    unreadable: Unreadable,
+    visit: &mut SlotVisitor<'_>,
+) -> Result<bool, ProxyError> {
+    let part = part
+        .as_object_mut()
+        .ok_or_else(|| ProxyError::UnsupportedShape("content parts must be objects".into()))?;
+    let kind = part
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match kind.as_str() {
+        "text" => {
+            visit_str_field(part, "text", visit)?;
+            Ok(true)
+        }
+        "refusal" => {
+            visit_str_field(part, "refusal", visit)?;
+            Ok(true)
+        }
+        "image_url" | "input_audio" | "file" => unreadable_part(&kind, unreadable),
+        _ => Err(ProxyError::UnsupportedShape(format!(
+            "unknown content part type {:?}",
+            truncate_label(&kind)
+        ))),
+    }
+}
+
+fn visit_tool_calls(calls: &mut Value, visit: &mut SlotVisitor<'_>) -> Result<(), ProxyError> {
+    let Value::Array(calls) = calls else {
+        return Err(ProxyError::UnsupportedShape(
+            "`tool_calls` must be an array".into(),
+        ));
+    };
+    for call in calls {
+        let Some(call) = call.as_object_mut() else {
+            return Err(ProxyError::UnsupportedShape(
+                "each tool call must be an object".into(),
+            ));
+        };
+        if let Some(Value::Object(f)) = call.get_mut("function") {
+            if let Some(Value::String(args)) = f.get_mut("arguments") {
+                visit_json_text(args, visit)?;
+            }
+        }
+        if let Some(Value::Object(c)) = call.get_mut("custom") {
+            visit_str_field(c, "input", visit)?;
+        }
+    }
+    Ok(())
+}
+
+/// `POST /v1/completions`
+pub fn visit_completions(
+    obj: &mut Map<String, Value>,
+    visit: &mut SlotVisitor<'_>,
+) -> Result<(), ProxyError> {
+    visit_text_or_tokens(obj, "prompt", visit)?;
+    visit_str_field(obj, "suffix", visit)
+}
+
+/// `POST /v1/embeddings`
+pub fn visit_embeddings(
+    obj: &mut Map<String, Value>,
+    visit: &mut SlotVisitor<'_>,
+) -> Result<(), ProxyError> {
+    visit_text_or_tokens(obj, "input", visit)
+}
+
+/// A string, an array of strings, or token arrays (numbers: no text to scan).
+fn visit_text_or_tokens(
+    obj: &mut Map<String, Value>,
+    key: &str,
+    visit: &mut SlotVisitor<'_>,
+) -> Result<(), ProxyError> {
+    let bad = || ProxyError::UnsupportedShape(format!("`{key}` must be text or token arrays"));
+    match obj.get_mut(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) => visit(s),
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(s) => visit(s)?,
+                    Value::Number(_) => {}
+                    Value::Array(tokens) if tokens.iter().all(Value::is_number) => {}
+                    _ => return Err(bad()),
+                }
+            }
+            Ok(())
+        }
+        Some(_) => Err(bad()),
+    }
+}
+
+/// Client-chosen labels are echoed in errors only when short and plain.
+pub(crate) fn truncate_label(s: &str) -> String {
+    if s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        s.to_string()
+    } else {
+        "(unprintable)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn collect(body: &mut Value) -> Result<Vec<String>, ProxyError> {
+        let mut seen = Vec::new();
+        visit_chat(
+            body.as_object_mut().unwrap(),
+            Unreadable::Allow,
+            &mut |s: &mut String| {
+                seen.push(s.clone());
+                *s = "X".into();
+                Ok(())
+            },
+        )?;
+        Ok(seen)
+    }
+
+    #[test]
+    fn every_chat_slot_is_visited() {
+        let mut body = json!({"model":"m","messages":[
+            {"role":"system","content":"sys"},
+            {"role":"developer","content":[{"type":"text","text":"dev"}]},
+            {"role":"user","content":[{"type":"text","text":"u1"},{"type":"image_url","image_url":{"url":"data:"}}]},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"email\":\"e\"}"}}]},
+            {"role":"tool","tool_call_id":"c1","content":"result"}
+        ]});
+        let seen = collect(&mut body).unwrap();
+        assert_eq!(seen, ["sys", "dev", "u1", "e", "result"]);
+        assert_eq!(
+            body["messages"][3]["tool_calls"][0]["function"]["arguments"],
+            "{\"email\":\"X\"}"
+        );
+    }
+
+    #[test]
+    fn unknown_part_types_are_refused() {
+        let mut body =
+            json!({"messages":[{"role":"user","content":[{"type":"hologram","x":"y"}]}]});
+        assert!(matches!(
+            collect(&mut body),
+            Err(ProxyError::UnsupportedShape(_))
+        ));
+        let mut body = json!({"messages":[{"role":"user","content":42}]});
+        assert!(collect(&mut body).is_err());
+        let mut body = json!({"messages":"hi"});
+        assert!(collect(&mut body).is_err());
+    }
+
+    #[test]
+    fn unreadable_parts_follow_the_policy() {
+        let body = json!({"messages":[{"role":"user","content":[{"type":"text","text":"t"},{"type":"image_url","image_url":{"url":"u"}}]}]});
+        let mut stripped = body.clone();
+        visit_chat(
+            stripped.as_object_mut().unwrap(),
+            Unreadable::Strip,
+            &mut |_: &mut String| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(
+            stripped["messages"][0]["content"].as_array().unwrap().len(),
+            1
+        );
+        let mut blocked = body.clone();
+        assert!(matches!(
+            visit_chat(
+                blocked.as_object_mut().unwrap(),
+                Unreadable::Block,
+                &mut |_: &mut String| Ok(())
+            ),
+            Err(ProxyError::UnsupportedContent(_))
+        ));
+    }
+
+    #[test]
+    fn embeddings_and_completions() {
+        let mut e = json!({"input":["a",[1,2],"b"]});
+        let mut seen = Vec::new();
+        visit_embeddings(e.as_object_mut().unwrap(), &mut |s: &mut String| {
+            seen.push(s.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["a", "b"]);
+        let mut c = json!({"prompt":{"x":1}});
+        assert!(
+            visit_completions(c.as_object_mut().unwrap(), &mut |_: &mut String| Ok(())).is_err()
+        );
+    }
+}

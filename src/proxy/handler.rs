@@ -1,0 +1,413 @@
+//! One exchange, in phases (pingora's vocabulary): request filter (route, framing, limits) →
+//! privacy (parse once, scan every text slot, apply the policy) → upstream request → response
+//! filter (restore pseudonyms in JSON answers; stream SSE through) → logging and metrics, which
+//! always run.
+//!
+//! Owns: the request path. Every failure becomes a [`ProxyError`] and is answered in the client's
+//! provider shape by one function. Nothing here logs a body, a header value or a detected value.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::body::{self, ProxyBody, Tracked};
+use super::headers;
+use super::sniff::AmbiguousFraming;
+use super::upstream::ResolvedUpstream;
+use super::AppState;
+use crate::config;
+use crate::detect::EntityType;
+use crate::error::{ErrorFlavor, ProxyError};
+use crate::metrics::status_class;
+use crate::policy::CompiledPolicy;
+use crate::providers::{self, Provider, Route};
+use crate::redact::{Applied, Redaction, Restorer};
+
+/// What the logging phase needs to know about an exchange.
+struct Exchange {
+    request_id: String,
+    route: Option<Route>,
+    flavor: ErrorFlavor,
+    started: Instant,
+    upstream_time: Duration,
+    findings: u32,
+    streamed: bool,
+}
+
+/// Handles one request; never fails (errors become provider-shaped responses).
+pub async fn handle(
+    state: Arc<AppState>,
+    framing: AmbiguousFraming,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, std::convert::Infallible> {
+    let mut ex = Exchange {
+        request_id: headers::request_id(req.headers()),
+        route: None,
+        flavor: providers::flavor_for_path(req.uri().path()),
+        started: Instant::now(),
+        upstream_time: Duration::ZERO,
+        findings: 0,
+        streamed: false,
+    };
+    let result = process(&state, &framing, req, &mut ex).await;
+    let mut resp = match result {
+        Ok(resp) => resp,
+        Err(err) => {
+            state
+                .metrics
+                .blocked_requests_total
+                .with_label_values(&[err.code()])
+                .inc();
+            let level_warn = err.status().is_server_error();
+            if level_warn {
+                tracing::warn!(request_id = %ex.request_id, code = err.code(), status = err.status().as_u16(), "request failed");
+            } else {
+                tracing::info!(request_id = %ex.request_id, code = err.code(), status = err.status().as_u16(), "request refused");
+            }
+            err.to_response(ex.flavor, &ex.request_id).map(body::full)
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&ex.request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    log_and_count(&state, &ex, resp.status());
+    Ok(resp)
+}
+
+fn log_and_count(state: &AppState, ex: &Exchange, status: StatusCode) {
+    let (route, provider) = match &ex.route {
+        Some(r) => (r.template, r.provider.as_str()),
+        None => ("unmatched", "none"),
+    };
+    let total = ex.started.elapsed();
+    let m = &state.metrics;
+    m.requests_total
+        .with_label_values(&[route, provider, status_class(status.as_u16())])
+        .inc();
+    m.request_duration
+        .with_label_values(&[route])
+        .observe(total.as_secs_f64());
+    if ex.route.is_some() {
+        m.overhead_duration
+            .with_label_values(&[route])
+            .observe(total.saturating_sub(ex.upstream_time).as_secs_f64());
+    }
+    tracing::info!(
+        request_id = %ex.request_id,
+        route,
+        provider,
+        status = status.as_u16(),
+        findings = ex.findings,
+        streamed = ex.streamed,
+        total_ms = total.as_secs_f64() * 1e3,
+        upstream_ms = ex.upstream_time.as_secs_f64() * 1e3,
+        "exchange"
+    );
+}
+
+async fn process(
+    state: &AppState,
+    framing: &AmbiguousFraming,
+    req: Request<Incoming>,
+    ex: &mut Exchange,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    // --- request filter: route, framing, limits -------------------------------------------
+    let route = providers::route(req.method(), req.uri().path())?;
+    ex.route = Some(route);
+    ex.flavor = route.provider.flavor();
+    let h = req.headers();
+    if framing.seen()
+        || (h.contains_key(header::CONTENT_LENGTH) && h.contains_key(header::TRANSFER_ENCODING))
+    {
+        return Err(ProxyError::BadRequest(
+            "both Content-Length and Transfer-Encoding",
+        ));
+    }
+    if headers::has_underscore_name(h) {
+        return Err(ProxyError::BadRequest(
+            "header names with underscores are refused",
+        ));
+    }
+    if let Some(enc) = h.get(header::CONTENT_ENCODING) {
+        if !enc.as_bytes().eq_ignore_ascii_case(b"identity") {
+            return Err(ProxyError::UnsupportedEncoding);
+        }
+    }
+    let policy = state.policy();
+    let upstream = state.upstream(route.provider).clone();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let uri = upstream
+        .uri_for(&path_and_query)
+        .map_err(|_| ProxyError::BadRequest("unusable request target"))?;
+
+    if !route.inspects_body() {
+        // Model listing: no text to scan, streamed both ways.
+        let (parts, incoming) = req.into_parts();
+        let mut up = Request::builder().method(parts.method).uri(uri);
+        *up.headers_mut().expect("builder has no error yet") =
+            headers::upstream_request_headers(parts.headers);
+        drop(incoming);
+        let up = up.body(body::empty()).map_err(|_| ProxyError::Internal)?;
+        let resp = send(state, &upstream, up, ex).await?;
+        let (mut parts, incoming) = resp.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers);
+        let body = incoming.map_err(|e| Box::new(e) as body::BoxError).boxed();
+        return Ok(Response::from_parts(parts, body));
+    }
+
+    // --- read the body, bounded in size and time -------------------------------------------
+    let limit = state.config.limits.max_body_bytes;
+    if let Some(len) = h
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit as u64 {
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+    }
+    let scope = credential_scope(h);
+    let (parts, incoming) = req.into_parts();
+    let collected = tokio::time::timeout(
+        config::ms(state.config.limits.body_read_timeout_ms),
+        Limited::new(incoming, limit).collect(),
+    )
+    .await
+    .map_err(|_| ProxyError::BodyTimeout)?
+    .map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            ProxyError::BodyTooLarge { limit }
+        } else {
+            ProxyError::BadRequest("the request body could not be read")
+        }
+    })?
+    .to_bytes();
+
+    // --- privacy: parse once, scan every slot ----------------------------------------------
+    let text = std::str::from_utf8(&collected).map_err(|_| ProxyError::InvalidUtf8)?;
+    let mut json: Value = serde_json::from_str(text).map_err(|e| {
+        ProxyError::InvalidJson(format!("at line {} column {}", e.line(), e.column()))
+    })?;
+    let max_depth = state.config.limits.max_json_depth;
+    if providers::json_depth(&json) > max_depth {
+        return Err(ProxyError::TooDeep { limit: max_depth });
+    }
+    let wants_stream = providers::wants_stream(&json);
+    let mut redaction = Redaction::new(state.key.scoped(&scope));
+    let changed = redact_request(&policy, route, &mut json, &mut redaction).inspect_err(|e| {
+        if matches!(e, ProxyError::RedactionUnavailable) {
+            state
+                .metrics
+                .redaction_failures_total
+                .with_label_values(&["request"])
+                .inc();
+        }
+    })?;
+    for ((entity, action), n) in redaction.counts() {
+        state
+            .metrics
+            .pii_detections_total
+            .with_label_values(&[entity.as_str(), action.as_str()])
+            .inc_by(u64::from(*n));
+    }
+    ex.findings = redaction.total_findings();
+    if let Some(entity) = blocked_entity(&redaction, &policy) {
+        return Err(ProxyError::PiiBlocked(entity));
+    }
+    let forward_body: Bytes = if changed {
+        Bytes::from(serde_json::to_vec(&json).map_err(|_| ProxyError::Internal)?)
+    } else {
+        collected
+    };
+
+    // --- upstream request ------------------------------------------------------------------
+    let mut up_headers = headers::upstream_request_headers(parts.headers);
+    up_headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(forward_body.len()),
+    );
+    let mut up = Request::builder().method(parts.method).uri(uri);
+    *up.headers_mut().expect("builder has no error yet") = up_headers;
+    let up = up
+        .body(body::full(forward_body))
+        .map_err(|_| ProxyError::Internal)?;
+    let sent_at = Instant::now();
+    let resp = send(state, &upstream, up, ex).await?;
+
+    // --- response filter -------------------------------------------------------------------
+    let restorer = redaction.restorer();
+    let (mut parts, incoming) = resp.into_parts();
+    headers::strip_hop_by_hop(&mut parts.headers);
+    let is_sse = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if is_sse || (wants_stream && parts.status.is_success()) {
+        // Streamed answers go through event by event as they arrive (restoring inside streams
+        // is the stream redactor's job; until then placeholders stay placeholders).
+        ex.streamed = true;
+        let body = incoming.map_err(|e| Box::new(e) as body::BoxError).boxed();
+        let tracked = Tracked::new(body, state.metrics.active_streams.clone());
+        return Ok(Response::from_parts(parts, BodyExt::boxed(tracked)));
+    }
+    let limit = state.config.limits.max_response_bytes;
+    let answer = tokio::time::timeout(
+        config::ms(state.config.limits.upstream_body_timeout_ms),
+        Limited::new(incoming, limit).collect(),
+    )
+    .await
+    .map_err(|_| ProxyError::UpstreamTimeout)?
+    .map_err(|_| ProxyError::UpstreamUnavailable)?
+    .to_bytes();
+    ex.upstream_time = sent_at.elapsed();
+    state
+        .metrics
+        .upstream_duration
+        .with_label_values(&[route.template])
+        .observe(ex.upstream_time.as_secs_f64());
+    let answer = restore_answer(
+        answer,
+        &restorer,
+        parts.headers.get(header::CONTENT_ENCODING),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(answer.len()));
+    Ok(Response::from_parts(parts, body::full(answer)))
+}
+
+/// Runs detection and the policy over every text slot. A panic in the detector is caught and
+/// becomes [`ProxyError::RedactionUnavailable`]: fail closed, nothing goes upstream.
+fn redact_request(
+    policy: &CompiledPolicy,
+    route: Route,
+    json: &mut Value,
+    redaction: &mut Redaction,
+) -> Result<bool, ProxyError> {
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut changed = false;
+        let mut blocked = false;
+        providers::visit_request(
+            route.endpoint,
+            json,
+            policy.unreadable,
+            &mut |slot: &mut String| {
+                match policy.redact(slot, redaction) {
+                    Applied::Text(std::borrow::Cow::Owned(new)) => {
+                        *slot = new;
+                        changed = true;
+                    }
+                    Applied::Text(std::borrow::Cow::Borrowed(_)) => {}
+                    Applied::Blocked(_) => blocked = true,
+                }
+                Ok(())
+            },
+        )
+        .map(|()| changed || blocked)
+    }));
+    match outcome {
+        Ok(r) => r,
+        Err(_) => Err(ProxyError::RedactionUnavailable),
+    }
+}
+
+/// The first entity type the policy blocks, if the request held one (never in monitor mode).
+fn blocked_entity(redaction: &Redaction, policy: &CompiledPolicy) -> Option<EntityType> {
+    if policy.mode == crate::policy::Mode::Monitor {
+        return None;
+    }
+    redaction
+        .counts()
+        .keys()
+        .find(|(_, a)| *a == crate::redact::Action::Block)
+        .map(|(e, _)| *e)
+}
+
+/// Sends upstream with the first-byte timeout and maps failures.
+async fn send(
+    state: &AppState,
+    upstream: &ResolvedUpstream,
+    req: Request<ProxyBody>,
+    ex: &mut Exchange,
+) -> Result<Response<Incoming>, ProxyError> {
+    let started = Instant::now();
+    let result = tokio::time::timeout(
+        config::ms(state.config.limits.upstream_timeout_ms),
+        upstream.client.request(req),
+    )
+    .await;
+    ex.upstream_time = started.elapsed();
+    match result {
+        Err(_) => Err(ProxyError::UpstreamTimeout),
+        Ok(Err(e)) => {
+            let timeout = std::error::Error::source(&e)
+                .map(|s| s.to_string().contains("timed out"))
+                .unwrap_or(false);
+            tracing::warn!(request_id = %ex.request_id, upstream = upstream.host(), connect = e.is_connect(), "upstream request failed");
+            if timeout {
+                Err(ProxyError::UpstreamTimeout)
+            } else {
+                Err(ProxyError::UpstreamUnavailable)
+            }
+        }
+        Ok(Ok(resp)) => Ok(resp),
+    }
+}
+
+/// Restores placeholders in a JSON answer (success or error body alike: error bodies can echo
+/// the prompt). Anything that is not plain JSON is passed unchanged.
+fn restore_answer(answer: Bytes, restorer: &Restorer, encoding: Option<&HeaderValue>) -> Bytes {
+    if restorer.is_empty() || encoding.is_some() || !answer.contains(&b'<') {
+        return answer;
+    }
+    match serde_json::from_slice::<Value>(&answer) {
+        Ok(mut v) => {
+            if providers::restore_json(&mut v, restorer) {
+                serde_json::to_vec(&v).map(Bytes::from).unwrap_or(answer)
+            } else {
+                answer
+            }
+        }
+        Err(_) => match std::str::from_utf8(&answer) {
+            Ok(text) => match restorer.restore(text) {
+                std::borrow::Cow::Owned(s) => Bytes::from(s),
+                std::borrow::Cow::Borrowed(_) => answer,
+            },
+            Err(_) => answer,
+        },
+    }
+}
+
+/// The pseudonym scope of a caller: a hash of its credential, so placeholders are stable for one
+/// API key and unlinkable across keys.
+fn credential_scope(h: &http::HeaderMap) -> Vec<u8> {
+    let cred = h
+        .get(header::AUTHORIZATION)
+        .or_else(|| h.get("x-api-key"))
+        .or_else(|| h.get("api-key"))
+        .map(|v| v.as_bytes())
+        .unwrap_or(b"anonymous");
+    Sha256::digest(cred).to_vec()
+}
+
+impl AppState {
+    fn upstream(&self, provider: Provider) -> &ResolvedUpstream {
+        match provider {
+            Provider::OpenAi => &self.upstreams.openai,
+            Provider::Anthropic => &self.upstreams.anthropic,
+        }
+    }
+}
