@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the proxy (HTTPS listener + admin listener).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Validate the config and every policy (and run the policies' [[test]] cases).
     Check {
         /// Config file (privgate.toml).
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
     install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Check { config, policies } => check(config, policies),
         Command::Scan {
             policy,
