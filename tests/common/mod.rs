@@ -1,0 +1,251 @@
+//! Shared test fixtures: the fake upstream, a proxy started in-process on loopback with real TLS
+//! and a generated CA, a real HTTPS client that trusts that CA, and PII canaries written for
+//! these tests (checksums computed here, not copied from any corpus).
+
+#![allow(dead_code)]
+
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use privgate::config::{Config, Upstream};
+use privgate::proxy::Server;
+use tempfile::TempDir;
+
+pub use upstream::FakeUpstream;
+
+/// Lines of a fixture file (one SSE `data` payload per line).
+pub fn fixture_events(name: &str) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A proxy under test.
+pub struct TestProxy {
+    pub server: Server,
+    pub base: String,
+    pub admin: String,
+    pub client: reqwest::Client,
+    pub ca: PathBuf,
+    pub dir: TempDir,
+}
+
+impl TestProxy {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.admin))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("authorization", "Bearer sk-test-client")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// A client trusting `ca`, resolving `localhost` to `addr`.
+pub fn client_for(ca: &std::path::Path, addr: SocketAddr) -> reqwest::Client {
+    let pem = std::fs::read(ca).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .resolve("localhost", addr)
+        .build()
+        .unwrap()
+}
+
+/// Starts privgate against `up`, after `tweak` adjusts the config.
+pub async fn start_proxy(up: &FakeUpstream, tweak: impl FnOnce(&mut Config)) -> TestProxy {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.admin_listen = "127.0.0.1:0".parse().unwrap();
+    config.server.certs_dir = dir.path().join("certs");
+    config.server.data_dir = dir.path().join("data");
+    let upstream = Upstream {
+        url: up.url.clone(),
+        extra_ca: up.ca.clone(),
+    };
+    config.upstreams.openai = upstream.clone();
+    config.upstreams.anthropic = upstream;
+    tweak(&mut config);
+    let paths = privgate::tls::CertPaths::in_dir(&config.server.certs_dir);
+    privgate::tls::ensure_dev_certs(&paths).unwrap();
+    let server = Server::start(config).await.expect("proxy starts");
+    let client = client_for(&paths.ca, server.addr);
+    TestProxy {
+        base: format!("https://localhost:{}", server.addr.port()),
+        admin: format!("http://{}", server.admin_addr),
+        server,
+        client,
+        ca: paths.ca,
+        dir,
+    }
+}
+
+/// Appends the Luhn check digit to `body`.
+pub fn luhn_complete(body: &str) -> String {
+    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// Completes a 17-digit PRC resident id with its ISO 7064 MOD 11-2 check character.
+pub fn cn_id_complete(body17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8; 11] = b"10X98765432";
+    let s: u32 = body17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!("{body17}{}", C[(s % 11) as usize] as char)
+}
+
+/// Computes the two IBAN check digits for a country and BBAN.
+pub fn iban_complete(country: &str, bban: &str) -> String {
+    let rearranged = format!("{bban}{country}00");
+    let mut rem: u32 = 0;
+    for c in rearranged.chars() {
+        let v = c.to_digit(36).unwrap();
+        for d in v.to_string().chars() {
+            rem = (rem * 10 + d.to_digit(10).unwrap()) % 97;
+        }
+    }
+    format!("{country}{:02}{bban}", 98 - rem)
+}
+
+/// One canary value per entity type of the core set.
+#[derive(Debug, Clone)]
+pub struct Canaries {
+    pub email: String,
+    pub phone: String,
+    pub card: String,
+    pub iban: String,
+    pub ipv4: String,
+    pub ipv6: String,
+    pub ssn: String,
+    pub openai_key: String,
+    pub aws_key: String,
+    pub github_token: String,
+    pub cn_phone: String,
+    pub cn_id: String,
+}
+
+impl Canaries {
+    pub fn new() -> Canaries {
+        Canaries {
+            email: "marta.kowalczyk.q7@example.org".into(),
+            phone: "+44 20 7946 0321".into(),
+            card: luhn_complete("453914880343646"),
+            iban: iban_complete("DE", "370400440532013077"),
+            ipv4: "198.51.100.73".into(),
+            ipv6: "2001:db8:85a3::8a2e:370:7334".into(),
+            ssn: "536-22-8093".into(),
+            openai_key: "sk-proj-Q3vT8xLm2Rk9Wz4Yb7Nc1Hd5Fg6Js0PaEuKiOl".into(),
+            aws_key: "AKIAZ7Q4MPLX3RWT9KVB".into(),
+            github_token: "ghp_8fK2mQ9xLp4Rt7Wv1Zc3Yb6Nd0Hs5Gj2AeUq".into(),
+            cn_phone: "13912345678".into(),
+            cn_id: cn_id_complete("11010519880412003"),
+        }
+    }
+
+    /// Every value, for leak scans.
+    pub fn all(&self) -> Vec<&str> {
+        vec![
+            &self.email,
+            &self.phone,
+            &self.card,
+            &self.iban,
+            &self.ipv4,
+            &self.ipv6,
+            &self.ssn,
+            &self.openai_key,
+            &self.aws_key,
+            &self.github_token,
+            &self.cn_phone,
+            &self.cn_id,
+        ]
+    }
+
+    /// The values that must come back restored in answers (all but secrets).
+    pub fn restorable(&self) -> Vec<&str> {
+        vec![
+            &self.email,
+            &self.phone,
+            &self.card,
+            &self.iban,
+            &self.ipv4,
+            &self.ipv6,
+            &self.ssn,
+            &self.cn_phone,
+            &self.cn_id,
+        ]
+    }
+
+    /// A sentence holding the restorable values.
+    pub fn sentence(&self) -> String {
+        format!(
+            "Hi, I am writing about my account. Mail {} or call {}. Card {} and IBAN {}. \
+             Logged in from {} and {}. SSN {}.",
+            self.email, self.phone, self.card, self.iban, self.ipv4, self.ipv6, self.ssn
+        )
+    }
+
+    /// A Chinese sentence with CJK-adjacent digits.
+    pub fn chinese(&self) -> String {
+        format!("你好，我的电话{}，身份证号码{}谢谢", self.cn_phone, self.cn_id)
+    }
+
+    /// A sentence with secrets only.
+    pub fn secrets(&self) -> String {
+        format!(
+            "my keys: {} and {} and {}",
+            self.openai_key, self.aws_key, self.github_token
+        )
+    }
+}
+
+/// Asserts no canary value appears in `haystack`; names the leaked one (it is a test value).
+pub fn assert_no_leak(haystack: &str, canaries: &Canaries, what: &str) {
+    for v in canaries.all() {
+        assert!(!haystack.contains(v), "{what} contains canary {v:?}");
+        let compact: String = v.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        if compact.len() > 6 {
+            assert!(!haystack.contains(&compact), "{what} contains canary {compact:?}");
+        }
+    }
+}

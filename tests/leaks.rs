@@ -1,0 +1,110 @@
+//! No PII in privgate's own output: the real binary runs with trace logging; canaries go through
+//! every path (forwarded, blocked, invalid, upstream error); its stdout, stderr, the metrics page
+//! and every response body are then scanned for them.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::{assert_no_leak, client_for, Canaries, FakeUpstream};
+
+#[tokio::test]
+async fn logs_metrics_and_errors_never_contain_detected_values() {
+    let up = FakeUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("strict-cards.toml"),
+        "id = \"gdpr-default\"\nversion = \"t\"\n[actions]\nUS_SSN = \"block\"\n",
+    )
+    .unwrap();
+    let port = |l: std::net::TcpListener| l.local_addr().unwrap().port();
+    let listen = port(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    let admin = port(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_privgate"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{listen}")])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+        .arg("--certs-dir")
+        .arg(dir.path().join("certs"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--policies")
+        .arg(&policies)
+        .args(["--upstream-openai", &up.url, "--upstream-anthropic", &up.url])
+        .env("RUST_LOG", "trace")
+        // Files, not pipes: trace output would fill a pipe nobody reads until the end.
+        .stdout(Stdio::from(std::fs::File::create(dir.path().join("stdout.log")).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(dir.path().join("stderr.log")).unwrap()))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let ca = dir.path().join("certs/dev-ca.pem");
+    let addr = format!("127.0.0.1:{listen}").parse().unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("http://127.0.0.1:{admin}/readyz")).await.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the binary started");
+    let client = client_for(&ca, addr);
+    let base = format!("https://localhost:{listen}");
+    let c = Canaries::new();
+    let mut own_errors = 0;
+    let without_ssn = format!("{} {}", c.secrets(), c.chinese()) + &format!(" mail {} card {}", c.email, c.card);
+    for (path, mode, body) in [
+        ("/v1/chat/completions", "echo", json!({"model": "m", "messages": [{"role": "user", "content": without_ssn}]})),
+        ("/v1/chat/completions", "status:500", json!({"model": "m", "messages": [{"role": "user", "content": without_ssn}]})),
+        ("/v1/chat/completions", "sse", json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": without_ssn}]})),
+        ("/v1/chat/completions", "echo", json!({"model": "m", "messages": [{"role": "user", "content": c.sentence()}]})),
+        ("/v1/messages", "echo", json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "mystery", "text": c.sentence()}]}]})),
+    ] {
+        let resp = client
+            .post(format!("{base}{path}"))
+            .header("x-fake-mode", mode)
+            .header("x-request-id", c.email.as_str())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let own_error = resp.headers().contains_key("x-privgate-error");
+        assert_no_leak(&format!("{:?}", resp.headers()), &c, "response headers");
+        let text = resp.text().await.unwrap_or_default();
+        // privgate's own error bodies must be clean; upstream answers carry the caller's own
+        // values back, restored, by design.
+        if own_error {
+            own_errors += 1;
+            assert_no_leak(&text, &c, "a privgate error body");
+        }
+    }
+    assert_eq!(own_errors, 2, "the blocked SSN and the unknown block type");
+    // Invalid JSON that carries PII: the error must not quote it.
+    let resp = client
+        .post(format!("{base}/v1/chat/completions"))
+        .body(format!("{{\"messages\": [\"{}\" oops", c.email))
+        .send()
+        .await
+        .unwrap();
+    assert_no_leak(&resp.text().await.unwrap(), &c, "the invalid-JSON error body");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("privgate_pii_detections_total"));
+    assert_no_leak(&metrics, &c, "/metrics");
+    assert_no_leak(&up.all_bytes(), &c, "everything the upstream received");
+
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let stdout = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();
+    let stderr = String::from_utf8_lossy(&std::fs::read(dir.path().join("stderr.log")).unwrap()).into_owned();
+    assert!(stderr.contains("exchange"), "trace logging was on: {stderr}");
+    assert_no_leak(&stdout, &c, "stdout");
+    assert_no_leak(&stderr, &c, "stderr at trace level");
+}

@@ -1,0 +1,11 @@
+//! privgate's integration tests: one binary, real sockets on loopback, real TLS, a fake upstream
+//! speaking the providers' wire formats. See `common` for the fixtures.
+
+mod common;
+
+mod errors;
+mod forwarding;
+mod leaks;
+mod privacy;
+mod protocol;
+mod sdk;
