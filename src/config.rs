@@ -355,3 +355,15 @@ mod tests {
         assert!(err.contains("upstreams.openai.url"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    #[test]
+    fn the_shipped_example_config_is_valid() {
+        super::Config::parse(
+            "privgate.example.toml",
+            include_str!("../privgate.example.toml"),
+        )
+        .unwrap();
+    }
+}
