@@ -9,6 +9,14 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+mod address;
+mod context;
+mod dates;
+mod names;
+mod normalize;
+mod patterns;
+pub mod validators;
+
 use serde::{Deserialize, Serialize};
 
 /// A kind of personal data (or secret) the detector can find. Names match the labelled corpus.
@@ -129,6 +137,9 @@ pub struct DetectorConfig {
     pub entities: BTreeSet<EntityType>,
     /// Findings scoring below this are dropped.
     pub min_score: f32,
+    /// Exact strings never reported (e.g. a company's own support address). Compared against the
+    /// matched text, case-insensitively.
+    pub allow_list: Vec<String>,
 }
 
 impl Default for DetectorConfig {
@@ -136,6 +147,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             entities: EntityType::ALL.into_iter().collect(),
             min_score: 0.5,
+            allow_list: Vec::new(),
         }
     }
 }
@@ -153,22 +165,264 @@ pub enum DetectError {
     },
 }
 
+/// What one call to [`Detector::find`] knows about the text, computed in one byte pass so that
+/// recognizers can skip cheaply (no `@` → no e-mail search, few digits → no numeric search).
+pub(crate) struct Scan<'a> {
+    /// The (normalised) text.
+    pub text: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Number of ASCII digits.
+    pub digits: usize,
+    /// Contains `@`.
+    pub has_at: bool,
+    /// Contains an ASCII upper-case letter.
+    pub has_upper: bool,
+    /// Contains a `:` next to a hex digit (possible IPv6).
+    pub has_hex_colon: bool,
+    /// Contains non-ASCII text (CJK cues and names).
+    pub has_non_ascii: bool,
+    /// Cue automaton.
+    pub ctx: &'a context::Context,
+    entities: &'a BTreeSet<EntityType>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str, ctx: &'a context::Context, entities: &'a BTreeSet<EntityType>) -> Self {
+        let bytes = text.as_bytes();
+        let (mut digits, mut has_at, mut has_upper, mut has_non_ascii, mut colon) =
+            (0usize, false, false, false, false);
+        for &c in bytes {
+            digits += usize::from(c.is_ascii_digit());
+            has_at |= c == b'@';
+            has_upper |= c.is_ascii_uppercase();
+            has_non_ascii |= c >= 0x80;
+            colon |= c == b':';
+        }
+        let has_hex_colon = colon
+            && bytes.windows(2).any(|w| {
+                (w[0] == b':' && w[1].is_ascii_hexdigit())
+                    || (w[1] == b':' && w[0].is_ascii_hexdigit())
+            })
+            && bytes.windows(3).any(|w| {
+                w[1] == b':'
+                    && (w[0] == b':'
+                        || w[2] == b':'
+                        || (w[0].is_ascii_hexdigit() && w[2].is_ascii_hexdigit()))
+            });
+        Scan {
+            text,
+            bytes,
+            digits,
+            has_at,
+            has_upper,
+            has_hex_colon,
+            has_non_ascii,
+            ctx,
+            entities,
+        }
+    }
+
+    /// Whether the config asks for `e`.
+    pub fn want(&self, e: EntityType) -> bool {
+        self.entities.contains(&e)
+    }
+}
+
 /// A compiled detector: build once per policy, share behind an `Arc`, call [`Detector::find`]
 /// from any thread.
 #[derive(Debug)]
 pub struct Detector {
     config: DetectorConfig,
+    allow: Vec<String>,
+    ctx: context::Context,
+    patterns: patterns::Patterns,
+    dates: dates::Dates,
+    addresses: address::Addresses,
+    names: names::Names,
 }
 
 impl Detector {
     /// Compiles every recognizer the config enables.
     pub fn new(config: DetectorConfig) -> Result<Detector, DetectError> {
-        Ok(Detector { config })
+        let ctx = context::Context::new().map_err(|e| DetectError::Pattern {
+            name: "context".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Detector {
+            allow: config.allow_list.iter().map(|s| s.to_lowercase()).collect(),
+            ctx,
+            patterns: patterns::Patterns::new()?,
+            dates: dates::Dates::new()?,
+            addresses: address::Addresses::new()?,
+            names: names::Names::new()?,
+            config,
+        })
+    }
+
+    /// The configuration this detector was built from.
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
     }
 
     /// Finds PII in `text`: sorted by `start`, non-overlapping, every range on char boundaries.
     pub fn find(&self, text: &str) -> Vec<Finding> {
-        let _ = (&self.config, text);
-        Vec::new()
+        if text.is_empty() || self.config.entities.is_empty() {
+            return Vec::new();
+        }
+        let norm = normalize::normalize(text);
+        let t: &str = &norm.text;
+        let scan = Scan::new(t, &self.ctx, &self.config.entities);
+        let mut cands = Vec::new();
+        self.patterns.run(&scan, &mut cands);
+        if scan.want(EntityType::DateOfBirth) {
+            self.dates.run(&scan, &mut cands);
+        }
+        if scan.want(EntityType::StreetAddress) {
+            self.addresses.run(&scan, &mut cands);
+        }
+        if scan.want(EntityType::Person) {
+            self.names.run(&scan, &cands.clone(), &mut cands);
+        }
+        cands.retain(|f| {
+            f.score >= self.config.min_score
+                && self.config.entities.contains(&f.entity)
+                && f.start < f.end
+                && f.end <= t.len()
+                && t.is_char_boundary(f.start)
+                && t.is_char_boundary(f.end)
+        });
+        if !self.allow.is_empty() {
+            cands.retain(|f| !self.allow.contains(&t[f.start..f.end].to_lowercase()));
+        }
+        let mut out = resolve(cands);
+        for f in &mut out {
+            f.start = norm.original(f.start);
+            f.end = norm.original(f.end);
+        }
+        out
+    }
+}
+
+/// Overlap resolution: keep the highest score, then the longest; result sorted by start.
+fn resolve(mut cands: Vec<Finding>) -> Vec<Finding> {
+    cands.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Finding> = Vec::with_capacity(cands.len());
+    for c in cands {
+        if kept.iter().all(|k| c.end <= k.start || c.start >= k.end) {
+            kept.push(c);
+        }
+    }
+    kept.sort_by_key(|f| f.start);
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn detector_is_send_sync() {
+        assert_send_sync::<Detector>();
+    }
+
+    #[test]
+    fn config_struct_update_syntax() {
+        let c = DetectorConfig {
+            entities: [EntityType::Email].into_iter().collect(),
+            min_score: 0.1,
+            ..Default::default()
+        };
+        let d = Detector::new(c).unwrap();
+        let f = d.find("write to a@b.com or call +1 415 555 0100");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].entity, EntityType::Email);
+    }
+
+    #[test]
+    fn resolve_prefers_score_then_length() {
+        let f = |s, e, score| Finding {
+            start: s,
+            end: e,
+            entity: EntityType::Phone,
+            score,
+        };
+        let r = resolve(vec![
+            f(0, 10, 0.5),
+            f(2, 5, 0.9),
+            f(4, 12, 0.9),
+            f(20, 25, 0.1),
+        ]);
+        assert_eq!(
+            r.iter().map(|x| (x.start, x.end)).collect::<Vec<_>>(),
+            vec![(4, 12), (20, 25)]
+        );
+    }
+
+    #[test]
+    fn allow_list() {
+        let d = Detector::new(DetectorConfig {
+            allow_list: vec!["Support@Example.com".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(d.find("mail support@example.com").is_empty());
+    }
+
+    #[test]
+    fn finding_debug_has_no_value() {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let f = d.find("mail jane.doe@example.com");
+        let dbg = format!("{f:?}");
+        assert!(!dbg.contains("jane"));
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        for t in [
+            "",
+            "\u{0}",
+            "１",
+            "＠",
+            "电话",
+            "a@",
+            "+",
+            "((((",
+            "-----BEGIN PRIVATE KEY-----",
+            "\u{10FFFF}1234567890123",
+        ] {
+            for f in d.find(t) {
+                assert!(t.is_char_boundary(f.start) && t.is_char_boundary(f.end));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn findings_are_sorted_disjoint_and_on_boundaries(s in "\\PC{0,80}") {
+            let d = Detector::new(DetectorConfig::default()).unwrap();
+            let f = d.find(&s);
+            for w in f.windows(2) {
+                proptest::prop_assert!(w[0].end <= w[1].start);
+            }
+            for x in &f {
+                proptest::prop_assert!(x.start < x.end && x.end <= s.len());
+                proptest::prop_assert!(s.is_char_boundary(x.start) && s.is_char_boundary(x.end));
+            }
+        }
+
+        #[test]
+        fn piiish_strings_never_panic(s in "[0-9０-９a-zA-Z@.:+()\\- 电话姓名出生于，]{0,60}") {
+            let d = Detector::new(DetectorConfig::default()).unwrap();
+            let _ = d.find(&s);
+        }
     }
 }

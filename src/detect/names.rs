@@ -1,0 +1,808 @@
+//! Person names: capitalised token sequences scored by name-list membership (Census first names
+//! and surnames, common European given names), context cues (`my name is`, `Dear`, `Mr.`,
+//! `je m'appelle`, `ich heiße`, `me llamo`, sign-offs) and layout (a name alone on a line); Chinese
+//! names as a common surname plus one or two given characters next to a cue (`我叫`, `姓名`,
+//! `本人`, `…出生于`, `…先生`).
+//!
+//! Owns: the bundled name lists (see `data/README.md`) and the name grammar. Does not own: cue
+//! words (see `context`). A name inside a stronger finding (e-mail, URL, address) is not reported.
+
+use std::collections::HashSet;
+
+use regex::Regex;
+
+use super::context::{floor_boundary, Ctx};
+use super::{EntityType, Finding, Scan};
+
+const FIRST: &str = include_str!("data/first_names.txt");
+const FIRST_EU: &str = include_str!("data/first_names_eu.txt");
+const SURNAMES: &str = include_str!("data/surnames.txt");
+const CN_SURNAMES: &str = include_str!("data/cn_surnames.txt");
+
+/// Capitalised words that are never (part of) a name in running text.
+const STOP: &[&str] = &[
+    "the",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "here",
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "yo",
+    "thanks",
+    "thank",
+    "kind",
+    "best",
+    "regards",
+    "cheers",
+    "sincerely",
+    "please",
+    "my",
+    "your",
+    "our",
+    "i",
+    "we",
+    "you",
+    "he",
+    "she",
+    "it",
+    "they",
+    "a",
+    "an",
+    "and",
+    "or",
+    "but",
+    "if",
+    "when",
+    "where",
+    "what",
+    "why",
+    "how",
+    "who",
+    "which",
+    "is",
+    "are",
+    "was",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "do",
+    "does",
+    "did",
+    "have",
+    "has",
+    "phone",
+    "email",
+    "e-mail",
+    "card",
+    "passport",
+    "national",
+    "insurance",
+    "order",
+    "refund",
+    "ticket",
+    "profile",
+    "page",
+    "code",
+    "number",
+    "total",
+    "server",
+    "travel",
+    "born",
+    "geboren",
+    "date",
+    "ich",
+    "je",
+    "bonjour",
+    "hallo",
+    "hola",
+    "merci",
+    "danke",
+    "gracias",
+    "sort",
+    "bank",
+    "account",
+    "payroll",
+    "record",
+    "producer",
+    "customer",
+    "service",
+    "support",
+    "sir",
+    "madam",
+    "team",
+    "inc",
+    "ltd",
+    "corp",
+    "corporation",
+    "company",
+    "llc",
+    "gmbh",
+    "university",
+    "hospital",
+    "city",
+    "county",
+    "north",
+    "south",
+    "east",
+    "west",
+    "new",
+    "saint",
+    "apt",
+    "suite",
+    "unit",
+    "box",
+    "flat",
+    "studio",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "mon",
+    "voici",
+    "schreiben",
+    "sie",
+    "mir",
+    "rückruf",
+    "bitte",
+    "écrivez",
+    "moi",
+    "api",
+    "key",
+    "token",
+    "my",
+    "yes",
+    "no",
+    "ok",
+    "okay",
+    "sorry",
+    "also",
+    "street",
+    "road",
+    "avenue",
+    "lane",
+    "drive",
+    "court",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "prof",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "monsieur",
+    "madame",
+    "señor",
+    "señora",
+    "ip",
+    "dob",
+    "ssn",
+    "iban",
+    "google",
+    "microsoft",
+    "apple",
+    "amazon",
+    "london",
+    "paris",
+    "berlin",
+    "madrid",
+    "english",
+    "french",
+    "german",
+    "spanish",
+    "chinese",
+    "america",
+    "american",
+    "europe",
+    "european",
+    "china",
+    "christmas",
+    "easter",
+    "internet",
+    "linux",
+    "windows",
+    "python",
+    "rust",
+    "java",
+    "chat",
+    "gpt",
+    "openai",
+    "claude",
+    "bot",
+    "admin",
+    "user",
+    "users",
+    "hotel",
+    "airport",
+    "station",
+    "centre",
+    "center",
+    "club",
+    "group",
+    "shop",
+    "store",
+    "market",
+    "school",
+    "college",
+    "church",
+    "park",
+    "bridge",
+    "square",
+    "lake",
+    "river",
+    "mount",
+    "island",
+    "beach",
+    "tower",
+    "pro",
+    "max",
+    "plus",
+    "mini",
+    "ultra",
+    "edition",
+    "version",
+    "update",
+    "release",
+    "build",
+    "stopped",
+    "working",
+    "writing",
+    "where",
+    "tribute",
+    "mentor",
+    "founders",
+    "payment",
+    "billing",
+    "shipping",
+    "delivery",
+    "package",
+    "invoice",
+    "receipt",
+    "meeting",
+    "call",
+];
+
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "dr", "prof", "herr", "frau", "mme", "mlle", "m", "sr", "sra",
+    "monsieur", "madame", "señor", "señora", "sir", "dame", "lord", "lady",
+];
+
+/// Words right before a name that make it likely, but less so than a strong cue.
+const WEAK: &[&str] = &[
+    "for",
+    "said",
+    "to",
+    "contact",
+    "hi",
+    "hello",
+    "hey",
+    "record",
+    "producer",
+    "by",
+    "with",
+    "from",
+    "and",
+    "attention",
+    "partner",
+    "manager",
+    "colleague",
+    "friend",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "brother",
+    "sister",
+    "patient",
+    "client",
+    "employee",
+    "name",
+    "named",
+    "called",
+    "ask",
+    "tell",
+    "meet",
+    "met",
+    "cc",
+    "owner",
+    "holder",
+];
+
+/// Strong cues (matched on the text before a name, lower-cased, ignoring trailing spaces).
+const STRONG: &[&str] = &[
+    "my name is",
+    "name is",
+    "i'm",
+    "i am",
+    "this is",
+    "dear",
+    "regards,",
+    "thanks,",
+    "thank you,",
+    "cheers,",
+    "sincerely,",
+    "best,",
+    "name:",
+    "name?",
+    "je m'appelle",
+    "je suis",
+    "ich heiße",
+    "ich heisse",
+    "ich bin",
+    "mein name ist",
+    "me llamo",
+    "mi nombre es",
+    "soy",
+    "danke!",
+    "merci,",
+    "gracias,",
+    "cordialement,",
+    "grüße,",
+    "saludos,",
+    "partner's name",
+    "attention",
+    "attn:",
+    "signed,",
+    "kind regards,",
+    "best regards,",
+    "name's",
+];
+
+/// Compiled PERSON recognizer.
+pub struct Names {
+    word: Regex,
+    first: HashSet<String>,
+    last: HashSet<String>,
+    stop: HashSet<&'static str>,
+    cn: HashSet<String>,
+}
+
+impl std::fmt::Debug for Names {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Names")
+            .field("first", &self.first.len())
+            .field("last", &self.last.len())
+            .field("cn", &self.cn.len())
+            .finish()
+    }
+}
+
+fn words(src: &str) -> impl Iterator<Item = &str> {
+    src.lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(str::split_whitespace)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    s: usize,
+    e: usize,
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
+}
+
+impl Names {
+    /// Loads the bundled lists and compiles the word pattern.
+    pub fn new() -> Result<Names, super::DetectError> {
+        let word =
+            Regex::new(r"\p{Lu}[\p{L}\p{M}'’\-]*").map_err(|e| super::DetectError::Pattern {
+                name: "person_word".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Names {
+            word,
+            first: words(FIRST)
+                .chain(words(FIRST_EU))
+                .map(str::to_string)
+                .collect(),
+            last: words(SURNAMES).map(str::to_string).collect(),
+            stop: STOP.iter().copied().collect(),
+            cn: words(CN_SURNAMES).map(str::to_string).collect(),
+        })
+    }
+
+    /// Finds names; `existing` holds the other recognizers' findings (a name inside a strong
+    /// e-mail, URL or address finding is skipped).
+    pub fn run(&self, scan: &Scan<'_>, existing: &[Finding], out: &mut Vec<Finding>) {
+        let covered = |s: usize, e: usize| {
+            existing.iter().any(|f| {
+                f.score >= 0.8 && f.start < e && s < f.end && f.entity != EntityType::Person
+            })
+        };
+        if scan.has_upper || scan.has_non_ascii {
+            self.latin(scan, &covered, out);
+        }
+        if scan.has_non_ascii {
+            self.chinese(scan, &covered, out);
+        }
+    }
+
+    fn shape_ok(w: &str) -> bool {
+        let mut chars = w.chars();
+        let Some(first) = chars.next() else {
+            return false;
+        };
+        let n = w.chars().count();
+        first.is_uppercase()
+            && n >= 2
+            && w.chars().any(char::is_lowercase)
+            && w.chars().last().is_some_and(char::is_alphabetic)
+            && !w.contains("--")
+    }
+
+    fn latin(
+        &self,
+        scan: &Scan<'_>,
+        covered: &dyn Fn(usize, usize) -> bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let t = scan.text;
+        let b = scan.bytes;
+        // 1. Capitalised, name-shaped words.
+        let mut toks: Vec<(Tok, bool)> = Vec::new(); // (token, is_stop)
+        for m in self.word.find_iter(t) {
+            let (s, e) = (m.start(), m.end());
+            let prev = t[..s].chars().next_back();
+            if prev.is_some_and(|c| {
+                c.is_alphanumeric()
+                    || c == '@'
+                    || c == '/'
+                    || c == '.' && s >= 2 && b[s - 2] != b' '
+            }) {
+                continue;
+            }
+            let next = t[e..].chars().next();
+            if next.is_some_and(|c| c.is_alphanumeric() || c == '@' || c == '_') {
+                continue;
+            }
+            let w = m.as_str().trim_end_matches(['\'', '’', '-']);
+            let e = s + w.len();
+            let lw = w.to_lowercase();
+            let is_stop = self.stop.contains(lw.as_str()) || !Self::shape_ok(w);
+            toks.push((Tok { s, e }, is_stop));
+        }
+        // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
+        let mut i = 0;
+        while i < toks.len() {
+            if toks[i].1 {
+                i += 1;
+                continue;
+            }
+            let mut seq = vec![toks[i].0];
+            let mut j = i + 1;
+            while j < toks.len() && seq.len() < 4 && !toks[j].1 {
+                let gap = &t[seq[seq.len() - 1].e..toks[j].0.s];
+                let initial = gap.len() == 4
+                    && gap.starts_with(' ')
+                    && gap.ends_with(". ")
+                    && gap.as_bytes()[1].is_ascii_uppercase();
+                if gap == " " || initial {
+                    seq.push(toks[j].0);
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let mut inverted = false;
+            if seq.len() == 1 && j < toks.len() && !toks[j].1 && &t[seq[0].e..toks[j].0.s] == ", " {
+                let a = t[seq[0].s..seq[0].e].to_lowercase();
+                let c = t[toks[j].0.s..toks[j].0.e].to_lowercase();
+                let after = &t[toks[j].0.e..];
+                let listy = after.starts_with(" and ") || after.starts_with(", ");
+                if self.last.contains(&a) && self.first.contains(&c) && !listy {
+                    seq.push(toks[j].0);
+                    j += 1;
+                    inverted = true;
+                }
+            }
+            i = j;
+            let (s, e) = (seq[0].s, seq[seq.len() - 1].e);
+            if covered(s, e) {
+                continue;
+            }
+            if let Some((start, score)) = self.score_latin(scan, &seq, inverted) {
+                out.push(Finding {
+                    start,
+                    end: e,
+                    entity: EntityType::Person,
+                    score,
+                });
+            }
+        }
+    }
+
+    fn score_latin(&self, scan: &Scan<'_>, seq: &[Tok], inverted: bool) -> Option<(usize, f32)> {
+        let t = scan.text;
+        let lw = |k: &Tok| t[k.s..k.e].to_lowercase();
+        let first = lw(&seq[0]);
+        let last = lw(&seq[seq.len() - 1]);
+        let n = seq.len();
+        let (f, s_) = if inverted {
+            (self.first.contains(&last), self.last.contains(&first))
+        } else {
+            (
+                self.first.contains(&first),
+                n >= 2 && seq[1..].iter().any(|k| self.last.contains(&lw(k))),
+            )
+        };
+        let single_s = n == 1 && self.last.contains(&first);
+        // What comes before: a title (kept in the span), a strong cue, or a weak word.
+        let start = seq[0].s;
+        let lo = floor_boundary(t, start.saturating_sub(40));
+        let before = &t[lo..start];
+        let before_l = before.to_lowercase();
+        let before_trim = before_l.trim_end_matches([' ', '\t']);
+        let mut span_start = start;
+        let mut title = false;
+        {
+            let bt = before.trim_end_matches(' ');
+            let last_word_start = bt
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !c.is_alphabetic() && *c != '.')
+                .map_or(0, |(p, c)| p + c.len_utf8());
+            let w = bt[last_word_start..].trim_end_matches('.').to_lowercase();
+            let wstart = lo + last_word_start;
+            let clean_before = wstart == 0
+                || !t[..wstart]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_alphanumeric);
+            if TITLES.contains(&w.as_str()) && !w.is_empty() && clean_before && w != "m" {
+                title = true;
+                span_start = wstart;
+            }
+        }
+        let strong = STRONG.iter().any(|c| before_trim.ends_with(c))
+            || scan.ctx.nearest_before(t, start, 6).is_some_and(|h| {
+                h.kind == Ctx::Name
+                    && h.end + 3 >= start
+                    && STRONG.contains(&t[h.start..h.end].to_lowercase().as_str())
+            });
+        let prev_word = before_trim
+            .rsplit(|c: char| !c.is_alphabetic() && c != '\'')
+            .next()
+            .unwrap_or("");
+        let weak = WEAK.contains(&prev_word) && (before_trim.ends_with(prev_word));
+        let line_start = before_trim.is_empty() && lo == 0
+            || before.ends_with('\n')
+            || before_trim.ends_with(['.', '!', '?', '\n'])
+            || before_trim.ends_with(':');
+        let end = seq[seq.len() - 1].e;
+        let after = &t[end..];
+        let line_end = after.is_empty()
+            || after.starts_with('\n')
+            || after.starts_with(".\n")
+            || after == "."
+            || after.starts_with(" writing");
+        let alone = line_start && line_end;
+        let score: f32 = if n >= 2 {
+            match (f && s_ || inverted && f && s_, f || s_) {
+                (true, _) => 0.9,
+                (false, true) if strong || title => 0.88,
+                (false, true) if weak || alone => 0.78,
+                (false, true) if f => 0.62,
+                (false, true) => 0.45,
+                (false, false) if strong || title => 0.72,
+                (false, false) if alone && n <= 3 => 0.5,
+                _ => return None,
+            }
+        } else {
+            let fi = self.first.contains(&first);
+            match () {
+                _ if (fi || single_s) && (strong || title) => 0.85,
+                _ if fi && weak => 0.72,
+                _ if single_s && weak => 0.6,
+                _ if fi && alone => 0.75,
+                _ if strong => 0.6,
+                _ => return None,
+            }
+        };
+        Some((span_start, score))
+    }
+
+    fn chinese(
+        &self,
+        scan: &Scan<'_>,
+        covered: &dyn Fn(usize, usize) -> bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let t = scan.text;
+        for h in scan.ctx.all_of(t, &[Ctx::Name, Ctx::Birth, Ctx::Phone]) {
+            let cue = &t[h.start..h.end];
+            let cjk_cue = cue.chars().all(is_han);
+            if !cjk_cue {
+                continue;
+            }
+            match h.kind {
+                Ctx::Name => {
+                    // Name follows: 姓名张三 / 我叫李四 / 本人王五
+                    let mut s = h.end;
+                    for c in t[s..].chars() {
+                        if matches!(c, ':' | '：' | ' ' | '是') {
+                            s += c.len_utf8();
+                        } else {
+                            break;
+                        }
+                    }
+                    if let Some(e) = self.cn_name_at(t, s) {
+                        if !covered(s, e) {
+                            out.push(Finding {
+                                start: s,
+                                end: e,
+                                entity: EntityType::Person,
+                                score: 0.92,
+                            });
+                        }
+                    }
+                }
+                Ctx::Birth if cue.starts_with("出生") => {
+                    if let Some(s) = self.cn_name_before(t, h.start) {
+                        if !covered(s, h.start) {
+                            out.push(Finding {
+                                start: s,
+                                end: h.start,
+                                entity: EntityType::Person,
+                                score: 0.9,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // 张先生 / 李女士: surname (+ given) before an honorific.
+        for hon in ["先生", "女士", "小姐", "同学", "老师"] {
+            let mut from = 0;
+            while let Some(p) = t[from..].find(hon) {
+                let at = from + p;
+                if let Some(s) = self.cn_name_before(t, at).or_else(|| {
+                    let c = t[..at].chars().next_back()?;
+                    let s = at - c.len_utf8();
+                    self.cn.contains(&c.to_string()).then_some(s)
+                }) {
+                    if !covered(s, at) {
+                        out.push(Finding {
+                            start: s,
+                            end: at,
+                            entity: EntityType::Person,
+                            score: 0.85,
+                        });
+                    }
+                }
+                from = at + hon.len();
+            }
+        }
+    }
+
+    /// A surname + 1–2 given characters starting at `s`; returns the end.
+    fn cn_name_at(&self, t: &str, s: usize) -> Option<usize> {
+        let chars: Vec<(usize, char)> = t[s..].char_indices().take(5).collect();
+        let han_run = chars.iter().take_while(|(_, c)| is_han(*c)).count();
+        if han_run < 2 {
+            return None;
+        }
+        let two: String = chars.iter().take(2).map(|(_, c)| c).collect();
+        let sur_len = if self.cn.contains(&two) && han_run >= 3 {
+            2
+        } else if self.cn.contains(&chars[0].1.to_string()) {
+            1
+        } else {
+            return None;
+        };
+        let stop = |c: char| "的是在电手出身今住和先女，。要请您我你他她了吗呢啊".contains(c);
+        let mut n = sur_len;
+        while n < han_run && n < sur_len + 2 && !stop(chars[n].1) {
+            n += 1;
+        }
+        if n == sur_len {
+            return None;
+        }
+        Some(s + chars[..n].iter().map(|(_, c)| c.len_utf8()).sum::<usize>())
+    }
+
+    /// Start of a 2–3 character name (surname first) ending at `end`.
+    fn cn_name_before(&self, t: &str, end: usize) -> Option<usize> {
+        let back: Vec<(usize, char)> = t[..end].char_indices().rev().take(4).collect();
+        let han = back.iter().take_while(|(_, c)| is_han(*c)).count();
+        if han < 2 {
+            return None;
+        }
+        let is_sur = |k: usize| {
+            back.get(k)
+                .is_some_and(|(_, c)| self.cn.contains(&c.to_string()))
+        };
+        // back[0] is the last char; a 3-char name starts at back[2].
+        if han >= 3 && is_sur(2) && (han == 3 || !is_sur(1)) {
+            return Some(back[2].0);
+        }
+        if is_sur(1) {
+            return Some(back[1].0);
+        }
+        if han >= 3 && is_sur(2) {
+            return Some(back[2].0);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::{Detector, DetectorConfig, EntityType};
+
+    fn people(text: &str) -> Vec<String> {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        d.find(text)
+            .into_iter()
+            .filter(|f| f.entity == EntityType::Person)
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn english() {
+        assert_eq!(
+            people("Hi, my name is Sarah Connor and I need help."),
+            ["Sarah Connor"]
+        );
+        assert_eq!(people("Dear Mr. Smith, thanks"), ["Mr. Smith"]);
+        assert_eq!(people("Please call.\nKind regards, Jonathan"), ["Jonathan"]);
+        assert_eq!(
+            people("emergency contact Miller, Rebecca tomorrow"),
+            ["Miller, Rebecca"]
+        );
+    }
+
+    #[test]
+    fn other_languages() {
+        assert_eq!(people("Je m'appelle Camille Dupont."), ["Camille Dupont"]);
+        assert_eq!(
+            people("Ich heiße Jürgen Weber und wohne hier"),
+            ["Jürgen Weber"]
+        );
+        assert_eq!(people("Hola, me llamo Lucía."), ["Lucía"]);
+    }
+
+    #[test]
+    fn chinese() {
+        assert_eq!(people("你好，我叫王小明，谢谢"), ["王小明"]);
+        assert_eq!(people("姓名：李娜。电话"), ["李娜"]);
+        assert_eq!(people("张伟出生于1980年"), ["张伟"]);
+        assert_eq!(people("请联系刘先生"), ["刘"]);
+    }
+
+    #[test]
+    fn not_names() {
+        assert!(people("The Quick Brown Fox jumps.").is_empty());
+        assert!(people("Please update to Windows Server today.").is_empty());
+        assert!(people("Where is my package? Thanks").is_empty());
+    }
+}
