@@ -26,8 +26,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .spans
                 .iter()
                 .filter(|g| {
-                    red.contains(&rec.text[g.bstart..g.bend])
-                        || !f.iter().any(|x| x.start < g.bend && g.bstart < x.end)
+                    let v = &rec.text[g.bstart..g.bend];
+                    let total = v.chars().count();
+                    let cov = v
+                        .char_indices()
+                        .filter(|(i, _)| {
+                            f.iter()
+                                .any(|x| x.start <= g.bstart + i && g.bstart + i < x.end)
+                        })
+                        .count();
+                    red.contains(v) || cov * 10 < total * 9
                 })
                 .map(|g| format!("{}:{}", g.kind, &rec.text[g.bstart..g.bend]))
                 .collect();

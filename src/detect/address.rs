@@ -76,6 +76,7 @@ pub struct Addresses {
     es: Regex,
     zh: Regex,
     military: Regex,
+    eu: Regex,
     zip: Regex,
 }
 
@@ -113,6 +114,12 @@ impl Addresses {
             fr: mk("address_fr", &fr)?,
             es: mk("address_es", &es)?,
             zh: mk("address_zh", zh)?,
+            eu: mk(
+                "address_eu",
+                &format!(
+                    r"(?:[0-9]{{1,6}} )?(?:{word}(?i:katu|tie|polku|vej|gade|vegen|veien|vei|gata|gatan|gränd|vägen|straat|laan|weg|wijk|plein|gracht|kade|utca|útja|cesta|ulica|vegur|gasse|väg)|{word} (?:põik|tee|tn|utca|ulica|cesta|vej|vei)|(?:ul\.|al\.|Trg|Via|Viale|Piazza|Corso|Rua|Largo|Carrer|Avinguda|Rruga|Calea|Strada|Im|Am|An der|Auf der)(?: [\p{{L}}\-]+){{1,3}}) [0-9]{{1,4}}[A-Za-z]?(?:, [0-9]{{4,5}} {word}(?:[ \-]{word}){{0,2}})?"
+                ),
+            )?,
             military: mk(
                 "address_military",
                 r"(?:PSC|Unit|USNS|USNV|USS|USCGC) [0-9A-Za-z]{2,6},? Box [0-9]{3,5}\s+(?:APO|FPO|DPO) (?:AA|AE|AP) [0-9]{5}",
@@ -132,6 +139,7 @@ impl Addresses {
                 (&self.fr, 0.85),
                 (&self.es, 0.8),
                 (&self.military, 0.9),
+                (&self.eu, 0.78),
             ] {
                 for m in re.find_iter(t) {
                     if left_ok(b, m.start()) && right_ok(b, m.end()) {

@@ -259,7 +259,6 @@ const STOP: &[&str] = &[
     "beach",
     "tower",
     "pro",
-    "max",
     "plus",
     "mini",
     "ultra",
@@ -284,6 +283,24 @@ const STOP: &[&str] = &[
     "receipt",
     "meeting",
     "call",
+    "princess",
+    "prince",
+    "king",
+    "queen",
+    "royal",
+    "weekly",
+    "daily",
+    "entertainment",
+    "news",
+    "times",
+    "post",
+    "journal",
+    "magazine",
+    "tv",
+    "radio",
+    "records",
+    "music",
+    "band",
 ];
 
 const TITLES: &[&str] = &[
@@ -303,9 +320,7 @@ const WEAK: &[&str] = &[
     "record",
     "producer",
     "by",
-    "with",
     "from",
-    "and",
     "attention",
     "partner",
     "manager",
@@ -372,6 +387,13 @@ const STRONG: &[&str] = &[
     "kind regards,",
     "best regards,",
     "name's",
+    "call me",
+    "known as",
+    "said",
+    "says",
+    "asked",
+    "replied",
+    "wrote",
 ];
 
 /// Compiled PERSON recognizer.
@@ -404,6 +426,19 @@ struct Tok {
     s: usize,
     e: usize,
 }
+
+fn right_boundary(rest: &str) -> bool {
+    !rest.chars().next().is_some_and(char::is_alphanumeric)
+}
+
+/// Verbs that commonly follow a sentence-initial subject name ("Kim uploaded …").
+const SUBJECT_VERBS: &[&str] = &[
+    "is", "was", "has", "had", "will", "would", "said", "says", "lives", "lived", "wrote",
+    "writes", "called", "calls", "sent", "sends", "went", "asked", "asks", "told", "uploaded",
+    "paid", "bought", "ordered", "booked", "signed", "joined", "left", "works", "worked", "needs",
+    "wants", "emailed", "phoned", "moved", "began", "started", "lost", "forgot", "received",
+    "reported",
+];
 
 fn is_han(c: char) -> bool {
     ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
@@ -485,11 +520,34 @@ impl Names {
             }
             let w = m.as_str().trim_end_matches(['\'', '’', '-']);
             let e = s + w.len();
+            if w.len() == 1
+                && (t[e..].starts_with(". ") || t[e..].starts_with(' '))
+                && !toks.is_empty()
+            {
+                // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
+                continue;
+            }
             let lw = w.to_lowercase();
-            let is_stop = self.stop.contains(lw.as_str()) || !Self::shape_ok(w);
+            let mut is_stop = self.stop.contains(lw.as_str()) || !Self::shape_ok(w);
+            if is_stop && Self::shape_ok(w) && self.first.contains(&lw) {
+                // "June Smith", "April Lee": a stop word that is also a given name counts when a
+                // known surname follows.
+                if let Some(next) = t[e..].strip_prefix(' ') {
+                    let nw: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
+                    let nl = nw.to_lowercase();
+                    if nw.chars().next().is_some_and(char::is_uppercase)
+                        && self.last.contains(&nl)
+                        && !self.stop.contains(nl.as_str())
+                    {
+                        is_stop = false;
+                    }
+                }
+            }
             toks.push((Tok { s, e }, is_stop));
         }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
+        // (start, end, score) of each sequence, and whether a token is on a name list.
+        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::new();
         let mut i = 0;
         while i < toks.len() {
             if toks[i].1 {
@@ -500,10 +558,15 @@ impl Names {
             let mut j = i + 1;
             while j < toks.len() && seq.len() < 4 && !toks[j].1 {
                 let gap = &t[seq[seq.len() - 1].e..toks[j].0.s];
-                let initial = gap.len() == 4
+                let gb = gap.as_bytes();
+                let initial = (gap.len() == 4
                     && gap.starts_with(' ')
                     && gap.ends_with(". ")
-                    && gap.as_bytes()[1].is_ascii_uppercase();
+                    && gb[1].is_ascii_uppercase())
+                    || (gap.len() == 3
+                        && gb[0] == b' '
+                        && gb[1].is_ascii_uppercase()
+                        && gb[2] == b' ');
                 if gap == " " || initial {
                     seq.push(toks[j].0);
                     j += 1;
@@ -515,9 +578,7 @@ impl Names {
             if seq.len() == 1 && j < toks.len() && !toks[j].1 && &t[seq[0].e..toks[j].0.s] == ", " {
                 let a = t[seq[0].s..seq[0].e].to_lowercase();
                 let c = t[toks[j].0.s..toks[j].0.e].to_lowercase();
-                let after = &t[toks[j].0.e..];
-                let listy = after.starts_with(" and ") || after.starts_with(", ");
-                if self.last.contains(&a) && self.first.contains(&c) && !listy {
+                if self.last.contains(&a) || self.first.contains(&c) {
                     seq.push(toks[j].0);
                     j += 1;
                     inverted = true;
@@ -528,13 +589,44 @@ impl Names {
             if covered(s, e) {
                 continue;
             }
-            if let Some((start, score)) = self.score_latin(scan, &seq, inverted) {
+            let listed = seq.iter().any(|k| {
+                let w = t[k.s..k.e].to_lowercase();
+                self.first.contains(&w) || self.last.contains(&w)
+            });
+            let scored = self.score_latin(scan, &seq, inverted);
+            seqs.push((s, e, scored.map(|x| x.1), listed));
+            if let Some((start, score)) = scored {
+                // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
+                let rest = &t[e..];
+                let suffix = [
+                    " DDS", " MD", " PhD", " Jr.", " Jr", " Sr.", " II", " III", " IV", " Esq.",
+                ]
+                .iter()
+                .find(|x| rest.starts_with(*x) && right_boundary(&rest[x.len()..]))
+                .map_or(0, |x| x.len());
                 out.push(Finding {
                     start,
-                    end: e,
+                    end: e + suffix,
                     entity: EntityType::Person,
                     score,
                 });
+            }
+        }
+        // 3. "A and B": two listed names joined by a conjunction support each other.
+        for w in seqs.windows(2) {
+            let ((s1, e1, sc1, l1), (s2, e2, sc2, l2)) = (w[0], w[1]);
+            let gap = &t[e1..s2];
+            if l1 && l2 && matches!(gap, " and " | " und " | " et " | " y " | " & ") {
+                for (s, e, sc) in [(s1, e1, sc1), (s2, e2, sc2)] {
+                    if !matches!(sc, Some(x) if x >= 0.6) {
+                        out.push(Finding {
+                            start: s,
+                            end: e,
+                            entity: EntityType::Person,
+                            score: 0.6,
+                        });
+                    }
+                }
             }
         }
     }
@@ -612,6 +704,7 @@ impl Names {
                 (false, true) if f => 0.62,
                 (false, true) => 0.45,
                 (false, false) if strong || title => 0.72,
+                (false, false) if weak => 0.5,
                 (false, false) if alone && n <= 3 => 0.5,
                 _ => return None,
             }
@@ -622,6 +715,17 @@ impl Names {
                 _ if fi && weak => 0.72,
                 _ if single_s && weak => 0.6,
                 _ if fi && alone => 0.75,
+                _ if fi && line_start && {
+                    let next: String = after
+                        .trim_start_matches(' ')
+                        .chars()
+                        .take_while(|c| c.is_alphabetic())
+                        .collect();
+                    after.starts_with(' ') && SUBJECT_VERBS.contains(&next.as_str())
+                } =>
+                {
+                    0.65
+                }
                 _ if strong => 0.6,
                 _ => return None,
             }

@@ -72,7 +72,8 @@ fn cue(scan: &Scan<'_>, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit>
 
 /// The nearest identifier-type cue before `pos` (one of the numeric kinds or `NotPii`).
 fn nearest_numeric_cue(scan: &Scan<'_>, pos: usize, window: usize) -> Option<Ctx> {
-    const NUMERIC: [Ctx; 8] = [
+    const NUMERIC: [Ctx; 9] = [
+        Ctx::Ip,
         Ctx::Phone,
         Ctx::Card,
         Ctx::Ssn,
@@ -205,7 +206,9 @@ impl Patterns {
             let has_ident = rest.bytes().any(|c| c.is_ascii_digit()) || rest.contains('@');
             let score = if trimmed.contains('@') {
                 0.98
-            } else if has_query || has_ident || rest.len() > 1 {
+            } else if has_query {
+                0.96
+            } else if has_ident || rest.len() > 1 {
                 0.9
             } else {
                 0.75
@@ -361,7 +364,7 @@ impl Patterns {
                     continue;
                 }
                 let d = digits_of(part);
-                if !(12..=19).contains(&d.len()) || !v::luhn(&d) {
+                if !(12..=19).contains(&d.len()) || !v::luhn(&d) || !card_grouping_ok(part) {
                     continue;
                 }
                 let issuer = v::card_issuer_plausible(&d);
@@ -372,7 +375,7 @@ impl Patterns {
                     Some(Ctx::NotPii) | Some(Ctx::Phone) | Some(Ctx::Bank)
                     | Some(Ctx::Passport) => {
                         if issuer && d.len() >= 15 {
-                            0.55
+                            0.45
                         } else {
                             0.3
                         }
@@ -508,10 +511,25 @@ impl Patterns {
             if s > 0 && matches!(b[s - 1], b'+' | b'-' | b'.' | b'/' | b'#') {
                 continue;
             }
+            // Part of a longer number ("+49 170 4749…"): digits just before a single space.
+            if s >= 2 && b[s - 1] == b' ' && b[s - 2].is_ascii_digit() {
+                continue;
+            }
             if e + 1 < b.len() && matches!(b[e], b'-' | b'.' | b'/') && b[e + 1].is_ascii_digit() {
                 continue;
             }
             let t = &scan.text[s..e];
+            // The 11-digit core is written 3-4-4 or unbroken, never half-grouped.
+            let core_groups = t
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .take_while(|g| !g.is_empty())
+                .map(str::len)
+                .collect::<Vec<_>>();
+            if !(core_groups.starts_with(&[4, 4, 3])
+                || core_groups.first().is_some_and(|&l| l >= 11))
+            {
+                continue;
+            }
             let prefixed = t.contains("86")
                 && (t.starts_with('+') || t.starts_with('(') || t.starts_with("86"));
             let d = digits_of(t);
@@ -581,6 +599,21 @@ impl Patterns {
             if h.kind == Ctx::Passport {
                 push(out, s, e, EntityType::Passport, 0.93);
             }
+        }
+    }
+}
+
+/// Card numbers are written ungrouped or in the issuers' groupings (4-4-4-4[-3], Amex 4-6-5,
+/// Diners 4-6-4); anything else (3-7-7 order numbers) is not a card.
+fn card_grouping_ok(part: &str) -> bool {
+    let lens: Vec<usize> = part.split([' ', '-']).map(str::len).collect();
+    match lens.as_slice() {
+        [_] => true,
+        [4, 6, 5] | [4, 6, 4] => true,
+        l => {
+            l.len() >= 3
+                && l[..l.len() - 1].iter().all(|&x| x == 4)
+                && (1..=4).contains(&l[l.len() - 1])
         }
     }
 }
@@ -661,15 +694,17 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
         0.25
     };
     // Mainland China mobiles belong to CN_PHONE.
-    let cn = if d.starts_with(b"86") {
+    let cn_shape = matches!(lens.as_slice(), [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
+    let cn = if d.starts_with(b"86") && n == 13 {
         &d[2..]
     } else {
         &d[..]
     };
-    if cn.len() == 11
+    if cn_shape
+        && cn.len() == 11
         && cn[0] == b'1'
         && (b'3'..=b'9').contains(&cn[1])
-        && (d.starts_with(b"86") || !plus)
+        && (n == 13 || !plus)
     {
         return None;
     }
