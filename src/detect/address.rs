@@ -141,7 +141,7 @@ impl Addresses {
                 (&self.military, 0.9),
                 (&self.eu, 0.78),
             ] {
-                for m in re.find_iter(t) {
+                for m in scan.find_in(re, &scan.digit_windows) {
                     if left_ok(b, m.start()) && right_ok(b, m.end()) {
                         let e = trim_end(t, m.start(), m.end());
                         out.push(Finding {
@@ -154,7 +154,7 @@ impl Addresses {
                 }
             }
         }
-        if scan.has_non_ascii {
+        if scan.has_cjk {
             for m in self.zh.find_iter(t) {
                 out.push(Finding {
                     start: m.start(),
@@ -165,10 +165,24 @@ impl Addresses {
             }
         }
         // Cue-led capture and ZIP codes.
-        if !(scan.digits > 0 || scan.has_non_ascii) {
-            return;
-        }
-        for h in scan.ctx.all_of(t, &[Ctx::Address, Ctx::Zip]) {
+        // Latin-script addresses and ZIP codes carry digits, so their cues are searched only near
+        // digits; Chinese ones may not, so CJK text is searched whole.
+        let kinds = [Ctx::Address, Ctx::Zip];
+        let cues = if scan.has_cjk {
+            scan.ctx.all_of(t, &kinds)
+        } else {
+            let mut v = Vec::new();
+            for &(lo, hi) in &scan.digit_windows {
+                v.extend(
+                    scan.ctx
+                        .hits(t, lo, hi)
+                        .into_iter()
+                        .filter(|h| kinds.contains(&h.kind)),
+                );
+            }
+            v
+        };
+        for h in cues {
             if h.kind == Ctx::Zip {
                 let s = skip_sep(t, h.end);
                 if let Some(m) = self.zip.find_at(t, s).filter(|m| m.start() == s) {
@@ -200,6 +214,15 @@ impl Addresses {
                 });
             }
         }
+    }
+}
+
+/// A line that starts a new field ("Phone: …", "Passport on file: …").
+fn key_value_line(line: &str) -> bool {
+    let l = line.trim_start();
+    match l.find(':') {
+        Some(p) => p <= 24 && l[..p].chars().all(|c| c.is_alphabetic() || c == ' '),
+        None => false,
     }
 }
 
@@ -279,9 +302,9 @@ fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
             let next = &t[i + 1..next_end];
             if prev.ends_with('.')
                 || lines >= 5
-                || next.contains(": ")
+                || key_value_line(next)
                 || next.trim().is_empty()
-                || next.trim().len() > 48
+                || next.trim().len() > 64
             {
                 break;
             }

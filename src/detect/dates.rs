@@ -80,10 +80,10 @@ impl Dates {
                 score,
             });
         };
-        for m in self.numeric.find_iter(scan.text) {
+        for m in scan.find_in(&self.numeric, &scan.num_windows) {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
         }
-        for m in self.named.find_iter(scan.text) {
+        for m in scan.find_in(&self.named, &scan.num_windows) {
             let year = m
                 .as_str()
                 .rsplit(|c: char| !c.is_ascii_digit())

@@ -166,7 +166,8 @@ pub enum DetectError {
 }
 
 /// What one call to [`Detector::find`] knows about the text, computed in one byte pass so that
-/// recognizers can skip cheaply (no `@` → no e-mail search, few digits → no numeric search).
+/// recognizers can skip cheaply (no `@` → no e-mail search, few digits → no numeric search), plus
+/// the windows of text around digits where numeric recognizers need to look at all.
 pub(crate) struct Scan<'a> {
     /// The (normalised) text.
     pub text: &'a str,
@@ -180,36 +181,121 @@ pub(crate) struct Scan<'a> {
     pub has_upper: bool,
     /// Contains a `:` next to a hex digit (possible IPv6).
     pub has_hex_colon: bool,
-    /// Contains non-ASCII text (CJK cues and names).
+    /// Contains non-ASCII text.
     pub has_non_ascii: bool,
+    /// Contains CJK text (lead bytes of U+3000..U+9FFF).
+    pub has_cjk: bool,
+    /// Byte ranges around clusters of at least four digits (numeric entities live only there).
+    pub num_windows: Vec<(usize, usize)>,
+    /// Byte ranges around any digit run (house numbers, ZIP codes).
+    pub digit_windows: Vec<(usize, usize)>,
     /// Cue automaton.
     pub ctx: &'a context::Context,
     entities: &'a BTreeSet<EntityType>,
 }
 
+/// A regex match with absolute offsets (from a windowed search).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit<'t> {
+    s: usize,
+    e: usize,
+    text: &'t str,
+}
+
+impl<'t> Hit<'t> {
+    /// Absolute start.
+    pub fn start(&self) -> usize {
+        self.s
+    }
+    /// Absolute end.
+    pub fn end(&self) -> usize {
+        self.e
+    }
+    /// The matched text.
+    pub fn as_str(&self) -> &'t str {
+        &self.text[self.s..self.e]
+    }
+}
+
+/// Adds `(lo, hi)` to sorted, merged `windows`.
+fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
+    match windows.last_mut() {
+        Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+        _ => windows.push((lo, hi)),
+    }
+}
+
 impl<'a> Scan<'a> {
     fn new(text: &'a str, ctx: &'a context::Context, entities: &'a BTreeSet<EntityType>) -> Self {
         let bytes = text.as_bytes();
-        let (mut digits, mut has_at, mut has_upper, mut has_non_ascii, mut colon) =
-            (0usize, false, false, false, false);
-        for &c in bytes {
-            digits += usize::from(c.is_ascii_digit());
-            has_at |= c == b'@';
-            has_upper |= c.is_ascii_uppercase();
-            has_non_ascii |= c >= 0x80;
-            colon |= c == b':';
-        }
-        let has_hex_colon = colon
-            && bytes.windows(2).any(|w| {
-                (w[0] == b':' && w[1].is_ascii_hexdigit())
-                    || (w[1] == b':' && w[0].is_ascii_hexdigit())
-            })
-            && bytes.windows(3).any(|w| {
-                w[1] == b':'
-                    && (w[0] == b':'
-                        || w[2] == b':'
-                        || (w[0].is_ascii_hexdigit() && w[2].is_ascii_hexdigit()))
+        // Cheap whole-text flags first (each a vectorised scan), windows only where digits are.
+        let has_at = memchr::memchr(b'@', bytes).is_some();
+        let has_upper = bytes.iter().any(u8::is_ascii_uppercase);
+        let has_non_ascii = !text.is_ascii();
+        // OR-folding fixed blocks (not `any` per byte) lets these loops vectorise.
+        let has_cjk = has_non_ascii
+            && bytes.chunks(64).any(|ch| {
+                ch.iter()
+                    .fold(0u8, |a, &c| a | u8::from(c.wrapping_sub(0xE3) < 7))
+                    != 0
             });
+        let has_hex_colon = memchr::memchr_iter(b':', bytes).any(|i| {
+            let ok = |c: u8| c.is_ascii_hexdigit() || c == b':';
+            i > 0 && i + 1 < bytes.len() && ok(bytes[i - 1]) && ok(bytes[i + 1])
+        });
+        let mut digits = 0usize;
+        let mut num_windows = Vec::new();
+        let mut digit_windows = Vec::new();
+        {
+            // Current digit cluster: first digit, last digit, digit count.
+            let mut cluster: Option<(usize, usize, usize)> = None;
+            let close = |c: (usize, usize, usize), nw: &mut Vec<(usize, usize)>| {
+                if c.2 >= 4 {
+                    let lo = context::floor_boundary(text, c.0.saturating_sub(48));
+                    let hi = context::ceil_boundary(text, c.1 + 1 + 48);
+                    push_window(nw, lo, hi);
+                }
+            };
+            let mut i = 0;
+            while i < bytes.len() {
+                if !bytes[i].is_ascii_digit() {
+                    // Skip 32-byte blocks without digits in one (vectorised) test.
+                    if i % 32 == 0 && i + 32 <= bytes.len() {
+                        let block = &bytes[i..i + 32];
+                        if block
+                            .iter()
+                            .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
+                            == 0
+                        {
+                            i += 32;
+                            continue;
+                        }
+                    }
+                    i += 1;
+                    continue;
+                }
+                let rs = i;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    let n = 1;
+                    digits += 1;
+                    cluster = match cluster {
+                        Some((s, last, k)) if i - last <= 8 => Some((s, i, k + n)),
+                        Some(prev) => {
+                            close(prev, &mut num_windows);
+                            Some((i, i, 1))
+                        }
+                        None => Some((i, i, 1)),
+                    };
+                    i += 1;
+                }
+                let lo = context::floor_boundary(text, rs.saturating_sub(64));
+                let hi = context::ceil_boundary(text, i + 80);
+                push_window(&mut digit_windows, lo, hi);
+            }
+            if let Some(c) = cluster {
+                close(c, &mut num_windows);
+            }
+        }
         Scan {
             text,
             bytes,
@@ -218,6 +304,9 @@ impl<'a> Scan<'a> {
             has_upper,
             has_hex_colon,
             has_non_ascii,
+            has_cjk,
+            num_windows,
+            digit_windows,
             ctx,
             entities,
         }
@@ -226,6 +315,21 @@ impl<'a> Scan<'a> {
     /// Whether the config asks for `e`.
     pub fn want(&self, e: EntityType) -> bool {
         self.entities.contains(&e)
+    }
+
+    /// Matches of `re` inside `windows` (absolute offsets, no duplicates: windows are disjoint).
+    pub fn find_in<'s>(
+        &'s self,
+        re: &'s regex::Regex,
+        windows: &'s [(usize, usize)],
+    ) -> impl Iterator<Item = Hit<'s>> + 's {
+        windows.iter().flat_map(move |&(lo, hi)| {
+            re.find_iter(&self.text[lo..hi]).map(move |m| Hit {
+                s: lo + m.start(),
+                e: lo + m.end(),
+                text: self.text,
+            })
+        })
     }
 }
 
@@ -312,14 +416,18 @@ fn resolve(mut cands: Vec<Finding>) -> Vec<Finding> {
             .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(a.start.cmp(&b.start))
     });
-    let mut kept: Vec<Finding> = Vec::with_capacity(cands.len());
+    // Kept intervals by start; they never overlap, so only the neighbours need checking.
+    let mut kept: std::collections::BTreeMap<usize, Finding> = std::collections::BTreeMap::new();
     for c in cands {
-        if kept.iter().all(|k| c.end <= k.start || c.start >= k.end) {
-            kept.push(c);
+        let before_ok = kept
+            .range(..c.end)
+            .next_back()
+            .map_or(true, |(_, k)| k.end <= c.start);
+        if before_ok {
+            kept.insert(c.start, c);
         }
     }
-    kept.sort_by_key(|f| f.start);
-    kept
+    kept.into_values().collect()
 }
 
 #[cfg(test)]

@@ -9,8 +9,6 @@
 
 use std::collections::HashSet;
 
-use regex::Regex;
-
 use super::context::{floor_boundary, Ctx};
 use super::{EntityType, Finding, Scan};
 
@@ -398,7 +396,6 @@ const STRONG: &[&str] = &[
 
 /// Compiled PERSON recognizer.
 pub struct Names {
-    word: Regex,
     first: HashSet<String>,
     last: HashSet<String>,
     stop: HashSet<&'static str>,
@@ -445,15 +442,9 @@ fn is_han(c: char) -> bool {
 }
 
 impl Names {
-    /// Loads the bundled lists and compiles the word pattern.
+    /// Loads the bundled lists.
     pub fn new() -> Result<Names, super::DetectError> {
-        let word =
-            Regex::new(r"\p{Lu}[\p{L}\p{M}'’\-]*").map_err(|e| super::DetectError::Pattern {
-                name: "person_word".into(),
-                reason: e.to_string(),
-            })?;
         Ok(Names {
-            word,
             first: words(FIRST)
                 .chain(words(FIRST_EU))
                 .map(str::to_string)
@@ -467,15 +458,28 @@ impl Names {
     /// Finds names; `existing` holds the other recognizers' findings (a name inside a strong
     /// e-mail, URL or address finding is skipped).
     pub fn run(&self, scan: &Scan<'_>, existing: &[Finding], out: &mut Vec<Finding>) {
+        // Strong non-name findings sorted by start, with the running maximum of their ends, so
+        // "does [s, e) touch one?" is a binary search.
+        let mut strong: Vec<(usize, usize)> = existing
+            .iter()
+            .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
+            .map(|f| (f.start, f.end))
+            .collect();
+        strong.sort_unstable();
+        let mut max_end = Vec::with_capacity(strong.len());
+        let mut m = 0;
+        for &(_, e) in &strong {
+            m = m.max(e);
+            max_end.push(m);
+        }
         let covered = |s: usize, e: usize| {
-            existing.iter().any(|f| {
-                f.score >= 0.8 && f.start < e && s < f.end && f.entity != EntityType::Person
-            })
+            let k = strong.partition_point(|&(st, _)| st < e);
+            k > 0 && max_end[k - 1] > s
         };
         if scan.has_upper || scan.has_non_ascii {
             self.latin(scan, &covered, out);
         }
-        if scan.has_non_ascii {
+        if scan.has_cjk {
             self.chinese(scan, &covered, out);
         }
     }
@@ -493,6 +497,79 @@ impl Names {
             && !w.contains("--")
     }
 
+    /// Capitalised word spans: an upper-case letter not preceded by a letter or digit, then letters,
+    /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
+    fn cap_words(t: &str) -> Vec<(usize, usize)> {
+        let b = t.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_uppercase() || c >= 0xC0 {
+                let Some(first) = t[i..].chars().next() else {
+                    break;
+                };
+                if !first.is_uppercase() {
+                    i += first.len_utf8();
+                    // Skip the rest of a lower-case word ("straße").
+                    while i < b.len() && (b[i].is_ascii_alphanumeric()) {
+                        i += 1;
+                    }
+                    continue;
+                }
+                let start = i;
+                let mut j = i + first.len_utf8();
+                while j < b.len() {
+                    let d = b[j];
+                    if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
+                        j += 1;
+                    } else if d >= 0x80 {
+                        match t[j..].chars().next() {
+                            Some(ch)
+                                if ch.is_alphabetic()
+                                    || ch == '’'
+                                    || ('\u{300}'..='\u{36F}').contains(&ch) =>
+                            {
+                                j += ch.len_utf8();
+                            }
+                            _ => break,
+                        }
+                    } else {
+                        break;
+                    }
+                }
+                out.push((start, j));
+                i = j;
+            } else if c.is_ascii_alphanumeric() {
+                i += 1;
+                while i < b.len() && b[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                // A word continuing with non-ASCII letters is still one word.
+                while i < b.len() && b[i] >= 0x80 {
+                    match t[i..].chars().next() {
+                        Some(ch) if ch.is_alphabetic() => i += ch.len_utf8(),
+                        _ => break,
+                    }
+                    while i < b.len() && b[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                }
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn lower(w: &str) -> String {
+        if w.is_ascii() {
+            w.to_ascii_lowercase()
+        } else {
+            w.to_lowercase()
+        }
+    }
+
     fn latin(
         &self,
         scan: &Scan<'_>,
@@ -501,24 +578,31 @@ impl Names {
     ) {
         let t = scan.text;
         let b = scan.bytes;
-        // 1. Capitalised, name-shaped words.
-        let mut toks: Vec<(Tok, bool)> = Vec::new(); // (token, is_stop)
-        for m in self.word.find_iter(t) {
-            let (s, e) = (m.start(), m.end());
-            let prev = t[..s].chars().next_back();
-            if prev.is_some_and(|c| {
-                c.is_alphanumeric()
-                    || c == '@'
-                    || c == '/'
-                    || c == '.' && s >= 2 && b[s - 2] != b' '
-            }) {
+        // 1. Capitalised, name-shaped words, each with its lower-case form.
+        let mut toks: Vec<(Tok, bool, String)> = Vec::new(); // (token, is_stop, lower)
+        for (s, e) in Self::cap_words(t) {
+            if s > 0 {
+                let p = b[s - 1];
+                let bad = if p < 0x80 {
+                    p.is_ascii_alphanumeric()
+                        || p == b'@'
+                        || p == b'/'
+                        || p == b'_'
+                        || (p == b'.' && s >= 2 && b[s - 2] != b' ')
+                } else {
+                    t[..s]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric)
+                };
+                if bad {
+                    continue;
+                }
+            }
+            if e < b.len() && (b[e].is_ascii_digit() || b[e] == b'@' || b[e] == b'_') {
                 continue;
             }
-            let next = t[e..].chars().next();
-            if next.is_some_and(|c| c.is_alphanumeric() || c == '@' || c == '_') {
-                continue;
-            }
-            let w = m.as_str().trim_end_matches(['\'', '’', '-']);
+            let w = t[s..e].trim_end_matches(['\'', '’', '-']);
             let e = s + w.len();
             if w.len() == 1
                 && (t[e..].starts_with(". ") || t[e..].starts_with(' '))
@@ -527,14 +611,15 @@ impl Names {
                 // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
                 continue;
             }
-            let lw = w.to_lowercase();
-            let mut is_stop = self.stop.contains(lw.as_str()) || !Self::shape_ok(w);
-            if is_stop && Self::shape_ok(w) && self.first.contains(&lw) {
+            let lw = Self::lower(w);
+            let shape = Self::shape_ok(w);
+            let mut is_stop = !shape || self.stop.contains(lw.as_str());
+            if is_stop && shape && self.first.contains(&lw) {
                 // "June Smith", "April Lee": a stop word that is also a given name counts when a
                 // known surname follows.
                 if let Some(next) = t[e..].strip_prefix(' ') {
                     let nw: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
-                    let nl = nw.to_lowercase();
+                    let nl = Self::lower(&nw);
                     if nw.chars().next().is_some_and(char::is_uppercase)
                         && self.last.contains(&nl)
                         && !self.stop.contains(nl.as_str())
@@ -543,7 +628,7 @@ impl Names {
                     }
                 }
             }
-            toks.push((Tok { s, e }, is_stop));
+            toks.push((Tok { s, e }, is_stop, lw));
         }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
         // (start, end, score) of each sequence, and whether a token is on a name list.
@@ -554,10 +639,10 @@ impl Names {
                 i += 1;
                 continue;
             }
-            let mut seq = vec![toks[i].0];
+            let mut seq = vec![i];
             let mut j = i + 1;
             while j < toks.len() && seq.len() < 4 && !toks[j].1 {
-                let gap = &t[seq[seq.len() - 1].e..toks[j].0.s];
+                let gap = &t[toks[seq[seq.len() - 1]].0.e..toks[j].0.s];
                 let gb = gap.as_bytes();
                 let initial = (gap.len() == 4
                     && gap.starts_with(' ')
@@ -568,32 +653,34 @@ impl Names {
                         && gb[1].is_ascii_uppercase()
                         && gb[2] == b' ');
                 if gap == " " || initial {
-                    seq.push(toks[j].0);
+                    seq.push(j);
                     j += 1;
                 } else {
                     break;
                 }
             }
             let mut inverted = false;
-            if seq.len() == 1 && j < toks.len() && !toks[j].1 && &t[seq[0].e..toks[j].0.s] == ", " {
-                let a = t[seq[0].s..seq[0].e].to_lowercase();
-                let c = t[toks[j].0.s..toks[j].0.e].to_lowercase();
-                if self.last.contains(&a) || self.first.contains(&c) {
-                    seq.push(toks[j].0);
+            if seq.len() == 1
+                && j < toks.len()
+                && !toks[j].1
+                && &t[toks[i].0.e..toks[j].0.s] == ", "
+            {
+                if self.last.contains(&toks[i].2) || self.first.contains(&toks[j].2) {
+                    seq.push(j);
                     j += 1;
                     inverted = true;
                 }
             }
             i = j;
-            let (s, e) = (seq[0].s, seq[seq.len() - 1].e);
+            let (s, e) = (toks[seq[0]].0.s, toks[seq[seq.len() - 1]].0.e);
             if covered(s, e) {
                 continue;
             }
-            let listed = seq.iter().any(|k| {
-                let w = t[k.s..k.e].to_lowercase();
-                self.first.contains(&w) || self.last.contains(&w)
-            });
-            let scored = self.score_latin(scan, &seq, inverted);
+            let words: Vec<&str> = seq.iter().map(|&k| toks[k].2.as_str()).collect();
+            let listed = words
+                .iter()
+                .any(|w| self.first.contains(*w) || self.last.contains(*w));
+            let scored = self.score_latin(scan, s, e, &words, inverted);
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
@@ -631,64 +718,80 @@ impl Names {
         }
     }
 
-    fn score_latin(&self, scan: &Scan<'_>, seq: &[Tok], inverted: bool) -> Option<(usize, f32)> {
+    /// Scores a capitalised sequence `t[start..end]` whose lower-cased words are `words`.
+    fn score_latin(
+        &self,
+        scan: &Scan<'_>,
+        start: usize,
+        end: usize,
+        words: &[&str],
+        inverted: bool,
+    ) -> Option<(usize, f32)> {
         let t = scan.text;
-        let lw = |k: &Tok| t[k.s..k.e].to_lowercase();
-        let first = lw(&seq[0]);
-        let last = lw(&seq[seq.len() - 1]);
-        let n = seq.len();
+        let b = scan.bytes;
+        let n = words.len();
+        let (first, last) = (words[0], words[n - 1]);
         let (f, s_) = if inverted {
-            (self.first.contains(&last), self.last.contains(&first))
+            (self.first.contains(last), self.last.contains(first))
         } else {
             (
-                self.first.contains(&first),
-                n >= 2 && seq[1..].iter().any(|k| self.last.contains(&lw(k))),
+                self.first.contains(first),
+                n >= 2 && words[1..].iter().any(|w| self.last.contains(*w)),
             )
         };
-        let single_s = n == 1 && self.last.contains(&first);
+        let single_s = n == 1 && self.last.contains(first);
         // What comes before: a title (kept in the span), a strong cue, or a weak word.
-        let start = seq[0].s;
         let lo = floor_boundary(t, start.saturating_sub(40));
-        let before = &t[lo..start];
-        let before_l = before.to_lowercase();
-        let before_trim = before_l.trim_end_matches([' ', '\t']);
-        let mut span_start = start;
-        let mut title = false;
-        {
-            let bt = before.trim_end_matches(' ');
-            let last_word_start = bt
-                .char_indices()
-                .rev()
-                .find(|(_, c)| !c.is_alphabetic() && *c != '.')
-                .map_or(0, |(p, c)| p + c.len_utf8());
-            let w = bt[last_word_start..].trim_end_matches('.').to_lowercase();
-            let wstart = lo + last_word_start;
-            let clean_before = wstart == 0
-                || !t[..wstart]
-                    .chars()
-                    .next_back()
-                    .is_some_and(char::is_alphanumeric);
-            if TITLES.contains(&w.as_str()) && !w.is_empty() && clean_before && w != "m" {
-                title = true;
-                span_start = wstart;
-            }
+        let before = &b[lo..start];
+        let mut bt_len = before.len();
+        while bt_len > 0 && matches!(before[bt_len - 1], b' ' | b'\t') {
+            bt_len -= 1;
         }
-        let strong = STRONG.iter().any(|c| before_trim.ends_with(c))
-            || scan.ctx.nearest_before(t, start, 6).is_some_and(|h| {
-                h.kind == Ctx::Name
-                    && h.end + 3 >= start
-                    && STRONG.contains(&t[h.start..h.end].to_lowercase().as_str())
-            });
-        let prev_word = before_trim
-            .rsplit(|c: char| !c.is_alphabetic() && c != '\'')
-            .next()
-            .unwrap_or("");
-        let weak = WEAK.contains(&prev_word) && (before_trim.ends_with(prev_word));
-        let line_start = before_trim.is_empty() && lo == 0
-            || before.ends_with('\n')
-            || before_trim.ends_with(['.', '!', '?', '\n'])
-            || before_trim.ends_with(':');
-        let end = seq[seq.len() - 1].e;
+        let before_trim = &before[..bt_len];
+        // The last word before (letters, dots, non-ASCII), for titles and weak cues.
+        let mut ws = bt_len;
+        while ws > 0
+            && (before[ws - 1].is_ascii_alphabetic()
+                || before[ws - 1] == b'.'
+                || before[ws - 1] == b'\''
+                || before[ws - 1] >= 0x80)
+        {
+            ws -= 1;
+        }
+        let prev_word = &before_trim[ws..];
+        let clean_before = ws == 0 && lo == 0 || ws > 0 && !before[ws - 1].is_ascii_alphanumeric();
+        let pw = {
+            let mut p = prev_word;
+            while let [rest @ .., b'.'] = p {
+                p = rest;
+            }
+            p
+        };
+        let mut span_start = start;
+        let title = clean_before
+            && !pw.is_empty()
+            && !pw.eq_ignore_ascii_case(b"m")
+            && TITLES.iter().any(|x| pw.eq_ignore_ascii_case(x.as_bytes()));
+        if title {
+            span_start = lo + ws;
+        }
+        let strong = STRONG.iter().any(|c| {
+            let c = c.as_bytes();
+            before_trim.len() >= c.len()
+                && before_trim[before_trim.len() - c.len()..].eq_ignore_ascii_case(c)
+                && (before_trim.len() == c.len()
+                    || !before_trim[before_trim.len() - c.len() - 1].is_ascii_alphanumeric())
+        });
+        let weak = clean_before
+            && WEAK
+                .iter()
+                .any(|w| prev_word.eq_ignore_ascii_case(w.as_bytes()));
+        let line_start = (bt_len == 0 && lo == 0)
+            || before.last() == Some(&b'\n')
+            || matches!(before_trim.last(), Some(b'.' | b'!' | b'?' | b'\n' | b':'));
+        if !(f || s_ || single_s || strong || title || weak) {
+            return None;
+        }
         let after = &t[end..];
         let line_end = after.is_empty()
             || after.starts_with('\n')
@@ -697,7 +800,7 @@ impl Names {
             || after.starts_with(" writing");
         let alone = line_start && line_end;
         let score: f32 = if n >= 2 {
-            match (f && s_ || inverted && f && s_, f || s_) {
+            match (f && s_, f || s_) {
                 (true, _) => 0.9,
                 (false, true) if strong || title => 0.88,
                 (false, true) if weak || alone => 0.78,
@@ -705,23 +808,20 @@ impl Names {
                 (false, true) => 0.45,
                 (false, false) if strong || title => 0.72,
                 (false, false) if weak => 0.5,
-                (false, false) if alone && n <= 3 => 0.5,
                 _ => return None,
             }
         } else {
-            let fi = self.first.contains(&first);
+            let fi = f;
             match () {
                 _ if (fi || single_s) && (strong || title) => 0.85,
                 _ if fi && weak => 0.72,
                 _ if single_s && weak => 0.6,
                 _ if fi && alone => 0.75,
                 _ if fi && line_start && {
-                    let next: String = after
-                        .trim_start_matches(' ')
-                        .chars()
-                        .take_while(|c| c.is_alphabetic())
-                        .collect();
-                    after.starts_with(' ') && SUBJECT_VERBS.contains(&next.as_str())
+                    let next: &str = after.strip_prefix(' ').map_or("", |a| {
+                        a.split(|c: char| !c.is_alphabetic()).next().unwrap_or("")
+                    });
+                    SUBJECT_VERBS.contains(&next)
                 } =>
                 {
                     0.65

@@ -1,9 +1,9 @@
 //! Full-width normalisation with an offset map back to the original text.
 //!
 //! Owns: folding full-width ASCII forms (U+FF01–U+FF5E) and the ideographic space (U+3000) to
-//! their ASCII equivalents so one set of ASCII patterns finds `１３８…` and `＠`. Each normalised
-//! char stands for exactly one original char, so every char boundary maps to a char boundary.
-//! Does not own: any other Unicode folding (case, compatibility forms).
+//! their ASCII equivalents so one set of ASCII patterns finds `１３８…` and `＠`. Each folded char
+//! is 3 bytes in the original and 1 byte after folding, so the map only records where folds
+//! happened. Does not own: any other Unicode folding (case, compatibility forms).
 
 use std::borrow::Cow;
 
@@ -11,21 +11,15 @@ use std::borrow::Cow;
 pub struct Normalized<'a> {
     /// The text to match against (borrowed when nothing needed folding).
     pub text: Cow<'a, str>,
-    /// `map[i]` = original byte offset of normalised byte offset `i` (only when folded);
-    /// has `text.len() + 1` entries.
-    map: Option<Vec<usize>>,
+    /// Normalised byte offsets of folded chars, ascending (empty when nothing was folded).
+    folds: Vec<usize>,
 }
 
 impl Normalized<'_> {
-    /// Maps a byte offset in the normalised text to the original text.
+    /// Maps a byte offset in the normalised text (on a char boundary) to the original text.
     pub fn original(&self, pos: usize) -> usize {
-        match &self.map {
-            None => pos,
-            Some(m) => m
-                .get(pos)
-                .copied()
-                .unwrap_or_else(|| m.last().copied().unwrap_or(0)),
-        }
+        // Every folded char before `pos` was two bytes longer in the original.
+        pos + 2 * self.folds.partition_point(|&f| f < pos)
     }
 }
 
@@ -37,30 +31,39 @@ fn fold(c: char) -> Option<char> {
     }
 }
 
-/// Folds full-width forms; borrows when the text has none (the common case: one byte scan).
+/// Folds full-width forms; borrows when the text has none (the common case: one memchr scan).
 pub fn normalize(text: &str) -> Normalized<'_> {
     // Full-width forms are U+FF01..U+FF5E (UTF-8 lead byte 0xEF) and U+3000 (lead 0xE3).
-    let needs = text.as_bytes().iter().any(|&b| b == 0xEF || b == 0xE3)
-        && text.chars().any(|c| fold(c).is_some());
-    if !needs {
-        return Normalized {
-            text: Cow::Borrowed(text),
-            map: None,
-        };
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut map = Vec::with_capacity(text.len() + 1);
-    for (i, c) in text.char_indices() {
-        let n = fold(c).unwrap_or(c);
-        for _ in 0..n.len_utf8() {
-            map.push(i);
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut folds = Vec::new();
+    let mut copied = 0;
+    for i in memchr::memchr2_iter(0xEF, 0xE3, bytes) {
+        if !text.is_char_boundary(i) {
+            continue;
         }
-        out.push(n);
+        let Some(c) = text[i..].chars().next() else {
+            continue;
+        };
+        let Some(n) = fold(c) else { continue };
+        let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        o.push_str(&text[copied..i]);
+        folds.push(o.len());
+        o.push(n);
+        copied = i + c.len_utf8();
     }
-    map.push(text.len());
-    Normalized {
-        text: Cow::Owned(out),
-        map: Some(map),
+    match out {
+        None => Normalized {
+            text: Cow::Borrowed(text),
+            folds,
+        },
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Normalized {
+                text: Cow::Owned(o),
+                folds,
+            }
+        }
     }
 }
 
@@ -84,6 +87,16 @@ mod tests {
         assert_eq!(n.original(6), 6);
         // '3' at normalised 7 maps to the second full-width digit at original 9.
         assert_eq!(n.original(7), 9);
+        assert_eq!(n.original(n.text.len()), s.len());
+    }
+
+    #[test]
+    fn every_boundary_maps_to_a_boundary() {
+        let s = "ａ　b＠电话（１）";
+        let n = normalize(s);
+        for (i, _) in n.text.char_indices() {
+            assert!(s.is_char_boundary(n.original(i)));
+        }
         assert_eq!(n.original(n.text.len()), s.len());
     }
 }

@@ -96,11 +96,11 @@ impl Patterns {
             )?,
             url: re(
                 "url",
-                r"(?i:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
+                r"(?i-u:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
             )?,
             social: re(
                 "url_social",
-                r"(?i:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
+                r"(?i-u:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
             )?,
             ipv4: re("ipv4", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")?,
             ipv6: re(
@@ -124,11 +124,11 @@ impl Patterns {
             )?,
             assign: re(
                 "secret_assignment",
-                r#"(?i)(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe|contraseña)["']?\s*(?::|=|=>|:=)\s*["']?([^\s"'`,;<>]{6,300})"#,
+                r#"(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
             )?,
             keyword_token: re(
                 "secret_keyword",
-                r"(?i)(?:api key|token|secret|bearer|key)\s+([A-Za-z0-9_\-.+/=]{20,300})",
+                r"(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})",
             )?,
         })
     }
@@ -285,7 +285,7 @@ impl Patterns {
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.ipv4.find_iter(scan.text) {
+        for m in scan.find_in(&self.ipv4, &scan.num_windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -332,7 +332,7 @@ impl Patterns {
 
     fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.card.find_iter(scan.text) {
+        for m in scan.find_in(&self.card, &scan.num_windows) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -391,7 +391,7 @@ impl Patterns {
 
     fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.iban.find_iter(scan.text) {
+        for m in scan.find_in(&self.iban, &scan.num_windows) {
             let s = m.start();
             if !left_ok(b, s) {
                 continue;
@@ -425,7 +425,7 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.ssn.find_iter(scan.text) {
+        for m in scan.find_in(&self.ssn, &scan.num_windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -465,7 +465,7 @@ impl Patterns {
 
     fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.nino.find_iter(scan.text) {
+        for m in scan.find_in(&self.nino, &scan.num_windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -490,7 +490,7 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.cn_id.find_iter(scan.text) {
+        for m in scan.find_in(&self.cn_id, &scan.num_windows) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -500,7 +500,7 @@ impl Patterns {
 
     fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.cn_phone.find_iter(scan.text) {
+        for m in scan.find_in(&self.cn_phone, &scan.num_windows) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -551,7 +551,7 @@ impl Patterns {
 
     fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.phone.find_iter(scan.text) {
+        for m in scan.find_in(&self.phone, &scan.num_windows) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -585,7 +585,7 @@ impl Patterns {
 
     fn passports(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.passport.find_iter(scan.text) {
+        for m in scan.find_in(&self.passport, &scan.num_windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
