@@ -10,9 +10,11 @@ pub mod config;
 pub mod demo;
 pub mod detect;
 pub mod error;
+pub mod eval;
 pub mod metrics;
 pub mod policy;
 pub mod providers;
 pub mod proxy;
 pub mod redact;
 pub mod tls;
+

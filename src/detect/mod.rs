@@ -9,6 +9,14 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+mod address;
+mod context;
+mod dates;
+mod names;
+mod normalize;
+mod patterns;
+pub mod validators;
+
 use serde::{Deserialize, Serialize};
 
 /// A kind of personal data (or secret) the detector can find. Names match the labelled corpus.
@@ -129,6 +137,9 @@ pub struct DetectorConfig {
     pub entities: BTreeSet<EntityType>,
     /// Findings scoring below this are dropped.
     pub min_score: f32,
+    /// Exact strings never reported (e.g. a company's own support address). Compared against the
+    /// matched text, case-insensitively.
+    pub allow_list: Vec<String>,
 }
 
 impl Default for DetectorConfig {
@@ -136,6 +147,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             entities: EntityType::ALL.into_iter().collect(),
             min_score: 0.5,
+            allow_list: Vec::new(),
         }
     }
 }
@@ -153,22 +165,372 @@ pub enum DetectError {
     },
 }
 
+/// What one call to [`Detector::find`] knows about the text, computed in one byte pass so that
+/// recognizers can skip cheaply (no `@` → no e-mail search, few digits → no numeric search), plus
+/// the windows of text around digits where numeric recognizers need to look at all.
+pub(crate) struct Scan<'a> {
+    /// The (normalised) text.
+    pub text: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Number of ASCII digits.
+    pub digits: usize,
+    /// Contains `@`.
+    pub has_at: bool,
+    /// Contains an ASCII upper-case letter.
+    pub has_upper: bool,
+    /// Contains a `:` next to a hex digit (possible IPv6).
+    pub has_hex_colon: bool,
+    /// Contains non-ASCII text.
+    pub has_non_ascii: bool,
+    /// Contains CJK text (lead bytes of U+3000..U+9FFF).
+    pub has_cjk: bool,
+    /// Byte ranges around clusters of at least four digits (numeric entities live only there).
+    pub num_windows: Vec<(usize, usize)>,
+    /// Byte ranges around any digit run (house numbers, ZIP codes).
+    pub digit_windows: Vec<(usize, usize)>,
+    /// Cue automaton.
+    pub ctx: &'a context::Context,
+    entities: &'a BTreeSet<EntityType>,
+}
+
+/// A regex match with absolute offsets (from a windowed search).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit<'t> {
+    s: usize,
+    e: usize,
+    text: &'t str,
+}
+
+impl<'t> Hit<'t> {
+    /// Absolute start.
+    pub fn start(&self) -> usize {
+        self.s
+    }
+    /// Absolute end.
+    pub fn end(&self) -> usize {
+        self.e
+    }
+    /// The matched text.
+    pub fn as_str(&self) -> &'t str {
+        &self.text[self.s..self.e]
+    }
+}
+
+/// Adds `(lo, hi)` to sorted, merged `windows`.
+fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
+    match windows.last_mut() {
+        Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+        _ => windows.push((lo, hi)),
+    }
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str, ctx: &'a context::Context, entities: &'a BTreeSet<EntityType>) -> Self {
+        let bytes = text.as_bytes();
+        // Cheap whole-text flags first (each a vectorised scan), windows only where digits are.
+        let has_at = memchr::memchr(b'@', bytes).is_some();
+        let has_upper = bytes.iter().any(u8::is_ascii_uppercase);
+        let has_non_ascii = !text.is_ascii();
+        // OR-folding fixed blocks (not `any` per byte) lets these loops vectorise.
+        let has_cjk = has_non_ascii
+            && bytes.chunks(64).any(|ch| {
+                ch.iter()
+                    .fold(0u8, |a, &c| a | u8::from(c.wrapping_sub(0xE3) < 7))
+                    != 0
+            });
+        let has_hex_colon = memchr::memchr_iter(b':', bytes).any(|i| {
+            let ok = |c: u8| c.is_ascii_hexdigit() || c == b':';
+            i > 0 && i + 1 < bytes.len() && ok(bytes[i - 1]) && ok(bytes[i + 1])
+        });
+        let mut digits = 0usize;
+        let mut num_windows = Vec::new();
+        let mut digit_windows = Vec::new();
+        {
+            // Current digit cluster: first digit, last digit, digit count.
+            let mut cluster: Option<(usize, usize, usize)> = None;
+            let close = |c: (usize, usize, usize), nw: &mut Vec<(usize, usize)>| {
+                if c.2 >= 4 {
+                    let lo = context::floor_boundary(text, c.0.saturating_sub(48));
+                    let hi = context::ceil_boundary(text, c.1 + 1 + 48);
+                    push_window(nw, lo, hi);
+                }
+            };
+            let mut i = 0;
+            while i < bytes.len() {
+                if !bytes[i].is_ascii_digit() {
+                    // Skip 32-byte blocks without digits in one (vectorised) test.
+                    if i % 32 == 0 && i + 32 <= bytes.len() {
+                        let block = &bytes[i..i + 32];
+                        if block
+                            .iter()
+                            .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
+                            == 0
+                        {
+                            i += 32;
+                            continue;
+                        }
+                    }
+                    i += 1;
+                    continue;
+                }
+                let rs = i;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    let n = 1;
+                    digits += 1;
+                    cluster = match cluster {
+                        Some((s, last, k)) if i - last <= 8 => Some((s, i, k + n)),
+                        Some(prev) => {
+                            close(prev, &mut num_windows);
+                            Some((i, i, 1))
+                        }
+                        None => Some((i, i, 1)),
+                    };
+                    i += 1;
+                }
+                let lo = context::floor_boundary(text, rs.saturating_sub(64));
+                let hi = context::ceil_boundary(text, i + 80);
+                push_window(&mut digit_windows, lo, hi);
+            }
+            if let Some(c) = cluster {
+                close(c, &mut num_windows);
+            }
+        }
+        Scan {
+            text,
+            bytes,
+            digits,
+            has_at,
+            has_upper,
+            has_hex_colon,
+            has_non_ascii,
+            has_cjk,
+            num_windows,
+            digit_windows,
+            ctx,
+            entities,
+        }
+    }
+
+    /// Whether the config asks for `e`.
+    pub fn want(&self, e: EntityType) -> bool {
+        self.entities.contains(&e)
+    }
+
+    /// Matches of `re` inside `windows` (absolute offsets, no duplicates: windows are disjoint).
+    pub fn find_in<'s>(
+        &'s self,
+        re: &'s regex::Regex,
+        windows: &'s [(usize, usize)],
+    ) -> impl Iterator<Item = Hit<'s>> + 's {
+        windows.iter().flat_map(move |&(lo, hi)| {
+            re.find_iter(&self.text[lo..hi]).map(move |m| Hit {
+                s: lo + m.start(),
+                e: lo + m.end(),
+                text: self.text,
+            })
+        })
+    }
+}
+
 /// A compiled detector: build once per policy, share behind an `Arc`, call [`Detector::find`]
 /// from any thread.
 #[derive(Debug)]
 pub struct Detector {
     config: DetectorConfig,
+    allow: Vec<String>,
+    ctx: context::Context,
+    patterns: patterns::Patterns,
+    dates: dates::Dates,
+    addresses: address::Addresses,
+    names: names::Names,
 }
 
 impl Detector {
     /// Compiles every recognizer the config enables.
     pub fn new(config: DetectorConfig) -> Result<Detector, DetectError> {
-        Ok(Detector { config })
+        let ctx = context::Context::new().map_err(|e| DetectError::Pattern {
+            name: "context".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Detector {
+            allow: config.allow_list.iter().map(|s| s.to_lowercase()).collect(),
+            ctx,
+            patterns: patterns::Patterns::new()?,
+            dates: dates::Dates::new()?,
+            addresses: address::Addresses::new()?,
+            names: names::Names::new()?,
+            config,
+        })
+    }
+
+    /// The configuration this detector was built from.
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
     }
 
     /// Finds PII in `text`: sorted by `start`, non-overlapping, every range on char boundaries.
     pub fn find(&self, text: &str) -> Vec<Finding> {
-        let _ = (&self.config, text);
-        Vec::new()
+        if text.is_empty() || self.config.entities.is_empty() {
+            return Vec::new();
+        }
+        let norm = normalize::normalize(text);
+        let t: &str = &norm.text;
+        let scan = Scan::new(t, &self.ctx, &self.config.entities);
+        let mut cands = Vec::new();
+        self.patterns.run(&scan, &mut cands);
+        if scan.want(EntityType::DateOfBirth) {
+            self.dates.run(&scan, &mut cands);
+        }
+        if scan.want(EntityType::StreetAddress) {
+            self.addresses.run(&scan, &mut cands);
+        }
+        if scan.want(EntityType::Person) {
+            self.names.run(&scan, &cands.clone(), &mut cands);
+        }
+        cands.retain(|f| {
+            f.score >= self.config.min_score
+                && self.config.entities.contains(&f.entity)
+                && f.start < f.end
+                && f.end <= t.len()
+                && t.is_char_boundary(f.start)
+                && t.is_char_boundary(f.end)
+        });
+        if !self.allow.is_empty() {
+            cands.retain(|f| !self.allow.contains(&t[f.start..f.end].to_lowercase()));
+        }
+        let mut out = resolve(cands);
+        for f in &mut out {
+            f.start = norm.original(f.start);
+            f.end = norm.original(f.end);
+        }
+        out
+    }
+}
+
+/// Overlap resolution: keep the highest score, then the longest; result sorted by start.
+fn resolve(mut cands: Vec<Finding>) -> Vec<Finding> {
+    cands.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    // Kept intervals by start; they never overlap, so only the neighbours need checking.
+    let mut kept: std::collections::BTreeMap<usize, Finding> = std::collections::BTreeMap::new();
+    for c in cands {
+        let before_ok = kept
+            .range(..c.end)
+            .next_back()
+            .map_or(true, |(_, k)| k.end <= c.start);
+        if before_ok {
+            kept.insert(c.start, c);
+        }
+    }
+    kept.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn detector_is_send_sync() {
+        assert_send_sync::<Detector>();
+    }
+
+    #[test]
+    fn config_struct_update_syntax() {
+        let c = DetectorConfig {
+            entities: [EntityType::Email].into_iter().collect(),
+            min_score: 0.1,
+            ..Default::default()
+        };
+        let d = Detector::new(c).unwrap();
+        let f = d.find("write to a@b.com or call +1 415 555 0100");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].entity, EntityType::Email);
+    }
+
+    #[test]
+    fn resolve_prefers_score_then_length() {
+        let f = |s, e, score| Finding {
+            start: s,
+            end: e,
+            entity: EntityType::Phone,
+            score,
+        };
+        let r = resolve(vec![
+            f(0, 10, 0.5),
+            f(2, 5, 0.9),
+            f(4, 12, 0.9),
+            f(20, 25, 0.1),
+        ]);
+        assert_eq!(
+            r.iter().map(|x| (x.start, x.end)).collect::<Vec<_>>(),
+            vec![(4, 12), (20, 25)]
+        );
+    }
+
+    #[test]
+    fn allow_list() {
+        let d = Detector::new(DetectorConfig {
+            allow_list: vec!["Support@Example.com".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(d.find("mail support@example.com").is_empty());
+    }
+
+    #[test]
+    fn finding_debug_has_no_value() {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let f = d.find("mail jane.doe@example.com");
+        let dbg = format!("{f:?}");
+        assert!(!dbg.contains("jane"));
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        for t in [
+            "",
+            "\u{0}",
+            "１",
+            "＠",
+            "电话",
+            "a@",
+            "+",
+            "((((",
+            "-----BEGIN PRIVATE KEY-----",
+            "\u{10FFFF}1234567890123",
+        ] {
+            for f in d.find(t) {
+                assert!(t.is_char_boundary(f.start) && t.is_char_boundary(f.end));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn findings_are_sorted_disjoint_and_on_boundaries(s in "\\PC{0,80}") {
+            let d = Detector::new(DetectorConfig::default()).unwrap();
+            let f = d.find(&s);
+            for w in f.windows(2) {
+                proptest::prop_assert!(w[0].end <= w[1].start);
+            }
+            for x in &f {
+                proptest::prop_assert!(x.start < x.end && x.end <= s.len());
+                proptest::prop_assert!(s.is_char_boundary(x.start) && s.is_char_boundary(x.end));
+            }
+        }
+
+        #[test]
+        fn piiish_strings_never_panic(s in "[0-9０-９a-zA-Z@.:+()\\- 电话姓名出生于，]{0,60}") {
+            let d = Detector::new(DetectorConfig::default()).unwrap();
+            let _ = d.find(&s);
+        }
     }
 }

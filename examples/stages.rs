@@ -1,0 +1,44 @@
+//! Developer aid: throughput per entity type on the bench inputs (`--release`).
+
+use std::time::Instant;
+
+use privgate::detect::{Detector, DetectorConfig, EntityType};
+
+fn main() {
+    let clean = include_str!("../benches/data/clean.txt").repeat(43);
+    let dense = include_str!("../benches/data/dense.txt").repeat(140);
+    for (name, text) in [("clean", &clean), ("dense", &dense)] {
+        let mut all: Vec<Option<EntityType>> = vec![None];
+        all.extend(EntityType::ALL.into_iter().map(Some));
+        let only = std::env::var("ONLY").ok();
+        for e in all {
+            if only
+                .as_deref()
+                .is_some_and(|o| e.map_or("ALL", |e| e.as_str()) != o)
+            {
+                continue;
+            }
+            let cfg = match e {
+                Some(e) => DetectorConfig {
+                    entities: [e].into_iter().collect(),
+                    ..Default::default()
+                },
+                None => DetectorConfig::default(),
+            };
+            let d = Detector::new(cfg).unwrap();
+            let t0 = Instant::now();
+            let mut n = 0;
+            let iters = if only.is_some() { 400 } else { 20 };
+            for _ in 0..iters {
+                n += d.find(text).len();
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            let mbs = (text.len() * iters) as f64 / secs / 1e6;
+            println!(
+                "{name:6} {:<16} {mbs:9.1} MB/s  findings {}",
+                e.map_or("ALL", |e| e.as_str()),
+                n / iters
+            );
+        }
+    }
+}

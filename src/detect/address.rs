@@ -1,0 +1,458 @@
+//! Street addresses: cue-led capture ("I live at …", "wohne in …", "寄到…") plus a street grammar
+//! per language (house number + street word; German `…straße 12`; French `12, rue …`; Spanish
+//! `Calle … 12`; Chinese `省/市/区/路/号`; US military `PSC …, Box … APO AE …`) and postal codes
+//! after a ZIP cue.
+//!
+//! Spans follow the labelled corpus: the street part plus any unit, city, state and postcode that
+//! directly follow it. Does not own: cue words (see `context`).
+
+use regex::Regex;
+
+use super::context::{floor_boundary, Ctx};
+use super::patterns::{left_ok, right_ok};
+use super::{EntityType, Finding, Scan};
+
+/// USPS street suffixes (Publication 28, C1) and their common abbreviations.
+const SUFFIXES: &str = "street|st|road|rd|avenue|ave|av|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|square|sq|terrace|ter|way|circle|cir|highway|hwy|parkway|pkwy|alley|aly|trail|trl|crescent|cres|close|grove|gardens|green|hill|hills|park|row|walk|mews|wharf|yard|cliff|cliffs|camp|fords|ford|curve|dam|brooks|brook|shoal|shoals|rapids|junction|jct|mill|mills|manor|center|centers|oval|inlet|lake|lakes|rue|loaf|port|ports|course|fork|forks|light|lights|lodge|meadow|meadows|canyon|flat|flats|prairie|pines|pine|village|villages|forest|point|points|valley|valleys|causeway|glen|glens|falls|pass|locks|lock|bridge|plaza|plains|plain|ridge|run|station|summit|union|view|views|vista|well|wells|spring|springs|stream|crossing|crest|creek|cove|coves|corner|corners|estate|estates|expressway|extension|freeway|gateway|harbor|harbour|haven|heights|hollow|island|islands|isle|key|keys|knoll|knolls|landing|loop|mall|mission|motorway|mount|mountain|neck|orchard|overpass|path|pike|plaza|radial|ranch|rest|river|route|shore|shores|skyway|spur|stravenue|throughway|trace|track|trafficway|tunnel|turnpike|underpass|via|ville|wall|ways|drives|bypass|burg|burgs|branch|bluff|bluffs|bottom|beach|bend|bayou|arcade|anex|annex|fields|field|garden|hwy|isle|squares|streets|trails|tunnels|vale";
+
+/// Words allowed in lower case inside a captured address ("rue de la Paix", "the corner of …").
+const LOWER_OK: &[&str] = &[
+    "rue",
+    "avenue",
+    "boulevard",
+    "chemin",
+    "allée",
+    "place",
+    "impasse",
+    "route",
+    "quai",
+    "de",
+    "du",
+    "des",
+    "la",
+    "le",
+    "les",
+    "del",
+    "los",
+    "las",
+    "calle",
+    "avenida",
+    "and",
+    "of",
+    "the",
+    "corner",
+    "ul",
+    "ul.",
+    "str.",
+    "im",
+    "am",
+    "an",
+    "der",
+    "bis",
+    "ter",
+    "y",
+    "e",
+    "nan",
+    "apt",
+    "apt.",
+    "suite",
+    "unit",
+    "box",
+    "flat",
+    "floor",
+    "no.",
+    "nr.",
+    "st.",
+    "d'",
+    "l'",
+];
+
+/// Compiled address recognizers.
+#[derive(Debug)]
+pub struct Addresses {
+    en: Regex,
+    de: Regex,
+    fr: Regex,
+    es: Regex,
+    zh: Regex,
+    military: Regex,
+    eu: Regex,
+    zip: Regex,
+}
+
+impl Addresses {
+    /// Compiles the address grammars.
+    pub fn new() -> Result<Addresses, super::DetectError> {
+        let mk = |name: &str, p: &str| {
+            Regex::new(p).map_err(|e| super::DetectError::Pattern {
+                name: name.into(),
+                reason: e.to_string(),
+            })
+        };
+        let word = r"[\p{Lu}][\p{L}'\-]*";
+        let unit =
+            r"(?:,? (?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#|Flat|Fl\.?) ?[0-9A-Z][0-9A-Za-z\-]*)?";
+        let city = format!(
+            r"(?:, {word}(?: {word}){{0,2}},? (?:[A-Z]{{2}} [0-9]{{5}}(?:-[0-9]{{4}})?|[A-Z]{{1,2}}[0-9][A-Z0-9]? [0-9][A-Z]{{2}}))?"
+        );
+        let en = format!(
+            r"[0-9]{{1,6}}[A-Za-z]?(?: {word}){{1,4}} (?i:{SUFFIXES})\.?(?: [0-9]{{1,5}})?{unit}{city}"
+        );
+        let de = format!(
+            r"{word}(?i:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|hof|berg) [0-9]{{1,4}}[a-zA-Z]?(?: ?[/-] ?[0-9]+[a-z]?)?(?:, [0-9]{{5}} {word}(?: {word})?)?"
+        );
+        let fr = format!(
+            r"[0-9]{{1,4}}(?: ?(?:bis|ter))?,? (?i:rue|avenue|av\.|boulevard|bd|chemin|allée|allee|place|impasse|route|quai|cours|square|passage)(?: (?:{word}|de|du|des|la|le|d'{word}|l'{word})){{1,5}}(?:, [0-9]{{5}} {word}(?:[ \-]{word}){{0,3}})?"
+        );
+        let es = format!(
+            r"(?:Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Camino|Carretera|Ctra\.|Ronda|Travesía|Rua|R\.)(?: (?:{word}|de|del|la|las|los)){{1,5}},? (?:n[º°o]\.? ?)?[0-9]{{1,4}}"
+        );
+        let zh = r"(?:北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门)(?:省|市|维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区)?[\p{Han}A-Za-z0-9\-]{2,30}(?:号|座|室|楼|栋|弄|路|街|道|村|巷)(?: ?[0-9]{6})?";
+        Ok(Addresses {
+            en: mk("address_en", &en)?,
+            de: mk("address_de", &de)?,
+            fr: mk("address_fr", &fr)?,
+            es: mk("address_es", &es)?,
+            zh: mk("address_zh", zh)?,
+            eu: mk(
+                "address_eu",
+                &format!(
+                    r"(?:[0-9]{{1,6}} )?(?:{word}(?i:katu|tie|polku|vej|gade|vegen|veien|vei|gata|gatan|gränd|vägen|straat|laan|weg|wijk|plein|gracht|kade|utca|útja|cesta|ulica|vegur|gasse|väg)|{word} (?:põik|tee|tn|utca|ulica|cesta|vej|vei)|(?:ul\.|al\.|Trg|Via|Viale|Piazza|Corso|Rua|Largo|Carrer|Avinguda|Rruga|Calea|Strada|Im|Am|An der|Auf der)(?: [\p{{L}}\-]+){{1,3}}) [0-9]{{1,4}}[A-Za-z]?(?:, [0-9]{{4,5}} {word}(?:[ \-]{word}){{0,2}})?"
+                ),
+            )?,
+            military: mk(
+                "address_military",
+                r"(?:PSC|Unit|USNS|USNV|USS|USCGC) [0-9A-Za-z]{2,6},? Box [0-9]{3,5}\s+(?:APO|FPO|DPO) (?:AA|AE|AP) [0-9]{5}",
+            )?,
+            zip: mk("zip", r"[A-Z0-9]{2,5}(?:[ \-][A-Z0-9]{2,4})?")?,
+        })
+    }
+
+    /// Runs the address recognizers.
+    pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let t = scan.text;
+        let b = scan.bytes;
+        if scan.digits > 0 {
+            for (re, score) in [
+                (&self.en, 0.85),
+                (&self.de, 0.85),
+                (&self.fr, 0.85),
+                (&self.es, 0.8),
+                (&self.military, 0.9),
+                (&self.eu, 0.78),
+            ] {
+                for m in scan.find_in(re, &scan.digit_windows) {
+                    if left_ok(b, m.start()) && right_ok(b, m.end()) {
+                        let e = trim_end(t, m.start(), m.end());
+                        out.push(Finding {
+                            start: m.start(),
+                            end: e,
+                            entity: EntityType::StreetAddress,
+                            score,
+                        });
+                    }
+                }
+            }
+        }
+        if scan.has_cjk {
+            for m in self.zh.find_iter(t) {
+                out.push(Finding {
+                    start: m.start(),
+                    end: m.end(),
+                    entity: EntityType::StreetAddress,
+                    score: 0.85,
+                });
+            }
+        }
+        // Cue-led capture and ZIP codes.
+        // Latin-script addresses and ZIP codes carry digits, so their cues are searched only near
+        // digits; Chinese ones may not, so CJK text is searched whole.
+        let kinds = [Ctx::Address, Ctx::Zip];
+        let cues = if scan.has_cjk {
+            scan.ctx.all_of(t, &kinds)
+        } else {
+            let mut v = Vec::new();
+            for &(lo, hi) in &scan.digit_windows {
+                v.extend(
+                    scan.ctx
+                        .hits(t, lo, hi)
+                        .into_iter()
+                        .filter(|h| kinds.contains(&h.kind)),
+                );
+            }
+            v
+        };
+        for h in cues {
+            if h.kind == Ctx::Zip {
+                let s = skip_sep(t, h.end);
+                if let Some(m) = self.zip.find_at(t, s).filter(|m| m.start() == s) {
+                    let v = m.as_str();
+                    if right_ok(b, m.end()) && v.bytes().filter(u8::is_ascii_digit).count() >= 2 {
+                        out.push(Finding {
+                            start: s,
+                            end: m.end(),
+                            entity: EntityType::StreetAddress,
+                            score: 0.8,
+                        });
+                    }
+                }
+                continue;
+            }
+            let cue = &t[h.start..h.end];
+            if cue.eq_ignore_ascii_case("it is") {
+                let lo = floor_boundary(t, h.start.saturating_sub(30));
+                if !t[lo..h.start].to_ascii_lowercase().contains("address") {
+                    continue;
+                }
+            }
+            if let Some((s, e, score)) = capture(t, h.end) {
+                out.push(Finding {
+                    start: s,
+                    end: e,
+                    entity: EntityType::StreetAddress,
+                    score,
+                });
+            }
+        }
+    }
+}
+
+/// A line that starts a new field ("Phone: …", "Passport on file: …").
+fn key_value_line(line: &str) -> bool {
+    let l = line.trim_start();
+    match l.find(':') {
+        Some(p) => p <= 24 && l[..p].chars().all(|c| c.is_alphabetic() || c == ' '),
+        None => false,
+    }
+}
+
+fn skip_sep(t: &str, mut p: usize) -> usize {
+    let b = t.as_bytes();
+    loop {
+        while p < b.len() && matches!(b[p], b' ' | b':' | b'\t' | b'#' | b'=') {
+            p += 1;
+        }
+        let rest = &t[p..];
+        let word = ["is ", "ist ", "est ", "es ", "was "]
+            .iter()
+            .find(|w| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w));
+        match word {
+            Some(w) => p += w.len(),
+            None => return p,
+        }
+    }
+}
+
+fn trim_end(t: &str, s: usize, mut e: usize) -> usize {
+    while e > s && matches!(t.as_bytes()[e - 1], b' ' | b',' | b'\n') {
+        e -= 1;
+    }
+    e
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
+}
+
+/// Captures the address that follows a cue ending at `from`: returns its span and score.
+fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
+    let b = t.as_bytes();
+    let mut s = from;
+    while s < b.len() && matches!(b[s], b' ' | b':' | b'\t') {
+        s += 1;
+    }
+    if s >= b.len() {
+        return None;
+    }
+    let first = t[s..].chars().next()?;
+    if is_han(first) {
+        // Chinese: up to a clause end or "就行"/"的"/"，".
+        let mut e = s;
+        for (i, c) in t[s..].char_indices() {
+            if matches!(
+                c,
+                '，' | ',' | '。' | '.' | '！' | '!' | '？' | '?' | '；' | ';' | '\n' | '、'
+            ) || t[s + i..].starts_with("就行")
+                || t[s + i..].starts_with("就好")
+                || t[s + i..].starts_with("谢谢")
+                || i > 120
+            {
+                break;
+            }
+            e = s + i + c.len_utf8();
+        }
+        let v = &t[s..e];
+        let addressy = v
+            .chars()
+            .any(|c| "省市区县路街号座镇村楼室道巷".contains(c));
+        return (addressy && v.chars().count() >= 4).then_some((s, trim_end(t, s, e), 0.9));
+    }
+    // Latin scripts: walk tokens until a stop.
+    let mut e = s;
+    let mut i = s;
+    let mut lines = 1;
+    let mut tokens = 0;
+    while i < b.len() && tokens < 24 {
+        let c = b[i];
+        if c == b'\n' {
+            // Continue onto the next line only if this line did not end a sentence and the
+            // next line looks like an address line (short, no "Key: value").
+            let prev = t[s..i].trim_end();
+            let next_end = t[i + 1..].find('\n').map_or(t.len(), |p| i + 1 + p);
+            let next = &t[i + 1..next_end];
+            if prev.ends_with('.')
+                || lines >= 5
+                || key_value_line(next)
+                || next.trim().is_empty()
+                || next.trim().len() > 64
+            {
+                break;
+            }
+            lines += 1;
+            i += 1;
+            continue;
+        }
+        if c == b' ' || c == b',' || c == b'\t' {
+            i += 1;
+            continue;
+        }
+        // A token runs to the next space, comma or newline.
+        let tok_end = t[i..]
+            .find([' ', ',', '\n', '\t'])
+            .map_or(t.len(), |p| i + p);
+        let mut tok = &t[i..tok_end];
+        let mut ends_sentence = false;
+        if let Some(stripped) = tok.strip_suffix(['.', '?', '!', ';', ')']) {
+            let is_abbr = tok.ends_with('.')
+                && (LOWER_OK.contains(&tok.to_lowercase().as_str())
+                    || [
+                        "Apt.", "St.", "Ave.", "Rd.", "Dr.", "Ctra.", "Av.", "Avda.", "Blvd.",
+                        "Ln.",
+                    ]
+                    .contains(&tok)
+                    || tok.len() <= 2
+                    || stripped.ends_with("str"))
+                && !(tok_end >= b.len() || b[tok_end] == b'\n');
+            if !is_abbr {
+                ends_sentence = true;
+                tok = stripped;
+            }
+        }
+        let fc = tok.chars().next().unwrap_or(' ');
+        let ok = fc.is_uppercase()
+            || fc.is_ascii_digit()
+            || LOWER_OK.contains(&tok.to_lowercase().as_str())
+            || tok.starts_with("d'")
+            || tok.starts_with("l'")
+            || (tok.len() <= 3
+                && tok.chars().all(|c| c.is_alphanumeric())
+                && tok.chars().any(|c| c.is_ascii_digit()));
+        if !ok || tok.is_empty() {
+            break;
+        }
+        e = i + tok.len();
+        tokens += 1;
+        if ends_sentence {
+            break;
+        }
+        i = tok_end;
+    }
+    let e = trim_end(t, s, e);
+    // Drop trailing lower-case connectives ("and", "the").
+    let mut e = e;
+    loop {
+        let v = &t[s..e];
+        let Some(sp) = v.rfind(' ') else { break };
+        let last = &v[sp + 1..];
+        if last.chars().next().is_some_and(char::is_lowercase)
+            && !last.chars().any(|c| c.is_ascii_digit())
+        {
+            e = trim_end(t, s, s + sp);
+        } else {
+            break;
+        }
+    }
+    let v = &t[s..e];
+    if v.len() < 3 {
+        return None;
+    }
+    let has_digit = v.bytes().any(|c| c.is_ascii_digit());
+    let lower = v.to_lowercase();
+    let streety = lower.split([' ', ',', '\n']).any(|w| {
+        let w = w.trim_end_matches('.');
+        SUFFIXES.split('|').any(|s| s == w)
+            || w.ends_with("straße")
+            || w.ends_with("strasse")
+            || w.ends_with("weg")
+            || w.ends_with("gasse")
+            || w.ends_with("allee")
+            || w.ends_with("ring")
+            || w.ends_with("str")
+            || matches!(
+                w,
+                "rue" | "chemin" | "avenue" | "calle" | "ul" | "box" | "flat" | "studio"
+            )
+    });
+    match (has_digit, streety) {
+        (true, true) => Some((s, e, 0.93)),
+        (true, false) | (false, true) => Some((s, e, 0.88)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::{Detector, DetectorConfig, EntityType};
+
+    fn addr(text: &str) -> Vec<String> {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        d.find(text)
+            .into_iter()
+            .filter(|f| f.entity == EntityType::StreetAddress)
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn cue_led() {
+        assert_eq!(
+            addr("I live at 12 Oak Tree Lane Apt. 4, Springfield, IL 62704. Thanks"),
+            ["12 Oak Tree Lane Apt. 4, Springfield, IL 62704"]
+        );
+        assert_eq!(
+            addr("Ich wohne in Hauptstraße 5, 10115 Berlin."),
+            ["Hauptstraße 5, 10115 Berlin"]
+        );
+        assert_eq!(
+            addr("寄到浙江省杭州市西湖区文三路100号就行"),
+            ["浙江省杭州市西湖区文三路100号"]
+        );
+        assert_eq!(
+            addr("We moved to 77 Elm Street last month."),
+            ["77 Elm Street"]
+        );
+    }
+
+    #[test]
+    fn grammar() {
+        assert_eq!(
+            addr("Meet me at 221B Baker Street tomorrow"),
+            ["221B Baker Street"]
+        );
+        assert_eq!(
+            addr("c'est au 8, rue de la Paix, 75002 Paris"),
+            ["8, rue de la Paix, 75002 Paris"]
+        );
+        assert_eq!(
+            addr("Die Firma sitzt in der Lindenallee 3"),
+            ["Lindenallee 3"]
+        );
+    }
+
+    #[test]
+    fn zip_and_negatives() {
+        assert_eq!(addr("My zip code is 90210"), ["90210"]);
+        assert!(addr("It is 5 degrees outside").is_empty());
+        assert!(addr("I live at home").is_empty());
+    }
+}

@@ -1,0 +1,486 @@
+//! Context words: the cues around a candidate that make it (or unmake it) PII.
+//!
+//! Owns: one case-insensitive Aho-Corasick automaton over every cue in the five supported
+//! languages, each cue tagged with a [`Ctx`] kind, and the look-ups recognizers use ("which cue
+//! is nearest before this position?"). Cues are searched lazily in a small window around a
+//! candidate, never over the whole text. Does not own: deciding what a cue means for a score.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// What a cue word hints at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ctx {
+    /// Telephone numbers.
+    Phone,
+    /// Payment cards.
+    Card,
+    /// US social security numbers.
+    Ssn,
+    /// Passports.
+    Passport,
+    /// Dates of birth.
+    Birth,
+    /// UK national insurance numbers.
+    Nino,
+    /// Bank accounts.
+    Bank,
+    /// IP addresses.
+    Ip,
+    /// Postal codes.
+    Zip,
+    /// Addresses that follow the cue.
+    Address,
+    /// Words that introduce a name ("my name is", "Dear", sign-offs).
+    Name,
+    /// Honorifics that are part of the name span ("Mr", "Dr").
+    Title,
+    /// Identifiers that are not PII (orders, tracking, versions, tickets, totals).
+    NotPii,
+}
+
+const CUES: &[(&str, Ctx)] = &[
+    // Phone
+    ("phone", Ctx::Phone),
+    ("phone number", Ctx::Phone),
+    ("tel", Ctx::Phone),
+    ("tel.", Ctx::Phone),
+    ("telephone", Ctx::Phone),
+    ("mobile", Ctx::Phone),
+    ("cell", Ctx::Phone),
+    ("call", Ctx::Phone),
+    ("call me", Ctx::Phone),
+    ("contact", Ctx::Phone),
+    ("reach me", Ctx::Phone),
+    ("fax", Ctx::Phone),
+    ("whatsapp", Ctx::Phone),
+    ("sms", Ctx::Phone),
+    ("text me", Ctx::Phone),
+    ("telefon", Ctx::Phone),
+    ("telefonnummer", Ctx::Phone),
+    ("handy", Ctx::Phone),
+    ("rückruf", Ctx::Phone),
+    ("erreichbar", Ctx::Phone),
+    ("anrufen", Ctx::Phone),
+    ("téléphone", Ctx::Phone),
+    ("portable", Ctx::Phone),
+    ("joignable", Ctx::Phone),
+    ("appelez", Ctx::Phone),
+    ("teléfono", Ctx::Phone),
+    ("telefono", Ctx::Phone),
+    ("móvil", Ctx::Phone),
+    ("movil", Ctx::Phone),
+    ("celular", Ctx::Phone),
+    ("llámame", Ctx::Phone),
+    ("llamar", Ctx::Phone),
+    ("电话", Ctx::Phone),
+    ("手机", Ctx::Phone),
+    ("联系方式", Ctx::Phone),
+    ("手机号", Ctx::Phone),
+    ("电话号码", Ctx::Phone),
+    ("联系电话", Ctx::Phone),
+    ("致电", Ctx::Phone),
+    // Card
+    ("card", Ctx::Card),
+    ("credit card", Ctx::Card),
+    ("debit card", Ctx::Card),
+    ("cc", Ctx::Card),
+    ("card number", Ctx::Card),
+    ("visa", Ctx::Card),
+    ("mastercard", Ctx::Card),
+    ("amex", Ctx::Card),
+    ("kreditkarte", Ctx::Card),
+    ("karte", Ctx::Card),
+    ("kartennummer", Ctx::Card),
+    ("carte", Ctx::Card),
+    ("carte bancaire", Ctx::Card),
+    ("tarjeta", Ctx::Card),
+    ("信用卡", Ctx::Card),
+    ("银行卡", Ctx::Card),
+    ("卡号", Ctx::Card),
+    // SSN
+    ("ssn", Ctx::Ssn),
+    ("social security", Ctx::Ssn),
+    ("social security number", Ctx::Ssn),
+    ("social", Ctx::Ssn),
+    ("ss#", Ctx::Ssn),
+    // Passport
+    ("passport", Ctx::Passport),
+    ("passport number", Ctx::Passport),
+    ("passport no", Ctx::Passport),
+    ("reisepass", Ctx::Passport),
+    ("reisepassnummer", Ctx::Passport),
+    ("pass-nr", Ctx::Passport),
+    ("passnummer", Ctx::Passport),
+    ("passeport", Ctx::Passport),
+    ("pasaporte", Ctx::Passport),
+    ("护照", Ctx::Passport),
+    ("护照号", Ctx::Passport),
+    ("护照号码", Ctx::Passport),
+    // Birth
+    ("born", Ctx::Birth),
+    ("dob", Ctx::Birth),
+    ("d.o.b", Ctx::Birth),
+    ("d.o.b.", Ctx::Birth),
+    ("date of birth", Ctx::Birth),
+    ("birth date", Ctx::Birth),
+    ("birthday", Ctx::Birth),
+    ("birthdate", Ctx::Birth),
+    ("geboren", Ctx::Birth),
+    ("geburtsdatum", Ctx::Birth),
+    ("geburtstag", Ctx::Birth),
+    ("geb.", Ctx::Birth),
+    ("né le", Ctx::Birth),
+    ("née le", Ctx::Birth),
+    ("né", Ctx::Birth),
+    ("née", Ctx::Birth),
+    ("date de naissance", Ctx::Birth),
+    ("naissance", Ctx::Birth),
+    ("fecha de nacimiento", Ctx::Birth),
+    ("nacido", Ctx::Birth),
+    ("nacida", Ctx::Birth),
+    ("nacimiento", Ctx::Birth),
+    ("出生", Ctx::Birth),
+    ("出生于", Ctx::Birth),
+    ("出生日期", Ctx::Birth),
+    ("生日", Ctx::Birth),
+    ("出生年月", Ctx::Birth),
+    // NINO
+    ("national insurance", Ctx::Nino),
+    ("ni number", Ctx::Nino),
+    ("ni no", Ctx::Nino),
+    ("ni no.", Ctx::Nino),
+    ("nino", Ctx::Nino),
+    // Bank
+    ("iban", Ctx::Bank),
+    ("rib", Ctx::Bank),
+    ("bank", Ctx::Bank),
+    ("bank details", Ctx::Bank),
+    ("account", Ctx::Bank),
+    ("konto", Ctx::Bank),
+    ("compte", Ctx::Bank),
+    ("cuenta", Ctx::Bank),
+    ("账号", Ctx::Bank),
+    ("账户", Ctx::Bank),
+    // IP
+    ("ip", Ctx::Ip),
+    ("ip address", Ctx::Ip),
+    ("server", Ctx::Ip),
+    ("host", Ctx::Ip),
+    ("ip-adresse", Ctx::Ip),
+    ("adresse ip", Ctx::Ip),
+    ("dirección ip", Ctx::Ip),
+    // Zip
+    ("zip", Ctx::Zip),
+    ("zip code", Ctx::Zip),
+    ("zipcode", Ctx::Zip),
+    ("postcode", Ctx::Zip),
+    ("post code", Ctx::Zip),
+    ("postal code", Ctx::Zip),
+    ("plz", Ctx::Zip),
+    ("postleitzahl", Ctx::Zip),
+    ("code postal", Ctx::Zip),
+    ("código postal", Ctx::Zip),
+    ("邮编", Ctx::Zip),
+    ("邮政编码", Ctx::Zip),
+    // Address cues (the address follows)
+    ("live at", Ctx::Address),
+    ("lives at", Ctx::Address),
+    ("living at", Ctx::Address),
+    ("live in", Ctx::Address),
+    ("moved to", Ctx::Address),
+    ("my address is", Ctx::Address),
+    ("address is", Ctx::Address),
+    ("address to", Ctx::Address),
+    ("address:", Ctx::Address),
+    ("address with", Ctx::Address),
+    ("located at", Ctx::Address),
+    ("sent to", Ctx::Address),
+    ("send it to", Ctx::Address),
+    ("ship to", Ctx::Address),
+    ("ship it to", Ctx::Address),
+    ("deliver to", Ctx::Address),
+    ("post it to", Ctx::Address),
+    ("mail it to", Ctx::Address),
+    ("it is", Ctx::Address),
+    ("credit card to", Ctx::Address),
+    ("wohne in", Ctx::Address),
+    ("wohnhaft in", Ctx::Address),
+    ("adresse:", Ctx::Address),
+    ("adresse :", Ctx::Address),
+    ("anschrift:", Ctx::Address),
+    ("mon adresse", Ctx::Address),
+    ("j'habite", Ctx::Address),
+    ("j'habite au", Ctx::Address),
+    ("habite au", Ctx::Address),
+    ("vivo en", Ctx::Address),
+    ("mi dirección es", Ctx::Address),
+    ("dirección:", Ctx::Address),
+    ("寄到", Ctx::Address),
+    ("地址", Ctx::Address),
+    ("住在", Ctx::Address),
+    ("送到", Ctx::Address),
+    ("收货地址", Ctx::Address),
+    ("地址是", Ctx::Address),
+    ("住址", Ctx::Address),
+    ("家住", Ctx::Address),
+    // Name cues
+    ("my name is", Ctx::Name),
+    ("name is", Ctx::Name),
+    ("i'm", Ctx::Name),
+    ("i am", Ctx::Name),
+    ("this is", Ctx::Name),
+    ("dear", Ctx::Name),
+    ("hi", Ctx::Name),
+    ("hello", Ctx::Name),
+    ("hey", Ctx::Name),
+    ("attention", Ctx::Name),
+    ("attn", Ctx::Name),
+    ("regards,", Ctx::Name),
+    ("thanks,", Ctx::Name),
+    ("thank you,", Ctx::Name),
+    ("cheers,", Ctx::Name),
+    ("sincerely,", Ctx::Name),
+    ("best,", Ctx::Name),
+    ("name:", Ctx::Name),
+    ("name?", Ctx::Name),
+    ("said", Ctx::Name),
+    ("contact", Ctx::Name),
+    ("for", Ctx::Name),
+    ("signed", Ctx::Name),
+    ("je m'appelle", Ctx::Name),
+    ("je suis", Ctx::Name),
+    ("ich heiße", Ctx::Name),
+    ("ich heisse", Ctx::Name),
+    ("ich bin", Ctx::Name),
+    ("mein name ist", Ctx::Name),
+    ("me llamo", Ctx::Name),
+    ("mi nombre es", Ctx::Name),
+    ("soy", Ctx::Name),
+    ("danke!", Ctx::Name),
+    ("merci,", Ctx::Name),
+    ("gracias,", Ctx::Name),
+    ("cordialement,", Ctx::Name),
+    ("grüße,", Ctx::Name),
+    ("saludos,", Ctx::Name),
+    ("bonjour", Ctx::Name),
+    ("hola", Ctx::Name),
+    ("hallo", Ctx::Name),
+    ("record", Ctx::Name),
+    ("partner's name", Ctx::Name),
+    ("姓名", Ctx::Name),
+    ("我叫", Ctx::Name),
+    ("本人", Ctx::Name),
+    ("名字", Ctx::Name),
+    ("联系人", Ctx::Name),
+    ("收件人", Ctx::Name),
+    ("我是", Ctx::Name),
+    // Titles
+    ("mr", Ctx::Title),
+    ("mr.", Ctx::Title),
+    ("mrs", Ctx::Title),
+    ("mrs.", Ctx::Title),
+    ("ms", Ctx::Title),
+    ("ms.", Ctx::Title),
+    ("miss", Ctx::Title),
+    ("dr", Ctx::Title),
+    ("dr.", Ctx::Title),
+    ("prof.", Ctx::Title),
+    ("herr", Ctx::Title),
+    ("frau", Ctx::Title),
+    ("mme", Ctx::Title),
+    ("mlle", Ctx::Title),
+    ("monsieur", Ctx::Title),
+    ("madame", Ctx::Title),
+    ("sr.", Ctx::Title),
+    ("sra.", Ctx::Title),
+    ("señor", Ctx::Title),
+    ("señora", Ctx::Title),
+    // Not PII
+    ("order", Ctx::NotPii),
+    ("order number", Ctx::NotPii),
+    ("order no", Ctx::NotPii),
+    ("tracking", Ctx::NotPii),
+    ("shipped via", Ctx::NotPii),
+    ("courier says", Ctx::NotPii),
+    ("invoice", Ctx::NotPii),
+    ("ticket", Ctx::NotPii),
+    ("ticket created", Ctx::NotPii),
+    ("customer id", Ctx::NotPii),
+    ("internal", Ctx::NotPii),
+    ("reference", Ctx::NotPii),
+    ("ref", Ctx::NotPii),
+    ("sku", Ctx::NotPii),
+    ("version", Ctx::NotPii),
+    ("update to", Ctx::NotPii),
+    ("build", Ctx::NotPii),
+    ("release", Ctx::NotPii),
+    ("total", Ctx::NotPii),
+    ("total due", Ctx::NotPii),
+    ("refund", Ctx::NotPii),
+    ("amount", Ctx::NotPii),
+    ("sample", Ctx::NotPii),
+    ("code", Ctx::NotPii),
+    ("correlation id", Ctx::NotPii),
+    ("request id", Ctx::NotPii),
+    ("sha", Ctx::NotPii),
+    ("订单号", Ctx::NotPii),
+    ("商品编号", Ctx::NotPii),
+    ("编号", Ctx::NotPii),
+    ("单号", Ctx::NotPii),
+    ("快递单号", Ctx::NotPii),
+    ("bestellnummer", Ctx::NotPii),
+    ("commande", Ctx::NotPii),
+    ("pedido", Ctx::NotPii),
+];
+
+/// A cue found in the text.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    /// Byte offset where the cue starts.
+    pub start: usize,
+    /// Byte offset one past the cue.
+    pub end: usize,
+    /// What the cue hints at.
+    pub kind: Ctx,
+}
+
+/// The compiled cue automaton.
+pub struct Context {
+    ac: AhoCorasick,
+    kinds: Vec<Ctx>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("cues", &self.kinds.len())
+            .finish()
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// Clamps `pos` down to a char boundary of `text`.
+pub fn floor_boundary(text: &str, mut pos: usize) -> usize {
+    if pos >= text.len() {
+        return text.len();
+    }
+    while pos > 0 && !text.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    pos
+}
+
+/// Clamps `pos` up to a char boundary of `text`.
+pub fn ceil_boundary(text: &str, mut pos: usize) -> usize {
+    if pos >= text.len() {
+        return text.len();
+    }
+    while pos < text.len() && !text.is_char_boundary(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+impl Context {
+    /// Builds the automaton (once per detector).
+    pub fn new() -> Result<Context, aho_corasick::BuildError> {
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(CUES.iter().map(|(w, _)| *w))?;
+        Ok(Context {
+            ac,
+            kinds: CUES.iter().map(|(_, k)| *k).collect(),
+        })
+    }
+
+    /// Cues inside `text[lo..hi]` (absolute offsets), with ASCII word boundaries enforced on cues
+    /// that begin or end with an ASCII letter or digit.
+    pub fn hits(&self, text: &str, lo: usize, hi: usize) -> Vec<Hit> {
+        let lo = floor_boundary(text, lo);
+        let hi = ceil_boundary(text, hi.max(lo));
+        let b = text.as_bytes();
+        let mut out = Vec::new();
+        for m in self.ac.find_iter(&text[lo..hi]) {
+            let (s, e) = (lo + m.start(), lo + m.end());
+            if is_word_byte(b[s]) && s > 0 && is_word_byte(b[s - 1]) {
+                continue;
+            }
+            if is_word_byte(b[e - 1]) && e < b.len() && is_word_byte(b[e]) {
+                continue;
+            }
+            out.push(Hit {
+                start: s,
+                end: e,
+                kind: self.kinds[m.pattern().as_usize()],
+            });
+        }
+        out
+    }
+
+    /// The nearest cue ending at or before `pos`, looking back at most `window` bytes.
+    pub fn nearest_before(&self, text: &str, pos: usize, window: usize) -> Option<Hit> {
+        self.hits(text, pos.saturating_sub(window), pos)
+            .into_iter()
+            .rfind(|h| h.end <= pos)
+    }
+
+    /// The nearest cue of one of `kinds` ending at or before `pos`, within `window` bytes.
+    pub fn kind_before(&self, text: &str, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
+        self.hits(text, pos.saturating_sub(window), pos)
+            .into_iter()
+            .rev()
+            .find(|h| kinds.contains(&h.kind))
+    }
+
+    /// The first cue of one of `kinds` starting at or after `pos`, within `window` bytes.
+    pub fn kind_after(&self, text: &str, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
+        self.hits(text, pos, pos + window)
+            .into_iter()
+            .find(|h| kinds.contains(&h.kind))
+    }
+
+    /// Every cue of one of `kinds` in the whole text (used for cue-led recognizers).
+    pub fn all_of(&self, text: &str, kinds: &[Ctx]) -> Vec<Hit> {
+        let mut v = self.hits(text, 0, text.len());
+        v.retain(|h| kinds.contains(&h.kind));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_boundaries() {
+        let c = Context::new().unwrap();
+        let t = "Call the hotel: phone 123";
+        let hits = c.hits(t, 0, t.len());
+        assert!(hits
+            .iter()
+            .any(|h| h.kind == Ctx::Phone && &t[h.start..h.end] == "phone"));
+        assert!(!hits.iter().any(|h| &t[h.start..h.end] == "tel"));
+    }
+
+    #[test]
+    fn nearest_cjk() {
+        let c = Context::new().unwrap();
+        let t = "你好，电话13812345678";
+        let h = c.nearest_before(t, t.find('1').unwrap(), 30).unwrap();
+        assert_eq!(h.kind, Ctx::Phone);
+    }
+
+    #[test]
+    fn window_is_char_safe() {
+        let c = Context::new().unwrap();
+        let t = "电话电话电话";
+        for p in 0..=t.len() {
+            let _ = c.nearest_before(t, p, 4);
+            let _ = c.kind_after(t, p, 5, &[Ctx::Phone]);
+        }
+    }
+}

@@ -1,0 +1,1012 @@
+//! Person names: capitalised token sequences scored by name-list membership (Census first names
+//! and surnames, common European given names), context cues (`my name is`, `Dear`, `Mr.`,
+//! `je m'appelle`, `ich heiße`, `me llamo`, sign-offs) and layout (a name alone on a line); Chinese
+//! names as a common surname plus one or two given characters next to a cue (`我叫`, `姓名`,
+//! `本人`, `…出生于`, `…先生`).
+//!
+//! Owns: the bundled name lists (see `data/README.md`) and the name grammar. Does not own: cue
+//! words (see `context`). A name inside a stronger finding (e-mail, URL, address) is not reported.
+
+use std::collections::HashSet;
+
+use super::context::{floor_boundary, Ctx};
+use super::{EntityType, Finding, Scan};
+
+const FIRST: &str = include_str!("data/first_names.txt");
+const FIRST_EU: &str = include_str!("data/first_names_eu.txt");
+const SURNAMES: &str = include_str!("data/surnames.txt");
+const CN_SURNAMES: &str = include_str!("data/cn_surnames.txt");
+
+/// Capitalised words that are never (part of) a name in running text.
+const STOP: &[&str] = &[
+    "the",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "here",
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "yo",
+    "thanks",
+    "thank",
+    "kind",
+    "best",
+    "regards",
+    "cheers",
+    "sincerely",
+    "please",
+    "my",
+    "your",
+    "our",
+    "i",
+    "we",
+    "you",
+    "he",
+    "she",
+    "it",
+    "they",
+    "a",
+    "an",
+    "and",
+    "or",
+    "but",
+    "if",
+    "when",
+    "where",
+    "what",
+    "why",
+    "how",
+    "who",
+    "which",
+    "is",
+    "are",
+    "was",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "do",
+    "does",
+    "did",
+    "have",
+    "has",
+    "phone",
+    "email",
+    "e-mail",
+    "card",
+    "passport",
+    "national",
+    "insurance",
+    "order",
+    "refund",
+    "ticket",
+    "profile",
+    "page",
+    "code",
+    "number",
+    "total",
+    "server",
+    "travel",
+    "born",
+    "geboren",
+    "date",
+    "ich",
+    "je",
+    "bonjour",
+    "hallo",
+    "hola",
+    "merci",
+    "danke",
+    "gracias",
+    "sort",
+    "bank",
+    "account",
+    "payroll",
+    "record",
+    "producer",
+    "customer",
+    "service",
+    "support",
+    "sir",
+    "madam",
+    "team",
+    "inc",
+    "ltd",
+    "corp",
+    "corporation",
+    "company",
+    "llc",
+    "gmbh",
+    "university",
+    "hospital",
+    "city",
+    "county",
+    "north",
+    "south",
+    "east",
+    "west",
+    "new",
+    "saint",
+    "apt",
+    "suite",
+    "unit",
+    "box",
+    "flat",
+    "studio",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "mon",
+    "voici",
+    "schreiben",
+    "sie",
+    "mir",
+    "rückruf",
+    "bitte",
+    "écrivez",
+    "moi",
+    "api",
+    "key",
+    "token",
+    "my",
+    "yes",
+    "no",
+    "ok",
+    "okay",
+    "sorry",
+    "also",
+    "street",
+    "road",
+    "avenue",
+    "lane",
+    "drive",
+    "court",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "prof",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "monsieur",
+    "madame",
+    "señor",
+    "señora",
+    "ip",
+    "dob",
+    "ssn",
+    "iban",
+    "google",
+    "microsoft",
+    "apple",
+    "amazon",
+    "london",
+    "paris",
+    "berlin",
+    "madrid",
+    "english",
+    "french",
+    "german",
+    "spanish",
+    "chinese",
+    "america",
+    "american",
+    "europe",
+    "european",
+    "china",
+    "christmas",
+    "easter",
+    "internet",
+    "linux",
+    "windows",
+    "python",
+    "rust",
+    "java",
+    "chat",
+    "gpt",
+    "openai",
+    "claude",
+    "bot",
+    "admin",
+    "user",
+    "users",
+    "hotel",
+    "airport",
+    "station",
+    "centre",
+    "center",
+    "club",
+    "group",
+    "shop",
+    "store",
+    "market",
+    "school",
+    "college",
+    "church",
+    "park",
+    "bridge",
+    "square",
+    "lake",
+    "river",
+    "mount",
+    "island",
+    "beach",
+    "tower",
+    "pro",
+    "plus",
+    "mini",
+    "ultra",
+    "edition",
+    "version",
+    "update",
+    "release",
+    "build",
+    "stopped",
+    "working",
+    "writing",
+    "where",
+    "tribute",
+    "mentor",
+    "founders",
+    "payment",
+    "billing",
+    "shipping",
+    "delivery",
+    "package",
+    "invoice",
+    "receipt",
+    "meeting",
+    "call",
+    "princess",
+    "prince",
+    "king",
+    "queen",
+    "royal",
+    "weekly",
+    "daily",
+    "entertainment",
+    "news",
+    "times",
+    "post",
+    "journal",
+    "magazine",
+    "tv",
+    "radio",
+    "records",
+    "music",
+    "band",
+];
+
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "dr", "prof", "herr", "frau", "mme", "mlle", "m", "sr", "sra",
+    "monsieur", "madame", "señor", "señora", "sir", "dame", "lord", "lady",
+];
+
+/// Words right before a name that make it likely, but less so than a strong cue.
+const WEAK: &[&str] = &[
+    "for",
+    "said",
+    "to",
+    "contact",
+    "hi",
+    "hello",
+    "hey",
+    "record",
+    "producer",
+    "by",
+    "from",
+    "attention",
+    "partner",
+    "manager",
+    "colleague",
+    "friend",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "brother",
+    "sister",
+    "patient",
+    "client",
+    "employee",
+    "name",
+    "named",
+    "called",
+    "ask",
+    "tell",
+    "meet",
+    "met",
+    "cc",
+    "owner",
+    "holder",
+];
+
+/// Strong cues (matched on the text before a name, lower-cased, ignoring trailing spaces).
+const STRONG: &[&str] = &[
+    "my name is",
+    "name is",
+    "i'm",
+    "i am",
+    "this is",
+    "dear",
+    "regards,",
+    "thanks,",
+    "thank you,",
+    "cheers,",
+    "sincerely,",
+    "best,",
+    "name:",
+    "name?",
+    "je m'appelle",
+    "je suis",
+    "ich heiße",
+    "ich heisse",
+    "ich bin",
+    "mein name ist",
+    "me llamo",
+    "mi nombre es",
+    "soy",
+    "danke!",
+    "merci,",
+    "gracias,",
+    "cordialement,",
+    "grüße,",
+    "saludos,",
+    "partner's name",
+    "attention",
+    "attn:",
+    "signed,",
+    "kind regards,",
+    "best regards,",
+    "name's",
+    "call me",
+    "known as",
+    "said",
+    "says",
+    "asked",
+    "replied",
+    "wrote",
+];
+
+/// Compiled PERSON recognizer.
+pub struct Names {
+    first: HashSet<String>,
+    last: HashSet<String>,
+    stop: HashSet<&'static str>,
+    cn: HashSet<String>,
+}
+
+impl std::fmt::Debug for Names {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Names")
+            .field("first", &self.first.len())
+            .field("last", &self.last.len())
+            .field("cn", &self.cn.len())
+            .finish()
+    }
+}
+
+fn words(src: &str) -> impl Iterator<Item = &str> {
+    src.lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(str::split_whitespace)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    s: usize,
+    e: usize,
+}
+
+fn right_boundary(rest: &str) -> bool {
+    !rest.chars().next().is_some_and(char::is_alphanumeric)
+}
+
+/// Verbs that commonly follow a sentence-initial subject name ("Kim uploaded …").
+const SUBJECT_VERBS: &[&str] = &[
+    "is", "was", "has", "had", "will", "would", "said", "says", "lives", "lived", "wrote",
+    "writes", "called", "calls", "sent", "sends", "went", "asked", "asks", "told", "uploaded",
+    "paid", "bought", "ordered", "booked", "signed", "joined", "left", "works", "worked", "needs",
+    "wants", "emailed", "phoned", "moved", "began", "started", "lost", "forgot", "received",
+    "reported",
+];
+
+fn is_han(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
+}
+
+impl Names {
+    /// Loads the bundled lists.
+    pub fn new() -> Result<Names, super::DetectError> {
+        Ok(Names {
+            first: words(FIRST)
+                .chain(words(FIRST_EU))
+                .map(str::to_string)
+                .collect(),
+            last: words(SURNAMES).map(str::to_string).collect(),
+            stop: STOP.iter().copied().collect(),
+            cn: words(CN_SURNAMES).map(str::to_string).collect(),
+        })
+    }
+
+    /// Finds names; `existing` holds the other recognizers' findings (a name inside a strong
+    /// e-mail, URL or address finding is skipped).
+    pub fn run(&self, scan: &Scan<'_>, existing: &[Finding], out: &mut Vec<Finding>) {
+        // Strong non-name findings sorted by start, with the running maximum of their ends, so
+        // "does [s, e) touch one?" is a binary search.
+        let mut strong: Vec<(usize, usize)> = existing
+            .iter()
+            .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
+            .map(|f| (f.start, f.end))
+            .collect();
+        strong.sort_unstable();
+        let mut max_end = Vec::with_capacity(strong.len());
+        let mut m = 0;
+        for &(_, e) in &strong {
+            m = m.max(e);
+            max_end.push(m);
+        }
+        let covered = |s: usize, e: usize| {
+            let k = strong.partition_point(|&(st, _)| st < e);
+            k > 0 && max_end[k - 1] > s
+        };
+        if scan.has_upper || scan.has_non_ascii {
+            self.latin(scan, &covered, out);
+        }
+        if scan.has_cjk {
+            self.chinese(scan, &covered, out);
+        }
+    }
+
+    fn shape_ok(w: &str) -> bool {
+        let mut chars = w.chars();
+        let Some(first) = chars.next() else {
+            return false;
+        };
+        let n = w.chars().count();
+        first.is_uppercase()
+            && n >= 2
+            && w.chars().any(char::is_lowercase)
+            && w.chars().last().is_some_and(char::is_alphabetic)
+            && !w.contains("--")
+    }
+
+    /// Capitalised word spans: an upper-case letter not preceded by a letter or digit, then letters,
+    /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
+    fn cap_words(t: &str) -> Vec<(usize, usize)> {
+        let b = t.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_uppercase() || c >= 0xC0 {
+                let Some(first) = t[i..].chars().next() else {
+                    break;
+                };
+                if !first.is_uppercase() {
+                    i += first.len_utf8();
+                    // Skip the rest of a lower-case word ("straße").
+                    while i < b.len() && (b[i].is_ascii_alphanumeric()) {
+                        i += 1;
+                    }
+                    continue;
+                }
+                let start = i;
+                let mut j = i + first.len_utf8();
+                while j < b.len() {
+                    let d = b[j];
+                    if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
+                        j += 1;
+                    } else if d >= 0x80 {
+                        match t[j..].chars().next() {
+                            Some(ch)
+                                if ch.is_alphabetic()
+                                    || ch == '’'
+                                    || ('\u{300}'..='\u{36F}').contains(&ch) =>
+                            {
+                                j += ch.len_utf8();
+                            }
+                            _ => break,
+                        }
+                    } else {
+                        break;
+                    }
+                }
+                out.push((start, j));
+                i = j;
+            } else if c.is_ascii_alphanumeric() {
+                i += 1;
+                while i < b.len() && b[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                // A word continuing with non-ASCII letters is still one word.
+                while i < b.len() && b[i] >= 0x80 {
+                    match t[i..].chars().next() {
+                        Some(ch) if ch.is_alphabetic() => i += ch.len_utf8(),
+                        _ => break,
+                    }
+                    while i < b.len() && b[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                }
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn lower(w: &str) -> String {
+        if w.is_ascii() {
+            w.to_ascii_lowercase()
+        } else {
+            w.to_lowercase()
+        }
+    }
+
+    fn latin(
+        &self,
+        scan: &Scan<'_>,
+        covered: &dyn Fn(usize, usize) -> bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let t = scan.text;
+        let b = scan.bytes;
+        // 1. Capitalised, name-shaped words, each with its lower-case form.
+        let mut toks: Vec<(Tok, bool, String)> = Vec::new(); // (token, is_stop, lower)
+        for (s, e) in Self::cap_words(t) {
+            if s > 0 {
+                let p = b[s - 1];
+                let bad = if p < 0x80 {
+                    p.is_ascii_alphanumeric()
+                        || p == b'@'
+                        || p == b'/'
+                        || p == b'_'
+                        || (p == b'.' && s >= 2 && b[s - 2] != b' ')
+                } else {
+                    t[..s]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric)
+                };
+                if bad {
+                    continue;
+                }
+            }
+            if e < b.len() && (b[e].is_ascii_digit() || b[e] == b'@' || b[e] == b'_') {
+                continue;
+            }
+            let w = t[s..e].trim_end_matches(['\'', '’', '-']);
+            let e = s + w.len();
+            if w.len() == 1
+                && (t[e..].starts_with(". ") || t[e..].starts_with(' '))
+                && !toks.is_empty()
+            {
+                // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
+                continue;
+            }
+            let lw = Self::lower(w);
+            let shape = Self::shape_ok(w);
+            let mut is_stop = !shape || self.stop.contains(lw.as_str());
+            if is_stop && shape && self.first.contains(&lw) {
+                // "June Smith", "April Lee": a stop word that is also a given name counts when a
+                // known surname follows.
+                if let Some(next) = t[e..].strip_prefix(' ') {
+                    let nw: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
+                    let nl = Self::lower(&nw);
+                    if nw.chars().next().is_some_and(char::is_uppercase)
+                        && self.last.contains(&nl)
+                        && !self.stop.contains(nl.as_str())
+                    {
+                        is_stop = false;
+                    }
+                }
+            }
+            toks.push((Tok { s, e }, is_stop, lw));
+        }
+        // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
+        // (start, end, score) of each sequence, and whether a token is on a name list.
+        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            if toks[i].1 {
+                i += 1;
+                continue;
+            }
+            let mut seq = vec![i];
+            let mut j = i + 1;
+            while j < toks.len() && seq.len() < 4 && !toks[j].1 {
+                let gap = &t[toks[seq[seq.len() - 1]].0.e..toks[j].0.s];
+                let gb = gap.as_bytes();
+                let initial = (gap.len() == 4
+                    && gap.starts_with(' ')
+                    && gap.ends_with(". ")
+                    && gb[1].is_ascii_uppercase())
+                    || (gap.len() == 3
+                        && gb[0] == b' '
+                        && gb[1].is_ascii_uppercase()
+                        && gb[2] == b' ');
+                if gap == " " || initial {
+                    seq.push(j);
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let mut inverted = false;
+            if seq.len() == 1
+                && j < toks.len()
+                && !toks[j].1
+                && &t[toks[i].0.e..toks[j].0.s] == ", "
+            {
+                if self.last.contains(&toks[i].2) || self.first.contains(&toks[j].2) {
+                    seq.push(j);
+                    j += 1;
+                    inverted = true;
+                }
+            }
+            i = j;
+            let (s, e) = (toks[seq[0]].0.s, toks[seq[seq.len() - 1]].0.e);
+            if covered(s, e) {
+                continue;
+            }
+            let words: Vec<&str> = seq.iter().map(|&k| toks[k].2.as_str()).collect();
+            let listed = words
+                .iter()
+                .any(|w| self.first.contains(*w) || self.last.contains(*w));
+            let scored = self.score_latin(scan, s, e, &words, inverted);
+            seqs.push((s, e, scored.map(|x| x.1), listed));
+            if let Some((start, score)) = scored {
+                // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
+                let rest = &t[e..];
+                let suffix = [
+                    " DDS", " MD", " PhD", " Jr.", " Jr", " Sr.", " II", " III", " IV", " Esq.",
+                ]
+                .iter()
+                .find(|x| rest.starts_with(*x) && right_boundary(&rest[x.len()..]))
+                .map_or(0, |x| x.len());
+                out.push(Finding {
+                    start,
+                    end: e + suffix,
+                    entity: EntityType::Person,
+                    score,
+                });
+            }
+        }
+        // 3. "A and B": two listed names joined by a conjunction support each other.
+        for w in seqs.windows(2) {
+            let ((s1, e1, sc1, l1), (s2, e2, sc2, l2)) = (w[0], w[1]);
+            let gap = &t[e1..s2];
+            if l1 && l2 && matches!(gap, " and " | " und " | " et " | " y " | " & ") {
+                for (s, e, sc) in [(s1, e1, sc1), (s2, e2, sc2)] {
+                    if !matches!(sc, Some(x) if x >= 0.6) {
+                        out.push(Finding {
+                            start: s,
+                            end: e,
+                            entity: EntityType::Person,
+                            score: 0.6,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scores a capitalised sequence `t[start..end]` whose lower-cased words are `words`.
+    fn score_latin(
+        &self,
+        scan: &Scan<'_>,
+        start: usize,
+        end: usize,
+        words: &[&str],
+        inverted: bool,
+    ) -> Option<(usize, f32)> {
+        let t = scan.text;
+        let b = scan.bytes;
+        let n = words.len();
+        let (first, last) = (words[0], words[n - 1]);
+        let (f, s_) = if inverted {
+            (self.first.contains(last), self.last.contains(first))
+        } else {
+            (
+                self.first.contains(first),
+                n >= 2 && words[1..].iter().any(|w| self.last.contains(*w)),
+            )
+        };
+        let single_s = n == 1 && self.last.contains(first);
+        // What comes before: a title (kept in the span), a strong cue, or a weak word.
+        let lo = floor_boundary(t, start.saturating_sub(40));
+        let before = &b[lo..start];
+        let mut bt_len = before.len();
+        while bt_len > 0 && matches!(before[bt_len - 1], b' ' | b'\t') {
+            bt_len -= 1;
+        }
+        let before_trim = &before[..bt_len];
+        // The last word before (letters, dots, non-ASCII), for titles and weak cues.
+        let mut ws = bt_len;
+        while ws > 0
+            && (before[ws - 1].is_ascii_alphabetic()
+                || before[ws - 1] == b'.'
+                || before[ws - 1] == b'\''
+                || before[ws - 1] >= 0x80)
+        {
+            ws -= 1;
+        }
+        let prev_word = &before_trim[ws..];
+        let clean_before = ws == 0 && lo == 0 || ws > 0 && !before[ws - 1].is_ascii_alphanumeric();
+        let pw = {
+            let mut p = prev_word;
+            while let [rest @ .., b'.'] = p {
+                p = rest;
+            }
+            p
+        };
+        let mut span_start = start;
+        let title = clean_before
+            && !pw.is_empty()
+            && !pw.eq_ignore_ascii_case(b"m")
+            && TITLES.iter().any(|x| pw.eq_ignore_ascii_case(x.as_bytes()));
+        if title {
+            span_start = lo + ws;
+        }
+        let strong = STRONG.iter().any(|c| {
+            let c = c.as_bytes();
+            before_trim.len() >= c.len()
+                && before_trim[before_trim.len() - c.len()..].eq_ignore_ascii_case(c)
+                && (before_trim.len() == c.len()
+                    || !before_trim[before_trim.len() - c.len() - 1].is_ascii_alphanumeric())
+        });
+        let weak = clean_before
+            && WEAK
+                .iter()
+                .any(|w| prev_word.eq_ignore_ascii_case(w.as_bytes()));
+        let line_start = (bt_len == 0 && lo == 0)
+            || before.last() == Some(&b'\n')
+            || matches!(before_trim.last(), Some(b'.' | b'!' | b'?' | b'\n' | b':'));
+        if !(f || s_ || single_s || strong || title || weak) {
+            return None;
+        }
+        let after = &t[end..];
+        let line_end = after.is_empty()
+            || after.starts_with('\n')
+            || after.starts_with(".\n")
+            || after == "."
+            || after.starts_with(" writing");
+        let alone = line_start && line_end;
+        let score: f32 = if n >= 2 {
+            match (f && s_, f || s_) {
+                (true, _) => 0.9,
+                (false, true) if strong || title => 0.88,
+                (false, true) if weak || alone => 0.78,
+                (false, true) if f => 0.62,
+                (false, true) => 0.45,
+                (false, false) if strong || title => 0.72,
+                (false, false) if weak => 0.5,
+                _ => return None,
+            }
+        } else {
+            let fi = f;
+            match () {
+                _ if (fi || single_s) && (strong || title) => 0.85,
+                _ if fi && weak => 0.72,
+                _ if single_s && weak => 0.6,
+                _ if fi && alone => 0.75,
+                _ if fi && line_start && {
+                    let next: &str = after.strip_prefix(' ').map_or("", |a| {
+                        a.split(|c: char| !c.is_alphabetic()).next().unwrap_or("")
+                    });
+                    SUBJECT_VERBS.contains(&next)
+                } =>
+                {
+                    0.65
+                }
+                _ if strong => 0.6,
+                _ => return None,
+            }
+        };
+        Some((span_start, score))
+    }
+
+    fn chinese(
+        &self,
+        scan: &Scan<'_>,
+        covered: &dyn Fn(usize, usize) -> bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let t = scan.text;
+        for h in scan.ctx.all_of(t, &[Ctx::Name, Ctx::Birth, Ctx::Phone]) {
+            let cue = &t[h.start..h.end];
+            let cjk_cue = cue.chars().all(is_han);
+            if !cjk_cue {
+                continue;
+            }
+            match h.kind {
+                Ctx::Name => {
+                    // Name follows: 姓名张三 / 我叫李四 / 本人王五
+                    let mut s = h.end;
+                    for c in t[s..].chars() {
+                        if matches!(c, ':' | '：' | ' ' | '是') {
+                            s += c.len_utf8();
+                        } else {
+                            break;
+                        }
+                    }
+                    if let Some(e) = self.cn_name_at(t, s) {
+                        if !covered(s, e) {
+                            out.push(Finding {
+                                start: s,
+                                end: e,
+                                entity: EntityType::Person,
+                                score: 0.92,
+                            });
+                        }
+                    }
+                }
+                Ctx::Birth if cue.starts_with("出生") => {
+                    if let Some(s) = self.cn_name_before(t, h.start) {
+                        if !covered(s, h.start) {
+                            out.push(Finding {
+                                start: s,
+                                end: h.start,
+                                entity: EntityType::Person,
+                                score: 0.9,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // 张先生 / 李女士: surname (+ given) before an honorific.
+        for hon in ["先生", "女士", "小姐", "同学", "老师"] {
+            let mut from = 0;
+            while let Some(p) = t[from..].find(hon) {
+                let at = from + p;
+                if let Some(s) = self.cn_name_before(t, at).or_else(|| {
+                    let c = t[..at].chars().next_back()?;
+                    let s = at - c.len_utf8();
+                    self.cn.contains(&c.to_string()).then_some(s)
+                }) {
+                    if !covered(s, at) {
+                        out.push(Finding {
+                            start: s,
+                            end: at,
+                            entity: EntityType::Person,
+                            score: 0.85,
+                        });
+                    }
+                }
+                from = at + hon.len();
+            }
+        }
+    }
+
+    /// A surname + 1–2 given characters starting at `s`; returns the end.
+    fn cn_name_at(&self, t: &str, s: usize) -> Option<usize> {
+        let chars: Vec<(usize, char)> = t[s..].char_indices().take(5).collect();
+        let han_run = chars.iter().take_while(|(_, c)| is_han(*c)).count();
+        if han_run < 2 {
+            return None;
+        }
+        let two: String = chars.iter().take(2).map(|(_, c)| c).collect();
+        let sur_len = if self.cn.contains(&two) && han_run >= 3 {
+            2
+        } else if self.cn.contains(&chars[0].1.to_string()) {
+            1
+        } else {
+            return None;
+        };
+        let stop = |c: char| "的是在电手出身今住和先女，。要请您我你他她了吗呢啊".contains(c);
+        let mut n = sur_len;
+        while n < han_run && n < sur_len + 2 && !stop(chars[n].1) {
+            n += 1;
+        }
+        if n == sur_len {
+            return None;
+        }
+        Some(s + chars[..n].iter().map(|(_, c)| c.len_utf8()).sum::<usize>())
+    }
+
+    /// Start of a 2–3 character name (surname first) ending at `end`.
+    fn cn_name_before(&self, t: &str, end: usize) -> Option<usize> {
+        let back: Vec<(usize, char)> = t[..end].char_indices().rev().take(4).collect();
+        let han = back.iter().take_while(|(_, c)| is_han(*c)).count();
+        if han < 2 {
+            return None;
+        }
+        let is_sur = |k: usize| {
+            back.get(k)
+                .is_some_and(|(_, c)| self.cn.contains(&c.to_string()))
+        };
+        // back[0] is the last char; a 3-char name starts at back[2].
+        if han >= 3 && is_sur(2) && (han == 3 || !is_sur(1)) {
+            return Some(back[2].0);
+        }
+        if is_sur(1) {
+            return Some(back[1].0);
+        }
+        if han >= 3 && is_sur(2) {
+            return Some(back[2].0);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::{Detector, DetectorConfig, EntityType};
+
+    fn people(text: &str) -> Vec<String> {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        d.find(text)
+            .into_iter()
+            .filter(|f| f.entity == EntityType::Person)
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn english() {
+        assert_eq!(
+            people("Hi, my name is Sarah Connor and I need help."),
+            ["Sarah Connor"]
+        );
+        assert_eq!(people("Dear Mr. Smith, thanks"), ["Mr. Smith"]);
+        assert_eq!(people("Please call.\nKind regards, Jonathan"), ["Jonathan"]);
+        assert_eq!(
+            people("emergency contact Miller, Rebecca tomorrow"),
+            ["Miller, Rebecca"]
+        );
+    }
+
+    #[test]
+    fn other_languages() {
+        assert_eq!(people("Je m'appelle Camille Dupont."), ["Camille Dupont"]);
+        assert_eq!(
+            people("Ich heiße Jürgen Weber und wohne hier"),
+            ["Jürgen Weber"]
+        );
+        assert_eq!(people("Hola, me llamo Lucía."), ["Lucía"]);
+    }
+
+    #[test]
+    fn chinese() {
+        assert_eq!(people("你好，我叫王小明，谢谢"), ["王小明"]);
+        assert_eq!(people("姓名：李娜。电话"), ["李娜"]);
+        assert_eq!(people("张伟出生于1980年"), ["张伟"]);
+        assert_eq!(people("请联系刘先生"), ["刘"]);
+    }
+
+    #[test]
+    fn not_names() {
+        assert!(people("The Quick Brown Fox jumps.").is_empty());
+        assert!(people("Please update to Windows Server today.").is_empty());
+        assert!(people("Where is my package? Thanks").is_empty());
+    }
+}

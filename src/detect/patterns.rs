@@ -1,0 +1,969 @@
+//! Pattern recognizers: regex cores plus validators and context for the structured entities
+//! (e-mail, URL, IP, payment card, IBAN, SSN, NINO, PRC ID, phones, passports, secrets).
+//!
+//! Owns: the compiled regexes (built once), the boundary checks done in code (the `regex` crate has
+//! no look-around, and `\b` does not separate CJK from digits), and the per-candidate score.
+//! Does not own: overlap resolution or filtering (see `mod.rs`), dates, addresses and names.
+
+use regex::Regex;
+
+use super::context::{Ctx, Hit};
+use super::validators as v;
+use super::{EntityType, Finding, Scan};
+
+/// Compiled pattern recognizers.
+#[derive(Debug)]
+pub struct Patterns {
+    email: Regex,
+    url: Regex,
+    social: Regex,
+    ipv4: Regex,
+    ipv6: Regex,
+    card: Regex,
+    iban: Regex,
+    ssn: Regex,
+    nino: Regex,
+    cn_id: Regex,
+    cn_phone: Regex,
+    phone: Regex,
+    passport: Regex,
+    secret: Regex,
+    assign: Regex,
+    keyword_token: Regex,
+}
+
+fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
+    Regex::new(pat).map_err(|e| super::DetectError::Pattern {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// The byte before `s` is not an ASCII letter or digit (CJK and punctuation are fine).
+pub fn left_ok(b: &[u8], s: usize) -> bool {
+    s == 0 || !b[s - 1].is_ascii_alphanumeric()
+}
+
+/// The byte at `e` is not an ASCII letter or digit.
+pub fn right_ok(b: &[u8], e: usize) -> bool {
+    e >= b.len() || !b[e].is_ascii_alphanumeric()
+}
+
+fn digits_of(s: &str) -> Vec<u8> {
+    s.bytes().filter(u8::is_ascii_digit).collect()
+}
+
+fn push(out: &mut Vec<Finding>, start: usize, end: usize, entity: EntityType, score: f32) {
+    if start < end {
+        out.push(Finding {
+            start,
+            end,
+            entity,
+            score: score.clamp(0.0, 1.0),
+        });
+    }
+}
+
+/// How close the nearest cue of `kinds` is (bytes between its end and `pos`), if any within
+/// `window`, and whether a different kind of numeric cue sits nearer.
+fn cue(scan: &Scan<'_>, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
+    scan.ctx.kind_before(scan.text, pos, window, kinds)
+}
+
+/// The nearest identifier-type cue before `pos` (one of the numeric kinds or `NotPii`).
+fn nearest_numeric_cue(scan: &Scan<'_>, pos: usize, window: usize) -> Option<Ctx> {
+    const NUMERIC: [Ctx; 9] = [
+        Ctx::Ip,
+        Ctx::Phone,
+        Ctx::Card,
+        Ctx::Ssn,
+        Ctx::Passport,
+        Ctx::Nino,
+        Ctx::Bank,
+        Ctx::NotPii,
+        Ctx::Birth,
+    ];
+    cue(scan, pos, window, &NUMERIC).map(|h| h.kind)
+}
+
+impl Patterns {
+    /// Compiles every pattern.
+    pub fn new() -> Result<Patterns, super::DetectError> {
+        Ok(Patterns {
+            email: re(
+                "email",
+                r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
+            )?,
+            url: re(
+                "url",
+                r"(?i-u:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
+            )?,
+            social: re(
+                "url_social",
+                r"(?i-u:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
+            )?,
+            ipv4: re("ipv4", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")?,
+            ipv6: re(
+                "ipv6",
+                r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
+            )?,
+            card: re("card", r"[0-9](?:[0-9]|[ \-][0-9]){11,22}")?,
+            iban: re("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}")?,
+            ssn: re("ssn", r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}")?,
+            nino: re("nino", r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]")?,
+            cn_id: re("cn_id", r"[1-9][0-9]{16}[0-9Xx]")?,
+            cn_phone: re(
+                "cn_phone",
+                r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}",
+            )?,
+            phone: re("phone", r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]")?,
+            passport: re("passport", r"[A-Z]{0,2}[0-9]{6,9}[A-Z]?")?,
+            secret: re(
+                "secret",
+                r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{20,255}|sk-(?:proj-|svcacct-|admin-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}",
+            )?,
+            assign: re(
+                "secret_assignment",
+                r#"(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
+            )?,
+            keyword_token: re(
+                "secret_keyword",
+                r"(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})",
+            )?,
+        })
+    }
+
+    /// Runs every enabled pattern recognizer over the scan.
+    pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        if scan.has_at && scan.want(EntityType::Email) {
+            self.emails(scan, out);
+        }
+        if scan.want(EntityType::Url) {
+            self.urls(scan, out);
+        }
+        if scan.want(EntityType::ApiKey) {
+            self.secrets(scan, out);
+        }
+        if scan.digits >= 4 && scan.want(EntityType::IpAddress) {
+            self.ips(scan, out);
+        }
+        if scan.has_hex_colon && scan.want(EntityType::IpAddress) {
+            self.ipv6s(scan, out);
+        }
+        if scan.digits < 6 {
+            return;
+        }
+        if scan.want(EntityType::CreditCard) {
+            self.cards(scan, out);
+        }
+        if scan.has_upper && scan.want(EntityType::Iban) {
+            self.ibans(scan, out);
+        }
+        if scan.want(EntityType::UsSsn) {
+            self.ssns(scan, out);
+        }
+        if scan.has_upper && scan.want(EntityType::UkNino) {
+            self.ninos(scan, out);
+        }
+        if scan.want(EntityType::CnResidentId) && scan.digits >= 17 {
+            self.cn_ids(scan, out);
+        }
+        if scan.want(EntityType::CnPhone) && scan.digits >= 11 {
+            self.cn_phones(scan, out);
+        }
+        if scan.want(EntityType::Phone) && scan.digits >= 7 {
+            self.phones(scan, out);
+        }
+        if scan.want(EntityType::Passport) {
+            self.passports(scan, out);
+        }
+    }
+
+    fn emails(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in self.email.find_iter(scan.text) {
+            if right_ok(b, m.end()) || b[m.end()] == b'.' {
+                push(out, m.start(), m.end(), EntityType::Email, 0.97);
+            }
+        }
+    }
+
+    fn urls(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in self.url.find_iter(scan.text) {
+            if !left_ok(b, m.start()) {
+                continue;
+            }
+            let s = m.as_str();
+            let trimmed = trim_url(s);
+            let end = m.start() + trimmed.len();
+            let body = trimmed.split_once("://").map(|(_, r)| r).unwrap_or(trimmed);
+            let (host, rest) = body.split_once('/').unwrap_or((body, ""));
+            if !host.contains('.') || host.len() < 4 {
+                continue;
+            }
+            let has_query = rest.contains('?') || rest.contains('=');
+            let has_ident = rest.bytes().any(|c| c.is_ascii_digit()) || rest.contains('@');
+            let score = if trimmed.contains('@') {
+                0.98
+            } else if has_query {
+                0.96
+            } else if has_ident || rest.len() > 1 {
+                0.9
+            } else {
+                0.75
+            };
+            push(out, m.start(), end, EntityType::Url, score);
+        }
+        for m in self.social.find_iter(scan.text) {
+            if !left_ok(b, m.start()) || (m.start() > 0 && matches!(b[m.start() - 1], b'.' | b'/'))
+            {
+                continue;
+            }
+            let trimmed = trim_url(m.as_str());
+            push(
+                out,
+                m.start(),
+                m.start() + trimmed.len(),
+                EntityType::Url,
+                0.88,
+            );
+        }
+    }
+
+    fn secrets(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in self.secret.find_iter(scan.text) {
+            if left_ok(b, m.start()) {
+                push(out, m.start(), m.end(), EntityType::ApiKey, 0.98);
+            }
+        }
+        for c in self.assign.captures_iter(scan.text) {
+            let (Some(k), Some(val)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            if !left_ok(b, k.start()) {
+                continue;
+            }
+            let key = k.as_str().to_ascii_lowercase();
+            let is_password = key.starts_with("pass")
+                || key == "pwd"
+                || key.starts_with("mot")
+                || key.starts_with("contra");
+            let value = val.as_str().trim_end_matches(['.', ')', ']', '}']);
+            let score = if v::looks_random(value) {
+                0.95
+            } else if is_password && value.len() >= 6 {
+                0.9
+            } else if value.len() >= 12 && value.bytes().any(|c| c.is_ascii_digit()) {
+                0.7
+            } else {
+                continue;
+            };
+            push(
+                out,
+                val.start(),
+                val.start() + value.len(),
+                EntityType::ApiKey,
+                score,
+            );
+        }
+        for c in self.keyword_token.captures_iter(scan.text) {
+            let Some(val) = c.get(1) else { continue };
+            let value = val.as_str().trim_end_matches(['.', ')']);
+            if left_ok(b, c.get(0).map_or(0, |m| m.start())) && v::looks_random(value) {
+                push(
+                    out,
+                    val.start(),
+                    val.start() + value.len(),
+                    EntityType::ApiKey,
+                    0.85,
+                );
+            }
+        }
+    }
+
+    fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.ipv4, &scan.num_windows) {
+            let (s, e) = (m.start(), m.end());
+            if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
+                continue;
+            }
+            if !right_ok(b, e)
+                || (e + 1 < b.len() && matches!(b[e], b'.' | b'-') && b[e + 1].is_ascii_digit())
+            {
+                continue;
+            }
+            if !v::ipv4(m.as_str()) {
+                continue;
+            }
+            let score = match nearest_numeric_cue(scan, s, 40) {
+                Some(Ctx::NotPii) => 0.3,
+                _ => {
+                    if cue(scan, s, 40, &[Ctx::Ip]).is_some() {
+                        0.97
+                    } else {
+                        0.85
+                    }
+                }
+            };
+            push(out, s, e, EntityType::IpAddress, score);
+        }
+    }
+
+    fn ipv6s(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in self.ipv6.find_iter(scan.text) {
+            let (s, mut e) = (m.start(), m.end());
+            // A trailing single ':' is punctuation ("addr: ...").
+            while e > s && b[e - 1] == b':' && !(e >= 2 && b[e - 2] == b':') {
+                e -= 1;
+            }
+            if !left_ok(b, s) || (s > 0 && b[s - 1] == b':') || !right_ok(b, e) {
+                continue;
+            }
+            let cand = &scan.text[s..e];
+            if v::ipv6(cand) {
+                push(out, s, e, EntityType::IpAddress, 0.93);
+            }
+        }
+    }
+
+    fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.card, &scan.num_windows) {
+            let s = m.start();
+            if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
+                continue;
+            }
+            // Try the whole run, then shorter runs ending at a separator (a card followed by
+            // another number).
+            let text = m.as_str();
+            let mut ends: Vec<usize> = vec![text.len()];
+            for (i, c) in text.bytes().enumerate().rev() {
+                if c == b' ' || c == b'-' {
+                    ends.push(i);
+                }
+            }
+            for end_rel in ends {
+                let e = s + end_rel;
+                if !right_ok(b, e) && end_rel == text.len() {
+                    break;
+                }
+                if end_rel == text.len()
+                    && e + 1 < b.len()
+                    && matches!(b[e], b'.' | b',' | b'-')
+                    && b[e + 1].is_ascii_digit()
+                {
+                    break;
+                }
+                let part = &text[..end_rel];
+                let seps: Vec<u8> = part.bytes().filter(|c| !c.is_ascii_digit()).collect();
+                if seps.windows(2).any(|w| w[0] != w[1]) {
+                    continue;
+                }
+                let d = digits_of(part);
+                if !(12..=19).contains(&d.len()) || !v::luhn(&d) || !card_grouping_ok(part) {
+                    continue;
+                }
+                let issuer = v::card_issuer_plausible(&d);
+                let near = nearest_numeric_cue(scan, s, 48);
+                let score = match near {
+                    Some(Ctx::Card) if issuer => 0.99,
+                    Some(Ctx::Card) => 0.8,
+                    Some(Ctx::NotPii) | Some(Ctx::Phone) | Some(Ctx::Bank)
+                    | Some(Ctx::Passport) => {
+                        if issuer && d.len() >= 15 {
+                            0.45
+                        } else {
+                            0.3
+                        }
+                    }
+                    _ if issuer && d.len() >= 13 => 0.9,
+                    _ => 0.35,
+                };
+                push(out, s, e, EntityType::CreditCard, score);
+                break;
+            }
+        }
+    }
+
+    fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.iban, &scan.num_windows) {
+            let s = m.start();
+            if !left_ok(b, s) {
+                continue;
+            }
+            let Some(len) = v::iban_length(&b[s..s + 2]) else {
+                continue;
+            };
+            // Walk `len` alphanumerics (spaces allowed between) and require a boundary after.
+            let mut compact = Vec::with_capacity(len);
+            let mut e = s;
+            let text_end = m.end();
+            while e < text_end && compact.len() < len {
+                if b[e] != b' ' {
+                    compact.push(b[e]);
+                }
+                e += 1;
+            }
+            if compact.len() != len || !right_ok(b, e) {
+                continue;
+            }
+            if v::iban(&compact) {
+                let score = if cue(scan, s, 48, &[Ctx::Bank]).is_some() {
+                    0.99
+                } else {
+                    0.96
+                };
+                push(out, s, e, EntityType::Iban, score);
+            }
+        }
+    }
+
+    fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.ssn, &scan.num_windows) {
+            let (s, e) = (m.start(), m.end());
+            if !left_ok(b, s) || !right_ok(b, e) {
+                continue;
+            }
+            if s > 0 && matches!(b[s - 1], b'-' | b'+' | b'.' | b'/' | b'(' | b')') {
+                continue;
+            }
+            if e + 1 < b.len() && matches!(b[e], b'-' | b'.' | b'/') && b[e + 1].is_ascii_digit() {
+                continue;
+            }
+            if e + 1 < b.len() && b[e] == b' ' && b[e + 1].is_ascii_digit() {
+                continue;
+            }
+            let t = m.as_str();
+            let d = digits_of(t);
+            if !v::us_ssn(&d) {
+                continue;
+            }
+            let sep = t
+                .bytes()
+                .filter(|c| !c.is_ascii_digit())
+                .collect::<Vec<_>>();
+            if sep.len() == 2 && sep[0] != sep[1] {
+                continue;
+            }
+            let near = nearest_numeric_cue(scan, s, 40);
+            let score = match (near, sep.first()) {
+                (Some(Ctx::Ssn), _) => 0.97,
+                (Some(Ctx::Phone | Ctx::NotPii | Ctx::Passport | Ctx::Card), _) => 0.2,
+                (_, Some(b'-')) => 0.8,
+                (_, Some(_)) => 0.45,
+                (_, None) => 0.3,
+            };
+            push(out, s, e, EntityType::UsSsn, score);
+        }
+    }
+
+    fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.nino, &scan.num_windows) {
+            let (s, e) = (m.start(), m.end());
+            if !left_ok(b, s) || !right_ok(b, e) {
+                continue;
+            }
+            let t = m.as_str();
+            let spaces = t.bytes().filter(|&c| c == b' ').count();
+            if spaces != 0 && spaces != 4 {
+                continue;
+            }
+            let compact: Vec<u8> = t.bytes().filter(|&c| c != b' ').collect();
+            if !v::uk_nino(&compact) {
+                continue;
+            }
+            let score = if cue(scan, s, 48, &[Ctx::Nino]).is_some() {
+                0.98
+            } else {
+                0.88
+            };
+            push(out, s, e, EntityType::UkNino, score);
+        }
+    }
+
+    fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.cn_id, &scan.num_windows) {
+            let (s, e) = (m.start(), m.end());
+            if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
+                push(out, s, e, EntityType::CnResidentId, 0.98);
+            }
+        }
+    }
+
+    fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.cn_phone, &scan.num_windows) {
+            let (mut s, e) = (m.start(), m.end());
+            while s < e && matches!(b[s], b' ' | b'-') {
+                s += 1;
+            }
+            if !left_ok(b, s) || !right_ok(b, e) {
+                continue;
+            }
+            if s > 0 && matches!(b[s - 1], b'+' | b'-' | b'.' | b'/' | b'#') {
+                continue;
+            }
+            // Part of a longer number ("+49 170 4749…"): digits just before a single space.
+            if s >= 2 && b[s - 1] == b' ' && b[s - 2].is_ascii_digit() {
+                continue;
+            }
+            if e + 1 < b.len() && matches!(b[e], b'-' | b'.' | b'/') && b[e + 1].is_ascii_digit() {
+                continue;
+            }
+            let t = &scan.text[s..e];
+            // The 11-digit core is written 3-4-4 or unbroken, never half-grouped.
+            let core_groups = t
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .take_while(|g| !g.is_empty())
+                .map(str::len)
+                .collect::<Vec<_>>();
+            if !(core_groups.starts_with(&[4, 4, 3])
+                || core_groups.first().is_some_and(|&l| l >= 11))
+            {
+                continue;
+            }
+            let prefixed = t.contains("86")
+                && (t.starts_with('+') || t.starts_with('(') || t.starts_with("86"));
+            let d = digits_of(t);
+            let core = if prefixed { &d[2..] } else { &d[..] };
+            if core.len() != 11 {
+                continue;
+            }
+            // Separators in the core must be consistent (3-4-4 or none).
+            let near = nearest_numeric_cue(scan, s, 40);
+            let score = match near {
+                Some(Ctx::Phone) => 0.97,
+                Some(Ctx::NotPii | Ctx::Card | Ctx::Bank | Ctx::Passport) if !prefixed => 0.4,
+                _ if prefixed => 0.95,
+                _ => 0.9,
+            };
+            push(out, s, e, EntityType::CnPhone, score);
+        }
+    }
+
+    fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.phone, &scan.num_windows) {
+            let (s, mut e) = (m.start(), m.end());
+            if !left_ok(b, s)
+                || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
+            {
+                continue;
+            }
+            let mut t = &scan.text[s..e];
+            // Balance parentheses by trimming an unmatched tail.
+            if t.matches('(').count() != t.matches(')').count() {
+                if let Some(p) = t.rfind(['(', ')']) {
+                    if t[..p].matches('(').count() == t[..p].matches(')').count() {
+                        t = t[..p].trim_end_matches([' ', '-', '.', '/']);
+                        e = s + t.len();
+                    } else {
+                        continue;
+                    }
+                }
+            }
+            if !right_ok(b, e)
+                || (e + 1 < b.len()
+                    && matches!(b[e], b'.' | b'-' | b',' | b'/' | b':')
+                    && b[e + 1].is_ascii_digit())
+            {
+                continue;
+            }
+            if let Some(score) = phone_score(scan, s, t) {
+                push(out, s, e, EntityType::Phone, score);
+            }
+        }
+    }
+
+    fn passports(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let b = scan.bytes;
+        for m in scan.find_in(&self.passport, &scan.num_windows) {
+            let (s, e) = (m.start(), m.end());
+            if !left_ok(b, s) || !right_ok(b, e) {
+                continue;
+            }
+            if e + 1 < b.len() && matches!(b[e], b'-' | b'.' | b'/') && b[e + 1].is_ascii_digit() {
+                continue;
+            }
+            let Some(h) = scan.ctx.nearest_before(scan.text, s, 48) else {
+                continue;
+            };
+            if h.kind == Ctx::Passport {
+                push(out, s, e, EntityType::Passport, 0.93);
+            }
+        }
+    }
+}
+
+/// Card numbers are written ungrouped or in the issuers' groupings (4-4-4-4[-3], Amex 4-6-5,
+/// Diners 4-6-4); anything else (3-7-7 order numbers) is not a card.
+fn card_grouping_ok(part: &str) -> bool {
+    let lens: Vec<usize> = part.split([' ', '-']).map(str::len).collect();
+    match lens.as_slice() {
+        [_] => true,
+        [4, 6, 5] | [4, 6, 4] => true,
+        l => {
+            l.len() >= 3
+                && l[..l.len() - 1].iter().all(|&x| x == 4)
+                && (1..=4).contains(&l[l.len() - 1])
+        }
+    }
+}
+
+fn trim_url(s: &str) -> &str {
+    let mut t = s.trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '*']);
+    while t.ends_with(')') && t.matches('(').count() < t.matches(')').count() {
+        t = &t[..t.len() - 1];
+    }
+    while t.ends_with(']') && t.matches('[').count() < t.matches(']').count() {
+        t = &t[..t.len() - 1];
+    }
+    t.trim_end_matches(['.', ',', ';', ':', '!', '?'])
+}
+
+/// Scores a phone candidate, or `None` when its shape is not a phone number.
+fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
+    let d = digits_of(t);
+    let n = d.len();
+    if !(7..=15).contains(&n) {
+        return None;
+    }
+    let bytes = t.as_bytes();
+    // No doubled separators other than ") " / ")-".
+    for w in bytes.windows(2) {
+        let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
+        if sep(w[0]) && sep(w[1]) {
+            return None;
+        }
+    }
+    if t.contains("//") || t.contains("()") {
+        return None;
+    }
+    let groups: Vec<&str> = t
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    let plus = t.starts_with('+') || t.starts_with("00");
+    let dots = t.contains('.');
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    // Dates, times, decimals, SSNs and version strings are not phones.
+    if !plus {
+        let date_like = matches!(
+            lens.as_slice(),
+            [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4] | [1..=2, 1..=2, 2]
+        ) && !t.contains(' ')
+            && !t.contains('(');
+        let ssn_like = lens.as_slice() == [3, 2, 4];
+        if date_like || ssn_like || v::ipv4(t) {
+            return None;
+        }
+        if dots && lens.len() == 2 {
+            return None; // a decimal amount
+        }
+        if dots && lens.len() > 2 && !lens.iter().all(|&l| (2..=4).contains(&l)) {
+            return None; // a version string
+        }
+    }
+    let nanp = matches!(lens.as_slice(), [3, 3, 4] | [1, 3, 3, 4])
+        && (t.contains('(') || t.contains('-') || t.contains('.') || t.contains(' '))
+        && (lens.len() == 3 || d[0] == b'1');
+    let grouped = groups.len() >= 2;
+    let near = nearest_numeric_cue(scan, s, 56);
+    let phone_cue = near == Some(Ctx::Phone);
+    let other_cue = matches!(
+        near,
+        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
+    );
+    let base: f32 = if plus && (8..=15).contains(&n) {
+        0.8
+    } else if nanp {
+        0.7
+    } else if d[0] == b'0' && grouped && (9..=12).contains(&n) {
+        0.55
+    } else if (9..=12).contains(&n) {
+        0.35
+    } else {
+        0.25
+    };
+    // Mainland China mobiles belong to CN_PHONE.
+    let cn_shape = matches!(lens.as_slice(), [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
+    let cn = if d.starts_with(b"86") && n == 13 {
+        &d[2..]
+    } else {
+        &d[..]
+    };
+    if cn_shape
+        && cn.len() == 11
+        && cn[0] == b'1'
+        && (b'3'..=b'9').contains(&cn[1])
+        && (n == 13 || !plus)
+    {
+        return None;
+    }
+    Some(if phone_cue {
+        (base + 0.3).clamp(0.85, 0.95)
+    } else if other_cue {
+        base - 0.3
+    } else {
+        base
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::{Detector, DetectorConfig, EntityType};
+
+    fn types(text: &str) -> Vec<(EntityType, String)> {
+        let d = Detector::new(DetectorConfig::default()).unwrap();
+        d.find(text)
+            .into_iter()
+            .map(|f| (f.entity, text[f.start..f.end].to_string()))
+            .collect()
+    }
+
+    fn has(text: &str, e: EntityType, v: &str) -> bool {
+        types(text).iter().any(|(t, s)| *t == e && s == v)
+    }
+
+    fn none_of(text: &str, e: EntityType) -> bool {
+        !types(text).iter().any(|(t, _)| *t == e)
+    }
+
+    #[test]
+    fn emails() {
+        assert!(has(
+            "mail me: a.b-c+x@mail.example.co.uk.",
+            EntityType::Email,
+            "a.b-c+x@mail.example.co.uk"
+        ));
+        assert!(has(
+            "邮箱lisa_h@gmx.de谢谢",
+            EntityType::Email,
+            "lisa_h@gmx.de"
+        ));
+        assert!(none_of("user@localhost is not routable", EntityType::Email));
+    }
+
+    #[test]
+    fn cards_positive_and_negative() {
+        assert!(has(
+            "card: 4111 1111 1111 1111 thanks",
+            EntityType::CreditCard,
+            "4111 1111 1111 1111"
+        ));
+        assert!(has(
+            "card 4111-1111-1111-1111",
+            EntityType::CreditCard,
+            "4111-1111-1111-1111"
+        ));
+        assert!(has(
+            "amex 378282246310005.",
+            EntityType::CreditCard,
+            "378282246310005"
+        ));
+        // Luhn failure, and a Luhn-valid digit run embedded in a longer run.
+        assert!(none_of(
+            "Number 4111111111111112 is an id",
+            EntityType::CreditCard
+        ));
+        assert!(none_of("via 941111111111111111123", EntityType::CreditCard));
+        assert!(none_of("sku A4111111111111111", EntityType::CreditCard));
+    }
+
+    #[test]
+    fn iban() {
+        assert!(has(
+            "IBAN: GB82 WEST 1234 5698 7654 32 ok",
+            EntityType::Iban,
+            "GB82 WEST 1234 5698 7654 32"
+        ));
+        assert!(has(
+            "pay DE89370400440532013000.",
+            EntityType::Iban,
+            "DE89370400440532013000"
+        ));
+        assert!(none_of(
+            "Code GB82 WEST 1234 5698 7654 33 is a sample",
+            EntityType::Iban
+        ));
+    }
+
+    #[test]
+    fn cn_ids_and_phones() {
+        assert!(has(
+            "身份证11010519491231002X通过",
+            EntityType::CnResidentId,
+            "11010519491231002X"
+        ));
+        assert!(none_of(
+            "身份证110105194912310021通过",
+            EntityType::CnResidentId
+        ));
+        assert!(has(
+            "电话13812345678谢谢",
+            EntityType::CnPhone,
+            "13812345678"
+        ));
+        assert!(has(
+            "电话+86 138 1234 5678，",
+            EntityType::CnPhone,
+            "+86 138 1234 5678"
+        ));
+        assert!(has(
+            "电话(+86)13812345678，",
+            EntityType::CnPhone,
+            "(+86)13812345678"
+        ));
+        assert!(none_of("订单号A13812345678", EntityType::CnPhone));
+    }
+
+    #[test]
+    fn full_width_digits() {
+        let t = "电话１３８１２３４５６７８谢谢";
+        let f = types(t);
+        assert!(
+            f.iter()
+                .any(|(e, v)| *e == EntityType::CnPhone && v == "１３８１２３４５６７８"),
+            "{f:?}"
+        );
+        assert!(has("mail：ａ@ｂｃ.com", EntityType::Email, "ａ@ｂｃ.com"));
+    }
+
+    #[test]
+    fn ssn_nino_passport() {
+        assert!(has(
+            "My SSN is 123-45-6789.",
+            EntityType::UsSsn,
+            "123-45-6789"
+        ));
+        assert!(none_of("SSN 666-45-6789", EntityType::UsSsn));
+        assert!(has(
+            "NI number: AB 12 34 56 C",
+            EntityType::UkNino,
+            "AB 12 34 56 C"
+        ));
+        assert!(none_of("ref QQ123456C", EntityType::UkNino));
+        assert!(has(
+            "passport no. X12345678, thanks",
+            EntityType::Passport,
+            "X12345678"
+        ));
+        assert!(none_of("order X12345678", EntityType::Passport));
+    }
+
+    #[test]
+    fn ips() {
+        assert!(has("my IP is 10.0.0.1.", EntityType::IpAddress, "10.0.0.1"));
+        assert!(none_of(
+            "Please update to 10.2.65.19524.",
+            EntityType::IpAddress
+        ));
+        assert!(none_of("value 256.1.1.1", EntityType::IpAddress));
+        assert!(has(
+            "from 2001:db8::8a2e:370:7334 today",
+            EntityType::IpAddress,
+            "2001:db8::8a2e:370:7334"
+        ));
+        assert!(none_of("at 12:30:45 today", EntityType::IpAddress));
+    }
+
+    #[test]
+    fn phones() {
+        assert!(has(
+            "Phone: +1-290-836-3303\n",
+            EntityType::Phone,
+            "+1-290-836-3303"
+        ));
+        assert!(has(
+            "call (930) 521-1854.",
+            EntityType::Phone,
+            "(930) 521-1854"
+        ));
+        assert!(has(
+            "Phone: +44 (0)7873 835290",
+            EntityType::Phone,
+            "+44 (0)7873 835290"
+        ));
+        assert!(has(
+            "joignable au 07 46 24 49 54.",
+            EntityType::Phone,
+            "07 46 24 49 54"
+        ));
+        assert!(none_of(
+            "Total due £256854.91 by 1771885768.",
+            EntityType::Phone
+        ));
+        assert!(none_of(
+            "Order 276-6589081-6875881 shipped",
+            EntityType::Phone
+        ));
+        assert!(none_of("by 2026-01-07 18:49:56.", EntityType::Phone));
+    }
+
+    #[test]
+    fn secrets() {
+        assert!(has(
+            "key AKIAIOSFODNN7EXAMPLE here",
+            EntityType::ApiKey,
+            "AKIAIOSFODNN7EXAMPLE"
+        ));
+        assert!(has(
+            "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 ok",
+            EntityType::ApiKey,
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+        ));
+        assert!(has("password=hunter22!", EntityType::ApiKey, "hunter22!"));
+        assert!(has(
+            "api_key: \"Zx8kP2mQ9vL4rT7wY1nB\"",
+            EntityType::ApiKey,
+            "Zx8kP2mQ9vL4rT7wY1nB"
+        ));
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----";
+        assert!(has(pem, EntityType::ApiKey, pem));
+        assert!(none_of(
+            "git sha 7bfa630226cd49c7e9ca88c7f026ff843fa2ceae",
+            EntityType::ApiKey
+        ));
+    }
+
+    #[test]
+    fn urls() {
+        assert!(has(
+            "see https://github.com/someone.",
+            EntityType::Url,
+            "https://github.com/someone"
+        ));
+        assert!(has(
+            "(https://x.org/a?token=abc)",
+            EntityType::Url,
+            "https://x.org/a?token=abc"
+        ));
+        assert!(has(
+            "profile linkedin.com/in/jane-doe-123 ok",
+            EntityType::Url,
+            "linkedin.com/in/jane-doe-123"
+        ));
+    }
+
+    #[test]
+    fn hard_negatives() {
+        for t in [
+            "Correlation id 08cf51f6-ea41-4bb0-a8a2-83e28fb510c4",
+            "git sha 7bfa630226cd49c7e9ca88c7f026ff843fa2ceae",
+            "Please update to 3.17.21-rc.1.",
+            "Your order 217-1650462-8134450 has shipped via 912842844732.",
+            "Total due ¥868,235 by 2025-12-29 23:51:00.",
+            "Your order #3404531 has shipped via 9400002291494103832689.",
+        ] {
+            assert!(types(t).is_empty(), "{t}: {:?}", types(t));
+        }
+    }
+}
