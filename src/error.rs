@@ -64,6 +64,9 @@ pub enum ProxyError {
     /// The policy blocks an entity type found in the request.
     #[error("request blocked by privacy policy: it contains {0}")]
     PiiBlocked(EntityType),
+    /// The URL's query string holds personal data.
+    #[error("the request URL contains {0}; send personal data in the body, not the URL")]
+    PiiInUrl(EntityType),
     /// The detector failed (panicked or exceeded its budget): fail closed.
     #[error("PII detection is unavailable; the request was not forwarded")]
     RedactionUnavailable,
@@ -96,7 +99,7 @@ impl ProxyError {
             ProxyError::UnsupportedContent(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ProxyError::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProxyError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            ProxyError::PiiBlocked(_) => StatusCode::BAD_REQUEST,
+            ProxyError::PiiBlocked(_) | ProxyError::PiiInUrl(_) => StatusCode::BAD_REQUEST,
             ProxyError::RedactionUnavailable | ProxyError::Overloaded => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -121,6 +124,7 @@ impl ProxyError {
             ProxyError::BadRequest(_) => "bad_request",
             ProxyError::BodyTimeout => "body_timeout",
             ProxyError::PiiBlocked(_) => "pii_blocked",
+            ProxyError::PiiInUrl(_) => "pii_in_url",
             ProxyError::RedactionUnavailable => "redaction_unavailable",
             ProxyError::UpstreamUnavailable => "upstream_unavailable",
             ProxyError::UpstreamTimeout => "upstream_timeout",

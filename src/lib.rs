@@ -17,4 +17,3 @@ pub mod providers;
 pub mod proxy;
 pub mod redact;
 pub mod tls;
-

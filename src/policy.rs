@@ -424,8 +424,7 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         min_score: raw.min_score,
         ..DetectorConfig::default()
     };
-    let detector = Detector::new(detector_config)
-    .map_err(|e| PolicyError {
+    let detector = Detector::new(detector_config).map_err(|e| PolicyError {
         problems: vec![problem(None, "(detector)", e.to_string())],
     })?;
     let hash = Sha256::digest(source.as_bytes());

@@ -26,21 +26,75 @@ async fn bad_requests_get_their_codes_and_nothing_goes_upstream() {
             .body(body)
             .send()
     };
-    let v = expect_error(post_raw("/v1/chat/completions", b"{not json".to_vec()).await.unwrap(), 400, "invalid_json").await;
+    let v = expect_error(
+        post_raw("/v1/chat/completions", b"{not json".to_vec())
+            .await
+            .unwrap(),
+        400,
+        "invalid_json",
+    )
+    .await;
     assert_eq!(v["error"]["type"], "invalid_request_error");
-    expect_error(post_raw("/v1/chat/completions", b"{\"a\":\"\xff\xfe\"}".to_vec()).await.unwrap(), 400, "invalid_utf8").await;
-    expect_error(post_raw("/v1/chat/completions", vec![b' '; 65 * 1024]).await.unwrap(), 413, "body_too_large").await;
-    expect_error(post_raw("/v1/chat/completions", b"[1,2]".to_vec()).await.unwrap(), 400, "unsupported_shape").await;
     expect_error(
-        post_raw("/v1/chat/completions", br#"{"messages":[{"role":"user","content":[{"type":"hologram"}]}]}"#.to_vec()).await.unwrap(),
+        post_raw("/v1/chat/completions", b"{\"a\":\"\xff\xfe\"}".to_vec())
+            .await
+            .unwrap(),
+        400,
+        "invalid_utf8",
+    )
+    .await;
+    expect_error(
+        post_raw("/v1/chat/completions", vec![b' '; 65 * 1024])
+            .await
+            .unwrap(),
+        413,
+        "body_too_large",
+    )
+    .await;
+    expect_error(
+        post_raw("/v1/chat/completions", b"[1,2]".to_vec())
+            .await
+            .unwrap(),
         400,
         "unsupported_shape",
     )
     .await;
-    let deep = format!("{{\"messages\":[],\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
-    expect_error(post_raw("/v1/chat/completions", deep.into_bytes()).await.unwrap(), 400, "json_too_deep").await;
-    expect_error(post_raw("/v1/nope", b"{}".to_vec()).await.unwrap(), 404, "not_found").await;
-    let resp = proxy.client.get(proxy.url("/v1/chat/completions")).send().await.unwrap();
+    expect_error(
+        post_raw(
+            "/v1/chat/completions",
+            br#"{"messages":[{"role":"user","content":[{"type":"hologram"}]}]}"#.to_vec(),
+        )
+        .await
+        .unwrap(),
+        400,
+        "unsupported_shape",
+    )
+    .await;
+    let deep = format!(
+        "{{\"messages\":[],\"x\":{}{}}}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    expect_error(
+        post_raw("/v1/chat/completions", deep.into_bytes())
+            .await
+            .unwrap(),
+        400,
+        "json_too_deep",
+    )
+    .await;
+    expect_error(
+        post_raw("/v1/nope", b"{}".to_vec()).await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let resp = proxy
+        .client
+        .get(proxy.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
     expect_error(resp, 405, "method_not_allowed").await;
     let resp = proxy
         .client
@@ -51,7 +105,10 @@ async fn bad_requests_get_their_codes_and_nothing_goes_upstream() {
         .await
         .unwrap();
     expect_error(resp, 415, "unsupported_encoding").await;
-    assert!(up.requests().is_empty(), "no rejected request reached the upstream");
+    assert!(
+        up.requests().is_empty(),
+        "no rejected request reached the upstream"
+    );
 
     let m = proxy.metrics().await;
     assert!(m.contains(r#"privgate_blocked_requests_total{reason="invalid_json"} 1"#));
@@ -79,12 +136,19 @@ async fn anthropic_paths_get_anthropic_errors() {
 #[tokio::test]
 async fn upstream_unreachable_is_502() {
     // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut up = FakeUpstream::start().await;
     up.url = format!("http://127.0.0.1:{port}");
     let proxy = start_proxy(&up, |_| {}).await;
     let resp = proxy
-        .post("/v1/chat/completions", &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     expect_error(resp, 502, "upstream_unavailable").await;
     let resp = proxy

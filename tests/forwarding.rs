@@ -34,7 +34,10 @@ async fn credentials_and_other_headers_pass_hop_by_hop_do_not() {
     assert_eq!(r.headers["anthropic-beta"], "tools-2024-04-04");
     assert_eq!(r.headers["x-eval-id"], "rec-1");
     assert!(!r.headers.contains_key("x-drop-me"), "named in Connection");
-    assert!(!r.headers.contains_key("x-privgate-subject"), "privgate's own headers stay");
+    assert!(
+        !r.headers.contains_key("x-privgate-subject"),
+        "privgate's own headers stay"
+    );
     assert_eq!(r.headers["host"], format!("localhost:{}", up.addr.port()));
     assert_eq!(
         r.headers["content-length"].to_str().unwrap(),
@@ -50,13 +53,18 @@ async fn openai_sse_is_passed_through_event_by_event() {
         .client
         .post(proxy.url("/v1/chat/completions"))
         .header("x-fake-mode", "sse-gated")
-        .json(&json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
-            "messages": [{"role": "user", "content": "one two three"}]}))
+        .json(
+            &json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
+            "messages": [{"role": "user", "content": "one two three"}]}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
     let mut stream = resp.bytes_stream();
     // The upstream holds everything after the first event until the gate opens: if privgate
     // buffered the answer, this first read would hang.
@@ -80,11 +88,18 @@ async fn openai_sse_is_passed_through_event_by_event() {
         .filter_map(|e| e.strip_prefix("data: "))
         .filter(|d| *d != "[DONE]")
         .map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap())
-        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
         .collect();
     assert_eq!(text, "one two three");
     let m = proxy.metrics().await;
-    assert!(m.contains("privgate_active_streams 0"), "the stream gauge returns to zero");
+    assert!(
+        m.contains("privgate_active_streams 0"),
+        "the stream gauge returns to zero"
+    );
 }
 
 #[tokio::test]
@@ -106,8 +121,16 @@ async fn anthropic_sse_framing_is_intact() {
         .collect();
     assert_eq!(
         names,
-        ["message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta",
-         "content_block_stop", "message_delta", "message_stop"]
+        [
+            "message_start",
+            "content_block_start",
+            "ping",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ]
     );
 }
 
@@ -124,8 +147,13 @@ async fn a_midstream_upstream_reset_gives_a_visibly_incomplete_stream() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let result = tokio::time::timeout(Duration::from_secs(5), resp.bytes()).await.expect("no hang");
-    assert!(result.is_err(), "never a clean end of stream after an upstream failure");
+    let result = tokio::time::timeout(Duration::from_secs(5), resp.bytes())
+        .await
+        .expect("no hang");
+    assert!(
+        result.is_err(),
+        "never a clean end of stream after an upstream failure"
+    );
 }
 
 #[tokio::test]
@@ -152,7 +180,10 @@ async fn https_upstream_with_an_extra_ca() {
     let up = FakeUpstream::start_tls(dir.path()).await;
     let proxy = start_proxy(&up, |_| {}).await;
     let resp = proxy
-        .post("/v1/chat/completions", &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(up.requests().len(), 1);
@@ -165,7 +196,10 @@ async fn https_upstream_with_an_untrusted_certificate_is_refused() {
     up.ca = None; // privgate trusts only the public roots now
     let proxy = start_proxy(&up, |_| {}).await;
     let resp = proxy
-        .post("/v1/chat/completions", &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     assert_eq!(resp.status(), 502);
     assert!(up.requests().is_empty());
@@ -176,12 +210,17 @@ async fn http2_by_alpn() {
     let up = FakeUpstream::start().await;
     let proxy = start_proxy(&up, |_| {}).await;
     let resp = proxy
-        .post("/v1/chat/completions", &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     assert_eq!(resp.version(), reqwest::Version::HTTP_2);
     assert_eq!(resp.status(), 200);
     let h1 = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&proxy.ca).unwrap()).unwrap())
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&proxy.ca).unwrap()).unwrap(),
+        )
         .resolve("localhost", proxy.server.addr)
         .http1_only()
         .build()
@@ -200,7 +239,9 @@ async fn http2_by_alpn() {
 async fn admin_endpoints() {
     let up = FakeUpstream::start().await;
     let proxy = start_proxy(&up, |_| {}).await;
-    let health = reqwest::get(format!("{}/healthz", proxy.admin)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", proxy.admin))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let ready: serde_json::Value = reqwest::get(format!("{}/readyz", proxy.admin))
         .await
@@ -214,6 +255,9 @@ async fn admin_endpoints() {
         .await;
     let m = proxy.metrics().await;
     assert!(m.contains(r#"privgate_requests_total{provider="openai",route="/v1/chat/completions",status="2xx"} 1"#), "{m}");
-    assert!(m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL"} 1"#), "{m}");
+    assert!(
+        m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL"} 1"#),
+        "{m}"
+    );
     assert!(m.contains("privgate_overhead_duration_seconds_bucket"));
 }

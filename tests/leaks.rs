@@ -32,11 +32,20 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
         .arg(dir.path().join("data"))
         .arg("--policies")
         .arg(&policies)
-        .args(["--upstream-openai", &up.url, "--upstream-anthropic", &up.url])
+        .args([
+            "--upstream-openai",
+            &up.url,
+            "--upstream-anthropic",
+            &up.url,
+        ])
         .env("RUST_LOG", "trace")
         // Files, not pipes: trace output would fill a pipe nobody reads until the end.
-        .stdout(Stdio::from(std::fs::File::create(dir.path().join("stdout.log")).unwrap()))
-        .stderr(Stdio::from(std::fs::File::create(dir.path().join("stderr.log")).unwrap()))
+        .stdout(Stdio::from(
+            std::fs::File::create(dir.path().join("stdout.log")).unwrap(),
+        ))
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("stderr.log")).unwrap(),
+        ))
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -44,7 +53,10 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
     let addr = format!("127.0.0.1:{listen}").parse().unwrap();
     let mut ready = false;
     for _ in 0..100 {
-        if reqwest::get(format!("http://127.0.0.1:{admin}/readyz")).await.is_ok_and(|r| r.status() == 200) {
+        if reqwest::get(format!("http://127.0.0.1:{admin}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             ready = true;
             break;
         }
@@ -55,13 +67,34 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
     let base = format!("https://localhost:{listen}");
     let c = Canaries::new();
     let mut own_errors = 0;
-    let without_ssn = format!("{} {}", c.secrets(), c.chinese()) + &format!(" mail {} card {}", c.email, c.card);
+    let without_ssn =
+        format!("{} {}", c.secrets(), c.chinese()) + &format!(" mail {} card {}", c.email, c.card);
     for (path, mode, body) in [
-        ("/v1/chat/completions", "echo", json!({"model": "m", "messages": [{"role": "user", "content": without_ssn}]})),
-        ("/v1/chat/completions", "status:500", json!({"model": "m", "messages": [{"role": "user", "content": without_ssn}]})),
-        ("/v1/chat/completions", "sse", json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": without_ssn}]})),
-        ("/v1/chat/completions", "echo", json!({"model": "m", "messages": [{"role": "user", "content": c.sentence()}]})),
-        ("/v1/messages", "echo", json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "mystery", "text": c.sentence()}]}]})),
+        (
+            "/v1/chat/completions",
+            "echo",
+            json!({"model": "m", "messages": [{"role": "user", "content": without_ssn}]}),
+        ),
+        (
+            "/v1/chat/completions",
+            "status:500",
+            json!({"model": "m", "messages": [{"role": "user", "content": without_ssn}]}),
+        ),
+        (
+            "/v1/chat/completions",
+            "sse",
+            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": without_ssn}]}),
+        ),
+        (
+            "/v1/chat/completions",
+            "echo",
+            json!({"model": "m", "messages": [{"role": "user", "content": c.sentence()}]}),
+        ),
+        (
+            "/v1/messages",
+            "echo",
+            json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "mystery", "text": c.sentence()}]}]}),
+        ),
     ] {
         let resp = client
             .post(format!("{base}{path}"))
@@ -89,7 +122,11 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
         .send()
         .await
         .unwrap();
-    assert_no_leak(&resp.text().await.unwrap(), &c, "the invalid-JSON error body");
+    assert_no_leak(
+        &resp.text().await.unwrap(),
+        &c,
+        "the invalid-JSON error body",
+    );
     let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
         .await
         .unwrap()
@@ -103,8 +140,12 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     let stdout = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();
-    let stderr = String::from_utf8_lossy(&std::fs::read(dir.path().join("stderr.log")).unwrap()).into_owned();
-    assert!(stderr.contains("exchange"), "trace logging was on: {stderr}");
+    let stderr = String::from_utf8_lossy(&std::fs::read(dir.path().join("stderr.log")).unwrap())
+        .into_owned();
+    assert!(
+        stderr.contains("exchange"),
+        "trace logging was on: {stderr}"
+    );
     assert_no_leak(&stdout, &c, "stdout");
     assert_no_leak(&stderr, &c, "stderr at trace level");
 }

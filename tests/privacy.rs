@@ -31,8 +31,18 @@ async fn openai_chat_every_slot_is_redacted_and_the_answer_restored() {
     let sent = upstream.json();
     assert_eq!(sent["user"], "eval-42", "the subject field is not content");
     let text = upstream.text();
-    for tag in ["<EMAIL_", "<CREDIT_CARD_", "<IBAN_", "<IP_ADDRESS_", "<CN_PHONE_", "<CN_RESIDENT_ID_"] {
-        assert!(text.contains(tag), "upstream should see a {tag}…> placeholder");
+    for tag in [
+        "<EMAIL_",
+        "<CREDIT_CARD_",
+        "<IBAN_",
+        "<IP_ADDRESS_",
+        "<CN_PHONE_",
+        "<CN_RESIDENT_ID_",
+    ] {
+        assert!(
+            text.contains(tag),
+            "upstream should see a {tag}…> placeholder"
+        );
     }
     // Tool-call arguments stay valid JSON after redaction.
     let args = sent["messages"][2]["tool_calls"][0]["function"]["arguments"]
@@ -43,7 +53,10 @@ async fn openai_chat_every_slot_is_redacted_and_the_answer_restored() {
 
     let content = answer["choices"][0]["message"]["content"].as_str().unwrap();
     for v in c.restorable() {
-        assert!(content.contains(v), "answer should have {v:?} restored: {content}");
+        assert!(
+            content.contains(v),
+            "answer should have {v:?} restored: {content}"
+        );
     }
 }
 
@@ -57,16 +70,32 @@ async fn one_mapping_per_request_same_value_same_placeholder() {
         {"role": "assistant", "content": format!("I will write to {}", c.email)},
         {"role": "user", "content": format!("and cc {} please", "olek.nowak.x2@example.net")}
     ]});
-    assert_eq!(proxy.post("/v1/chat/completions", &body).await.status(), 200);
+    assert_eq!(
+        proxy.post("/v1/chat/completions", &body).await.status(),
+        200
+    );
     let sent = up.last().json();
-    let p0 = sent["messages"][0]["content"].as_str().unwrap().replace("write to ", "");
-    let p1 = sent["messages"][1]["content"].as_str().unwrap().replace("I will write to ", "");
-    let p2 = sent["messages"][2]["content"].as_str().unwrap().replace("and cc ", "").replace(" please", "");
+    let p0 = sent["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .replace("write to ", "");
+    let p1 = sent["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .replace("I will write to ", "");
+    let p2 = sent["messages"][2]["content"]
+        .as_str()
+        .unwrap()
+        .replace("and cc ", "")
+        .replace(" please", "");
     assert_eq!(p0, p1, "same value, same placeholder across messages");
     assert_ne!(p0, p2, "two values never share a placeholder");
     assert!(p0.starts_with("<EMAIL_") && p2.starts_with("<EMAIL_"));
     // Stable across requests of the same caller (multi-turn histories stay consistent).
-    assert_eq!(proxy.post("/v1/chat/completions", &body).await.status(), 200);
+    assert_eq!(
+        proxy.post("/v1/chat/completions", &body).await.status(),
+        200
+    );
     assert_eq!(up.last().json(), sent);
 }
 
@@ -152,13 +181,28 @@ async fn responses_completions_and_embeddings_are_scanned() {
     let proxy = start_proxy(&up, |_| {}).await;
     let c = Canaries::new();
     let cases = [
-        ("/v1/responses", json!({"model": "m", "instructions": format!("user ip {}", c.ipv4),
+        (
+            "/v1/responses",
+            json!({"model": "m", "instructions": format!("user ip {}", c.ipv4),
             "input": [{"role": "user", "content": [{"type": "input_text", "text": c.sentence()}]},
-                      {"type": "function_call_output", "call_id": "c", "output": format!("iban {}", c.iban)}]})),
-        ("/v1/responses", json!({"model": "m", "input": c.sentence()})),
-        ("/v1/completions", json!({"model": "m", "prompt": [c.sentence(), c.chinese()]})),
-        ("/v1/embeddings", json!({"model": "m", "input": c.sentence()})),
-        ("/v1/embeddings", json!({"model": "m", "input": [c.sentence(), c.chinese()]})),
+                      {"type": "function_call_output", "call_id": "c", "output": format!("iban {}", c.iban)}]}),
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "m", "input": c.sentence()}),
+        ),
+        (
+            "/v1/completions",
+            json!({"model": "m", "prompt": [c.sentence(), c.chinese()]}),
+        ),
+        (
+            "/v1/embeddings",
+            json!({"model": "m", "input": c.sentence()}),
+        ),
+        (
+            "/v1/embeddings",
+            json!({"model": "m", "input": [c.sentence(), c.chinese()]}),
+        ),
     ];
     for (path, body) in cases {
         let resp = proxy.post(path, &body).await;
@@ -185,7 +229,11 @@ async fn text_without_pii_is_forwarded_byte_for_byte() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(up.last().text(), raw, "nothing to redact: the body is not re-serialised");
+    assert_eq!(
+        up.last().text(),
+        raw,
+        "nothing to redact: the body is not re-serialised"
+    );
 }
 
 #[tokio::test]
@@ -205,7 +253,10 @@ async fn a_policy_that_blocks_refuses_without_contacting_the_upstream() {
     .await;
     let c = Canaries::new();
     let resp = proxy
-        .post("/v1/chat/completions", &json!({"model": "m", "messages": [{"role": "user", "content": c.sentence()}]}))
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "m", "messages": [{"role": "user", "content": c.sentence()}]}),
+        )
         .await;
     assert_eq!(resp.status(), 400);
     let err: serde_json::Value = resp.json().await.unwrap();
@@ -223,7 +274,10 @@ async fn a_policy_that_blocks_refuses_without_contacting_the_upstream() {
         .await
         .unwrap();
     let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["type"], "error", "Anthropic clients get Anthropic's error shape");
+    assert_eq!(
+        err["type"], "error",
+        "Anthropic clients get Anthropic's error shape"
+    );
     assert_eq!(err["error"]["code"], "pii_blocked");
 }
 
@@ -243,6 +297,48 @@ async fn upstream_error_bodies_are_restored_and_statuses_pass_through() {
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "7");
     let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"]["message"], format!("cannot process: mail {}", c.email));
+    assert_eq!(
+        err["error"]["message"],
+        format!("cannot process: mail {}", c.email)
+    );
     assert_no_leak(&up.last().text(), &c, "upstream body");
+}
+
+#[tokio::test]
+async fn pii_in_headers_is_redacted_and_in_the_url_refused() {
+    let up = FakeUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    let c = Canaries::new();
+    let resp = proxy
+        .client
+        .post(proxy.url("/v1/chat/completions"))
+        .header("authorization", "Bearer sk-proj-abcdefghijklmnopqrstuvwxyz0123456789")
+        .header("x-user-email", c.email.as_str())
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": format!("mail {}", c.email)}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let r = up.last();
+    assert_eq!(
+        r.headers["authorization"], "Bearer sk-proj-abcdefghijklmnopqrstuvwxyz0123456789",
+        "credentials are not content"
+    );
+    let header = r.headers["x-user-email"].to_str().unwrap();
+    assert!(header.starts_with("<EMAIL_"), "{header}");
+    assert!(
+        r.text().contains(header),
+        "header and body share the request's mapping"
+    );
+
+    let resp = proxy
+        .post(
+            &format!("/v1/chat/completions?user={}", c.email.replace('@', "%40")),
+            &json!({"model": "m", "messages": []}),
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "pii_in_url");
+    assert_eq!(up.requests().len(), 1);
 }

@@ -41,8 +41,14 @@ async fn content_length_with_transfer_encoding_is_refused_in_either_order() {
     let proxy = start_proxy(&up, |_| {}).await;
     let body = r#"{"model":"m","messages":[]}"#;
     for headers in [
-        format!("Content-Length: {}\r\nTransfer-Encoding: chunked\r\n", body.len()),
-        format!("Transfer-Encoding: chunked\r\nContent-Length: {}\r\n", body.len()),
+        format!(
+            "Content-Length: {}\r\nTransfer-Encoding: chunked\r\n",
+            body.len()
+        ),
+        format!(
+            "Transfer-Encoding: chunked\r\nContent-Length: {}\r\n",
+            body.len()
+        ),
     ] {
         let req = format!(
             "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{headers}Connection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
@@ -91,5 +97,8 @@ async fn the_tls_handshake_timeout_fires() {
     let mut tcp = TcpStream::connect(proxy.server.addr).await.unwrap();
     let mut buf = [0u8; 16];
     let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await;
-    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "closed without a handshake");
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "closed without a handshake"
+    );
 }

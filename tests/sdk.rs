@@ -43,8 +43,14 @@ async fn official_sdks_work_through_privgate() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "SDK script failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "SDK script failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("ALL SDK CHECKS PASSED"), "{stdout}");
-    assert!(up.requests().len() >= 6, "every SDK call reached the upstream");
+    assert!(
+        up.requests().len() >= 6,
+        "every SDK call reached the upstream"
+    );
     assert_no_leak(&up.all_bytes(), &c, "what the SDK calls sent upstream");
 }

@@ -151,12 +151,19 @@ async fn process(
         .uri_for(&path_and_query)
         .map_err(|_| ProxyError::BadRequest("unusable request target"))?;
 
+    let scope = credential_scope(h);
+    let mut redaction = Redaction::new(state.key.scoped(&scope));
+    if let Some(entity) = scan_query(&policy, req.uri().query()) {
+        return Err(ProxyError::PiiInUrl(entity));
+    }
+
     if !route.inspects_body() {
         // Model listing: no text to scan, streamed both ways.
         let (parts, incoming) = req.into_parts();
+        let mut up_headers = headers::upstream_request_headers(parts.headers);
+        redact_headers(state, &policy, &mut up_headers, &mut redaction)?;
         let mut up = Request::builder().method(parts.method).uri(uri);
-        *up.headers_mut().expect("builder has no error yet") =
-            headers::upstream_request_headers(parts.headers);
+        *up.headers_mut().expect("builder has no error yet") = up_headers;
         drop(incoming);
         let up = up.body(body::empty()).map_err(|_| ProxyError::Internal)?;
         let resp = send(state, &upstream, up, ex).await?;
@@ -177,7 +184,6 @@ async fn process(
             return Err(ProxyError::BodyTooLarge { limit });
         }
     }
-    let scope = credential_scope(h);
     let (parts, incoming) = req.into_parts();
     let collected = tokio::time::timeout(
         config::ms(state.config.limits.body_read_timeout_ms),
@@ -204,7 +210,6 @@ async fn process(
         return Err(ProxyError::TooDeep { limit: max_depth });
     }
     let wants_stream = providers::wants_stream(&json);
-    let mut redaction = Redaction::new(state.key.scoped(&scope));
     let changed = redact_request(&policy, route, &mut json, &mut redaction).inspect_err(|e| {
         if matches!(e, ProxyError::RedactionUnavailable) {
             state
@@ -233,6 +238,7 @@ async fn process(
 
     // --- upstream request ------------------------------------------------------------------
     let mut up_headers = headers::upstream_request_headers(parts.headers);
+    redact_headers(state, &policy, &mut up_headers, &mut redaction)?;
     up_headers.insert(
         header::CONTENT_LENGTH,
         HeaderValue::from(forward_body.len()),
@@ -322,6 +328,81 @@ fn redact_request(
         Ok(r) => r,
         Err(_) => Err(ProxyError::RedactionUnavailable),
     }
+}
+
+/// Header values can carry PII too (`X-User-Email`, a request id that is an e-mail): every
+/// forwarded header except credentials and protocol headers is scanned and redacted with the
+/// request's mapping. A header whose redacted value is not a valid header value is dropped.
+fn redact_headers(
+    state: &AppState,
+    policy: &CompiledPolicy,
+    headers: &mut http::HeaderMap,
+    redaction: &mut Redaction,
+) -> Result<(), ProxyError> {
+    let names: Vec<http::HeaderName> = headers
+        .keys()
+        .filter(|k| !headers::is_unscanned_header(k))
+        .cloned()
+        .collect();
+    for name in names {
+        let values: Vec<HeaderValue> = headers.get_all(&name).iter().cloned().collect();
+        let mut out = Vec::with_capacity(values.len());
+        let mut changed = false;
+        for v in values {
+            let Ok(text) = v.to_str() else {
+                out.push(v);
+                continue;
+            };
+            let applied =
+                std::panic::catch_unwind(AssertUnwindSafe(|| policy.redact(text, redaction)))
+                    .map_err(|_| {
+                        state
+                            .metrics
+                            .redaction_failures_total
+                            .with_label_values(&["request"])
+                            .inc();
+                        ProxyError::RedactionUnavailable
+                    })?;
+            match applied {
+                Applied::Text(std::borrow::Cow::Owned(new)) => {
+                    changed = true;
+                    if let Ok(v) = HeaderValue::from_str(&new) {
+                        out.push(v);
+                    }
+                }
+                Applied::Text(std::borrow::Cow::Borrowed(_)) => out.push(v),
+                Applied::Blocked(e) => return Err(ProxyError::PiiBlocked(e)),
+            }
+        }
+        if changed {
+            headers.remove(&name);
+            for v in out {
+                headers.append(name.clone(), v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A query string is not a place for personal data: if the (percent-decoded) query holds any
+/// finding whose action is not `allow`, the request is refused rather than rewritten.
+fn scan_query(policy: &CompiledPolicy, query: Option<&str>) -> Option<EntityType> {
+    let query = query?;
+    let decoded = percent_encoding::percent_decode_str(&query.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned();
+    if policy.mode == crate::policy::Mode::Monitor {
+        return None;
+    }
+    policy
+        .detector
+        .find(&decoded)
+        .into_iter()
+        .find(|f| {
+            policy.action_for(f.entity) != crate::redact::Action::Allow
+                && !policy.is_allowed_value(&decoded[f.start..f.end])
+        })
+        .map(|f| f.entity)
 }
 
 /// The first entity type the policy blocks, if the request held one (never in monitor mode).

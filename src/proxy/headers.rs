@@ -59,6 +59,27 @@ pub fn upstream_request_headers(mut headers: HeaderMap) -> HeaderMap {
     headers
 }
 
+/// Headers that carry credentials or protocol data rather than text a person wrote: forwarded
+/// without scanning (a key scanned as `API_KEY` would be removed and break authentication).
+pub fn is_unscanned_header(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    matches!(
+        n,
+        "authorization"
+            | "x-api-key"
+            | "api-key"
+            | "x-goog-api-key"
+            | "content-type"
+            | "accept"
+            | "user-agent"
+            | "openai-organization"
+            | "openai-project"
+            | "openai-beta"
+            | "idempotency-key"
+    ) || n.starts_with("anthropic-")
+        || n.starts_with("x-stainless-")
+}
+
 /// True if any header name contains `_` (refused at the edge: proxies disagree on whether
 /// `X_Foo` and `X-Foo` are the same header, a known smuggling lever).
 pub fn has_underscore_name(headers: &HeaderMap) -> bool {

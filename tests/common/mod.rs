@@ -17,7 +17,9 @@ pub use upstream::FakeUpstream;
 
 /// Lines of a fixture file (one SSE `data` payload per line).
 pub fn fixture_events(name: &str) -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -227,7 +229,10 @@ impl Canaries {
 
     /// A Chinese sentence with CJK-adjacent digits.
     pub fn chinese(&self) -> String {
-        format!("你好，我的电话{}，身份证号码{}谢谢", self.cn_phone, self.cn_id)
+        format!(
+            "你好，我的电话{}，身份证号码{}谢谢",
+            self.cn_phone, self.cn_id
+        )
     }
 
     /// A sentence with secrets only.
@@ -243,9 +248,15 @@ impl Canaries {
 pub fn assert_no_leak(haystack: &str, canaries: &Canaries, what: &str) {
     for v in canaries.all() {
         assert!(!haystack.contains(v), "{what} contains canary {v:?}");
-        let compact: String = v.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let compact: String = v
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         if compact.len() > 6 {
-            assert!(!haystack.contains(&compact), "{what} contains canary {compact:?}");
+            assert!(
+                !haystack.contains(&compact),
+                "{what} contains canary {compact:?}"
+            );
         }
     }
 }

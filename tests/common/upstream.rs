@@ -97,7 +97,8 @@ impl FakeUpstream {
                         let up = up.clone();
                         async move { up.answer(req).await }
                     });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     match tls {
                         Some(acc) => {
                             if let Ok(s) = acc.accept(tcp).await {
@@ -121,7 +122,9 @@ impl FakeUpstream {
 
     /// The last request received.
     pub fn last(&self) -> Recorded {
-        self.requests().pop().expect("the upstream received a request")
+        self.requests()
+            .pop()
+            .expect("the upstream received a request")
     }
 
     /// All raw bytes received (headers and bodies), for leak scans.
@@ -140,7 +143,11 @@ impl FakeUpstream {
 
     async fn answer(&self, req: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
         let (parts, body) = req.into_parts();
-        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let rec = Recorded {
             method: parts.method.to_string(),
             path: parts
@@ -189,7 +196,9 @@ impl FakeUpstream {
             return Ok(self.stream(events, &mode));
         }
         let body = match path.as_str() {
-            "/v1/models" => json!({"object":"list","data":[{"id":"fake-model","object":"model","created":1,"owned_by":"fake"}]}),
+            "/v1/models" => {
+                json!({"object":"list","data":[{"id":"fake-model","object":"model","created":1,"owned_by":"fake"}]})
+            }
             "/v1/messages" => json!({
                 "id":"msg_01","type":"message","role":"assistant","model":"claude-fake",
                 "content":[{"type":"text","text":format!("You said: {received}")}],
@@ -200,9 +209,13 @@ impl FakeUpstream {
                 "output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant",
                     "content":[{"type":"output_text","text":format!("You said: {received}"),"annotations":[]}]}],
                 "usage":{"input_tokens":1,"output_tokens":1,"total_tokens":2}}),
-            "/v1/embeddings" => json!({"object":"list","model":"fake","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"usage":{"prompt_tokens":1,"total_tokens":1}}),
-            "/v1/completions" => json!({"id":"cmpl-1","object":"text_completion","created":1,"model":"fake",
-                "choices":[{"index":0,"text":format!("You said: {received}"),"logprobs":null,"finish_reason":"stop"}]}),
+            "/v1/embeddings" => {
+                json!({"object":"list","model":"fake","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"usage":{"prompt_tokens":1,"total_tokens":1}})
+            }
+            "/v1/completions" => {
+                json!({"id":"cmpl-1","object":"text_completion","created":1,"model":"fake",
+                "choices":[{"index":0,"text":format!("You said: {received}"),"logprobs":null,"finish_reason":"stop"}]})
+            }
             _ if mode == "tool" => json!({
                 "id":"chatcmpl-1","object":"chat.completion","created":1,"model":"fake",
                 "choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":null,
@@ -229,7 +242,9 @@ impl FakeUpstream {
                     gate.notified().await;
                 }
                 if i == 1 && mode == "reset-midstream" {
-                    let _ = tx.send(Err(std::io::Error::other("fake mid-stream reset"))).await;
+                    let _ = tx
+                        .send(Err(std::io::Error::other("fake mid-stream reset")))
+                        .await;
                     return;
                 }
                 if tx.send(Ok(Frame::data(Bytes::from(ev)))).await.is_err() {
@@ -242,9 +257,12 @@ impl FakeUpstream {
             rx.recv().await.map(|item| (item, rx))
         });
         let mut r = Response::new(StreamBody::new(stream).boxed());
+        r.headers_mut().insert(
+            "content-type",
+            "text/event-stream; charset=utf-8".parse().unwrap(),
+        );
         r.headers_mut()
-            .insert("content-type", "text/event-stream; charset=utf-8".parse().unwrap());
-        r.headers_mut().insert("cache-control", "no-cache".parse().unwrap());
+            .insert("cache-control", "no-cache".parse().unwrap());
         r
     }
 }
@@ -276,11 +294,28 @@ fn received_text(rec: &Recorded) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts
             .iter()
-            .filter_map(|p| {
-                p.get("text")
-                    .and_then(Value::as_str)
-                    .or_else(|| p.as_str())
-                    .or_else(|| p.get("content").and_then(Value::as_str))
+            .flat_map(|p| {
+                let nested = p
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let mut texts: Vec<&str> = Vec::new();
+                if let Some(t) = p.get("text").and_then(Value::as_str).or_else(|| p.as_str()) {
+                    texts.push(t);
+                }
+                if let Some(t) = p.get("content").and_then(Value::as_str) {
+                    texts.push(t);
+                }
+                let nested: Vec<String> = nested
+                    .iter()
+                    .filter_map(|q| q.get("text").and_then(Value::as_str).map(str::to_string))
+                    .collect();
+                texts
+                    .into_iter()
+                    .map(str::to_string)
+                    .chain(nested)
+                    .collect::<Vec<_>>()
             })
             .collect::<Vec<_>>()
             .join(" "),
@@ -308,7 +343,10 @@ fn openai_events(text: &str) -> Vec<String> {
 fn anthropic_events(text: &str) -> Vec<String> {
     let fixture = super::fixture_events("anthropic_stream.jsonl");
     let ev = |v: &Value| format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap());
-    let parsed: Vec<Value> = fixture.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let parsed: Vec<Value> = fixture
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut out = Vec::new();
     for v in &parsed {
         if v["type"] == "content_block_delta" {
