@@ -157,6 +157,9 @@ pub struct Limits {
     pub upstream_body_timeout_ms: u64,
     /// Idle upstream connections are closed after this, milliseconds.
     pub upstream_pool_idle_ms: u64,
+    /// Longest time PII detection may take for one request, milliseconds; past it the request
+    /// is refused (503 `redaction_unavailable`), never forwarded unscanned.
+    pub scan_budget_ms: u64,
 }
 
 impl Default for Limits {
@@ -176,6 +179,7 @@ impl Default for Limits {
             upstream_timeout_ms: 60_000,
             upstream_body_timeout_ms: 600_000,
             upstream_pool_idle_ms: 90_000,
+            scan_budget_ms: 2_000,
         }
     }
 }
@@ -288,6 +292,7 @@ impl Config {
                 l.upstream_connect_timeout_ms,
             ),
             ("limits.upstream_timeout_ms", l.upstream_timeout_ms),
+            ("limits.scan_budget_ms", l.scan_budget_ms),
         ] {
             if v == 0 {
                 bad(key, "expected a value greater than 0".into());

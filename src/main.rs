@@ -280,36 +280,32 @@ fn check(config: Option<PathBuf>, policies: Option<PathBuf>) -> anyhow::Result<E
         }
     };
     let dir = policies.or_else(|| config.as_ref().and_then(|c| c.server.policies_dir.clone()));
-    let set = match &dir {
-        Some(d) => PolicySet::load_dir(d),
-        None => Ok(PolicySet::embedded()),
+    let (set, policy_problems) = match &dir {
+        Some(d) => PolicySet::load_dir_partial(d),
+        None => (PolicySet::embedded(), Vec::new()),
     };
-    let mut checked = 0;
-    match set {
-        Ok(set) => {
-            if let Some(c) = &config {
-                if set.get(&c.server.policy).is_none() {
-                    problems.push(format!(
-                        "server.policy: policy {:?} not found (loaded: {})",
-                        c.server.policy,
-                        set.ids().join(", ")
-                    ));
-                }
-            }
-            for p in set.iter() {
-                checked += 1;
-                let failures = p.run_tests();
-                println!(
-                    "policy {} ({}): {} test case(s), {} failed",
-                    p.id,
-                    p.source,
-                    p.tests.len(),
-                    failures.len()
-                );
-                problems.extend(failures.iter().map(ToString::to_string));
-            }
+    problems.extend(policy_problems.iter().map(ToString::to_string));
+    if let Some(c) = &config {
+        if set.get(&c.server.policy).is_none() {
+            problems.push(format!(
+                "server.policy: policy {:?} not found (loaded: {})",
+                c.server.policy,
+                set.ids().join(", ")
+            ));
         }
-        Err(e) => problems.extend(e.problems.iter().map(ToString::to_string)),
+    }
+    let mut checked = 0;
+    for p in set.iter() {
+        checked += 1;
+        let failures = p.run_tests();
+        println!(
+            "policy {} ({}): {} test case(s), {} failed",
+            p.id,
+            p.source,
+            p.tests.len(),
+            failures.len()
+        );
+        problems.extend(failures.iter().map(ToString::to_string));
     }
     if problems.is_empty() {
         println!("ok: config and {checked} policies valid");
@@ -377,7 +373,7 @@ fn scan(policy: Option<String>, policies: Option<PathBuf>, json: bool) -> anyhow
             .map(|f| {
                 serde_json::json!({
                     "start": f.start, "end": f.end, "entity": f.entity.as_str(),
-                    "score": f.score, "action": policy.action_for(f.entity).as_str(),
+                    "score": (f64::from(f.score) * 1000.0).round() / 1000.0, "action": policy.action_for(f.entity).as_str(),
                 })
             })
             .collect();

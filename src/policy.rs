@@ -463,19 +463,29 @@ impl PolicySet {
     /// The embedded default plus every `*.toml` in `dir` (a file may replace the default by
     /// using its id). Every problem in every file is reported.
     pub fn load_dir(dir: &Path) -> Result<PolicySet, PolicyError> {
+        let (set, problems) = PolicySet::load_dir_partial(dir);
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(PolicyError { problems })
+        }
+    }
+
+    /// Like [`PolicySet::load_dir`], but keeps every valid policy beside the problems of the
+    /// invalid ones, so `check` can still run the valid policies' tests.
+    pub fn load_dir_partial(dir: &Path) -> (PolicySet, Vec<PolicyProblem>) {
         let mut set = PolicySet::embedded();
         let mut problems = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                return Err(PolicyError {
-                    problems: vec![PolicyProblem {
-                        file: dir.display().to_string(),
-                        line: None,
-                        key: "(directory)".into(),
-                        message: format!("cannot read policies directory: {e}"),
-                    }],
-                })
+                let problem = PolicyProblem {
+                    file: dir.display().to_string(),
+                    line: None,
+                    key: "(directory)".into(),
+                    message: format!("cannot read policies directory: {e}"),
+                };
+                return (set, vec![problem]);
             }
         };
         let mut files: Vec<PathBuf> = entries
@@ -514,11 +524,7 @@ impl PolicySet {
                 Err(e) => problems.extend(e.problems),
             }
         }
-        if problems.is_empty() {
-            Ok(set)
-        } else {
-            Err(PolicyError { problems })
-        }
+        (set, problems)
     }
 
     /// A policy by id.

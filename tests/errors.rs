@@ -194,3 +194,32 @@ async fn upstream_too_slow_is_504() {
         .unwrap();
     expect_error(resp, 504, "upstream_timeout").await;
 }
+
+#[tokio::test]
+async fn a_detector_over_its_time_budget_fails_closed() {
+    let up = FakeUpstream::start().await;
+    let proxy = start_proxy(&up, |c| {
+        c.limits.scan_budget_ms = 1;
+        c.limits.max_body_bytes = 8 * 1024 * 1024;
+    })
+    .await;
+    let c = crate::common::Canaries::new();
+    // Many slots of PII-dense text: far more than 1 ms of detection, scanned off the workers.
+    let messages: Vec<Value> = (0..2000)
+        .map(|_| json!({"role": "user", "content": c.sentence()}))
+        .collect();
+    let resp = proxy
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "m", "messages": messages}),
+        )
+        .await;
+    assert_eq!(resp.headers()["retry-after"], "1");
+    expect_error(resp, 503, "redaction_unavailable").await;
+    assert!(up.requests().is_empty(), "nothing went upstream unscanned");
+    let m = proxy.metrics().await;
+    assert!(
+        m.contains(r#"privgate_redaction_failures_total{stage="request"} 1"#),
+        "{m}"
+    );
+}

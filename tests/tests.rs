@@ -3,6 +3,8 @@
 
 mod common;
 
+mod cli;
+
 mod errors;
 mod forwarding;
 mod leaks;

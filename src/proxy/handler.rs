@@ -210,7 +210,24 @@ async fn process(
         return Err(ProxyError::TooDeep { limit: max_depth });
     }
     let wants_stream = providers::wants_stream(&json);
-    let changed = redact_request(&policy, route, &mut json, &mut redaction).inspect_err(|e| {
+    let budget = config::ms(state.config.limits.scan_budget_ms);
+    let (changed, json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
+        // Large bodies are scanned off the async workers so they cannot stall other requests.
+        let policy = policy.clone();
+        let mut json = json;
+        let mut redaction = redaction;
+        tokio::task::spawn_blocking(move || {
+            let r = redact_request(&policy, route, &mut json, &mut redaction, budget);
+            (r, json, redaction)
+        })
+        .await
+        .map_err(|_| ProxyError::RedactionUnavailable)
+        .and_then(|(r, json, redaction)| r.map(|changed| (changed, json, redaction)))
+    } else {
+        redact_request(&policy, route, &mut json, &mut redaction, budget)
+            .map(|changed| (changed, json, redaction))
+    }
+    .inspect_err(|e| {
         if matches!(e, ProxyError::RedactionUnavailable) {
             state
                 .metrics
@@ -295,14 +312,20 @@ async fn process(
     Ok(Response::from_parts(parts, body::full(answer)))
 }
 
-/// Runs detection and the policy over every text slot. A panic in the detector is caught and
-/// becomes [`ProxyError::RedactionUnavailable`]: fail closed, nothing goes upstream.
+/// Bodies larger than this are scanned on the blocking pool.
+const INLINE_SCAN_BYTES: usize = 64 * 1024;
+
+/// Runs detection and the policy over every text slot. A panic in the detector, or a scan that
+/// exceeds its time budget, becomes [`ProxyError::RedactionUnavailable`]: fail closed, nothing
+/// goes upstream.
 fn redact_request(
     policy: &CompiledPolicy,
     route: Route,
     json: &mut Value,
     redaction: &mut Redaction,
+    budget: Duration,
 ) -> Result<bool, ProxyError> {
+    let started = Instant::now();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let mut changed = false;
         let mut blocked = false;
@@ -311,6 +334,9 @@ fn redact_request(
             json,
             policy.unreadable,
             &mut |slot: &mut String| {
+                if started.elapsed() > budget {
+                    return Err(ProxyError::RedactionUnavailable);
+                }
                 match policy.redact(slot, redaction) {
                     Applied::Text(std::borrow::Cow::Owned(new)) => {
                         *slot = new;
@@ -318,6 +344,9 @@ fn redact_request(
                     }
                     Applied::Text(std::borrow::Cow::Borrowed(_)) => {}
                     Applied::Blocked(_) => blocked = true,
+                }
+                if started.elapsed() > budget {
+                    return Err(ProxyError::RedactionUnavailable);
                 }
                 Ok(())
             },

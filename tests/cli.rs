@@ -1,0 +1,120 @@
+//! The command line as ops and compliance officers use it: `check` names file, line and key and
+//! exits non-zero; `scan` redacts stdin; `eval` scores a corpus.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn privgate(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_privgate"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_accepts_the_shipped_config_and_policies() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let (code, out, err) = privgate(
+        &[
+            "check",
+            "--config",
+            &format!("{root}/privgate.example.toml"),
+            "--policies",
+            &format!("{root}/policies"),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok:"));
+}
+
+#[test]
+fn check_reports_every_problem_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("bad.toml"),
+        "id = \"bad\"\nversion = \"1\"\n[actions]\nEMIAL = \"mask\"\nPHONE = \"shred\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        policies.join("failing-test.toml"),
+        "id = \"t\"\nversion = \"1\"\n[[test]]\ninput = \"mail a.b@example.com\"\nexpect = \"mail a.b@example.com\"\n",
+    )
+    .unwrap();
+    let config = dir.path().join("privgate.toml");
+    std::fs::write(&config, "[limits]\nmax_body_bytes = \"lots\"\n").unwrap();
+    let (code, _out, err) = privgate(
+        &[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--policies",
+            policies.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("privgate.toml:2: limits.max_body_bytes:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:4: actions.EMIAL: unknown entity type (did you mean EMAIL?)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:5: actions.PHONE: unknown action \"shred\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("failing-test.toml"),
+        "policy test failures are reported: {err}"
+    );
+}
+
+#[test]
+fn scan_redacts_stdin_and_reports_findings() {
+    let (code, out, _) = privgate(&["scan"], Some("write to ops.team@example.org today"));
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("write to <EMAIL_") && out.ends_with("> today"),
+        "{out}"
+    );
+    let (code, out, _) = privgate(&["scan", "--json"], Some("write to ops.team@example.org"));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"][0]["entity"], "EMAIL");
+    assert_eq!(v["findings"][0]["start"], 9);
+    assert_eq!(v["findings"][0]["end"], 29);
+}
+
+#[test]
+fn eval_scores_a_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("mini.jsonl");
+    let text = "Contact me at lena.fischer@example.de please";
+    let record = serde_json::json!({"id": "t1", "lang": "en", "source": "test", "hard_negative": false,
+        "text": text, "spans": [{"start": 14, "end": 37, "bstart": 14, "bend": 37, "type": "EMAIL",
+        "value": "lena.fischer@example.de"}], "ignore_spans": []});
+    std::fs::write(&corpus, format!("{record}\n")).unwrap();
+    let (code, out, err) = privgate(&["eval", corpus.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("EMAIL"), "{out}");
+    let (code, out, _) = privgate(&["eval", corpus.to_str().unwrap(), "--json"], None);
+    assert_eq!(code, 0);
+    let _: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+}
