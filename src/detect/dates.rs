@@ -66,8 +66,8 @@ impl Dates {
             {
                 return;
             }
-            let before = scan.ctx.kind_before(scan.text, s, 44, &[Ctx::Birth]);
-            let after = scan.ctx.kind_after(scan.text, e, 24, &[Ctx::Birth]);
+            let before = scan.ctx.kind_before(&scan.lower, s, 44, &[Ctx::Birth]);
+            let after = scan.ctx.kind_after(&scan.lower, e, 24, &[Ctx::Birth]);
             let score = match (before, after) {
                 (Some(_), _) => 0.95,
                 (_, Some(h)) if h.start - e <= 12 => 0.85,

@@ -171,6 +171,8 @@ pub enum DetectError {
 pub(crate) struct Scan<'a> {
     /// The (normalised) text.
     pub text: &'a str,
+    /// The same text with ASCII letters lower-cased (same byte offsets), for cue look-ups.
+    pub lower: String,
     /// Its bytes.
     pub bytes: &'a [u8],
     /// Number of ASCII digits.
@@ -187,8 +189,8 @@ pub(crate) struct Scan<'a> {
     pub has_cjk: bool,
     /// Byte ranges around clusters of at least four digits (numeric entities live only there).
     pub num_windows: Vec<(usize, usize)>,
-    /// Byte ranges around any digit run (house numbers, ZIP codes).
-    pub digit_windows: Vec<(usize, usize)>,
+    /// Every run of ASCII digits, `(start, end)`.
+    pub digit_runs: Vec<(usize, usize)>,
     /// Cue automaton.
     pub ctx: &'a context::Context,
     entities: &'a BTreeSet<EntityType>,
@@ -245,7 +247,7 @@ impl<'a> Scan<'a> {
         });
         let mut digits = 0usize;
         let mut num_windows = Vec::new();
-        let mut digit_windows = Vec::new();
+        let mut digit_runs = Vec::new();
         {
             // Current digit cluster: first digit, last digit, digit count.
             let mut cluster: Option<(usize, usize, usize)> = None;
@@ -288,9 +290,7 @@ impl<'a> Scan<'a> {
                     };
                     i += 1;
                 }
-                let lo = context::floor_boundary(text, rs.saturating_sub(64));
-                let hi = context::ceil_boundary(text, i + 80);
-                push_window(&mut digit_windows, lo, hi);
+                digit_runs.push((rs, i));
             }
             if let Some(c) = cluster {
                 close(c, &mut num_windows);
@@ -298,6 +298,7 @@ impl<'a> Scan<'a> {
         }
         Scan {
             text,
+            lower: text.to_ascii_lowercase(),
             bytes,
             digits,
             has_at,
@@ -306,7 +307,7 @@ impl<'a> Scan<'a> {
             has_non_ascii,
             has_cjk,
             num_windows,
-            digit_windows,
+            digit_runs,
             ctx,
             entities,
         }

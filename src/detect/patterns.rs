@@ -67,7 +67,7 @@ fn push(out: &mut Vec<Finding>, start: usize, end: usize, entity: EntityType, sc
 /// How close the nearest cue of `kinds` is (bytes between its end and `pos`), if any within
 /// `window`, and whether a different kind of numeric cue sits nearer.
 fn cue(scan: &Scan<'_>, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
-    scan.ctx.kind_before(scan.text, pos, window, kinds)
+    scan.ctx.kind_before(&scan.lower, pos, window, kinds)
 }
 
 /// The nearest identifier-type cue before `pos` (one of the numeric kinds or `NotPii`).
@@ -593,7 +593,7 @@ impl Patterns {
             if e + 1 < b.len() && matches!(b[e], b'-' | b'.' | b'/') && b[e + 1].is_ascii_digit() {
                 continue;
             }
-            let Some(h) = scan.ctx.nearest_before(scan.text, s, 48) else {
+            let Some(h) = scan.ctx.nearest_before(&scan.lower, s, 48) else {
                 continue;
             };
             if h.kind == Ctx::Passport {
