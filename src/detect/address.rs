@@ -513,10 +513,10 @@ fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn addr(text: &str) -> Vec<String> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .filter(|f| f.entity == EntityType::StreetAddress)

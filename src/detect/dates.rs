@@ -24,9 +24,7 @@ pub struct Dates {
 impl Dates {
     /// Compiles the date grammar.
     pub fn new() -> Result<Dates, super::DetectError> {
-        let numeric = format!(
-            r"[0-9]{{4}}[-/.][0-9]{{1,2}}[-/.][0-9]{{1,2}}|[0-9]{{1,2}}[-/.][0-9]{{1,2}}[-/.](?:[0-9]{{4}}|[0-9]{{2}})|[0-9]{{4}}年[0-9]{{1,2}}月[0-9]{{1,2}}日|[0-9]{{4}}[0-9]{{2}}[0-9]{{2}}"
-        );
+        let numeric = r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](?:[0-9]{4}|[0-9]{2})|[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日|[0-9]{4}[0-9]{2}[0-9]{2}";
         let named = format!(
             r"(?i)[0-9]{{1,2}}(?:st|nd|rd|th|er)?\.?\s(?:de\s)?(?:{MONTHS})\.?,?\s(?:de\s)?[0-9]{{4}}|(?:{MONTHS})\.?\s[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s[0-9]{{4}}"
         );
@@ -37,7 +35,7 @@ impl Dates {
             })
         };
         Ok(Dates {
-            numeric: mk("date_numeric", &numeric)?,
+            numeric: mk("date_numeric", numeric)?,
             named: mk("date_named", &named)?,
         })
     }
@@ -120,10 +118,10 @@ fn plausible_numeric(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn dob(text: &str) -> Vec<String> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .filter(|f| f.entity == EntityType::DateOfBirth)

@@ -409,6 +409,14 @@ impl Detector {
     }
 }
 
+/// One default detector shared by the unit tests (building one compiles every recognizer).
+#[cfg(test)]
+pub(crate) fn test_detector() -> &'static Detector {
+    static D: once_cell::sync::Lazy<Detector> =
+        once_cell::sync::Lazy::new(|| Detector::new(DetectorConfig::default()).expect("compiles"));
+    &D
+}
+
 /// Overlap resolution: keep the highest score, then the longest; result sorted by start.
 fn resolve(mut cands: Vec<Finding>) -> Vec<Finding> {
     cands.sort_by(|a, b| {
@@ -517,7 +525,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn findings_are_sorted_disjoint_and_on_boundaries(s in "\\PC{0,80}") {
-            let d = Detector::new(DetectorConfig::default()).unwrap();
+            let d = test_detector();
             let f = d.find(&s);
             for w in f.windows(2) {
                 proptest::prop_assert!(w[0].end <= w[1].start);
@@ -530,8 +538,7 @@ mod tests {
 
         #[test]
         fn piiish_strings_never_panic(s in "[0-9０-９a-zA-Z@.:+()\\- 电话姓名出生于，]{0,60}") {
-            let d = Detector::new(DetectorConfig::default()).unwrap();
-            let _ = d.find(&s);
+            let _ = test_detector().find(&s);
         }
     }
 }

@@ -755,12 +755,11 @@ impl Names {
                 && j < toks.len()
                 && !toks[j].1
                 && &t[toks[i].0.e..toks[j].0.s] == ", "
+                && (toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0)
             {
-                if toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0 {
-                    seq.push(j);
-                    j += 1;
-                    inverted = true;
-                }
+                seq.push(j);
+                j += 1;
+                inverted = true;
             }
             i = j;
             let (s, e) = (toks[seq[0]].0.s, toks[seq[seq.len() - 1]].0.e);
@@ -869,7 +868,7 @@ impl Names {
             .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
             .map_or(0, |p| p + 1);
         let cue_end = std::str::from_utf8(&before_trim[ts..])
-            .map_or(false, |w| !w.is_empty() && self.flags(w) & CUE_END_F != 0);
+            .is_ok_and(|w| !w.is_empty() && self.flags(w) & CUE_END_F != 0);
         let strong = cue_end
             && STRONG.iter().any(|c| {
                 let c = c.as_bytes();
@@ -1044,10 +1043,10 @@ impl Names {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn people(text: &str) -> Vec<String> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .filter(|f| f.entity == EntityType::Person)

@@ -719,10 +719,10 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn types(text: &str) -> Vec<(EntityType, String)> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .map(|f| (f.entity, text[f.start..f.end].to_string()))
