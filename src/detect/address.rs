@@ -170,7 +170,7 @@ impl Addresses {
             r"(?:, {word}(?: {word}){{0,2}},? (?:[A-Z]{{2}} [0-9]{{5}}(?:-[0-9]{{4}})?|[A-Z]{{1,2}}[0-9][A-Z0-9]? [0-9][A-Z]{{2}}))?"
         );
         let en = format!(
-            r"[0-9]{{1,6}}[A-Za-z]?(?: {word}){{1,4}} (?i:{SUFFIXES})\.?(?: [0-9]{{1,5}})?{unit}{city}"
+            r"[0-9]{{1,6}}[A-Za-z]?(?: {word}){{1,4}} (?i:{SUFFIXES})\.?(?: (?:N|S|E|W|NE|NW|SE|SW)\.?)?(?: [0-9]{{1,5}})?{unit}{city}"
         );
         let de = format!(
             r"{word}(?i:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|hof|berg) [0-9]{{1,4}}[a-zA-Z]?(?: ?[/-] ?[0-9]+[a-z]?)?(?:, [0-9]{{5}} {word}(?: {word})?)?"

@@ -46,6 +46,8 @@ impl Dates {
             return;
         }
         let b = scan.bytes;
+        // 1. Every plausible date that is not part of a timestamp or a longer number.
+        let mut dates: Vec<(usize, usize)> = Vec::new();
         let mut consider = |s: usize, e: usize, plausible: bool| {
             if !plausible || !left_ok(b, s) || !right_ok(b, e) {
                 return;
@@ -64,19 +66,7 @@ impl Dates {
             {
                 return;
             }
-            let before = scan.ctx.kind_before(&scan.lower, s, 44, &[Ctx::Birth]);
-            let after = scan.ctx.kind_after(&scan.lower, e, 24, &[Ctx::Birth]);
-            let score = match (before, after) {
-                (Some(_), _) => 0.95,
-                (_, Some(h)) if h.start - e <= 12 => 0.85,
-                _ => return,
-            };
-            out.push(Finding {
-                start: s,
-                end: e,
-                entity: EntityType::DateOfBirth,
-                score,
-            });
+            dates.push((s, e));
         };
         for m in scan.find_in(&self.numeric, &scan.num_windows) {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
@@ -90,6 +80,33 @@ impl Dates {
                 .and_then(|y| y.parse::<u32>().ok())
                 .is_some_and(|y| (1880..=2030).contains(&y));
             consider(m.start(), m.end(), ok);
+        }
+        dates.sort_unstable();
+        dates.dedup_by(|a, b| a.0 < b.1); // drop a date overlapping the previous one
+                                          // 2. A date of birth has a birth cue before it with no other date in between (or one
+                                          //    just after it): "DOB 1975-06-30, admitted 2024-01-02" reports only the first.
+        for (i, &(s, e)) in dates.iter().enumerate() {
+            let prev_end = if i > 0 { dates[i - 1].1 } else { 0 };
+            let next_start = dates.get(i + 1).map_or(usize::MAX, |d| d.0);
+            let before = scan
+                .ctx
+                .kind_before(&scan.lower, s, 44, &[Ctx::Birth])
+                .filter(|h| h.start >= prev_end);
+            let after = scan
+                .ctx
+                .kind_after(&scan.lower, e, 24, &[Ctx::Birth])
+                .filter(|h| h.end <= next_start && h.start - e <= 12);
+            let score = match (before, after) {
+                (Some(_), _) => 0.95,
+                (_, Some(_)) => 0.85,
+                _ => continue,
+            };
+            out.push(Finding {
+                start: s,
+                end: e,
+                entity: EntityType::DateOfBirth,
+                score,
+            });
         }
     }
 }
@@ -151,5 +168,9 @@ mod tests {
         assert!(dob("Meeting on 2025-05-12.").is_empty());
         assert!(dob("Ticket created 2026-09-03T14:48:09Z.").is_empty());
         assert!(dob("born 2025-13-45").is_empty());
+        assert_eq!(
+            dob("Patient DOB 1975-06-30, admitted 2024-01-02."),
+            ["1975-06-30"]
+        );
     }
 }

@@ -689,7 +689,12 @@ impl Names {
             if e < b.len() && (b[e].is_ascii_digit() || b[e] == b'@' || b[e] == b'_') {
                 continue;
             }
-            let w = t[s..e].trim_end_matches(['\'', '’', '-']);
+            let w = &t[s..e];
+            let w = w
+                .strip_suffix("'s")
+                .or_else(|| w.strip_suffix("’s"))
+                .unwrap_or(w)
+                .trim_end_matches(['\'', '’', '-']);
             let e = s + w.len();
             if w.len() == 1
                 && (t[e..].starts_with(". ") || t[e..].starts_with(' '))
@@ -1061,6 +1066,10 @@ mod tests {
             ["Sarah Connor"]
         );
         assert_eq!(people("Dear Mr. Smith, thanks"), ["Mr. Smith"]);
+        assert_eq!(
+            people("about Mrs. Olga Petrova's request"),
+            ["Mrs. Olga Petrova"]
+        );
         assert_eq!(people("Please call.\nKind regards, Jonathan"), ["Jonathan"]);
         assert_eq!(
             people("emergency contact Miller, Rebecca tomorrow"),

@@ -117,7 +117,7 @@ impl Patterns {
                 r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}",
             )?,
             phone: re("phone", r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]")?,
-            passport: re("passport", r"[A-Z]{0,2}[0-9]{6,9}[A-Z]?")?,
+            passport: re("passport", r"[A-Z0-9]{6,10}")?,
             secret: re(
                 "secret",
                 r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{20,255}|sk-(?:proj-|svcacct-|admin-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}",
@@ -593,6 +593,11 @@ impl Patterns {
             if e + 1 < b.len() && matches!(b[e], b'-' | b'.' | b'/') && b[e + 1].is_ascii_digit() {
                 continue;
             }
+            // Passport numbers are 6-10 letters and digits, mostly digits.
+            let digits = b[s..e].iter().filter(|c| c.is_ascii_digit()).count();
+            if digits < 5 || digits * 3 < (e - s) * 2 {
+                continue;
+            }
             let Some(h) = scan.ctx.nearest_before(&scan.lower, s, 48) else {
                 continue;
             };
@@ -857,6 +862,11 @@ mod tests {
             "X12345678"
         ));
         assert!(none_of("order X12345678", EntityType::Passport));
+        assert!(has(
+            "Reisepass Nr. C01X00T47",
+            EntityType::Passport,
+            "C01X00T47"
+        ));
     }
 
     #[test]
