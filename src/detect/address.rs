@@ -67,16 +67,90 @@ const LOWER_OK: &[&str] = &[
     "l'",
 ];
 
+/// Lower-case street words of the grammars whose house number comes last or which start with a
+/// street word (German, French, Spanish, Nordic, Baltic, Dutch, Slavic, Italian, Portuguese).
+const STREET_WORDS: &[&str] = &[
+    "stra\u{df}e",
+    "strasse",
+    "str.",
+    "weg ",
+    "platz",
+    "allee",
+    "gasse",
+    "ring ",
+    "damm",
+    "ufer",
+    "chaussee",
+    "katu",
+    "tie ",
+    "vej ",
+    "gade",
+    "vegen",
+    "veien",
+    "vegur",
+    "gata",
+    "gatan",
+    "gr\u{e4}nd",
+    "v\u{e4}g",
+    "straat",
+    "laan ",
+    "wijk",
+    "plein",
+    "gracht",
+    "kade",
+    "utca",
+    "\u{fa}tja",
+    "cesta",
+    "ulica",
+    "p\u{f5}ik",
+    "ul. ",
+    "al. ",
+    "trg ",
+    "viale",
+    "piazza",
+    "corso",
+    "largo",
+    "carrer",
+    "avinguda",
+    "rruga",
+    "calea",
+    "strada",
+    "calle",
+    "c/ ",
+    "avenida",
+    "avda.",
+    "paseo",
+    "plaza",
+    "camino",
+    "carretera",
+    "ctra.",
+    "ronda",
+    "traves\u{ed}a",
+    "rue ",
+    "avenue",
+    "boulevard",
+    "chemin",
+    "all\u{e9}e",
+    "impasse",
+    "quai ",
+];
+
+/// Capitalised street prefixes too common in lower case to search case-insensitively.
+const STREET_PREFIXES: &[&str] = &["Im ", "Am ", "An der ", "Auf der ", "Via ", "Rua ", "R. "];
+
 /// Compiled address recognizers.
 #[derive(Debug)]
 pub struct Addresses {
-    en: Regex,
     de: Regex,
     fr: Regex,
     es: Regex,
     zh: Regex,
     military: Regex,
     eu: Regex,
+    en_anchored: Regex,
+    street_words: aho_corasick::AhoCorasick,
+    street_prefixes: aho_corasick::AhoCorasick,
+    cues: super::context::Context,
     zip: Regex,
 }
 
@@ -96,7 +170,7 @@ impl Addresses {
             r"(?:, {word}(?: {word}){{0,2}},? (?:[A-Z]{{2}} [0-9]{{5}}(?:-[0-9]{{4}})?|[A-Z]{{1,2}}[0-9][A-Z0-9]? [0-9][A-Z]{{2}}))?"
         );
         let en = format!(
-            r"[0-9]{{1,6}}[A-Za-z]?(?: {word}){{1,4}} (?i:{SUFFIXES})\.?(?: [0-9]{{1,5}})?{unit}{city}"
+            r"[0-9]{{1,6}}[A-Za-z]?(?: {word}){{1,4}} (?i:{SUFFIXES})\.?(?: (?:N|S|E|W|NE|NW|SE|SW)\.?)?(?: [0-9]{{1,5}})?{unit}{city}"
         );
         let de = format!(
             r"{word}(?i:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|hof|berg) [0-9]{{1,4}}[a-zA-Z]?(?: ?[/-] ?[0-9]+[a-z]?)?(?:, [0-9]{{5}} {word}(?: {word})?)?"
@@ -108,8 +182,30 @@ impl Addresses {
             r"(?:Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Camino|Carretera|Ctra\.|Ronda|Travesía|Rua|R\.)(?: (?:{word}|de|del|la|las|los)){{1,5}},? (?:n[º°o]\.? ?)?[0-9]{{1,4}}"
         );
         let zh = r"(?:北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门)(?:省|市|维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区)?[\p{Han}A-Za-z0-9\-]{2,30}(?:号|座|室|楼|栋|弄|路|街|道|村|巷)(?: ?[0-9]{6})?";
+        let street_words = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(STREET_WORDS)
+            .map_err(|e| super::DetectError::Pattern {
+                name: "street_words".into(),
+                reason: e.to_string(),
+            })?;
+        let street_prefixes = aho_corasick::AhoCorasick::new(STREET_PREFIXES).map_err(|e| {
+            super::DetectError::Pattern {
+                name: "street_prefixes".into(),
+                reason: e.to_string(),
+            }
+        })?;
+        let cues = super::context::Context::with_kinds(&[Ctx::Address, Ctx::Zip]).map_err(|e| {
+            super::DetectError::Pattern {
+                name: "address_cues".into(),
+                reason: e.to_string(),
+            }
+        })?;
         Ok(Addresses {
-            en: mk("address_en", &en)?,
+            en_anchored: mk("address_en_anchored", &format!("^(?:{en})"))?,
+            street_words,
+            street_prefixes,
+            cues,
             de: mk("address_de", &de)?,
             fr: mk("address_fr", &fr)?,
             es: mk("address_es", &es)?,
@@ -124,7 +220,7 @@ impl Addresses {
                 "address_military",
                 r"(?:PSC|Unit|USNS|USNV|USS|USCGC) [0-9A-Za-z]{2,6},? Box [0-9]{3,5}\s+(?:APO|FPO|DPO) (?:AA|AE|AP) [0-9]{5}",
             )?,
-            zip: mk("zip", r"[A-Z0-9]{2,5}(?:[ \-][A-Z0-9]{2,4})?")?,
+            zip: mk("zip", r"^[A-Z0-9]{2,5}(?:[ \-][A-Z0-9]{2,4})?")?,
         })
     }
 
@@ -132,86 +228,101 @@ impl Addresses {
     pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let t = scan.text;
         let b = scan.bytes;
-        if scan.digits > 0 {
-            for (re, score) in [
-                (&self.en, 0.85),
-                (&self.de, 0.85),
-                (&self.fr, 0.85),
-                (&self.es, 0.8),
-                (&self.military, 0.9),
-                (&self.eu, 0.78),
-            ] {
-                for m in scan.find_in(re, &scan.digit_windows) {
-                    if left_ok(b, m.start()) && right_ok(b, m.end()) {
-                        let e = trim_end(t, m.start(), m.end());
-                        out.push(Finding {
-                            start: m.start(),
-                            end: e,
-                            entity: EntityType::StreetAddress,
-                            score,
-                        });
-                    }
+        let mut push = |s: usize, e: usize, score: f32| {
+            out.push(Finding {
+                start: s,
+                end: e,
+                entity: EntityType::StreetAddress,
+                score,
+            })
+        };
+        // House number first ("221B Baker Street …"): one anchored attempt per digit run that is
+        // followed by a capitalised word.
+        for &(rs, re_) in &scan.digit_runs {
+            if !left_ok(b, rs) {
+                continue;
+            }
+            let mut k = re_;
+            if k < b.len() && b[k].is_ascii_alphabetic() {
+                k += 1;
+            }
+            let cap_follows = k + 1 < b.len()
+                && b[k] == b' '
+                && (b[k + 1].is_ascii_uppercase() || b[k + 1] >= 0xC0);
+            if !cap_follows {
+                continue;
+            }
+            let hi = floor_boundary(t, (rs + 200).min(t.len()));
+            if let Some(m) = self.en_anchored.find(&t[rs..hi]) {
+                let e = rs + m.end();
+                if right_ok(b, e) {
+                    push(rs, trim_end(t, rs, e), 0.85);
+                }
+            }
+        }
+        // Street word first or number last: only near a street word.
+        let mut windows: Vec<(usize, usize)> = Vec::new();
+        let lower_hits = self
+            .street_words
+            .find_iter(&scan.lower)
+            .map(|m| (m.start(), m.end()));
+        let cased_hits = self
+            .street_prefixes
+            .find_iter(t)
+            .map(|m| (m.start(), m.end()));
+        let mut hits: Vec<(usize, usize)> = lower_hits.chain(cased_hits).collect();
+        hits.sort_unstable();
+        for (ms, me) in hits {
+            let lo = floor_boundary(t, ms.saturating_sub(48));
+            let hi = super::context::ceil_boundary(t, me + 72);
+            if !b[lo..hi].iter().any(u8::is_ascii_digit) {
+                continue;
+            }
+            match windows.last_mut() {
+                Some(w) if lo <= w.1 => w.1 = w.1.max(hi),
+                _ => windows.push((lo, hi)),
+            }
+        }
+        for (re, score) in [
+            (&self.de, 0.85),
+            (&self.fr, 0.85),
+            (&self.es, 0.8),
+            (&self.eu, 0.78),
+        ] {
+            for m in scan.find_in(re, &windows) {
+                if left_ok(b, m.start()) && right_ok(b, m.end()) {
+                    push(m.start(), trim_end(t, m.start(), m.end()), score);
+                }
+            }
+        }
+        if scan.digits >= 8 {
+            for m in self.military.find_iter(t) {
+                if left_ok(b, m.start()) && right_ok(b, m.end()) {
+                    push(m.start(), m.end(), 0.9);
                 }
             }
         }
         if scan.has_cjk {
             for m in self.zh.find_iter(t) {
-                out.push(Finding {
-                    start: m.start(),
-                    end: m.end(),
-                    entity: EntityType::StreetAddress,
-                    score: 0.85,
-                });
+                push(m.start(), m.end(), 0.85);
             }
         }
-        // Cue-led capture and ZIP codes.
-        // Latin-script addresses and ZIP codes carry digits, so their cues are searched only near
-        // digits; Chinese ones may not, so CJK text is searched whole.
-        let kinds = [Ctx::Address, Ctx::Zip];
-        let cues = if scan.has_cjk {
-            scan.ctx.all_of(t, &kinds)
-        } else {
-            let mut v = Vec::new();
-            for &(lo, hi) in &scan.digit_windows {
-                v.extend(
-                    scan.ctx
-                        .hits(t, lo, hi)
-                        .into_iter()
-                        .filter(|h| kinds.contains(&h.kind)),
-                );
-            }
-            v
-        };
-        for h in cues {
+        // Cue-led capture and ZIP codes (one pass of a small cue automaton).
+        for h in self.cues.all_of(&scan.lower, &[Ctx::Address, Ctx::Zip]) {
             if h.kind == Ctx::Zip {
                 let s = skip_sep(t, h.end);
-                if let Some(m) = self.zip.find_at(t, s).filter(|m| m.start() == s) {
+                let hi = floor_boundary(t, (s + 24).min(t.len()));
+                if let Some(m) = self.zip.find(&t[s..hi]) {
                     let v = m.as_str();
-                    if right_ok(b, m.end()) && v.bytes().filter(u8::is_ascii_digit).count() >= 2 {
-                        out.push(Finding {
-                            start: s,
-                            end: m.end(),
-                            entity: EntityType::StreetAddress,
-                            score: 0.8,
-                        });
+                    let e = s + m.end();
+                    if right_ok(b, e) && v.bytes().filter(u8::is_ascii_digit).count() >= 2 {
+                        push(s, e, 0.8);
                     }
                 }
                 continue;
             }
-            let cue = &t[h.start..h.end];
-            if cue.eq_ignore_ascii_case("it is") {
-                let lo = floor_boundary(t, h.start.saturating_sub(30));
-                if !t[lo..h.start].to_ascii_lowercase().contains("address") {
-                    continue;
-                }
-            }
             if let Some((s, e, score)) = capture(t, h.end) {
-                out.push(Finding {
-                    start: s,
-                    end: e,
-                    entity: EntityType::StreetAddress,
-                    score,
-                });
+                push(s, e, score);
             }
         }
     }
@@ -402,10 +513,10 @@ fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn addr(text: &str) -> Vec<String> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .filter(|f| f.entity == EntityType::StreetAddress)

@@ -201,7 +201,8 @@ const CUES: &[(&str, Ctx)] = &[
     ("deliver to", Ctx::Address),
     ("post it to", Ctx::Address),
     ("mail it to", Ctx::Address),
-    ("it is", Ctx::Address),
+    ("address? it is", Ctx::Address),
+    ("address? it's", Ctx::Address),
     ("credit card to", Ctx::Address),
     ("wohne in", Ctx::Address),
     ("wohnhaft in", Ctx::Address),
@@ -385,10 +386,28 @@ pub fn ceil_boundary(text: &str, mut pos: usize) -> usize {
 }
 
 impl Context {
+    /// Builds an automaton over only the cues of `kinds` (small, so its prefilter stays fast
+    /// enough for a whole-text pass).
+    pub fn with_kinds(kinds: &[Ctx]) -> Result<Context, aho_corasick::BuildError> {
+        let cues: Vec<(&str, Ctx)> = CUES
+            .iter()
+            .copied()
+            .filter(|(_, k)| kinds.contains(k))
+            .collect();
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(cues.iter().map(|(w, _)| *w))?;
+        Ok(Context {
+            ac,
+            kinds: cues.iter().map(|(_, k)| *k).collect(),
+        })
+    }
+
     /// Builds the automaton (once per detector).
     pub fn new() -> Result<Context, aho_corasick::BuildError> {
+        // Matched against an ASCII-lower-cased copy of the text (same offsets), so the automaton
+        // is case-sensitive and keeps its fast prefilters.
         let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .build(CUES.iter().map(|(w, _)| *w))?;
         Ok(Context {
@@ -398,7 +417,7 @@ impl Context {
     }
 
     /// Cues inside `text[lo..hi]` (absolute offsets), with ASCII word boundaries enforced on cues
-    /// that begin or end with an ASCII letter or digit.
+    /// that begin or end with an ASCII letter or digit. `text` must be ASCII-lower-cased.
     pub fn hits(&self, text: &str, lo: usize, hi: usize) -> Vec<Hit> {
         let lo = floor_boundary(text, lo);
         let hi = ceil_boundary(text, hi.max(lo));
@@ -458,7 +477,7 @@ mod tests {
     #[test]
     fn word_boundaries() {
         let c = Context::new().unwrap();
-        let t = "Call the hotel: phone 123";
+        let t = "call the hotel: phone 123";
         let hits = c.hits(t, 0, t.len());
         assert!(hits
             .iter()

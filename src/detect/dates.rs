@@ -24,9 +24,7 @@ pub struct Dates {
 impl Dates {
     /// Compiles the date grammar.
     pub fn new() -> Result<Dates, super::DetectError> {
-        let numeric = format!(
-            r"[0-9]{{4}}[-/.][0-9]{{1,2}}[-/.][0-9]{{1,2}}|[0-9]{{1,2}}[-/.][0-9]{{1,2}}[-/.](?:[0-9]{{4}}|[0-9]{{2}})|[0-9]{{4}}年[0-9]{{1,2}}月[0-9]{{1,2}}日|[0-9]{{4}}[0-9]{{2}}[0-9]{{2}}"
-        );
+        let numeric = r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](?:[0-9]{4}|[0-9]{2})|[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日|[0-9]{4}[0-9]{2}[0-9]{2}";
         let named = format!(
             r"(?i)[0-9]{{1,2}}(?:st|nd|rd|th|er)?\.?\s(?:de\s)?(?:{MONTHS})\.?,?\s(?:de\s)?[0-9]{{4}}|(?:{MONTHS})\.?\s[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s[0-9]{{4}}"
         );
@@ -37,7 +35,7 @@ impl Dates {
             })
         };
         Ok(Dates {
-            numeric: mk("date_numeric", &numeric)?,
+            numeric: mk("date_numeric", numeric)?,
             named: mk("date_named", &named)?,
         })
     }
@@ -48,6 +46,8 @@ impl Dates {
             return;
         }
         let b = scan.bytes;
+        // 1. Every plausible date that is not part of a timestamp or a longer number.
+        let mut dates: Vec<(usize, usize)> = Vec::new();
         let mut consider = |s: usize, e: usize, plausible: bool| {
             if !plausible || !left_ok(b, s) || !right_ok(b, e) {
                 return;
@@ -66,19 +66,7 @@ impl Dates {
             {
                 return;
             }
-            let before = scan.ctx.kind_before(scan.text, s, 44, &[Ctx::Birth]);
-            let after = scan.ctx.kind_after(scan.text, e, 24, &[Ctx::Birth]);
-            let score = match (before, after) {
-                (Some(_), _) => 0.95,
-                (_, Some(h)) if h.start - e <= 12 => 0.85,
-                _ => return,
-            };
-            out.push(Finding {
-                start: s,
-                end: e,
-                entity: EntityType::DateOfBirth,
-                score,
-            });
+            dates.push((s, e));
         };
         for m in scan.find_in(&self.numeric, &scan.num_windows) {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
@@ -92,6 +80,33 @@ impl Dates {
                 .and_then(|y| y.parse::<u32>().ok())
                 .is_some_and(|y| (1880..=2030).contains(&y));
             consider(m.start(), m.end(), ok);
+        }
+        dates.sort_unstable();
+        dates.dedup_by(|a, b| a.0 < b.1); // drop a date overlapping the previous one
+                                          // 2. A date of birth has a birth cue before it with no other date in between (or one
+                                          //    just after it): "DOB 1975-06-30, admitted 2024-01-02" reports only the first.
+        for (i, &(s, e)) in dates.iter().enumerate() {
+            let prev_end = if i > 0 { dates[i - 1].1 } else { 0 };
+            let next_start = dates.get(i + 1).map_or(usize::MAX, |d| d.0);
+            let before = scan
+                .ctx
+                .kind_before(&scan.lower, s, 44, &[Ctx::Birth])
+                .filter(|h| h.start >= prev_end);
+            let after = scan
+                .ctx
+                .kind_after(&scan.lower, e, 24, &[Ctx::Birth])
+                .filter(|h| h.end <= next_start && h.start - e <= 12);
+            let score = match (before, after) {
+                (Some(_), _) => 0.95,
+                (_, Some(_)) => 0.85,
+                _ => continue,
+            };
+            out.push(Finding {
+                start: s,
+                end: e,
+                entity: EntityType::DateOfBirth,
+                score,
+            });
         }
     }
 }
@@ -120,10 +135,10 @@ fn plausible_numeric(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn dob(text: &str) -> Vec<String> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .filter(|f| f.entity == EntityType::DateOfBirth)
@@ -153,5 +168,9 @@ mod tests {
         assert!(dob("Meeting on 2025-05-12.").is_empty());
         assert!(dob("Ticket created 2026-09-03T14:48:09Z.").is_empty());
         assert!(dob("born 2025-13-45").is_empty());
+        assert_eq!(
+            dob("Patient DOB 1975-06-30, admitted 2024-01-02."),
+            ["1975-06-30"]
+        );
     }
 }

@@ -171,6 +171,8 @@ pub enum DetectError {
 pub(crate) struct Scan<'a> {
     /// The (normalised) text.
     pub text: &'a str,
+    /// The same text with ASCII letters lower-cased (same byte offsets), for cue look-ups.
+    pub lower: String,
     /// Its bytes.
     pub bytes: &'a [u8],
     /// Number of ASCII digits.
@@ -187,8 +189,8 @@ pub(crate) struct Scan<'a> {
     pub has_cjk: bool,
     /// Byte ranges around clusters of at least four digits (numeric entities live only there).
     pub num_windows: Vec<(usize, usize)>,
-    /// Byte ranges around any digit run (house numbers, ZIP codes).
-    pub digit_windows: Vec<(usize, usize)>,
+    /// Every run of ASCII digits, `(start, end)`.
+    pub digit_runs: Vec<(usize, usize)>,
     /// Cue automaton.
     pub ctx: &'a context::Context,
     entities: &'a BTreeSet<EntityType>,
@@ -245,7 +247,7 @@ impl<'a> Scan<'a> {
         });
         let mut digits = 0usize;
         let mut num_windows = Vec::new();
-        let mut digit_windows = Vec::new();
+        let mut digit_runs = Vec::new();
         {
             // Current digit cluster: first digit, last digit, digit count.
             let mut cluster: Option<(usize, usize, usize)> = None;
@@ -288,9 +290,7 @@ impl<'a> Scan<'a> {
                     };
                     i += 1;
                 }
-                let lo = context::floor_boundary(text, rs.saturating_sub(64));
-                let hi = context::ceil_boundary(text, i + 80);
-                push_window(&mut digit_windows, lo, hi);
+                digit_runs.push((rs, i));
             }
             if let Some(c) = cluster {
                 close(c, &mut num_windows);
@@ -298,6 +298,7 @@ impl<'a> Scan<'a> {
         }
         Scan {
             text,
+            lower: text.to_ascii_lowercase(),
             bytes,
             digits,
             has_at,
@@ -306,7 +307,7 @@ impl<'a> Scan<'a> {
             has_non_ascii,
             has_cjk,
             num_windows,
-            digit_windows,
+            digit_runs,
             ctx,
             entities,
         }
@@ -406,6 +407,14 @@ impl Detector {
         }
         out
     }
+}
+
+/// One default detector shared by the unit tests (building one compiles every recognizer).
+#[cfg(test)]
+pub(crate) fn test_detector() -> &'static Detector {
+    static D: once_cell::sync::Lazy<Detector> =
+        once_cell::sync::Lazy::new(|| Detector::new(DetectorConfig::default()).expect("compiles"));
+    &D
 }
 
 /// Overlap resolution: keep the highest score, then the longest; result sorted by start.
@@ -516,7 +525,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn findings_are_sorted_disjoint_and_on_boundaries(s in "\\PC{0,80}") {
-            let d = Detector::new(DetectorConfig::default()).unwrap();
+            let d = test_detector();
             let f = d.find(&s);
             for w in f.windows(2) {
                 proptest::prop_assert!(w[0].end <= w[1].start);
@@ -529,8 +538,7 @@ mod tests {
 
         #[test]
         fn piiish_strings_never_panic(s in "[0-9０-９a-zA-Z@.:+()\\- 电话姓名出生于，]{0,60}") {
-            let d = Detector::new(DetectorConfig::default()).unwrap();
-            let _ = d.find(&s);
+            let _ = test_detector().find(&s);
         }
     }
 }

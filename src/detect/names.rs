@@ -7,9 +7,10 @@
 //! Owns: the bundled name lists (see `data/README.md`) and the name grammar. Does not own: cue
 //! words (see `context`). A name inside a stronger finding (e-mail, URL, address) is not reported.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use super::context::{floor_boundary, Ctx};
+use super::context::floor_boundary;
 use super::{EntityType, Finding, Scan};
 
 const FIRST: &str = include_str!("data/first_names.txt");
@@ -396,17 +397,35 @@ const STRONG: &[&str] = &[
 
 /// Compiled PERSON recognizer.
 pub struct Names {
-    first: HashSet<String>,
-    last: HashSet<String>,
-    stop: HashSet<&'static str>,
+    /// Lexicon: fx-hash of a lower-cased word → `FIRST | LAST | STOP | TITLE | WEAK | CUE_END`.
+    lex: HashMap<u64, u8, BuildHasherDefault<IdHasher>>,
+    first_len: usize,
+    last_len: usize,
     cn: HashSet<String>,
+    cn_cues: aho_corasick::AhoCorasick,
 }
+
+/// Chinese cues followed by a name.
+const CN_NAME_BEFORE: &[&str] = &[
+    "姓名",
+    "我叫",
+    "本人",
+    "名字",
+    "联系人",
+    "收件人",
+    "我是",
+    "客户",
+];
+/// Chinese birth cues preceded by a name.
+const CN_BIRTH: &[&str] = &["出生于", "出生"];
+/// Chinese honorifics preceded by a surname.
+const CN_HONORIFIC: &[&str] = &["先生", "女士", "小姐", "同学", "老师"];
 
 impl std::fmt::Debug for Names {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Names")
-            .field("first", &self.first.len())
-            .field("last", &self.last.len())
+            .field("first", &self.first_len)
+            .field("last", &self.last_len)
             .field("cn", &self.cn.len())
             .finish()
     }
@@ -416,6 +435,49 @@ fn words(src: &str) -> impl Iterator<Item = &str> {
     src.lines()
         .filter(|l| !l.starts_with('#'))
         .flat_map(str::split_whitespace)
+}
+
+const FIRST_F: u8 = 1;
+const LAST_F: u8 = 2;
+const STOP_F: u8 = 4;
+const TITLE_F: u8 = 8;
+const WEAK_F: u8 = 16;
+const CUE_END_F: u8 = 32;
+
+/// FxHash over lower-cased bytes (the lexicon stores only these 64-bit keys).
+fn fx_bytes(bytes: impl Iterator<Item = u8>) -> u64 {
+    let mut h: u64 = 0;
+    for b in bytes {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    h
+}
+
+/// The lexicon key of a word: its lower-case form, hashed.
+fn key(w: &str) -> u64 {
+    if w.is_ascii() {
+        fx_bytes(w.bytes().map(|b| b.to_ascii_lowercase()))
+    } else {
+        fx_bytes(w.to_lowercase().bytes())
+    }
+}
+
+/// The keys are already hashes: use them as they are.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -444,13 +506,41 @@ fn is_han(c: char) -> bool {
 impl Names {
     /// Loads the bundled lists.
     pub fn new() -> Result<Names, super::DetectError> {
+        let cn_cues = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(CN_NAME_BEFORE.iter().chain(CN_BIRTH).chain(CN_HONORIFIC))
+            .map_err(|e| super::DetectError::Pattern {
+                name: "cn_name_cues".into(),
+                reason: e.to_string(),
+            })?;
+        let mut lex: HashMap<u64, u8, BuildHasherDefault<IdHasher>> = HashMap::default();
+        let mut add = |w: &str, f: u8| *lex.entry(key(w)).or_insert(0) |= f;
+        let (mut first_len, mut last_len) = (0, 0);
+        for w in words(FIRST).chain(words(FIRST_EU)) {
+            add(w, FIRST_F);
+            first_len += 1;
+        }
+        for w in words(SURNAMES) {
+            add(w, LAST_F);
+            last_len += 1;
+        }
+        for w in STOP {
+            add(w, STOP_F);
+        }
+        for w in TITLES {
+            add(w, TITLE_F);
+        }
+        for w in WEAK {
+            add(w, WEAK_F);
+        }
+        for c in STRONG {
+            add(c.rsplit(' ').next().unwrap_or(c), CUE_END_F);
+        }
         Ok(Names {
-            first: words(FIRST)
-                .chain(words(FIRST_EU))
-                .map(str::to_string)
-                .collect(),
-            last: words(SURNAMES).map(str::to_string).collect(),
-            stop: STOP.iter().copied().collect(),
+            cn_cues,
+            lex,
+            first_len,
+            last_len,
             cn: words(CN_SURNAMES).map(str::to_string).collect(),
         })
     }
@@ -562,12 +652,9 @@ impl Names {
         out
     }
 
-    fn lower(w: &str) -> String {
-        if w.is_ascii() {
-            w.to_ascii_lowercase()
-        } else {
-            w.to_lowercase()
-        }
+    /// Lexicon flags of a word (0 when unknown).
+    fn flags(&self, w: &str) -> u8 {
+        self.lex.get(&key(w)).copied().unwrap_or(0)
     }
 
     fn latin(
@@ -579,7 +666,7 @@ impl Names {
         let t = scan.text;
         let b = scan.bytes;
         // 1. Capitalised, name-shaped words, each with its lower-case form.
-        let mut toks: Vec<(Tok, bool, String)> = Vec::new(); // (token, is_stop, lower)
+        let mut toks: Vec<(Tok, bool, u8)> = Vec::new(); // (token, is_stop, lexicon flags)
         for (s, e) in Self::cap_words(t) {
             if s > 0 {
                 let p = b[s - 1];
@@ -602,7 +689,12 @@ impl Names {
             if e < b.len() && (b[e].is_ascii_digit() || b[e] == b'@' || b[e] == b'_') {
                 continue;
             }
-            let w = t[s..e].trim_end_matches(['\'', '’', '-']);
+            let w = &t[s..e];
+            let w = w
+                .strip_suffix("'s")
+                .or_else(|| w.strip_suffix("’s"))
+                .unwrap_or(w)
+                .trim_end_matches(['\'', '’', '-']);
             let e = s + w.len();
             if w.len() == 1
                 && (t[e..].starts_with(". ") || t[e..].starts_with(' '))
@@ -611,24 +703,28 @@ impl Names {
                 // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
                 continue;
             }
-            let lw = Self::lower(w);
             let shape = Self::shape_ok(w);
-            let mut is_stop = !shape || self.stop.contains(lw.as_str());
-            if is_stop && shape && self.first.contains(&lw) {
+            let fl = if shape { self.flags(w) } else { 0 };
+            let mut is_stop = !shape || fl & STOP_F != 0;
+            if is_stop && shape && fl & FIRST_F != 0 {
                 // "June Smith", "April Lee": a stop word that is also a given name counts when a
                 // known surname follows.
                 if let Some(next) = t[e..].strip_prefix(' ') {
-                    let nw: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
-                    let nl = Self::lower(&nw);
+                    let nw_len = next
+                        .char_indices()
+                        .find(|(_, c)| !c.is_alphabetic())
+                        .map_or(next.len(), |(p, _)| p);
+                    let nw = &next[..nw_len];
+                    let nf = self.flags(nw);
                     if nw.chars().next().is_some_and(char::is_uppercase)
-                        && self.last.contains(&nl)
-                        && !self.stop.contains(nl.as_str())
+                        && nf & LAST_F != 0
+                        && nf & STOP_F == 0
                     {
                         is_stop = false;
                     }
                 }
             }
-            toks.push((Tok { s, e }, is_stop, lw));
+            toks.push((Tok { s, e }, is_stop, fl));
         }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
         // (start, end, score) of each sequence, and whether a token is on a name list.
@@ -664,22 +760,19 @@ impl Names {
                 && j < toks.len()
                 && !toks[j].1
                 && &t[toks[i].0.e..toks[j].0.s] == ", "
+                && (toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0)
             {
-                if self.last.contains(&toks[i].2) || self.first.contains(&toks[j].2) {
-                    seq.push(j);
-                    j += 1;
-                    inverted = true;
-                }
+                seq.push(j);
+                j += 1;
+                inverted = true;
             }
             i = j;
             let (s, e) = (toks[seq[0]].0.s, toks[seq[seq.len() - 1]].0.e);
             if covered(s, e) {
                 continue;
             }
-            let words: Vec<&str> = seq.iter().map(|&k| toks[k].2.as_str()).collect();
-            let listed = words
-                .iter()
-                .any(|w| self.first.contains(*w) || self.last.contains(*w));
+            let words: Vec<u8> = seq.iter().map(|&k| toks[k].2).collect();
+            let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
             let scored = self.score_latin(scan, s, e, &words, inverted);
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
@@ -724,7 +817,7 @@ impl Names {
         scan: &Scan<'_>,
         start: usize,
         end: usize,
-        words: &[&str],
+        words: &[u8],
         inverted: bool,
     ) -> Option<(usize, f32)> {
         let t = scan.text;
@@ -732,14 +825,14 @@ impl Names {
         let n = words.len();
         let (first, last) = (words[0], words[n - 1]);
         let (f, s_) = if inverted {
-            (self.first.contains(last), self.last.contains(first))
+            (last & FIRST_F != 0, first & LAST_F != 0)
         } else {
             (
-                self.first.contains(first),
-                n >= 2 && words[1..].iter().any(|w| self.last.contains(*w)),
+                first & FIRST_F != 0,
+                n >= 2 && words[1..].iter().any(|w| w & LAST_F != 0),
             )
         };
-        let single_s = n == 1 && self.last.contains(first);
+        let single_s = n == 1 && first & LAST_F != 0;
         // What comes before: a title (kept in the span), a strong cue, or a weak word.
         let lo = floor_boundary(t, start.saturating_sub(40));
         let before = &b[lo..start];
@@ -768,24 +861,28 @@ impl Names {
             p
         };
         let mut span_start = start;
-        let title = clean_before
-            && !pw.is_empty()
-            && !pw.eq_ignore_ascii_case(b"m")
-            && TITLES.iter().any(|x| pw.eq_ignore_ascii_case(x.as_bytes()));
+        let pw_flags =
+            std::str::from_utf8(pw).map_or(0, |w| if w.is_empty() { 0 } else { self.flags(w) });
+        let title = clean_before && !pw.eq_ignore_ascii_case(b"m") && pw_flags & TITLE_F != 0;
         if title {
             span_start = lo + ws;
         }
-        let strong = STRONG.iter().any(|c| {
-            let c = c.as_bytes();
-            before_trim.len() >= c.len()
-                && before_trim[before_trim.len() - c.len()..].eq_ignore_ascii_case(c)
-                && (before_trim.len() == c.len()
-                    || !before_trim[before_trim.len() - c.len() - 1].is_ascii_alphanumeric())
-        });
-        let weak = clean_before
-            && WEAK
-                .iter()
-                .any(|w| prev_word.eq_ignore_ascii_case(w.as_bytes()));
+        // The last space-free token before ("regards,", "is"), to gate the strong-cue test.
+        let ts = before_trim
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+            .map_or(0, |p| p + 1);
+        let cue_end = std::str::from_utf8(&before_trim[ts..])
+            .is_ok_and(|w| !w.is_empty() && self.flags(w) & CUE_END_F != 0);
+        let strong = cue_end
+            && STRONG.iter().any(|c| {
+                let c = c.as_bytes();
+                before_trim.len() >= c.len()
+                    && before_trim[before_trim.len() - c.len()..].eq_ignore_ascii_case(c)
+                    && (before_trim.len() == c.len()
+                        || !before_trim[before_trim.len() - c.len() - 1].is_ascii_alphanumeric())
+            });
+        let weak = clean_before && pw_flags & WEAK_F != 0;
         let line_start = (bt_len == 0 && lo == 0)
             || before.last() == Some(&b'\n')
             || matches!(before_trim.last(), Some(b'.' | b'!' | b'?' | b'\n' | b':'));
@@ -840,16 +937,12 @@ impl Names {
         out: &mut Vec<Finding>,
     ) {
         let t = scan.text;
-        for h in scan.ctx.all_of(t, &[Ctx::Name, Ctx::Birth, Ctx::Phone]) {
-            let cue = &t[h.start..h.end];
-            let cjk_cue = cue.chars().all(is_han);
-            if !cjk_cue {
-                continue;
-            }
-            match h.kind {
-                Ctx::Name => {
+        for m in self.cn_cues.find_iter(t) {
+            let (cs, ce) = (m.start(), m.end());
+            match m.pattern().as_usize() {
+                i if i < CN_NAME_BEFORE.len() => {
                     // Name follows: 姓名张三 / 我叫李四 / 本人王五
-                    let mut s = h.end;
+                    let mut s = ce;
                     for c in t[s..].chars() {
                         if matches!(c, ':' | '：' | ' ' | '是') {
                             s += c.len_utf8();
@@ -868,41 +961,36 @@ impl Names {
                         }
                     }
                 }
-                Ctx::Birth if cue.starts_with("出生") => {
-                    if let Some(s) = self.cn_name_before(t, h.start) {
-                        if !covered(s, h.start) {
+                i if i < CN_NAME_BEFORE.len() + CN_BIRTH.len() => {
+                    if let Some(s) = self.cn_name_before(t, cs) {
+                        if !covered(s, cs) {
                             out.push(Finding {
                                 start: s,
-                                end: h.start,
+                                end: cs,
                                 entity: EntityType::Person,
                                 score: 0.9,
                             });
                         }
                     }
                 }
-                _ => {}
-            }
-        }
-        // 张先生 / 李女士: surname (+ given) before an honorific.
-        for hon in ["先生", "女士", "小姐", "同学", "老师"] {
-            let mut from = 0;
-            while let Some(p) = t[from..].find(hon) {
-                let at = from + p;
-                if let Some(s) = self.cn_name_before(t, at).or_else(|| {
-                    let c = t[..at].chars().next_back()?;
-                    let s = at - c.len_utf8();
-                    self.cn.contains(&c.to_string()).then_some(s)
-                }) {
-                    if !covered(s, at) {
-                        out.push(Finding {
-                            start: s,
-                            end: at,
-                            entity: EntityType::Person,
-                            score: 0.85,
-                        });
+                _ => {
+                    // 张先生 / 李女士: surname (+ given) before an honorific.
+                    let at = cs;
+                    if let Some(s) = self.cn_name_before(t, at).or_else(|| {
+                        let c = t[..at].chars().next_back()?;
+                        let s = at - c.len_utf8();
+                        self.cn.contains(&c.to_string()).then_some(s)
+                    }) {
+                        if !covered(s, at) {
+                            out.push(Finding {
+                                start: s,
+                                end: at,
+                                entity: EntityType::Person,
+                                score: 0.85,
+                            });
+                        }
                     }
                 }
-                from = at + hon.len();
             }
         }
     }
@@ -960,10 +1048,10 @@ impl Names {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn people(text: &str) -> Vec<String> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .filter(|f| f.entity == EntityType::Person)
@@ -978,6 +1066,10 @@ mod tests {
             ["Sarah Connor"]
         );
         assert_eq!(people("Dear Mr. Smith, thanks"), ["Mr. Smith"]);
+        assert_eq!(
+            people("about Mrs. Olga Petrova's request"),
+            ["Mrs. Olga Petrova"]
+        );
         assert_eq!(people("Please call.\nKind regards, Jonathan"), ["Jonathan"]);
         assert_eq!(
             people("emergency contact Miller, Rebecca tomorrow"),

@@ -67,7 +67,7 @@ fn push(out: &mut Vec<Finding>, start: usize, end: usize, entity: EntityType, sc
 /// How close the nearest cue of `kinds` is (bytes between its end and `pos`), if any within
 /// `window`, and whether a different kind of numeric cue sits nearer.
 fn cue(scan: &Scan<'_>, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
-    scan.ctx.kind_before(scan.text, pos, window, kinds)
+    scan.ctx.kind_before(&scan.lower, pos, window, kinds)
 }
 
 /// The nearest identifier-type cue before `pos` (one of the numeric kinds or `NotPii`).
@@ -117,7 +117,7 @@ impl Patterns {
                 r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}",
             )?,
             phone: re("phone", r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]")?,
-            passport: re("passport", r"[A-Z]{0,2}[0-9]{6,9}[A-Z]?")?,
+            passport: re("passport", r"[A-Z0-9]{6,10}")?,
             secret: re(
                 "secret",
                 r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{20,255}|sk-(?:proj-|svcacct-|admin-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}",
@@ -593,7 +593,12 @@ impl Patterns {
             if e + 1 < b.len() && matches!(b[e], b'-' | b'.' | b'/') && b[e + 1].is_ascii_digit() {
                 continue;
             }
-            let Some(h) = scan.ctx.nearest_before(scan.text, s, 48) else {
+            // Passport numbers are 6-10 letters and digits, mostly digits.
+            let digits = b[s..e].iter().filter(|c| c.is_ascii_digit()).count();
+            if digits < 5 || digits * 3 < (e - s) * 2 {
+                continue;
+            }
+            let Some(h) = scan.ctx.nearest_before(&scan.lower, s, 48) else {
                 continue;
             };
             if h.kind == Ctx::Passport {
@@ -719,10 +724,10 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::{Detector, DetectorConfig, EntityType};
+    use crate::detect::EntityType;
 
     fn types(text: &str) -> Vec<(EntityType, String)> {
-        let d = Detector::new(DetectorConfig::default()).unwrap();
+        let d = crate::detect::test_detector();
         d.find(text)
             .into_iter()
             .map(|f| (f.entity, text[f.start..f.end].to_string()))
@@ -857,6 +862,11 @@ mod tests {
             "X12345678"
         ));
         assert!(none_of("order X12345678", EntityType::Passport));
+        assert!(has(
+            "Reisepass Nr. C01X00T47",
+            EntityType::Passport,
+            "C01X00T47"
+        ));
     }
 
     #[test]
