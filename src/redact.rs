@@ -17,6 +17,8 @@ use sha2::Sha256;
 
 use crate::detect::{EntityType, Finding};
 
+pub mod stream;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// What to do with a finding.
@@ -280,9 +282,39 @@ fn placeholder_regex() -> &'static regex::Regex {
 }
 
 impl Restorer {
+    /// The longest placeholder this restorer knows (bytes): the most a stream ever holds back.
+    pub fn max_placeholder_len(&self) -> usize {
+        self.map.keys().map(String::len).max().unwrap_or(0)
+    }
+
+    /// True if `s` is a proper prefix of a known placeholder (so more text could complete it).
+    pub fn is_placeholder_prefix(&self, s: &str) -> bool {
+        self.map
+            .keys()
+            .any(|p| p.len() > s.len() && p.starts_with(s))
+    }
+
     /// True when there is nothing to restore.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// Like [`Restorer::restore`], but writes each value JSON-escaped (for text inside a JSON
+    /// string literal, such as streamed tool-call arguments).
+    pub fn restore_escaped<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.map.is_empty() || !text.contains('<') {
+            return Cow::Borrowed(text);
+        }
+        placeholder_regex().replace_all(text, |caps: &regex::Captures<'_>| {
+            let p = &caps[0];
+            match self.map.get(p) {
+                Some(v) => {
+                    let quoted = serde_json::to_string(v).unwrap_or_default();
+                    quoted[1..quoted.len().saturating_sub(1).max(1)].to_string()
+                }
+                None => p.to_string(),
+            }
+        })
     }
 
     /// Replaces every known placeholder in `text` by its original value.

@@ -11,3 +11,4 @@ mod leaks;
 mod privacy;
 mod protocol;
 mod sdk;
+mod streaming;

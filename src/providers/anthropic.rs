@@ -176,3 +176,118 @@ mod tests {
         ));
     }
 }
+
+// === streamed answers ===
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::sse::{event_bytes, restore_whole_event, SseEvent, StreamTransform};
+use crate::redact::stream::{Encoding, StreamRestorer};
+use crate::redact::Restorer;
+
+/// Restores placeholders in Anthropic message streams: `text_delta.text`,
+/// `thinking_delta.thinking` and `input_json_delta.partial_json`, per content block, split
+/// anywhere across events. Held text goes out in one more delta just before the block's
+/// `content_block_stop`. Whole-object events (`message_start`, `error`) are restored in place;
+/// `ping` and the rest pass byte for byte.
+pub struct MessagesStream {
+    restorer: Arc<Restorer>,
+    /// Per block index: the delta type and field, and its restorer.
+    blocks: BTreeMap<u64, (String, &'static str, StreamRestorer)>,
+}
+
+impl MessagesStream {
+    /// A transform for one streamed answer.
+    pub fn new(restorer: Arc<Restorer>) -> MessagesStream {
+        MessagesStream {
+            restorer,
+            blocks: BTreeMap::new(),
+        }
+    }
+
+    fn flush_block(&mut self, index: u64) -> Option<Bytes> {
+        let (kind, field, r) = self.blocks.get_mut(&index)?;
+        if !r.has_held() {
+            return None;
+        }
+        let text = r.finish();
+        let delta = serde_json::json!({
+            "type": "content_block_delta", "index": index,
+            "delta": {"type": kind.clone(), *field: text},
+        });
+        Some(event_bytes(Some("content_block_delta"), &delta))
+    }
+}
+
+impl StreamTransform for MessagesStream {
+    fn event(&mut self, event: SseEvent) -> Vec<Bytes> {
+        let kind = event
+            .json()
+            .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_string));
+        match kind.as_deref() {
+            Some("content_block_delta") => {
+                let Some(mut v) = event.json() else {
+                    return vec![event.raw];
+                };
+                let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let Some(Value::Object(delta)) = v.get_mut("delta") else {
+                    return vec![event.raw];
+                };
+                let dtype = delta
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let (field, encoding) = match dtype.as_str() {
+                    "text_delta" => ("text", Encoding::Text),
+                    "thinking_delta" => ("thinking", Encoding::Text),
+                    "input_json_delta" => ("partial_json", Encoding::JsonString),
+                    _ => return restore_whole_event(&self.restorer, event),
+                };
+                let Some(Value::String(s)) = delta.get_mut(field) else {
+                    return vec![event.raw];
+                };
+                let restorer = self.restorer.clone();
+                let entry = self.blocks.entry(index).or_insert_with(|| {
+                    (
+                        dtype.clone(),
+                        field,
+                        StreamRestorer::new(restorer, encoding),
+                    )
+                });
+                let released = entry.2.push(s);
+                if released == *s {
+                    return vec![event.raw];
+                }
+                *s = released;
+                vec![event.with_data(&v)]
+            }
+            Some("content_block_stop") => {
+                let index = event
+                    .json()
+                    .and_then(|v| v.get("index").and_then(Value::as_u64))
+                    .unwrap_or(0);
+                let mut out: Vec<Bytes> = self.flush_block(index).into_iter().collect();
+                out.push(event.raw);
+                out
+            }
+            Some("message_stop") => {
+                let mut out = self.finish();
+                out.push(event.raw);
+                out
+            }
+            _ => restore_whole_event(&self.restorer, event),
+        }
+    }
+
+    fn finish(&mut self) -> Vec<Bytes> {
+        let indexes: Vec<u64> = self.blocks.keys().copied().collect();
+        indexes
+            .into_iter()
+            .filter_map(|i| self.flush_block(i))
+            .collect()
+    }
+}

@@ -8,6 +8,9 @@
 pub mod anthropic;
 pub mod openai_chat;
 pub mod openai_responses;
+pub mod sse;
+#[cfg(test)]
+mod stream_props;
 
 use http::Method;
 use serde_json::Value;

@@ -256,3 +256,169 @@ mod tests {
         );
     }
 }
+
+// === streamed answers ===
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::sse::{event_bytes, SseEvent, StreamTransform};
+use crate::redact::stream::{Encoding, StreamRestorer};
+use crate::redact::Restorer;
+
+/// A text channel of a chat completion stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Channel {
+    Content,
+    Refusal,
+    Tool(u64),
+}
+
+/// Restores placeholders in `chat.completion.chunk` streams: `delta.content`, `delta.refusal`
+/// and `delta.tool_calls[].function.arguments`, per choice, split anywhere across chunks. Held
+/// text is flushed into the choice's finishing chunk, or in a chunk of its own before `[DONE]`.
+pub struct ChatStream {
+    restorer: Arc<Restorer>,
+    channels: BTreeMap<(u64, Channel), StreamRestorer>,
+    /// `id`, `created`, `model` of the last chunk, for synthesised chunks.
+    last: Option<Value>,
+}
+
+impl ChatStream {
+    /// A transform for one streamed answer.
+    pub fn new(restorer: Arc<Restorer>) -> ChatStream {
+        ChatStream {
+            restorer,
+            channels: BTreeMap::new(),
+            last: None,
+        }
+    }
+
+    fn push(&mut self, choice: u64, ch: Channel, text: &str) -> String {
+        let encoding = match ch {
+            Channel::Tool(_) => Encoding::JsonString,
+            _ => Encoding::Text,
+        };
+        let restorer = self.restorer.clone();
+        self.channels
+            .entry((choice, ch))
+            .or_insert_with(|| StreamRestorer::new(restorer, encoding))
+            .push(text)
+    }
+
+    /// Takes the held text of every channel of `choice` (or of all choices).
+    fn drain(&mut self, choice: Option<u64>) -> Vec<((u64, Channel), String)> {
+        let mut out = Vec::new();
+        for (key, r) in self.channels.iter_mut() {
+            if choice.is_none_or(|c| c == key.0) && r.has_held() {
+                out.push((*key, r.finish()));
+            }
+        }
+        out
+    }
+
+    fn put_held(delta: &mut Map<String, Value>, ch: Channel, text: String) {
+        match ch {
+            Channel::Content | Channel::Refusal => {
+                let key = if ch == Channel::Content {
+                    "content"
+                } else {
+                    "refusal"
+                };
+                let prev = delta.get(key).and_then(Value::as_str).unwrap_or("");
+                let joined = format!("{prev}{text}");
+                delta.insert(key.into(), Value::String(joined));
+            }
+            Channel::Tool(index) => {
+                let calls = delta
+                    .entry("tool_calls")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(calls) = calls {
+                    calls
+                        .push(serde_json::json!({"index": index, "function": {"arguments": text}}));
+                }
+            }
+        }
+    }
+}
+
+impl StreamTransform for ChatStream {
+    fn event(&mut self, event: SseEvent) -> Vec<Bytes> {
+        if event.data.as_deref() == Some("[DONE]") {
+            let mut out = self.finish();
+            out.push(event.raw);
+            return out;
+        }
+        let Some(mut v) = event.json() else {
+            return vec![event.raw];
+        };
+        let mut changed = false;
+        if let Some(Value::Array(choices)) = v.get_mut("choices") {
+            for choice in choices.iter_mut() {
+                let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let finishing = choice.get("finish_reason").is_some_and(|f| !f.is_null());
+                let Some(Value::Object(delta)) = choice.get_mut("delta") else {
+                    continue;
+                };
+                for (key, ch) in [("content", Channel::Content), ("refusal", Channel::Refusal)] {
+                    if let Some(Value::String(s)) = delta.get_mut(key) {
+                        let released = self.push(index, ch, s);
+                        changed |= released != *s;
+                        *s = released;
+                    }
+                }
+                if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
+                    for call in calls.iter_mut() {
+                        let t = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+                        if let Some(Value::String(args)) = call
+                            .get_mut("function")
+                            .and_then(|f| f.get_mut("arguments"))
+                        {
+                            let released = self.push(index, Channel::Tool(t), args);
+                            changed |= released != *args;
+                            *args = released;
+                        }
+                    }
+                }
+                if finishing {
+                    for ((_, ch), held) in self.drain(Some(index)) {
+                        Self::put_held(delta, ch, held);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        self.last = Some(v.clone());
+        if changed {
+            vec![event.with_data(&v)]
+        } else {
+            vec![event.raw]
+        }
+    }
+
+    fn finish(&mut self) -> Vec<Bytes> {
+        let held = self.drain(None);
+        let mut out = Vec::new();
+        for ((choice, ch), text) in held {
+            let mut delta = Map::new();
+            Self::put_held(&mut delta, ch, text);
+            let mut chunk = serde_json::json!({
+                "id": "", "object": "chat.completion.chunk", "created": 0, "model": "",
+            });
+            if let Some(last) = &self.last {
+                for key in ["id", "object", "created", "model", "system_fingerprint"] {
+                    if let Some(v) = last.get(key) {
+                        chunk[key] = v.clone();
+                    }
+                }
+            }
+            chunk["choices"] = serde_json::json!([
+                {"index": choice, "delta": delta, "logprobs": null, "finish_reason": null}
+            ]);
+            out.push(event_bytes(None, &chunk));
+        }
+        out
+    }
+}

@@ -175,3 +175,103 @@ mod tests {
         .is_err());
     }
 }
+
+// === streamed answers ===
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::sse::{event_bytes, restore_whole_event, SseEvent, StreamTransform};
+use crate::redact::stream::{Encoding, StreamRestorer};
+use crate::redact::Restorer;
+
+/// Restores placeholders in Responses API streams: `response.output_text.delta`,
+/// `response.refusal.delta` and `response.function_call_arguments.delta` per output item and
+/// content part, split anywhere; held text is sent as one more delta before the matching
+/// `.done` event. Complete objects (`.done` events, `response.completed`, items) are restored
+/// in place.
+pub struct ResponsesStream {
+    restorer: Arc<Restorer>,
+    /// Key: (event type of the delta, item id, content index).
+    channels: BTreeMap<(String, String, u64), (Value, StreamRestorer)>,
+}
+
+impl ResponsesStream {
+    /// A transform for one streamed answer.
+    pub fn new(restorer: Arc<Restorer>) -> ResponsesStream {
+        ResponsesStream {
+            restorer,
+            channels: BTreeMap::new(),
+        }
+    }
+
+    fn key(kind: &str, v: &Value) -> (String, String, u64) {
+        (
+            kind.to_string(),
+            v.get("item_id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            v.get("content_index").and_then(Value::as_u64).unwrap_or(0),
+        )
+    }
+
+    fn flush(&mut self, key: &(String, String, u64)) -> Option<Bytes> {
+        let (template, r) = self.channels.get_mut(key)?;
+        if !r.has_held() {
+            return None;
+        }
+        let mut ev = template.clone();
+        ev["delta"] = Value::String(r.finish());
+        Some(event_bytes(Some(&key.0), &ev))
+    }
+}
+
+impl StreamTransform for ResponsesStream {
+    fn event(&mut self, event: SseEvent) -> Vec<Bytes> {
+        let Some(mut v) = event.json() else {
+            return vec![event.raw];
+        };
+        let kind = v
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let encoding = match kind.as_str() {
+            "response.output_text.delta" | "response.refusal.delta" => Some(Encoding::Text),
+            "response.function_call_arguments.delta" => Some(Encoding::JsonString),
+            _ => None,
+        };
+        if let Some(encoding) = encoding {
+            let key = Self::key(&kind, &v);
+            let Some(Value::String(delta)) = v.get("delta").cloned() else {
+                return vec![event.raw];
+            };
+            let restorer = self.restorer.clone();
+            let entry = self
+                .channels
+                .entry(key)
+                .or_insert_with(|| (v.clone(), StreamRestorer::new(restorer, encoding)));
+            let released = entry.1.push(&delta);
+            if released == delta {
+                return vec![event.raw];
+            }
+            v["delta"] = Value::String(released);
+            return vec![event.with_data(&v)];
+        }
+        let mut out = Vec::new();
+        if let Some(delta_kind) = kind.strip_suffix(".done") {
+            let key = Self::key(&format!("{delta_kind}.delta"), &v);
+            out.extend(self.flush(&key));
+        }
+        out.extend(restore_whole_event(&self.restorer, event));
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Bytes> {
+        let keys: Vec<_> = self.channels.keys().cloned().collect();
+        keys.iter().filter_map(|k| self.flush(k)).collect()
+    }
+}

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::body::{self, ProxyBody, Tracked};
+use super::body::{self, ProxyBody, SseRewrite, Tracked};
 use super::headers;
 use super::sniff::AmbiguousFraming;
 use super::upstream::ResolvedUpstream;
@@ -27,7 +27,11 @@ use crate::detect::EntityType;
 use crate::error::{ErrorFlavor, ProxyError};
 use crate::metrics::status_class;
 use crate::policy::CompiledPolicy;
-use crate::providers::{self, Provider, Route};
+use crate::providers::anthropic::MessagesStream;
+use crate::providers::openai_chat::ChatStream;
+use crate::providers::openai_responses::ResponsesStream;
+use crate::providers::sse::{PerEventRestore, StreamTransform};
+use crate::providers::{self, Endpoint, Provider, Route};
 use crate::redact::{Applied, Redaction, Restorer};
 
 /// What the logging phase needs to know about an exchange.
@@ -278,10 +282,14 @@ async fn process(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if is_sse || (wants_stream && parts.status.is_success()) {
-        // Streamed answers go through event by event as they arrive (restoring inside streams
-        // is the stream redactor's job; until then placeholders stay placeholders).
+        // Streamed answers go through event by event as they arrive; when the request had
+        // placeholders, each event is rewritten with them restored (bounded holdback).
         ex.streamed = true;
-        let body = incoming.map_err(|e| Box::new(e) as body::BoxError).boxed();
+        let mut body = incoming.map_err(|e| Box::new(e) as body::BoxError).boxed();
+        if is_sse && !restorer.is_empty() {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            body = BodyExt::boxed(SseRewrite::new(body, stream_transform(route, restorer)));
+        }
         let tracked = Tracked::new(body, state.metrics.active_streams.clone());
         return Ok(Response::from_parts(parts, BodyExt::boxed(tracked)));
     }
@@ -310,6 +318,17 @@ async fn process(
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(answer.len()));
     Ok(Response::from_parts(parts, body::full(answer)))
+}
+
+/// The stream rewriter for a route's SSE format.
+fn stream_transform(route: Route, restorer: Restorer) -> Box<dyn StreamTransform> {
+    let restorer = Arc::new(restorer);
+    match route.endpoint {
+        Endpoint::ChatCompletions => Box::new(ChatStream::new(restorer)),
+        Endpoint::Responses => Box::new(ResponsesStream::new(restorer)),
+        Endpoint::Messages => Box::new(MessagesStream::new(restorer)),
+        _ => Box::new(PerEventRestore::new(restorer)),
+    }
 }
 
 /// Bodies larger than this are scanned on the blocking pool.

@@ -190,6 +190,8 @@ impl FakeUpstream {
         if mode.starts_with("sse") || mode == "reset-midstream" {
             let events = if anthropic {
                 anthropic_events(&received)
+            } else if path == "/v1/responses" {
+                responses_events(&received)
             } else {
                 openai_events(&received)
             };
@@ -323,14 +325,51 @@ fn received_text(rec: &Recorded) -> String {
     }
 }
 
+/// The text in pieces of three characters, so every placeholder is split across events.
+fn pieces(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(3).map(|c| c.iter().collect()).collect()
+}
+
+/// Responses API events, in the documented order.
+fn responses_events(text: &str) -> Vec<String> {
+    let ev = |v: Value| format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap());
+    let mut seq = 0;
+    let mut next = || {
+        seq += 1;
+        seq
+    };
+    let item = json!({"id":"msg_1","type":"message","status":"in_progress","role":"assistant","content":[]});
+    let mut out = vec![
+        ev(
+            json!({"type":"response.created","sequence_number":next(),"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"fake","output":[]}}),
+        ),
+        ev(
+            json!({"type":"response.output_item.added","sequence_number":next(),"output_index":0,"item":item}),
+        ),
+        ev(
+            json!({"type":"response.content_part.added","sequence_number":next(),"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}}),
+        ),
+    ];
+    for p in pieces(text) {
+        out.push(ev(json!({"type":"response.output_text.delta","sequence_number":next(),"item_id":"msg_1","output_index":0,"content_index":0,"delta":p,"logprobs":[]})));
+    }
+    let done_item = json!({"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":text,"annotations":[]}]});
+    out.push(ev(json!({"type":"response.output_text.done","sequence_number":next(),"item_id":"msg_1","output_index":0,"content_index":0,"text":text,"logprobs":[]})));
+    out.push(ev(json!({"type":"response.content_part.done","sequence_number":next(),"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":text,"annotations":[]}})));
+    out.push(ev(json!({"type":"response.output_item.done","sequence_number":next(),"output_index":0,"item":done_item})));
+    out.push(ev(json!({"type":"response.completed","sequence_number":next(),"response":{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"fake","output":[done_item],"usage":{"input_tokens":1,"output_tokens":1,"total_tokens":2}}})));
+    out
+}
+
 /// OpenAI chat completion chunks, in the shape of `tests/fixtures/openai_chat_stream.jsonl`.
 fn openai_events(text: &str) -> Vec<String> {
     let fixture = super::fixture_events("openai_chat_stream.jsonl");
     let (first, delta, last) = (&fixture[0], &fixture[1], &fixture[fixture.len() - 2]);
     let mut out = vec![format!("data: {first}\n\n")];
-    for word in text.split_inclusive(' ') {
+    for word in pieces(text) {
         let mut d: Value = serde_json::from_str(delta).unwrap();
-        d["choices"][0]["delta"]["content"] = Value::String(word.to_string());
+        d["choices"][0]["delta"]["content"] = Value::String(word);
         out.push(format!("data: {d}\n\n"));
     }
     out.push(format!("data: {last}\n\n"));
@@ -350,9 +389,9 @@ fn anthropic_events(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for v in &parsed {
         if v["type"] == "content_block_delta" {
-            for word in text.split_inclusive(' ') {
+            for word in pieces(text) {
                 let mut d = v.clone();
-                d["delta"]["text"] = Value::String(word.to_string());
+                d["delta"]["text"] = Value::String(word);
                 out.push(ev(&d));
             }
         } else {
