@@ -431,7 +431,7 @@ fn resolve(mut cands: Vec<Finding>) -> Vec<Finding> {
         let before_ok = kept
             .range(..c.end)
             .next_back()
-            .map_or(true, |(_, k)| k.end <= c.start);
+            .is_none_or(|(_, k)| k.end <= c.start);
         if before_ok {
             kept.insert(c.start, c);
         }

@@ -127,56 +127,6 @@ fn visit_block(
     Ok(true)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn every_anthropic_slot_is_visited() {
-        let mut body = json!({"model":"m","max_tokens":10,
-        "system":[{"type":"text","text":"sys"}],
-        "messages":[
-            {"role":"user","content":"plain"},
-            {"role":"assistant","content":[{"type":"text","text":"t"},{"type":"tool_use","id":"t1","name":"f","input":{"q":"in","n":1}}]},
-            {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"res"}]},
-                                      {"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]}
-        ]});
-        let mut seen = Vec::new();
-        visit_messages(
-            body.as_object_mut().unwrap(),
-            Unreadable::Allow,
-            &mut |s: &mut String| {
-                seen.push(s.clone());
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(seen, ["sys", "plain", "t", "in", "res"]);
-    }
-
-    #[test]
-    fn unknown_blocks_are_refused_and_images_follow_policy() {
-        let mut body = json!({"messages":[{"role":"user","content":[{"type":"mystery"}]}]});
-        assert!(visit_messages(
-            body.as_object_mut().unwrap(),
-            Unreadable::Allow,
-            &mut |_: &mut String| Ok(())
-        )
-        .is_err());
-        let mut body =
-            json!({"messages":[{"role":"user","content":[{"type":"image","source":{}}]}]});
-        assert!(matches!(
-            visit_messages(
-                body.as_object_mut().unwrap(),
-                Unreadable::Block,
-                &mut |_: &mut String| Ok(())
-            ),
-            Err(ProxyError::UnsupportedContent(_))
-        ));
-    }
-}
-
 // === streamed answers ===
 
 use std::collections::BTreeMap;
@@ -289,5 +239,55 @@ impl StreamTransform for MessagesStream {
             .into_iter()
             .filter_map(|i| self.flush_block(i))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_anthropic_slot_is_visited() {
+        let mut body = json!({"model":"m","max_tokens":10,
+        "system":[{"type":"text","text":"sys"}],
+        "messages":[
+            {"role":"user","content":"plain"},
+            {"role":"assistant","content":[{"type":"text","text":"t"},{"type":"tool_use","id":"t1","name":"f","input":{"q":"in","n":1}}]},
+            {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"res"}]},
+                                      {"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]}
+        ]});
+        let mut seen = Vec::new();
+        visit_messages(
+            body.as_object_mut().unwrap(),
+            Unreadable::Allow,
+            &mut |s: &mut String| {
+                seen.push(s.clone());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, ["sys", "plain", "t", "in", "res"]);
+    }
+
+    #[test]
+    fn unknown_blocks_are_refused_and_images_follow_policy() {
+        let mut body = json!({"messages":[{"role":"user","content":[{"type":"mystery"}]}]});
+        assert!(visit_messages(
+            body.as_object_mut().unwrap(),
+            Unreadable::Allow,
+            &mut |_: &mut String| Ok(())
+        )
+        .is_err());
+        let mut body =
+            json!({"messages":[{"role":"user","content":[{"type":"image","source":{}}]}]});
+        assert!(matches!(
+            visit_messages(
+                body.as_object_mut().unwrap(),
+                Unreadable::Block,
+                &mut |_: &mut String| Ok(())
+            ),
+            Err(ProxyError::UnsupportedContent(_))
+        ));
     }
 }

@@ -165,98 +165,6 @@ pub(crate) fn truncate_label(s: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn collect(body: &mut Value) -> Result<Vec<String>, ProxyError> {
-        let mut seen = Vec::new();
-        visit_chat(
-            body.as_object_mut().unwrap(),
-            Unreadable::Allow,
-            &mut |s: &mut String| {
-                seen.push(s.clone());
-                *s = "X".into();
-                Ok(())
-            },
-        )?;
-        Ok(seen)
-    }
-
-    #[test]
-    fn every_chat_slot_is_visited() {
-        let mut body = json!({"model":"m","messages":[
-            {"role":"system","content":"sys"},
-            {"role":"developer","content":[{"type":"text","text":"dev"}]},
-            {"role":"user","content":[{"type":"text","text":"u1"},{"type":"image_url","image_url":{"url":"data:"}}]},
-            {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"email\":\"e\"}"}}]},
-            {"role":"tool","tool_call_id":"c1","content":"result"}
-        ]});
-        let seen = collect(&mut body).unwrap();
-        assert_eq!(seen, ["sys", "dev", "u1", "e", "result"]);
-        assert_eq!(
-            body["messages"][3]["tool_calls"][0]["function"]["arguments"],
-            "{\"email\":\"X\"}"
-        );
-    }
-
-    #[test]
-    fn unknown_part_types_are_refused() {
-        let mut body =
-            json!({"messages":[{"role":"user","content":[{"type":"hologram","x":"y"}]}]});
-        assert!(matches!(
-            collect(&mut body),
-            Err(ProxyError::UnsupportedShape(_))
-        ));
-        let mut body = json!({"messages":[{"role":"user","content":42}]});
-        assert!(collect(&mut body).is_err());
-        let mut body = json!({"messages":"hi"});
-        assert!(collect(&mut body).is_err());
-    }
-
-    #[test]
-    fn unreadable_parts_follow_the_policy() {
-        let body = json!({"messages":[{"role":"user","content":[{"type":"text","text":"t"},{"type":"image_url","image_url":{"url":"u"}}]}]});
-        let mut stripped = body.clone();
-        visit_chat(
-            stripped.as_object_mut().unwrap(),
-            Unreadable::Strip,
-            &mut |_: &mut String| Ok(()),
-        )
-        .unwrap();
-        assert_eq!(
-            stripped["messages"][0]["content"].as_array().unwrap().len(),
-            1
-        );
-        let mut blocked = body.clone();
-        assert!(matches!(
-            visit_chat(
-                blocked.as_object_mut().unwrap(),
-                Unreadable::Block,
-                &mut |_: &mut String| Ok(())
-            ),
-            Err(ProxyError::UnsupportedContent(_))
-        ));
-    }
-
-    #[test]
-    fn embeddings_and_completions() {
-        let mut e = json!({"input":["a",[1,2],"b"]});
-        let mut seen = Vec::new();
-        visit_embeddings(e.as_object_mut().unwrap(), &mut |s: &mut String| {
-            seen.push(s.clone());
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(seen, ["a", "b"]);
-        let mut c = json!({"prompt":{"x":1}});
-        assert!(
-            visit_completions(c.as_object_mut().unwrap(), &mut |_: &mut String| Ok(())).is_err()
-        );
-    }
-}
-
 // === streamed answers ===
 
 use std::collections::BTreeMap;
@@ -420,5 +328,97 @@ impl StreamTransform for ChatStream {
             out.push(event_bytes(None, &chunk));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn collect(body: &mut Value) -> Result<Vec<String>, ProxyError> {
+        let mut seen = Vec::new();
+        visit_chat(
+            body.as_object_mut().unwrap(),
+            Unreadable::Allow,
+            &mut |s: &mut String| {
+                seen.push(s.clone());
+                *s = "X".into();
+                Ok(())
+            },
+        )?;
+        Ok(seen)
+    }
+
+    #[test]
+    fn every_chat_slot_is_visited() {
+        let mut body = json!({"model":"m","messages":[
+            {"role":"system","content":"sys"},
+            {"role":"developer","content":[{"type":"text","text":"dev"}]},
+            {"role":"user","content":[{"type":"text","text":"u1"},{"type":"image_url","image_url":{"url":"data:"}}]},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"email\":\"e\"}"}}]},
+            {"role":"tool","tool_call_id":"c1","content":"result"}
+        ]});
+        let seen = collect(&mut body).unwrap();
+        assert_eq!(seen, ["sys", "dev", "u1", "e", "result"]);
+        assert_eq!(
+            body["messages"][3]["tool_calls"][0]["function"]["arguments"],
+            "{\"email\":\"X\"}"
+        );
+    }
+
+    #[test]
+    fn unknown_part_types_are_refused() {
+        let mut body =
+            json!({"messages":[{"role":"user","content":[{"type":"hologram","x":"y"}]}]});
+        assert!(matches!(
+            collect(&mut body),
+            Err(ProxyError::UnsupportedShape(_))
+        ));
+        let mut body = json!({"messages":[{"role":"user","content":42}]});
+        assert!(collect(&mut body).is_err());
+        let mut body = json!({"messages":"hi"});
+        assert!(collect(&mut body).is_err());
+    }
+
+    #[test]
+    fn unreadable_parts_follow_the_policy() {
+        let body = json!({"messages":[{"role":"user","content":[{"type":"text","text":"t"},{"type":"image_url","image_url":{"url":"u"}}]}]});
+        let mut stripped = body.clone();
+        visit_chat(
+            stripped.as_object_mut().unwrap(),
+            Unreadable::Strip,
+            &mut |_: &mut String| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(
+            stripped["messages"][0]["content"].as_array().unwrap().len(),
+            1
+        );
+        let mut blocked = body.clone();
+        assert!(matches!(
+            visit_chat(
+                blocked.as_object_mut().unwrap(),
+                Unreadable::Block,
+                &mut |_: &mut String| Ok(())
+            ),
+            Err(ProxyError::UnsupportedContent(_))
+        ));
+    }
+
+    #[test]
+    fn embeddings_and_completions() {
+        let mut e = json!({"input":["a",[1,2],"b"]});
+        let mut seen = Vec::new();
+        visit_embeddings(e.as_object_mut().unwrap(), &mut |s: &mut String| {
+            seen.push(s.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["a", "b"]);
+        let mut c = json!({"prompt":{"x":1}});
+        assert!(
+            visit_completions(c.as_object_mut().unwrap(), &mut |_: &mut String| Ok(())).is_err()
+        );
     }
 }

@@ -125,57 +125,6 @@ fn visit_part(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn every_responses_slot_is_visited() {
-        let mut body = json!({"model":"m","instructions":"ins","input":[
-            {"role":"user","content":"plain"},
-            {"type":"message","role":"user","content":[{"type":"input_text","text":"part"},{"type":"input_image","image_url":"x"}]},
-            {"type":"function_call","call_id":"c","name":"f","arguments":"{\"a\":\"arg\"}"},
-            {"type":"function_call_output","call_id":"c","output":"out"},
-            {"type":"item_reference","id":"r"}
-        ]});
-        let mut seen = Vec::new();
-        visit_responses(
-            body.as_object_mut().unwrap(),
-            Unreadable::Allow,
-            &mut |s: &mut String| {
-                seen.push(s.clone());
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(seen, ["ins", "plain", "part", "arg", "out"]);
-        let mut s = json!({"input":"just text"});
-        let mut n = 0;
-        visit_responses(
-            s.as_object_mut().unwrap(),
-            Unreadable::Allow,
-            &mut |_: &mut String| {
-                n += 1;
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(n, 1);
-    }
-
-    #[test]
-    fn unknown_items_are_refused() {
-        let mut body = json!({"input":[{"type":"mystery","x":"y"}]});
-        assert!(visit_responses(
-            body.as_object_mut().unwrap(),
-            Unreadable::Allow,
-            &mut |_: &mut String| Ok(())
-        )
-        .is_err());
-    }
-}
-
 // === streamed answers ===
 
 use std::collections::BTreeMap;
@@ -273,5 +222,56 @@ impl StreamTransform for ResponsesStream {
     fn finish(&mut self) -> Vec<Bytes> {
         let keys: Vec<_> = self.channels.keys().cloned().collect();
         keys.iter().filter_map(|k| self.flush(k)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_responses_slot_is_visited() {
+        let mut body = json!({"model":"m","instructions":"ins","input":[
+            {"role":"user","content":"plain"},
+            {"type":"message","role":"user","content":[{"type":"input_text","text":"part"},{"type":"input_image","image_url":"x"}]},
+            {"type":"function_call","call_id":"c","name":"f","arguments":"{\"a\":\"arg\"}"},
+            {"type":"function_call_output","call_id":"c","output":"out"},
+            {"type":"item_reference","id":"r"}
+        ]});
+        let mut seen = Vec::new();
+        visit_responses(
+            body.as_object_mut().unwrap(),
+            Unreadable::Allow,
+            &mut |s: &mut String| {
+                seen.push(s.clone());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, ["ins", "plain", "part", "arg", "out"]);
+        let mut s = json!({"input":"just text"});
+        let mut n = 0;
+        visit_responses(
+            s.as_object_mut().unwrap(),
+            Unreadable::Allow,
+            &mut |_: &mut String| {
+                n += 1;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn unknown_items_are_refused() {
+        let mut body = json!({"input":[{"type":"mystery","x":"y"}]});
+        assert!(visit_responses(
+            body.as_object_mut().unwrap(),
+            Unreadable::Allow,
+            &mut |_: &mut String| Ok(())
+        )
+        .is_err());
     }
 }

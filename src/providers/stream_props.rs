@@ -130,7 +130,8 @@ fn every_single_cut_gives_the_original_text() {
     let (text, restorer) = redacted();
     assert_ne!(text, ORIGINAL);
     type Make = fn(Arc<Restorer>) -> Box<dyn StreamTransform>;
-    let cases: [(Vec<u8>, Make, fn(&Value) -> Option<String>); 3] = [
+    type TextOf = fn(&Value) -> Option<String>;
+    let cases: [(Vec<u8>, Make, TextOf); 3] = [
         (
             chat_stream(&text),
             |r| Box::new(ChatStream::new(r)),
