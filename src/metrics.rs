@@ -28,6 +28,8 @@ pub struct Metrics {
     pub redaction_failures_total: IntCounterVec,
     /// `privgate_policy_reloads_total{result}`.
     pub policy_reloads_total: IntCounterVec,
+    /// `privgate_streams_aborted_total{side}`: streams that ended early (`upstream`, `client`).
+    pub streams_aborted_total: IntCounterVec,
     /// `privgate_active_streams`: streamed answers in flight.
     pub active_streams: IntGauge,
     /// `privgate_active_connections`: client connections open.
@@ -115,6 +117,11 @@ impl Metrics {
                 "policy_reloads_total",
                 "Policy loads and reloads, by result.",
                 &["result"],
+            ),
+            streams_aborted_total: counter(
+                "streams_aborted_total",
+                "Streamed answers that ended early, by the side that ended them.",
+                &["side"],
             ),
             active_streams: gauge("active_streams", "Streamed answers in flight."),
             active_connections: gauge("active_connections", "Client connections open."),

@@ -149,22 +149,89 @@ async fn anthropic_sse_framing_is_intact() {
 async fn a_midstream_upstream_reset_gives_a_visibly_incomplete_stream() {
     let up = FakeUpstream::start().await;
     let proxy = start_proxy(&up, |_| {}).await;
+    for (path, body, error_marker) in [
+        (
+            "/v1/chat/completions",
+            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "a b c"}]}),
+            "data: {\"error\":",
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "m", "max_tokens": 5, "stream": true, "messages": [{"role": "user", "content": "a b c"}]}),
+            "event: error\ndata: {\"type\":\"error\"",
+        ),
+    ] {
+        let resp = proxy
+            .client
+            .post(proxy.url(path))
+            .header("x-fake-mode", "reset-midstream")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut stream = resp.bytes_stream();
+        let mut got = Vec::new();
+        let mut failed = false;
+        while let Some(chunk) = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("no hang")
+        {
+            match chunk {
+                Ok(b) => got.extend_from_slice(&b),
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        assert!(
+            failed,
+            "{path}: never a clean end of stream after an upstream failure"
+        );
+        let got = String::from_utf8_lossy(&got);
+        assert!(
+            got.contains(error_marker),
+            "{path}: the provider's error event first: {got}"
+        );
+        assert!(got.contains("upstream_stream_interrupted"));
+    }
+    let m = proxy.metrics().await;
+    assert!(
+        m.contains(r#"privgate_streams_aborted_total{side="upstream"} 2"#),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_cancels_the_upstream_request() {
+    let up = FakeUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
     let resp = proxy
         .client
         .post(proxy.url("/v1/chat/completions"))
-        .header("x-fake-mode", "reset-midstream")
+        .header("x-fake-mode", "sse-gated")
         .json(&json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "a b c"}]}))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200);
-    let result = tokio::time::timeout(Duration::from_secs(5), resp.bytes())
-        .await
-        .expect("no hang");
+    let mut stream = resp.bytes_stream();
+    stream.next().await.unwrap().unwrap();
+    drop(stream);
+    let started = std::time::Instant::now();
+    while up.cancelled.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the upstream request is cancelled within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let m = proxy.metrics().await;
     assert!(
-        result.is_err(),
-        "never a clean end of stream after an upstream failure"
+        m.contains(r#"privgate_streams_aborted_total{side="client"} 1"#),
+        "{m}"
     );
+    assert!(m.contains("privgate_active_streams 0"));
 }
 
 #[tokio::test]

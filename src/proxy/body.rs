@@ -1,6 +1,7 @@
 //! Response and upstream-request body types: one boxed body for everything the proxy sends, and a
 //! guard that keeps the `active_streams` gauge honest however a stream ends.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -8,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
-use prometheus::IntGauge;
+use prometheus::{IntCounterVec, IntGauge};
 
 use crate::providers::sse::{SseEvent, SseSplitter, StreamTransform};
 
@@ -32,37 +33,66 @@ pub fn empty() -> ProxyBody {
         .boxed()
 }
 
-/// Wraps a streamed body: increments `gauge` now and decrements it when the stream ends, fails
-/// or is dropped (client gone).
-pub struct Tracked {
+/// How a streamed answer ended, for `privgate_streams_aborted_total{side}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamEnd {
+    Open,
+    Clean,
+    Upstream,
+}
+
+/// Guards a streamed answer: keeps `active_streams` honest however the stream ends, counts
+/// aborts by side (`upstream` failed mid-stream, `client` went away before the end), and on an
+/// upstream failure sends the provider's own error event first (only at an event boundary) so
+/// SDKs raise a clear error, then ends the stream as an error, never as a clean end.
+pub struct StreamGuard {
     inner: ProxyBody,
-    gauge: Option<IntGauge>,
+    gauge: IntGauge,
+    aborted: IntCounterVec,
+    error_event: Option<Bytes>,
+    at_boundary: bool,
+    end: StreamEnd,
+    pending_error: Option<BoxError>,
+    /// Gives the error event time to be flushed before the stream is reset (a reset discards
+    /// frames still queued).
+    error_delay: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl Tracked {
-    /// Starts tracking.
-    pub fn new(inner: ProxyBody, gauge: IntGauge) -> Tracked {
+impl StreamGuard {
+    /// Starts guarding; `error_event` is the provider-shaped SSE error to send on an upstream
+    /// failure, if the format has one.
+    pub fn new(
+        inner: ProxyBody,
+        gauge: IntGauge,
+        aborted: IntCounterVec,
+        error_event: Option<Bytes>,
+    ) -> StreamGuard {
         gauge.inc();
-        Tracked {
+        StreamGuard {
             inner,
-            gauge: Some(gauge),
-        }
-    }
-
-    fn done(&mut self) {
-        if let Some(g) = self.gauge.take() {
-            g.dec();
+            gauge,
+            aborted,
+            error_event,
+            at_boundary: true,
+            end: StreamEnd::Open,
+            pending_error: None,
+            error_delay: None,
         }
     }
 }
 
-impl Drop for Tracked {
+impl Drop for StreamGuard {
     fn drop(&mut self) {
-        self.done();
+        self.gauge.dec();
+        if self.end == StreamEnd::Open {
+            // Dropped before the end: the client went away. Dropping `inner` here cancels the
+            // upstream request (its connection or HTTP/2 stream is reset).
+            self.aborted.with_label_values(&["client"]).inc();
+        }
     }
 }
 
-impl Body for Tracked {
+impl Body for StreamGuard {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -70,19 +100,55 @@ impl Body for Tracked {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-            self.done();
+        if self.pending_error.is_some() {
+            if let Some(delay) = self.error_delay.as_mut() {
+                if delay.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+            return Poll::Ready(self.pending_error.take().map(Err));
         }
-        polled
+        if self.end != StreamEnd::Open {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    if !data.is_empty() {
+                        self.at_boundary = data.ends_with(b"\n\n") || data.ends_with(b"\r\r");
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.end = StreamEnd::Upstream;
+                self.aborted.with_label_values(&["upstream"]).inc();
+                tracing::warn!("upstream failed mid-stream; ending the client's stream as failed");
+                match self.error_event.take() {
+                    Some(ev) if self.at_boundary => {
+                        self.pending_error = Some(e);
+                        self.error_delay = Some(Box::pin(tokio::time::sleep(
+                            std::time::Duration::from_millis(100),
+                        )));
+                        Poll::Ready(Some(Ok(Frame::data(ev))))
+                    }
+                    _ => Poll::Ready(Some(Err(e))),
+                }
+            }
+            Poll::Ready(None) => {
+                self.end = StreamEnd::Clean;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.pending_error.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        SizeHint::default()
     }
 }
 

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::body::{self, ProxyBody, SseRewrite, Tracked};
+use super::body::{self, ProxyBody, SseRewrite, StreamGuard};
 use super::headers;
 use super::sniff::AmbiguousFraming;
 use super::upstream::ResolvedUpstream;
@@ -290,8 +290,13 @@ async fn process(
             parts.headers.remove(header::CONTENT_LENGTH);
             body = BodyExt::boxed(SseRewrite::new(body, stream_transform(route, restorer)));
         }
-        let tracked = Tracked::new(body, state.metrics.active_streams.clone());
-        return Ok(Response::from_parts(parts, BodyExt::boxed(tracked)));
+        let guard = StreamGuard::new(
+            body,
+            state.metrics.active_streams.clone(),
+            state.metrics.streams_aborted_total.clone(),
+            is_sse.then(|| stream_error_event(route.provider)),
+        );
+        return Ok(Response::from_parts(parts, BodyExt::boxed(guard)));
     }
     let limit = state.config.limits.max_response_bytes;
     let answer = tokio::time::timeout(
@@ -318,6 +323,20 @@ async fn process(
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(answer.len()));
     Ok(Response::from_parts(parts, body::full(answer)))
+}
+
+/// The provider's own mid-stream error event: the OpenAI SDKs raise `APIError` on a data chunk
+/// carrying `error`; Anthropic's stream has an `error` event.
+fn stream_error_event(provider: Provider) -> Bytes {
+    let message = "privgate: the upstream stream failed before it finished";
+    let data = match provider {
+        Provider::OpenAi => serde_json::json!({"error": {"message": message,
+            "type": "server_error", "param": null, "code": "upstream_stream_interrupted"}}),
+        Provider::Anthropic => serde_json::json!({"type": "error", "error": {
+            "type": "api_error", "message": message, "code": "upstream_stream_interrupted"}}),
+    };
+    let name = (provider == Provider::Anthropic).then_some("error");
+    crate::providers::sse::event_bytes(name, &data)
 }
 
 /// The stream rewriter for a route's SSE format.

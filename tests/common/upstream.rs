@@ -58,6 +58,8 @@ pub struct FakeUpstream {
     pub ca: Option<PathBuf>,
     seen: Arc<Mutex<Vec<Recorded>>>,
     pub gate: Arc<Notify>,
+    /// Streams whose reader went away before the end (privgate cancelled the request).
+    pub cancelled: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeUpstream {
@@ -86,6 +88,7 @@ impl FakeUpstream {
             ca: None,
             seen: Arc::new(Mutex::new(Vec::new())),
             gate: Arc::new(Notify::new()),
+            cancelled: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         };
         let shared = up.clone();
         tokio::spawn(async move {
@@ -237,11 +240,18 @@ impl FakeUpstream {
     fn stream(&self, events: Vec<String>, mode: &str) -> Response<Body> {
         let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(16);
         let gate = self.gate.clone();
+        let cancelled = self.cancelled.clone();
         let mode = mode.to_string();
         tokio::spawn(async move {
             for (i, ev) in events.into_iter().enumerate() {
                 if i == 1 && mode == "sse-gated" {
-                    gate.notified().await;
+                    tokio::select! {
+                        _ = gate.notified() => {}
+                        _ = tx.closed() => {
+                            cancelled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            return;
+                        }
+                    }
                 }
                 if i == 1 && mode == "reset-midstream" {
                     let _ = tx
