@@ -161,6 +161,11 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(&args.log_format);
+    // A core dump would hold prompts in clear: none are written.
+    #[cfg(unix)]
+    if let Err(e) = rlimit::setrlimit(rlimit::Resource::CORE, 0, 0) {
+        tracing::warn!(error = %e, "could not disable core dumps");
+    }
     let mut config = load_config(args.config.as_ref())?;
     let s = &mut config.server;
     if let Some(v) = args.listen {
@@ -243,6 +248,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             policy.mode.as_str(),
             st.config.server.data_dir.display()
         );
+        // SIGHUP reloads the policies; the task ends with the process.
+        #[cfg(unix)]
+        {
+            let state = server.state.clone();
+            tokio::spawn(async move {
+                use tokio::signal::unix::{signal, SignalKind};
+                let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    let _ = state.reload_policies();
+                }
+            });
+        }
         shutdown_signal().await;
         println!("privgate: shutting down");
         server.shutdown(std::time::Duration::from_secs(10)).await;

@@ -137,6 +137,19 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
     assert_no_leak(&metrics, &c, "/metrics");
     assert_no_leak(&up.all_bytes(), &c, "everything the upstream received");
 
+    #[cfg(target_os = "linux")]
+    {
+        let limits =
+            std::fs::read_to_string(format!("/proc/{}/limits", child.id().unwrap())).unwrap();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap();
+        assert!(
+            core.split_whitespace().nth(4) == Some("0"),
+            "core dumps are off: {core}"
+        );
+    }
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     let stdout = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();

@@ -10,5 +10,6 @@ mod forwarding;
 mod leaks;
 mod privacy;
 mod protocol;
+mod reload;
 mod sdk;
 mod streaming;

@@ -68,6 +68,50 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// Reloads the policies directory: validated first, then swapped atomically. In-flight
+    /// requests finish under the version they started with; an invalid change keeps the old
+    /// policies. Counted in `privgate_policy_reloads_total{result}`.
+    pub fn reload_policies(&self) -> Result<(), crate::policy::PolicyError> {
+        let Some(dir) = &self.config.server.policies_dir else {
+            return Ok(());
+        };
+        let result = PolicySet::load_dir(dir).and_then(|set| {
+            if set.get(&self.policy_id).is_none() {
+                return Err(crate::policy::PolicyError {
+                    problems: vec![crate::policy::PolicyProblem {
+                        file: dir.display().to_string(),
+                        line: None,
+                        key: "id".into(),
+                        message: format!("the active policy {:?} is gone", self.policy_id),
+                    }],
+                });
+            }
+            Ok(set)
+        });
+        match result {
+            Ok(set) => {
+                self.policies.store(Arc::new(set));
+                self.metrics
+                    .policy_reloads_total
+                    .with_label_values(&["ok"])
+                    .inc();
+                let p = self.policy();
+                tracing::info!(policy = %p.id, hash = %p.version_hash, "policies reloaded");
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics
+                    .policy_reloads_total
+                    .with_label_values(&["error"])
+                    .inc();
+                for problem in &e.problems {
+                    tracing::error!(%problem, "policy reload refused; keeping the previous policies");
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// The active policy. Loaded once per request, so an in-flight request keeps the version it
     /// started with across a reload.
     pub fn policy(&self) -> Arc<CompiledPolicy> {
@@ -188,9 +232,10 @@ impl Server {
             ready: AtomicBool::new(false),
         });
         let (shutdown, rx) = watch::channel(false);
+        let rx_watch = rx.clone();
         // Both accept loops end when `shutdown` fires; connections they spawned get a graceful
         // shutdown and are then left to finish on their own.
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(accept_loop(
                 listener,
                 TlsAcceptor::from(tls),
@@ -199,6 +244,10 @@ impl Server {
             )),
             tokio::spawn(crate::admin::serve(admin_listener, state.clone(), rx)),
         ];
+        if let Some(dir) = state.config.server.policies_dir.clone() {
+            // Ends with the server's shutdown signal.
+            tasks.push(tokio::spawn(watch_policies(dir, state.clone(), rx_watch)));
+        }
         state.ready.store(true, Ordering::SeqCst);
         Ok(Server {
             addr,
@@ -265,6 +314,45 @@ pub fn load_or_create_key(data_dir: &std::path::Path) -> Result<PseudonymKey, St
             Ok(PseudonymKey::from_bytes(b))
         }
         Err(e) => Err(StartError::Data { path, source: e }),
+    }
+}
+
+/// How often the policies directory is checked for changes.
+const POLICY_POLL: Duration = Duration::from_secs(1);
+
+/// A cheap fingerprint of a directory's `*.toml` files: names, sizes, modification times.
+fn dir_fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .map(|e| {
+            let meta = e.metadata().ok();
+            (
+                e.path(),
+                meta.as_ref().map_or(0, |m| m.len()),
+                meta.and_then(|m| m.modified().ok()),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Reloads policies when files under `dir` change (polling: no platform watcher needed).
+async fn watch_policies(dir: PathBuf, state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    let mut seen = dir_fingerprint(&dir);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(POLICY_POLL) => {}
+            _ = shutdown.changed() => break,
+        }
+        let now = dir_fingerprint(&dir);
+        if now != seen {
+            seen = now;
+            let _ = state.reload_policies();
+        }
     }
 }
 
