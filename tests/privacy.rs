@@ -342,3 +342,24 @@ async fn pii_in_headers_is_redacted_and_in_the_url_refused() {
     assert_eq!(err["error"]["code"], "pii_in_url");
     assert_eq!(up.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn monitor_mode_forwards_unchanged_but_counts() {
+    let up = FakeUpstream::start().await;
+    let policies = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let proxy = start_proxy(&up, move |c| {
+        c.server.policies_dir = Some(policies);
+        c.server.policy = "monitor".into();
+    })
+    .await;
+    let c = Canaries::new();
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": c.sentence()}]});
+    let resp = proxy.post("/v1/chat/completions", &body).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(up.last().json(), body, "forwarded unchanged");
+    let m = proxy.metrics().await;
+    assert!(
+        m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL"} 1"#),
+        "{m}"
+    );
+}
