@@ -151,6 +151,7 @@ pub struct Addresses {
     street_words: aho_corasick::AhoCorasick,
     street_prefixes: aho_corasick::AhoCorasick,
     cues: super::context::Context,
+    suffixes: std::collections::HashSet<&'static str>,
     zip: Regex,
 }
 
@@ -206,6 +207,7 @@ impl Addresses {
             street_words,
             street_prefixes,
             cues,
+            suffixes: SUFFIXES.split('|').collect(),
             de: mk("address_de", &de)?,
             fr: mk("address_fr", &fr)?,
             es: mk("address_es", &es)?,
@@ -262,25 +264,30 @@ impl Addresses {
         }
         // Street word first or number last: only near a street word.
         let mut windows: Vec<(usize, usize)> = Vec::new();
-        let lower_hits = self
-            .street_words
-            .find_iter(&scan.lower)
-            .map(|m| (m.start(), m.end()));
-        let cased_hits = self
-            .street_prefixes
-            .find_iter(t)
-            .map(|m| (m.start(), m.end()));
-        let mut hits: Vec<(usize, usize)> = lower_hits.chain(cased_hits).collect();
-        hits.sort_unstable();
-        for (ms, me) in hits {
-            let lo = floor_boundary(t, ms.saturating_sub(48));
-            let hi = super::context::ceil_boundary(t, me + 72);
-            if !b[lo..hi].iter().any(u8::is_ascii_digit) {
+        // Only digit runs next to a word ("Hauptstraße 12", "12, rue …", "ul. Asnyka 82") are
+        // checked for a street word nearby, in a small slice.
+        for &(rs, re_) in &scan.digit_runs {
+            let word_before = rs >= 2
+                && b[rs - 1] == b' '
+                && (b[rs - 2].is_ascii_alphabetic() || b[rs - 2] >= 0x80 || b[rs - 2] == b'.');
+            let word_after = re_ + 2 < b.len()
+                && (b[re_] == b' ' || b[re_] == b',')
+                && (b[re_ + 1].is_ascii_alphabetic() || b[re_ + 1] == b' ');
+            if !(word_before || word_after) {
                 continue;
             }
+            let lo = floor_boundary(t, rs.saturating_sub(48));
+            let hi = super::context::ceil_boundary(t, re_ + 24);
+            let near_street = self.street_words.find(&scan.lower[lo..hi]).is_some()
+                || self.street_prefixes.find(&t[lo..hi]).is_some();
+            if !near_street {
+                continue;
+            }
+            let wlo = floor_boundary(t, rs.saturating_sub(64));
+            let whi = super::context::ceil_boundary(t, re_ + 96);
             match windows.last_mut() {
-                Some(w) if lo <= w.1 => w.1 = w.1.max(hi),
-                _ => windows.push((lo, hi)),
+                Some(w) if wlo <= w.1 => w.1 = w.1.max(whi),
+                _ => windows.push((wlo, whi)),
             }
         }
         for (re, score) in [
@@ -321,7 +328,7 @@ impl Addresses {
                 }
                 continue;
             }
-            if let Some((s, e, score)) = capture(t, h.end) {
+            if let Some((s, e, score)) = capture(t, h.end, &self.suffixes) {
                 push(s, e, score);
             }
         }
@@ -366,7 +373,11 @@ fn is_han(c: char) -> bool {
 }
 
 /// Captures the address that follows a cue ending at `from`: returns its span and score.
-fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
+fn capture(
+    t: &str,
+    from: usize,
+    suffixes: &std::collections::HashSet<&'static str>,
+) -> Option<(usize, usize, f32)> {
     let b = t.as_bytes();
     let mut s = from;
     while s < b.len() && matches!(b[s], b' ' | b':' | b'\t') {
@@ -491,7 +502,7 @@ fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
     let lower = v.to_lowercase();
     let streety = lower.split([' ', ',', '\n']).any(|w| {
         let w = w.trim_end_matches('.');
-        SUFFIXES.split('|').any(|s| s == w)
+        suffixes.contains(w)
             || w.ends_with("straße")
             || w.ends_with("strasse")
             || w.ends_with("weg")

@@ -343,6 +343,9 @@ pub struct Detector {
     ctx: context::Context,
     patterns: patterns::Patterns,
     dates: dates::Dates,
+    /// Small automatons telling whether cue-only recognizers can find anything at all.
+    birth_cues: context::Context,
+    passport_cues: context::Context,
     addresses: address::Addresses,
     names: names::Names,
 }
@@ -354,7 +357,15 @@ impl Detector {
             name: "context".into(),
             reason: e.to_string(),
         })?;
+        let small = |k: context::Ctx| {
+            context::Context::with_kinds(&[k]).map_err(|e| DetectError::Pattern {
+                name: "cues".into(),
+                reason: e.to_string(),
+            })
+        };
         Ok(Detector {
+            birth_cues: small(context::Ctx::Birth)?,
+            passport_cues: small(context::Ctx::Passport)?,
             allow: config.allow_list.iter().map(|s| s.to_lowercase()).collect(),
             ctx,
             patterns: patterns::Patterns::new()?,
@@ -379,8 +390,18 @@ impl Detector {
         let t: &str = &norm.text;
         let scan = Scan::new(t, &self.ctx, &self.config.entities);
         let mut cands = Vec::new();
-        self.patterns.run(&scan, &mut cands);
-        if scan.want(EntityType::DateOfBirth) {
+        // Every passport cue contains "pas" or 护照; a SIMD substring search gates the automaton.
+        let passport_cue = scan.want(EntityType::Passport)
+            && (memchr::memmem::find(scan.lower.as_bytes(), b"pas").is_some()
+                || (scan.has_cjk && scan.text.contains("护照")))
+            && self
+                .passport_cues
+                .any_of(&scan.lower, &[context::Ctx::Passport]);
+        self.patterns.run(&scan, passport_cue, &mut cands);
+        if scan.want(EntityType::DateOfBirth)
+            && scan.digits >= 4
+            && self.birth_cues.any_of(&scan.lower, &[context::Ctx::Birth])
+        {
             self.dates.run(&scan, &mut cands);
         }
         if scan.want(EntityType::StreetAddress) {

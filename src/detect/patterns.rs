@@ -30,6 +30,7 @@ pub struct Patterns {
     secret: Regex,
     assign: Regex,
     keyword_token: Regex,
+    secret_words: aho_corasick::AhoCorasick,
 }
 
 fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
@@ -89,7 +90,38 @@ fn nearest_numeric_cue(scan: &Scan<'_>, pos: usize, window: usize) -> Option<Ctx
 impl Patterns {
     /// Compiles every pattern.
     pub fn new() -> Result<Patterns, super::DetectError> {
+        let secret_words = aho_corasick::AhoCorasick::new([
+            "api_key",
+            "api-key",
+            "api key",
+            "apikey",
+            "access_key",
+            "access-key",
+            "access key",
+            "access_token",
+            "access-token",
+            "access token",
+            "auth_token",
+            "auth-token",
+            "client_secret",
+            "client-secret",
+            "client secret",
+            "secret",
+            "bearer",
+            "token",
+            "passw",
+            "pwd",
+            "mot de passe",
+            "key ",
+            "key:",
+            "key=",
+        ])
+        .map_err(|e| super::DetectError::Pattern {
+            name: "secret_words".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Patterns {
+            secret_words,
             email: re(
                 "email",
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
@@ -124,17 +156,18 @@ impl Patterns {
             )?,
             assign: re(
                 "secret_assignment",
-                r#"(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
+                r#"^(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
             )?,
             keyword_token: re(
                 "secret_keyword",
-                r"(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})",
+                r"^(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})",
             )?,
         })
     }
 
     /// Runs every enabled pattern recognizer over the scan.
-    pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    /// `passport_cue`: whether the text names a passport anywhere (else passports are skipped).
+    pub fn run(&self, scan: &Scan<'_>, passport_cue: bool, out: &mut Vec<Finding>) {
         if scan.has_at && scan.want(EntityType::Email) {
             self.emails(scan, out);
         }
@@ -174,7 +207,7 @@ impl Patterns {
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
             self.phones(scan, out);
         }
-        if scan.want(EntityType::Passport) {
+        if passport_cue {
             self.passports(scan, out);
         }
     }
@@ -238,13 +271,24 @@ impl Patterns {
                 push(out, m.start(), m.end(), EntityType::ApiKey, 0.98);
             }
         }
-        for c in self.assign.captures_iter(scan.text) {
+        // Keyword-led secrets: a tiny automaton over the lower-cased text finds the keywords, and
+        // the anchored patterns run only there.
+        let t = scan.text;
+        let mut starts: Vec<usize> = Vec::new();
+        for m in self.secret_words.find_iter(&scan.lower) {
+            if left_ok(b, m.start()) {
+                starts.push(m.start());
+            }
+        }
+        for &st in &starts {
+            let hi = super::context::floor_boundary(t, (st + 400).min(t.len()));
+            let Some(c) = self.assign.captures(&t[st..hi]) else {
+                continue;
+            };
             let (Some(k), Some(val)) = (c.get(1), c.get(2)) else {
                 continue;
             };
-            if !left_ok(b, k.start()) {
-                continue;
-            }
+            let val_start = st + val.start();
             let key = k.as_str().to_ascii_lowercase();
             let is_password = key.starts_with("pass")
                 || key == "pwd"
@@ -262,23 +306,22 @@ impl Patterns {
             };
             push(
                 out,
-                val.start(),
-                val.start() + value.len(),
+                val_start,
+                val_start + value.len(),
                 EntityType::ApiKey,
                 score,
             );
         }
-        for c in self.keyword_token.captures_iter(scan.text) {
+        for &st in &starts {
+            let hi = super::context::floor_boundary(t, (st + 340).min(t.len()));
+            let Some(c) = self.keyword_token.captures(&t[st..hi]) else {
+                continue;
+            };
             let Some(val) = c.get(1) else { continue };
             let value = val.as_str().trim_end_matches(['.', ')']);
-            if left_ok(b, c.get(0).map_or(0, |m| m.start())) && v::looks_random(value) {
-                push(
-                    out,
-                    val.start(),
-                    val.start() + value.len(),
-                    EntityType::ApiKey,
-                    0.85,
-                );
+            if v::looks_random(value) {
+                let vs = st + val.start();
+                push(out, vs, vs + value.len(), EntityType::ApiKey, 0.85);
             }
         }
     }
