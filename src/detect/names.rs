@@ -575,6 +575,14 @@ impl Names {
     }
 
     fn shape_ok(w: &str) -> bool {
+        if w.is_ascii() {
+            let b = w.as_bytes();
+            return b.len() >= 2
+                && b[0].is_ascii_uppercase()
+                && b.iter().any(u8::is_ascii_lowercase)
+                && b[b.len() - 1].is_ascii_alphabetic()
+                && !w.contains("--");
+        }
         let mut chars = w.chars();
         let Some(first) = chars.next() else {
             return false;
@@ -592,22 +600,26 @@ impl Names {
     fn cap_words(t: &str) -> Vec<(usize, usize)> {
         let b = t.as_bytes();
         let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_uppercase() || c >= 0xC0 {
-                let Some(first) = t[i..].chars().next() else {
-                    break;
-                };
-                if !first.is_uppercase() {
-                    i += first.len_utf8();
-                    // Skip the rest of a lower-case word ("straße").
-                    while i < b.len() && (b[i].is_ascii_alphanumeric()) {
-                        i += 1;
-                    }
+        let mut next_free = 0;
+        // A bit mask of candidate bytes (ASCII capitals and multi-byte lead bytes) per 64-byte
+        // chunk; only those positions are examined. Lead bytes are always char boundaries.
+        for (ci, chunk) in b.chunks(64).enumerate() {
+            let mut mask = 0u64;
+            for (j, &c) in chunk.iter().enumerate() {
+                mask |= u64::from(c.is_ascii_uppercase() | (c >= 0xC0)) << j;
+            }
+            while mask != 0 {
+                let i = ci * 64 + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                if i < next_free {
                     continue;
                 }
-                let start = i;
+                let Some(first) = t[i..].chars().next() else {
+                    continue;
+                };
+                if !first.is_uppercase() {
+                    continue;
+                }
                 let mut j = i + first.len_utf8();
                 while j < b.len() {
                     let d = b[j];
@@ -628,25 +640,8 @@ impl Names {
                         break;
                     }
                 }
-                out.push((start, j));
-                i = j;
-            } else if c.is_ascii_alphanumeric() {
-                i += 1;
-                while i < b.len() && b[i].is_ascii_alphanumeric() {
-                    i += 1;
-                }
-                // A word continuing with non-ASCII letters is still one word.
-                while i < b.len() && b[i] >= 0x80 {
-                    match t[i..].chars().next() {
-                        Some(ch) if ch.is_alphabetic() => i += ch.len_utf8(),
-                        _ => break,
-                    }
-                    while i < b.len() && b[i].is_ascii_alphanumeric() {
-                        i += 1;
-                    }
-                }
-            } else {
-                i += 1;
+                out.push((i, j));
+                next_free = j;
             }
         }
         out
@@ -841,6 +836,18 @@ impl Names {
             bt_len -= 1;
         }
         let before_trim = &before[..bt_len];
+        // Unlisted words need a cue word right before them: test that with one look-up first.
+        if !(f || s_ || single_s) {
+            let ts = before_trim
+                .iter()
+                .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+                .map_or(0, |p| p + 1);
+            let tok = std::str::from_utf8(&before_trim[ts..]).unwrap_or("");
+            let tok = tok.trim_end_matches('.');
+            if tok.is_empty() || self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) == 0 {
+                return None;
+            }
+        }
         // The last word before (letters, dots, non-ASCII), for titles and weak cues.
         let mut ws = bt_len;
         while ws > 0
