@@ -31,6 +31,7 @@ pub struct Patterns {
     assign: Regex,
     keyword_token: Regex,
     secret_words: aho_corasick::AhoCorasick,
+    secret_anchors: Vec<memchr::memmem::Finder<'static>>,
 }
 
 fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
@@ -121,6 +122,18 @@ impl Patterns {
             reason: e.to_string(),
         })?;
         Ok(Patterns {
+            secret_anchors: [
+                "key",
+                "token",
+                "secret",
+                "passw",
+                "pwd",
+                "bearer",
+                "mot de passe",
+            ]
+            .iter()
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
+            .collect(),
             secret_words,
             email: re(
                 "email",
@@ -275,7 +288,15 @@ impl Patterns {
         // the anchored patterns run only there.
         let t = scan.text;
         let mut starts: Vec<usize> = Vec::new();
-        for m in self.secret_words.find_iter(&scan.lower) {
+        // Every keyword contains one of these; SIMD substring searches skip most texts.
+        let lower = scan.lower.as_bytes();
+        let maybe = self.secret_anchors.iter().any(|f| f.find(lower).is_some());
+        let words = if maybe {
+            Some(self.secret_words.find_iter(&scan.lower))
+        } else {
+            None
+        };
+        for m in words.into_iter().flatten() {
             if left_ok(b, m.start()) {
                 starts.push(m.start());
             }
