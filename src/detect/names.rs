@@ -486,6 +486,20 @@ struct Tok {
     e: usize,
 }
 
+/// SWAR test of eight bytes: the high bit of each result byte is set when that byte is an ASCII
+/// capital (`A`–`Z`) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
+fn candidate_bits(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // Per byte, without carries between bytes: high bit set iff low7 >= 0x41 / >= 0x5B.
+    let ge_a = low7 + ONES * (0x80 - 0x41);
+    let ge_z1 = low7 + ONES * (0x80 - 0x5B);
+    let ascii_upper = ge_a & !ge_z1 & !x & HIGH;
+    let lead = x & (x << 1) & HIGH;
+    ascii_upper | lead
+}
+
 fn right_boundary(rest: &str) -> bool {
     !rest.chars().next().is_some_and(char::is_alphanumeric)
 }
@@ -601,16 +615,25 @@ impl Names {
         let b = t.as_bytes();
         let mut out = Vec::new();
         let mut next_free = 0;
-        // A bit mask of candidate bytes (ASCII capitals and multi-byte lead bytes) per 64-byte
-        // chunk; only those positions are examined. Lead bytes are always char boundaries.
-        for (ci, chunk) in b.chunks(64).enumerate() {
-            let mut mask = 0u64;
-            for (j, &c) in chunk.iter().enumerate() {
-                mask |= u64::from(c.is_ascii_uppercase() | (c >= 0xC0)) << j;
+        // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
+        // boundaries) are examined.
+        let mut cands: Vec<usize> = Vec::new();
+        let mut k = 0;
+        // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
+        // multi-byte lead byte".
+        while k + 8 <= b.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[k..k + 8]);
+            let mut m = candidate_bits(u64::from_le_bytes(w));
+            while m != 0 {
+                cands.push(k + (m.trailing_zeros() / 8) as usize);
+                m &= m - 1;
             }
-            while mask != 0 {
-                let i = ci * 64 + mask.trailing_zeros() as usize;
-                mask &= mask - 1;
+            k += 8;
+        }
+        cands.extend((k..b.len()).filter(|&i| b[i].is_ascii_uppercase() || b[i] >= 0xC0));
+        {
+            for i in cands {
                 if i < next_free {
                     continue;
                 }
@@ -1100,6 +1123,18 @@ mod tests {
         assert_eq!(people("姓名：李娜。电话"), ["李娜"]);
         assert_eq!(people("张伟出生于1980年"), ["张伟"]);
         assert_eq!(people("请联系刘先生"), ["刘"]);
+    }
+
+    #[test]
+    fn swar_candidates_match_scalar() {
+        for x in [0u64, u64::MAX, 0x4142_5A5B_6140_C0BF, 0x7F80_C1E4_4D6D_205A] {
+            let bytes = x.to_le_bytes();
+            let got = super::candidate_bits(x);
+            for (i, &c) in bytes.iter().enumerate() {
+                let want = c.is_ascii_uppercase() || c >= 0xC0;
+                assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
+            }
+        }
     }
 
     #[test]
