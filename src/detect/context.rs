@@ -403,7 +403,8 @@ impl Context {
         })
     }
 
-    /// Builds the automaton (once per detector).
+    /// Builds the automaton over every cue (tests; recognizers use [`Context::with_kinds`]).
+    #[cfg(test)]
     pub fn new() -> Result<Context, aho_corasick::BuildError> {
         // Matched against an ASCII-lower-cased copy of the text (same offsets), so the automaton
         // is case-sensitive and keeps its fast prefilters.

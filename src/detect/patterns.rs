@@ -362,7 +362,10 @@ impl Patterns {
             if !v::ipv4(m.as_str()) {
                 continue;
             }
+            // A CIDR block ("10.0.0.0/8") names a network, not a host.
+            let cidr = e + 1 < b.len() && b[e] == b'/' && b[e + 1].is_ascii_digit();
             let score = match nearest_numeric_cue(scan, s, 40) {
+                _ if cidr => 0.3,
                 Some(Ctx::NotPii) => 0.3,
                 _ => {
                     if cue(scan, s, 40, &[Ctx::Ip]).is_some() {
