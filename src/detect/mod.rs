@@ -318,6 +318,21 @@ impl<'a> Scan<'a> {
         self.entities.contains(&e)
     }
 
+    /// Like [`Scan::find_in`], over the lower-cased copy (same offsets).
+    pub fn find_in_lower<'s>(
+        &'s self,
+        re: &'s regex::Regex,
+        windows: &'s [(usize, usize)],
+    ) -> impl Iterator<Item = Hit<'s>> + 's {
+        windows.iter().flat_map(move |&(lo, hi)| {
+            re.find_iter(&self.lower[lo..hi]).map(move |m| Hit {
+                s: lo + m.start(),
+                e: lo + m.end(),
+                text: self.lower.as_str(),
+            })
+        })
+    }
+
     /// Matches of `re` inside `windows` (absolute offsets, no duplicates: windows are disjoint).
     pub fn find_in<'s>(
         &'s self,
@@ -567,6 +582,23 @@ mod tests {
             }
             for x in &f {
                 proptest::prop_assert!(x.start < x.end && x.end <= s.len());
+                proptest::prop_assert!(s.is_char_boundary(x.start) && s.is_char_boundary(x.end));
+            }
+        }
+
+        #[test]
+        fn any_slice_of_dense_text_is_handled(a in 0usize..1000, len in 0usize..400, fw in proptest::bool::ANY) {
+            let src = include_str!("../../benches/data/dense.txt");
+            let mut s: String = src.chars().skip(a % src.chars().count()).take(len).collect();
+            if fw {
+                // Full-width digits and '@' exercise the normalisation offset map.
+                s = s.replace('1', "１").replace('@', "＠");
+            }
+            let f = test_detector().find(&s);
+            for w in f.windows(2) {
+                proptest::prop_assert!(w[0].end <= w[1].start);
+            }
+            for x in &f {
                 proptest::prop_assert!(s.is_char_boundary(x.start) && s.is_char_boundary(x.end));
             }
         }
