@@ -595,7 +595,7 @@ impl Names {
                 && b[0].is_ascii_uppercase()
                 && b.iter().any(u8::is_ascii_lowercase)
                 && b[b.len() - 1].is_ascii_alphabetic()
-                && !w.contains("--");
+                && !b.windows(2).any(|p| p == b"--");
         }
         let mut chars = w.chars();
         let Some(first) = chars.next() else {
