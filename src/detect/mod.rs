@@ -189,6 +189,9 @@ pub(crate) struct Scan<'a> {
     pub has_cjk: bool,
     /// Byte ranges around clusters of at least four digits (numeric entities live only there).
     pub num_windows: Vec<(usize, usize)>,
+    /// Tighter ranges around digit clusters with the number of digits each holds, so a
+    /// recognizer needing 12 digits (cards) skips windows with fewer.
+    pub clusters: Vec<(usize, usize, usize)>,
     /// Every run of ASCII digits, `(start, end)`.
     pub digit_runs: Vec<(usize, usize)>,
     /// Cue automaton.
@@ -247,15 +250,27 @@ impl<'a> Scan<'a> {
         });
         let mut digits = 0usize;
         let mut num_windows = Vec::new();
+        let mut clusters: Vec<(usize, usize, usize)> = Vec::new();
         let mut digit_runs = Vec::new();
         {
             // Current digit cluster: first digit, last digit, digit count.
             let mut cluster: Option<(usize, usize, usize)> = None;
-            let close = |c: (usize, usize, usize), nw: &mut Vec<(usize, usize)>| {
+            let close = |c: (usize, usize, usize),
+                         nw: &mut Vec<(usize, usize)>,
+                         cl: &mut Vec<(usize, usize, usize)>| {
                 if c.2 >= 4 {
                     let lo = context::floor_boundary(text, c.0.saturating_sub(48));
                     let hi = context::ceil_boundary(text, c.1 + 1 + 48);
                     push_window(nw, lo, hi);
+                    let lo = context::floor_boundary(text, c.0.saturating_sub(24));
+                    let hi = context::ceil_boundary(text, c.1 + 1 + 24);
+                    match cl.last_mut() {
+                        Some(last) if lo <= last.1 => {
+                            last.1 = last.1.max(hi);
+                            last.2 += c.2;
+                        }
+                        _ => cl.push((lo, hi, c.2)),
+                    }
                 }
             };
             let mut i = 0;
@@ -283,7 +298,7 @@ impl<'a> Scan<'a> {
                     cluster = match cluster {
                         Some((s, last, k)) if i - last <= 8 => Some((s, i, k + n)),
                         Some(prev) => {
-                            close(prev, &mut num_windows);
+                            close(prev, &mut num_windows, &mut clusters);
                             Some((i, i, 1))
                         }
                         None => Some((i, i, 1)),
@@ -293,7 +308,7 @@ impl<'a> Scan<'a> {
                 digit_runs.push((rs, i));
             }
             if let Some(c) = cluster {
-                close(c, &mut num_windows);
+                close(c, &mut num_windows, &mut clusters);
             }
         }
         Scan {
@@ -307,6 +322,7 @@ impl<'a> Scan<'a> {
             has_non_ascii,
             has_cjk,
             num_windows,
+            clusters,
             digit_runs,
             ctx,
             entities,
@@ -316,6 +332,15 @@ impl<'a> Scan<'a> {
     /// Whether the config asks for `e`.
     pub fn want(&self, e: EntityType) -> bool {
         self.entities.contains(&e)
+    }
+
+    /// Cluster windows holding at least `min_digits` digits.
+    pub fn windows_min(&self, min_digits: usize) -> Vec<(usize, usize)> {
+        self.clusters
+            .iter()
+            .filter(|c| c.2 >= min_digits)
+            .map(|c| (c.0, c.1))
+            .collect()
     }
 
     /// Like [`Scan::find_in`], over the lower-cased copy (same offsets).

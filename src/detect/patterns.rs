@@ -349,7 +349,7 @@ impl Patterns {
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ipv4, &scan.num_windows) {
+        for m in scan.find_in(&self.ipv4, &scan.windows_min(4)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -399,7 +399,7 @@ impl Patterns {
 
     fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.card, &scan.num_windows) {
+        for m in scan.find_in(&self.card, &scan.windows_min(12)) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -458,7 +458,7 @@ impl Patterns {
 
     fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.iban, &scan.num_windows) {
+        for m in scan.find_in(&self.iban, &scan.windows_min(8)) {
             let s = m.start();
             if !left_ok(b, s) {
                 continue;
@@ -492,7 +492,7 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ssn, &scan.num_windows) {
+        for m in scan.find_in(&self.ssn, &scan.windows_min(9)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -532,7 +532,7 @@ impl Patterns {
 
     fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.nino, &scan.num_windows) {
+        for m in scan.find_in(&self.nino, &scan.windows_min(6)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -557,7 +557,7 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_id, &scan.num_windows) {
+        for m in scan.find_in(&self.cn_id, &scan.windows_min(17)) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -567,7 +567,7 @@ impl Patterns {
 
     fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_phone, &scan.num_windows) {
+        for m in scan.find_in(&self.cn_phone, &scan.windows_min(11)) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -618,7 +618,7 @@ impl Patterns {
 
     fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.phone, &scan.num_windows) {
+        for m in scan.find_in(&self.phone, &scan.windows_min(7)) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -652,7 +652,7 @@ impl Patterns {
 
     fn passports(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.passport, &scan.num_windows) {
+        for m in scan.find_in(&self.passport, &scan.windows_min(5)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
