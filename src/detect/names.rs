@@ -416,10 +416,21 @@ const CN_NAME_BEFORE: &[&str] = &[
     "我是",
     "客户",
 ];
-/// Chinese birth cues preceded by a name.
-const CN_BIRTH: &[&str] = &["出生于", "出生"];
+/// Chinese cues preceded by a full name (birth, "张三的电话…").
+const CN_BIRTH: &[&str] = &[
+    "出生于",
+    "出生",
+    "的电话",
+    "的手机",
+    "的地址",
+    "的邮箱",
+    "的身份证",
+    "的护照",
+];
 /// Chinese honorifics preceded by a surname.
-const CN_HONORIFIC: &[&str] = &["先生", "女士", "小姐", "同学", "老师"];
+const CN_HONORIFIC: &[&str] = &[
+    "先生", "女士", "小姐", "同学", "老师", "经理", "医生", "律师", "教授", "主任", "师傅",
+];
 
 impl std::fmt::Debug for Names {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1123,6 +1134,7 @@ mod tests {
         assert_eq!(people("姓名：李娜。电话"), ["李娜"]);
         assert_eq!(people("张伟出生于1980年"), ["张伟"]);
         assert_eq!(people("请联系刘先生"), ["刘"]);
+        assert_eq!(people("张伟的电话是13800138000"), ["张伟"]);
     }
 
     #[test]
