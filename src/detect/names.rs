@@ -764,10 +764,10 @@ impl Names {
                 i += 1;
                 continue;
             }
-            let mut seq = vec![i];
+            // A sequence is the contiguous token range i..j.
             let mut j = i + 1;
-            while j < toks.len() && seq.len() < 4 && !toks[j].1 {
-                let gap = &t[toks[seq[seq.len() - 1]].0.e..toks[j].0.s];
+            while j < toks.len() && j - i < 4 && !toks[j].1 {
+                let gap = &t[toks[j - 1].0.e..toks[j].0.s];
                 let gb = gap.as_bytes();
                 let initial = (gap.len() == 4
                     && gap.starts_with(' ')
@@ -778,31 +778,34 @@ impl Names {
                         && gb[1].is_ascii_uppercase()
                         && gb[2] == b' ');
                 if gap == " " || initial {
-                    seq.push(j);
                     j += 1;
                 } else {
                     break;
                 }
             }
             let mut inverted = false;
-            if seq.len() == 1
+            if j == i + 1
                 && j < toks.len()
                 && !toks[j].1
                 && &t[toks[i].0.e..toks[j].0.s] == ", "
                 && (toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0)
             {
-                seq.push(j);
                 j += 1;
                 inverted = true;
             }
+            let (first_tok, end_tok) = (i, j);
             i = j;
-            let (s, e) = (toks[seq[0]].0.s, toks[seq[seq.len() - 1]].0.e);
+            let (s, e) = (toks[first_tok].0.s, toks[end_tok - 1].0.e);
             if covered(s, e) {
                 continue;
             }
-            let words: Vec<u8> = seq.iter().map(|&k| toks[k].2).collect();
+            let mut buf = [0u8; 4];
+            for (k, slot) in (first_tok..end_tok).zip(buf.iter_mut()) {
+                *slot = toks[k].2;
+            }
+            let words = &buf[..end_tok - first_tok];
             let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
-            let scored = self.score_latin(scan, s, e, &words, inverted);
+            let scored = self.score_latin(scan, s, e, words, inverted);
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
