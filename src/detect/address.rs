@@ -200,9 +200,20 @@ fn street_near(lower: &str, rs: usize, re: usize) -> bool {
             return false;
         }
         let w = &lower[start..end];
-        if STREET_PREFIX_WORDS.contains(&w)
-            || (n == 0 && w.len() >= 2 && STREET_SUFFIXES.iter().any(|s| w.ends_with(s)))
-        {
+        // Cheap rejections first: prefix words are short, and a suffix must end with the same
+        // byte as the word.
+        let wb = w.as_bytes();
+        let last = wb[wb.len() - 1];
+        let prefix = w.len() <= 10
+            && STREET_PREFIX_WORDS
+                .iter()
+                .any(|p| p.len() == w.len() && *p == w);
+        let glued = n == 0
+            && w.len() >= 2
+            && STREET_SUFFIXES
+                .iter()
+                .any(|s| s.as_bytes().last() == Some(&last) && w.ends_with(s));
+        if prefix || glued {
             return true;
         }
         end = start;
