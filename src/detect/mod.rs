@@ -258,9 +258,22 @@ impl<'a> Scan<'a> {
                     .fold(0u8, |a, &c| a | u8::from(c.wrapping_sub(0xE3) < 7))
                     != 0
             });
+        // Possible IPv6: "::" or two colons separated by 1-4 hex digits ("fe80:570a:…"), not a
+        // clock time followed by words ("10:30 in").
         let has_hex_colon = memchr::memchr_iter(b':', bytes).any(|i| {
-            let ok = |c: u8| c.is_ascii_hexdigit() || c == b':';
-            i > 0 && i + 1 < bytes.len() && ok(bytes[i - 1]) && ok(bytes[i + 1])
+            let rest = &bytes[i + 1..];
+            if rest.first() == Some(&b':') {
+                return true;
+            }
+            let n = rest
+                .iter()
+                .take(5)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            i > 0
+                && bytes[i - 1].is_ascii_hexdigit()
+                && (1..=4).contains(&n)
+                && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
         let mut num_windows = Vec::new();

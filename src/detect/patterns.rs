@@ -236,7 +236,19 @@ impl Patterns {
 
     fn urls(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.url.find_iter(scan.text) {
+        // SIMD substring gates: every URL here has "://" or "www.", every profile path a "/" after
+        // a known host.
+        let lower = scan.lower.as_bytes();
+        let schemeful = memchr::memmem::find(lower, b"://").is_some()
+            || memchr::memmem::find(lower, b"www.").is_some();
+        let social = memchr::memmem::find(lower, b".com/").is_some()
+            || memchr::memmem::find(lower, b"t.me/").is_some();
+        let urls = if schemeful {
+            Some(self.url.find_iter(scan.text))
+        } else {
+            None
+        };
+        for m in urls.into_iter().flatten() {
             if !left_ok(b, m.start()) {
                 continue;
             }
@@ -261,7 +273,12 @@ impl Patterns {
             };
             push(out, m.start(), end, EntityType::Url, score);
         }
-        for m in self.social.find_iter(scan.text) {
+        let socials = if social {
+            Some(self.social.find_iter(scan.text))
+        } else {
+            None
+        };
+        for m in socials.into_iter().flatten() {
             if !left_ok(b, m.start()) || (m.start() > 0 && matches!(b[m.start() - 1], b'.' | b'/'))
             {
                 continue;
