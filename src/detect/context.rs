@@ -474,12 +474,6 @@ impl Context {
             .find(|h| kinds.contains(&h.kind))
     }
 
-    /// Whether any cue of `kinds` occurs in the whole text.
-    pub fn any_of(&self, text: &str, kinds: &[Ctx]) -> bool {
-        self.iter_hits(text, 0, text.len())
-            .any(|h| kinds.contains(&h.kind))
-    }
-
     /// Every cue of one of `kinds` in the whole text (used for cue-led recognizers).
     pub fn all_of(&self, text: &str, kinds: &[Ctx]) -> Vec<Hit> {
         let mut v = self.hits(text, 0, text.len());

@@ -41,7 +41,8 @@ impl Dates {
     }
 
     /// Finds dates with a birth cue within a short window before (or just after) them.
-    pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    /// `windows`: the text around birth cues (dates elsewhere cannot be dates of birth).
+    pub fn run(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         if scan.digits < 4 {
             return;
         }
@@ -68,12 +69,12 @@ impl Dates {
             }
             dates.push((s, e));
         };
-        for m in scan.find_in(&self.numeric, &scan.num_windows) {
+        for m in scan.find_in(&self.numeric, windows) {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
         }
         // Month names are matched on the lower-cased copy (same offsets): a case-sensitive
         // pattern keeps its literal prefilter.
-        for m in scan.find_in_lower(&self.named, &scan.num_windows) {
+        for m in scan.find_in_lower(&self.named, windows) {
             let year = m
                 .as_str()
                 .rsplit(|c: char| !c.is_ascii_digit())

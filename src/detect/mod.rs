@@ -201,10 +201,8 @@ pub(crate) struct Scan<'a> {
     pub has_non_ascii: bool,
     /// Contains CJK text (lead bytes of U+3000..U+9FFF).
     pub has_cjk: bool,
-    /// Byte ranges around clusters of at least four digits (numeric entities live only there).
-    pub num_windows: Vec<(usize, usize)>,
-    /// Tighter ranges around digit clusters with the number of digits each holds, so a
-    /// recognizer needing 12 digits (cards) skips windows with fewer.
+    /// Byte ranges around clusters of at least four digits (numeric entities live only there),
+    /// each with its digit count, so a recognizer needing 12 digits (cards) skips the others.
     pub clusters: Vec<(usize, usize, usize)>,
     /// Every run of ASCII digits, `(start, end)`.
     pub digit_runs: Vec<(usize, usize)>,
@@ -276,19 +274,13 @@ impl<'a> Scan<'a> {
                 && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
-        let mut num_windows = Vec::new();
         let mut clusters: Vec<(usize, usize, usize)> = Vec::new();
         let mut digit_runs = Vec::new();
         {
             // Current digit cluster: first digit, last digit, digit count.
             let mut cluster: Option<(usize, usize, usize)> = None;
-            let close = |c: (usize, usize, usize),
-                         nw: &mut Vec<(usize, usize)>,
-                         cl: &mut Vec<(usize, usize, usize)>| {
+            let close = |c: (usize, usize, usize), cl: &mut Vec<(usize, usize, usize)>| {
                 if c.2 >= 4 {
-                    let lo = context::floor_boundary(text, c.0.saturating_sub(48));
-                    let hi = context::ceil_boundary(text, c.1 + 1 + 48);
-                    push_window(nw, lo, hi);
                     let lo = context::floor_boundary(text, c.0.saturating_sub(24));
                     let hi = context::ceil_boundary(text, c.1 + 1 + 24);
                     match cl.last_mut() {
@@ -325,7 +317,7 @@ impl<'a> Scan<'a> {
                     cluster = match cluster {
                         Some((s, last, k)) if i - last <= 8 => Some((s, i, k + n)),
                         Some(prev) => {
-                            close(prev, &mut num_windows, &mut clusters);
+                            close(prev, &mut clusters);
                             Some((i, i, 1))
                         }
                         None => Some((i, i, 1)),
@@ -335,7 +327,7 @@ impl<'a> Scan<'a> {
                 digit_runs.push((rs, i));
             }
             if let Some(c) = cluster {
-                close(c, &mut num_windows, &mut clusters);
+                close(c, &mut clusters);
             }
         }
         Scan {
@@ -348,7 +340,6 @@ impl<'a> Scan<'a> {
             has_hex_colon,
             has_non_ascii,
             has_cjk,
-            num_windows,
             clusters,
             digit_runs,
             ctx,
@@ -471,19 +462,34 @@ impl Detector {
         let t: &str = &norm.text;
         let scan = Scan::new(t, &self.ctx, &self.config.entities);
         let mut cands = Vec::new();
-        // Every passport cue contains "pas" or 护照; a SIMD substring search gates the automaton.
-        let passport_cue = scan.want(EntityType::Passport)
+        // Passports and dates of birth are only reported near their cues, so they are searched
+        // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: a
+        // SIMD substring search gates the automaton.
+        let mut passport_windows = Vec::new();
+        if scan.want(EntityType::Passport)
+            && scan.digits >= 5
             && (memchr::memmem::find(scan.lower.as_bytes(), b"pas").is_some()
                 || (scan.has_cjk && scan.text.contains("护照")))
-            && self
-                .passport_cues
-                .any_of(&scan.lower, &[context::Ctx::Passport]);
-        self.patterns.run(&scan, passport_cue, &mut cands);
-        if scan.want(EntityType::DateOfBirth)
-            && scan.digits >= 4
-            && self.birth_cues.any_of(&scan.lower, &[context::Ctx::Birth])
         {
-            self.dates.run(&scan, &mut cands);
+            for h in self
+                .passport_cues
+                .all_of(&scan.lower, &[context::Ctx::Passport])
+            {
+                let hi = context::ceil_boundary(t, h.end + 64);
+                push_window(&mut passport_windows, h.end, hi);
+            }
+        }
+        self.patterns.run(&scan, &passport_windows, &mut cands);
+        if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 {
+            let mut birth_windows = Vec::new();
+            for h in self.birth_cues.all_of(&scan.lower, &[context::Ctx::Birth]) {
+                let lo = context::floor_boundary(t, h.start.saturating_sub(48));
+                let hi = context::ceil_boundary(t, h.end + 64);
+                push_window(&mut birth_windows, lo, hi);
+            }
+            if !birth_windows.is_empty() {
+                self.dates.run(&scan, &birth_windows, &mut cands);
+            }
         }
         if scan.want(EntityType::StreetAddress) {
             self.addresses.run(&scan, &mut cands);

@@ -179,8 +179,13 @@ impl Patterns {
     }
 
     /// Runs every enabled pattern recognizer over the scan.
-    /// `passport_cue`: whether the text names a passport anywhere (else passports are skipped).
-    pub fn run(&self, scan: &Scan<'_>, passport_cue: bool, out: &mut Vec<Finding>) {
+    /// `passport_windows`: the text right after passport cues (passports are searched only there).
+    pub fn run(
+        &self,
+        scan: &Scan<'_>,
+        passport_windows: &[(usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
         if scan.has_at && scan.want(EntityType::Email) {
             self.emails(scan, out);
         }
@@ -220,8 +225,8 @@ impl Patterns {
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
             self.phones(scan, out);
         }
-        if passport_cue {
-            self.passports(scan, out);
+        if !passport_windows.is_empty() {
+            self.passports(scan, passport_windows, out);
         }
     }
 
@@ -667,9 +672,9 @@ impl Patterns {
         }
     }
 
-    fn passports(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn passports(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.passport, &scan.windows_min(5)) {
+        for m in scan.find_in(&self.passport, windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
