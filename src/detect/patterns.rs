@@ -725,37 +725,55 @@ fn trim_url(s: &str) -> &str {
 
 /// Scores a phone candidate, or `None` when its shape is not a phone number.
 fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
-    let d = digits_of(t);
-    let n = d.len();
-    if !(7..=15).contains(&n) {
-        return None;
-    }
     let bytes = t.as_bytes();
-    // No doubled separators other than ") " / ")-".
-    for w in bytes.windows(2) {
-        let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
-        if sep(w[0]) && sep(w[1]) {
-            return None;
+    // Digits and group lengths on the stack (at most 15 digits, 8 groups).
+    let mut d = [0u8; 15];
+    let mut n = 0;
+    let mut lens_buf = [0usize; 8];
+    let mut groups = 0;
+    let mut in_group = false;
+    for &c in bytes {
+        if c.is_ascii_digit() {
+            if n == d.len() {
+                return None;
+            }
+            d[n] = c;
+            n += 1;
+            if !in_group {
+                if groups == lens_buf.len() {
+                    return None;
+                }
+                groups += 1;
+                in_group = true;
+            }
+            lens_buf[groups - 1] += 1;
+        } else {
+            in_group = false;
         }
     }
-    if t.contains("//") || t.contains("()") {
+    if n < 7 {
         return None;
     }
-    let groups: Vec<&str> = t
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| !g.is_empty())
-        .collect();
+    let d = &d[..n];
+    let lens = &lens_buf[..groups];
+    // No doubled separators other than ") " / ")-".
+    let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
+    if bytes.windows(2).any(|w| sep(w[0]) && sep(w[1])) {
+        return None;
+    }
+    if bytes.windows(2).any(|w| w == b"()") {
+        return None;
+    }
     let plus = t.starts_with('+') || t.starts_with("00");
-    let dots = t.contains('.');
-    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let dots = bytes.contains(&b'.');
     // Dates, times, decimals, SSNs and version strings are not phones.
     if !plus {
         let date_like = matches!(
-            lens.as_slice(),
+            lens,
             [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4] | [1..=2, 1..=2, 2]
-        ) && !t.contains(' ')
-            && !t.contains('(');
-        let ssn_like = lens.as_slice() == [3, 2, 4];
+        ) && !bytes.contains(&b' ')
+            && !bytes.contains(&b'(');
+        let ssn_like = lens == [3, 2, 4];
         if date_like || ssn_like || v::ipv4(t) {
             return None;
         }
@@ -766,16 +784,25 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
             return None; // a version string
         }
     }
-    let nanp = matches!(lens.as_slice(), [3, 3, 4] | [1, 3, 3, 4])
-        && (t.contains('(') || t.contains('-') || t.contains('.') || t.contains(' '))
+    // Mainland China mobiles belong to CN_PHONE.
+    let cn_shape = matches!(lens, [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
+    let cn = if d.starts_with(b"86") && n == 13 {
+        &d[2..]
+    } else {
+        d
+    };
+    if cn_shape
+        && cn.len() == 11
+        && cn[0] == b'1'
+        && (b'3'..=b'9').contains(&cn[1])
+        && (n == 13 || !plus)
+    {
+        return None;
+    }
+    let nanp = matches!(lens, [3, 3, 4] | [1, 3, 3, 4])
+        && bytes.iter().any(|c| matches!(c, b'(' | b'-' | b'.' | b' '))
         && (lens.len() == 3 || d[0] == b'1');
-    let grouped = groups.len() >= 2;
-    let near = nearest_numeric_cue(scan, s, 56);
-    let phone_cue = near == Some(Ctx::Phone);
-    let other_cue = matches!(
-        near,
-        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
-    );
+    let grouped = lens.len() >= 2;
     let base: f32 = if plus && (8..=15).contains(&n) {
         0.8
     } else if nanp {
@@ -787,21 +814,12 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     } else {
         0.25
     };
-    // Mainland China mobiles belong to CN_PHONE.
-    let cn_shape = matches!(lens.as_slice(), [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
-    let cn = if d.starts_with(b"86") && n == 13 {
-        &d[2..]
-    } else {
-        &d[..]
-    };
-    if cn_shape
-        && cn.len() == 11
-        && cn[0] == b'1'
-        && (b'3'..=b'9').contains(&cn[1])
-        && (n == 13 || !plus)
-    {
-        return None;
-    }
+    let near = nearest_numeric_cue(scan, s, 56);
+    let phone_cue = near == Some(Ctx::Phone);
+    let other_cue = matches!(
+        near,
+        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
+    );
     Some(if phone_cue {
         (base + 0.3).clamp(0.85, 0.95)
     } else if other_cue {
