@@ -7,7 +7,11 @@ use privgate::detect::{Detector, DetectorConfig, EntityType};
 fn main() {
     let clean = include_str!("../benches/data/clean.txt").repeat(43);
     let dense = include_str!("../benches/data/dense.txt").repeat(140);
+    let which = std::env::var("TEXT").ok();
     for (name, text) in [("clean", &clean), ("dense", &dense)] {
+        if which.as_deref().is_some_and(|w| w != name) {
+            continue;
+        }
         let mut all: Vec<Option<EntityType>> = vec![None];
         all.extend(EntityType::ALL.into_iter().map(Some));
         let only = std::env::var("ONLY").ok();
@@ -28,7 +32,10 @@ fn main() {
             let d = Detector::new(cfg).unwrap();
             let t0 = Instant::now();
             let mut n = 0;
-            let iters = if only.is_some() { 400 } else { 20 };
+            let iters: usize = std::env::var("ITERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(if only.is_some() { 400 } else { 20 });
             for _ in 0..iters {
                 n += d.find(text).len();
             }

@@ -67,33 +67,71 @@ const LOWER_OK: &[&str] = &[
     "l'",
 ];
 
-/// Lower-case street words of the grammars whose house number comes last or which start with a
-/// street word (German, French, Spanish, Nordic, Baltic, Dutch, Slavic, Italian, Portuguese).
-const STREET_WORDS: &[&str] = &[
+/// Street words written before the name or number ("ul. Asnyka 82", "Calle Mayor 12", "Im
+/// Sandbüel 45"), lower case.
+const STREET_PREFIX_WORDS: &[&str] = &[
+    "ul.",
+    "al.",
+    "trg",
+    "via",
+    "viale",
+    "piazza",
+    "corso",
+    "rua",
+    "r.",
+    "largo",
+    "carrer",
+    "avinguda",
+    "rruga",
+    "calea",
+    "strada",
+    "im",
+    "am",
+    "an",
+    "auf",
+    "calle",
+    "c/",
+    "avenida",
+    "avda.",
+    "av.",
+    "paseo",
+    "plaza",
+    "camino",
+    "carretera",
+    "ctra.",
+    "ronda",
+    "traves\u{ed}a",
+];
+
+/// Endings of street names glued to the street word ("Hauptstraße", "Snellmaninkatu"), lower
+/// case, and separate words after a name ("Kase põik").
+const STREET_SUFFIXES: &[&str] = &[
     "stra\u{df}e",
     "strasse",
     "str.",
-    "weg ",
+    "weg",
     "platz",
     "allee",
     "gasse",
-    "ring ",
+    "ring",
     "damm",
     "ufer",
     "chaussee",
     "katu",
-    "tie ",
-    "vej ",
+    "tie",
+    "vej",
     "gade",
     "vegen",
     "veien",
     "vegur",
+    "vei",
     "gata",
     "gatan",
     "gr\u{e4}nd",
     "v\u{e4}g",
+    "v\u{e4}gen",
     "straat",
-    "laan ",
+    "laan",
     "wijk",
     "plein",
     "gracht",
@@ -103,40 +141,85 @@ const STREET_WORDS: &[&str] = &[
     "cesta",
     "ulica",
     "p\u{f5}ik",
-    "ul. ",
-    "al. ",
-    "trg ",
-    "viale",
-    "piazza",
-    "corso",
-    "largo",
-    "carrer",
-    "avinguda",
-    "rruga",
-    "calea",
-    "strada",
-    "calle",
-    "c/ ",
-    "avenida",
-    "avda.",
-    "paseo",
-    "plaza",
-    "camino",
-    "carretera",
-    "ctra.",
-    "ronda",
-    "traves\u{ed}a",
-    "rue ",
-    "avenue",
-    "boulevard",
-    "chemin",
-    "all\u{e9}e",
-    "impasse",
-    "quai ",
+    "tee",
+    "tn",
 ];
 
-/// Capitalised street prefixes too common in lower case to search case-insensitively.
-const STREET_PREFIXES: &[&str] = &["Im ", "Am ", "An der ", "Auf der ", "Via ", "Rua ", "R. "];
+/// French street words after the number ("12, rue …", "5 avenue …").
+const STREET_AFTER_WORDS: &[&str] = &[
+    "rue",
+    "avenue",
+    "boulevard",
+    "bd",
+    "chemin",
+    "all\u{e9}e",
+    "allee",
+    "impasse",
+    "quai",
+    "place",
+    "route",
+    "cours",
+    "square",
+    "passage",
+    "av.",
+];
+
+/// Whether the digit run `lower[rs..re]` sits next to a street word (cheap word checks, no
+/// automaton): a French street word right after it, or a street prefix / glued street suffix
+/// among the four words before it.
+fn street_near(lower: &str, rs: usize, re: usize) -> bool {
+    let b = lower.as_bytes();
+    let is_word = |c: u8| c.is_ascii_alphabetic() || c >= 0x80 || matches!(c, b'.' | b'/' | b'-');
+    // After: ", rue" / " avenue".
+    let mut k = re;
+    while k < b.len() && matches!(b[k], b',' | b' ') && k < re + 3 {
+        k += 1;
+    }
+    let mut j = k;
+    while j < b.len() && is_word(b[j]) && j < k + 12 {
+        j += 1;
+    }
+    if j > k
+        && lower.is_char_boundary(k)
+        && lower.is_char_boundary(j)
+        && STREET_AFTER_WORDS.contains(&&lower[k..j])
+    {
+        return true;
+    }
+    // Before: a glued suffix on the word right before, or a prefix word up to four words back.
+    let mut end = rs;
+    for n in 0..4 {
+        while end > 0 && matches!(b[end - 1], b' ' | b',') {
+            end -= 1;
+        }
+        let mut start = end;
+        while start > 0 && is_word(b[start - 1]) && end - start < 40 {
+            start -= 1;
+        }
+        if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
+            return false;
+        }
+        let w = &lower[start..end];
+        // Cheap rejections first: prefix words are short, and a suffix must end with the same
+        // byte as the word.
+        let wb = w.as_bytes();
+        let last = wb[wb.len() - 1];
+        let prefix = w.len() <= 10
+            && STREET_PREFIX_WORDS
+                .iter()
+                .any(|p| p.len() == w.len() && *p == w);
+        let glued = n == 0
+            && w.len() >= 2
+            && STREET_SUFFIXES
+                .iter()
+                .any(|s| s.as_bytes().last() == Some(&last) && w.ends_with(s));
+        if prefix || glued {
+            return true;
+        }
+        end = start;
+    }
+    false
+}
 
 /// Compiled address recognizers.
 #[derive(Debug)]
@@ -148,9 +231,8 @@ pub struct Addresses {
     military: Regex,
     eu: Regex,
     en_anchored: Regex,
-    street_words: aho_corasick::AhoCorasick,
-    street_prefixes: aho_corasick::AhoCorasick,
     cues: super::context::Context,
+    suffixes: std::collections::HashSet<&'static str>,
     zip: Regex,
 }
 
@@ -182,19 +264,6 @@ impl Addresses {
             r"(?:Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Camino|Carretera|Ctra\.|Ronda|Travesía|Rua|R\.)(?: (?:{word}|de|del|la|las|los)){{1,5}},? (?:n[º°o]\.? ?)?[0-9]{{1,4}}"
         );
         let zh = r"(?:北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门)(?:省|市|维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区)?[\p{Han}A-Za-z0-9\-]{2,30}(?:号|座|室|楼|栋|弄|路|街|道|村|巷)(?: ?[0-9]{6})?";
-        let street_words = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(STREET_WORDS)
-            .map_err(|e| super::DetectError::Pattern {
-                name: "street_words".into(),
-                reason: e.to_string(),
-            })?;
-        let street_prefixes = aho_corasick::AhoCorasick::new(STREET_PREFIXES).map_err(|e| {
-            super::DetectError::Pattern {
-                name: "street_prefixes".into(),
-                reason: e.to_string(),
-            }
-        })?;
         let cues = super::context::Context::with_kinds(&[Ctx::Address, Ctx::Zip]).map_err(|e| {
             super::DetectError::Pattern {
                 name: "address_cues".into(),
@@ -203,9 +272,8 @@ impl Addresses {
         })?;
         Ok(Addresses {
             en_anchored: mk("address_en_anchored", &format!("^(?:{en})"))?,
-            street_words,
-            street_prefixes,
             cues,
+            suffixes: SUFFIXES.split('|').collect(),
             de: mk("address_de", &de)?,
             fr: mk("address_fr", &fr)?,
             es: mk("address_es", &es)?,
@@ -262,25 +330,26 @@ impl Addresses {
         }
         // Street word first or number last: only near a street word.
         let mut windows: Vec<(usize, usize)> = Vec::new();
-        let lower_hits = self
-            .street_words
-            .find_iter(&scan.lower)
-            .map(|m| (m.start(), m.end()));
-        let cased_hits = self
-            .street_prefixes
-            .find_iter(t)
-            .map(|m| (m.start(), m.end()));
-        let mut hits: Vec<(usize, usize)> = lower_hits.chain(cased_hits).collect();
-        hits.sort_unstable();
-        for (ms, me) in hits {
-            let lo = floor_boundary(t, ms.saturating_sub(48));
-            let hi = super::context::ceil_boundary(t, me + 72);
-            if !b[lo..hi].iter().any(u8::is_ascii_digit) {
+        // Only digit runs next to a word ("Hauptstraße 12", "12, rue …", "ul. Asnyka 82") are
+        // checked for a street word nearby, in a small slice.
+        for &(rs, re_) in &scan.digit_runs {
+            let word_before = rs >= 2
+                && b[rs - 1] == b' '
+                && (b[rs - 2].is_ascii_alphabetic() || b[rs - 2] >= 0x80 || b[rs - 2] == b'.');
+            let word_after = re_ + 2 < b.len()
+                && (b[re_] == b' ' || b[re_] == b',')
+                && (b[re_ + 1].is_ascii_alphabetic() || b[re_ + 1] == b' ');
+            if !(word_before || word_after) {
                 continue;
             }
+            if !street_near(&scan.lower, rs, re_) {
+                continue;
+            }
+            let wlo = floor_boundary(t, rs.saturating_sub(64));
+            let whi = super::context::ceil_boundary(t, re_ + 96);
             match windows.last_mut() {
-                Some(w) if lo <= w.1 => w.1 = w.1.max(hi),
-                _ => windows.push((lo, hi)),
+                Some(w) if wlo <= w.1 => w.1 = w.1.max(whi),
+                _ => windows.push((wlo, whi)),
             }
         }
         for (re, score) in [
@@ -307,8 +376,43 @@ impl Addresses {
                 push(m.start(), m.end(), 0.85);
             }
         }
-        // Cue-led capture and ZIP codes (one pass of a small cue automaton).
-        for h in self.cues.all_of(&scan.lower, &[Ctx::Address, Ctx::Zip]) {
+        // Cue-led capture and ZIP codes. Chinese addresses may carry no digit, so CJK text is
+        // searched whole; elsewhere an address has a number with a capitalised word (or a ZIP cue)
+        // near it, so only the text before such numbers is searched.
+        let kinds = [Ctx::Address, Ctx::Zip];
+        let cues = if scan.has_cjk {
+            self.cues.all_of(&scan.lower, &kinds)
+        } else {
+            let mut wins: Vec<(usize, usize)> = Vec::new();
+            for &(rs, re_) in &scan.digit_runs {
+                let lo = rs.saturating_sub(24);
+                let hi = (re_ + 24).min(b.len());
+                let capital_near = b[lo..hi].iter().any(u8::is_ascii_uppercase);
+                let zipish = (2..=6).contains(&(re_ - rs))
+                    && rs >= 2
+                    && matches!(b[rs - 2], b':' | b's' | b'=');
+                if !(capital_near || zipish) {
+                    continue;
+                }
+                let wlo = floor_boundary(t, rs.saturating_sub(96));
+                let whi = super::context::ceil_boundary(t, (rs + 2).min(b.len()));
+                match wins.last_mut() {
+                    Some(w) if wlo <= w.1 => w.1 = w.1.max(whi),
+                    _ => wins.push((wlo, whi)),
+                }
+            }
+            let mut v = Vec::new();
+            for (lo, hi) in wins {
+                v.extend(
+                    self.cues
+                        .hits(&scan.lower, lo, hi)
+                        .into_iter()
+                        .filter(|h| kinds.contains(&h.kind)),
+                );
+            }
+            v
+        };
+        for h in cues {
             if h.kind == Ctx::Zip {
                 let s = skip_sep(t, h.end);
                 let hi = floor_boundary(t, (s + 24).min(t.len()));
@@ -321,7 +425,7 @@ impl Addresses {
                 }
                 continue;
             }
-            if let Some((s, e, score)) = capture(t, h.end) {
+            if let Some((s, e, score)) = capture(t, h.end, &self.suffixes) {
                 push(s, e, score);
             }
         }
@@ -366,7 +470,11 @@ fn is_han(c: char) -> bool {
 }
 
 /// Captures the address that follows a cue ending at `from`: returns its span and score.
-fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
+fn capture(
+    t: &str,
+    from: usize,
+    suffixes: &std::collections::HashSet<&'static str>,
+) -> Option<(usize, usize, f32)> {
     let b = t.as_bytes();
     let mut s = from;
     while s < b.len() && matches!(b[s], b' ' | b':' | b'\t') {
@@ -491,7 +599,7 @@ fn capture(t: &str, from: usize) -> Option<(usize, usize, f32)> {
     let lower = v.to_lowercase();
     let streety = lower.split([' ', ',', '\n']).any(|w| {
         let w = w.trim_end_matches('.');
-        SUFFIXES.split('|').any(|s| s == w)
+        suffixes.contains(w)
             || w.ends_with("straße")
             || w.ends_with("strasse")
             || w.ends_with("weg")

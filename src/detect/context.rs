@@ -62,6 +62,11 @@ const CUES: &[(&str, Ctx)] = &[
     ("erreichbar", Ctx::Phone),
     ("anrufen", Ctx::Phone),
     ("téléphone", Ctx::Phone),
+    ("tél", Ctx::Phone),
+    ("tél.", Ctx::Phone),
+    ("mobil", Ctx::Phone),
+    ("tlf", Ctx::Phone),
+    ("numéro", Ctx::Phone),
     ("portable", Ctx::Phone),
     ("joignable", Ctx::Phone),
     ("appelez", Ctx::Phone),
@@ -403,7 +408,8 @@ impl Context {
         })
     }
 
-    /// Builds the automaton (once per detector).
+    /// Builds the automaton over every cue (tests; recognizers use [`Context::with_kinds`]).
+    #[cfg(test)]
     pub fn new() -> Result<Context, aho_corasick::BuildError> {
         // Matched against an ASCII-lower-cased copy of the text (same offsets), so the automaton
         // is case-sensitive and keeps its fast prefilters.
@@ -419,46 +425,52 @@ impl Context {
     /// Cues inside `text[lo..hi]` (absolute offsets), with ASCII word boundaries enforced on cues
     /// that begin or end with an ASCII letter or digit. `text` must be ASCII-lower-cased.
     pub fn hits(&self, text: &str, lo: usize, hi: usize) -> Vec<Hit> {
+        self.iter_hits(text, lo, hi).collect()
+    }
+
+    /// Like [`Context::hits`], without collecting.
+    fn iter_hits<'t>(
+        &'t self,
+        text: &'t str,
+        lo: usize,
+        hi: usize,
+    ) -> impl Iterator<Item = Hit> + 't {
         let lo = floor_boundary(text, lo);
         let hi = ceil_boundary(text, hi.max(lo));
         let b = text.as_bytes();
-        let mut out = Vec::new();
-        for m in self.ac.find_iter(&text[lo..hi]) {
+        self.ac.find_iter(&text[lo..hi]).filter_map(move |m| {
             let (s, e) = (lo + m.start(), lo + m.end());
             if is_word_byte(b[s]) && s > 0 && is_word_byte(b[s - 1]) {
-                continue;
+                return None;
             }
             if is_word_byte(b[e - 1]) && e < b.len() && is_word_byte(b[e]) {
-                continue;
+                return None;
             }
-            out.push(Hit {
+            Some(Hit {
                 start: s,
                 end: e,
                 kind: self.kinds[m.pattern().as_usize()],
-            });
-        }
-        out
+            })
+        })
     }
 
     /// The nearest cue ending at or before `pos`, looking back at most `window` bytes.
     pub fn nearest_before(&self, text: &str, pos: usize, window: usize) -> Option<Hit> {
-        self.hits(text, pos.saturating_sub(window), pos)
-            .into_iter()
-            .rfind(|h| h.end <= pos)
+        self.iter_hits(text, pos.saturating_sub(window), pos)
+            .filter(|h| h.end <= pos)
+            .last()
     }
 
     /// The nearest cue of one of `kinds` ending at or before `pos`, within `window` bytes.
     pub fn kind_before(&self, text: &str, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
-        self.hits(text, pos.saturating_sub(window), pos)
-            .into_iter()
-            .rev()
-            .find(|h| kinds.contains(&h.kind))
+        self.iter_hits(text, pos.saturating_sub(window), pos)
+            .filter(|h| kinds.contains(&h.kind))
+            .last()
     }
 
     /// The first cue of one of `kinds` starting at or after `pos`, within `window` bytes.
     pub fn kind_after(&self, text: &str, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
-        self.hits(text, pos, pos + window)
-            .into_iter()
+        self.iter_hits(text, pos, pos + window)
             .find(|h| kinds.contains(&h.kind))
     }
 

@@ -26,7 +26,7 @@ impl Dates {
     pub fn new() -> Result<Dates, super::DetectError> {
         let numeric = r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](?:[0-9]{4}|[0-9]{2})|[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日|[0-9]{4}[0-9]{2}[0-9]{2}";
         let named = format!(
-            r"(?i)[0-9]{{1,2}}(?:st|nd|rd|th|er)?\.?\s(?:de\s)?(?:{MONTHS})\.?,?\s(?:de\s)?[0-9]{{4}}|(?:{MONTHS})\.?\s[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s[0-9]{{4}}"
+            r"[0-9]{{1,2}}(?:st|nd|rd|th|er)?\.?\s(?:de\s)?(?:{MONTHS})\.?,?\s(?:de\s)?[0-9]{{4}}|(?:{MONTHS})\.?\s[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s[0-9]{{4}}"
         );
         let mk = |name: &str, p: &str| {
             Regex::new(p).map_err(|e| super::DetectError::Pattern {
@@ -41,7 +41,8 @@ impl Dates {
     }
 
     /// Finds dates with a birth cue within a short window before (or just after) them.
-    pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    /// `windows`: the text around birth cues (dates elsewhere cannot be dates of birth).
+    pub fn run(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         if scan.digits < 4 {
             return;
         }
@@ -68,10 +69,12 @@ impl Dates {
             }
             dates.push((s, e));
         };
-        for m in scan.find_in(&self.numeric, &scan.num_windows) {
+        for m in scan.find_in(&self.numeric, windows) {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
         }
-        for m in scan.find_in(&self.named, &scan.num_windows) {
+        // Month names are matched on the lower-cased copy (same offsets): a case-sensitive
+        // pattern keeps its literal prefilter.
+        for m in scan.find_in_lower(&self.named, windows) {
             let year = m
                 .as_str()
                 .rsplit(|c: char| !c.is_ascii_digit())

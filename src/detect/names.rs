@@ -416,10 +416,21 @@ const CN_NAME_BEFORE: &[&str] = &[
     "我是",
     "客户",
 ];
-/// Chinese birth cues preceded by a name.
-const CN_BIRTH: &[&str] = &["出生于", "出生"];
+/// Chinese cues preceded by a full name (birth, "张三的电话…").
+const CN_BIRTH: &[&str] = &[
+    "出生于",
+    "出生",
+    "的电话",
+    "的手机",
+    "的地址",
+    "的邮箱",
+    "的身份证",
+    "的护照",
+];
 /// Chinese honorifics preceded by a surname.
-const CN_HONORIFIC: &[&str] = &["先生", "女士", "小姐", "同学", "老师"];
+const CN_HONORIFIC: &[&str] = &[
+    "先生", "女士", "小姐", "同学", "老师", "经理", "医生", "律师", "教授", "主任", "师傅",
+];
 
 impl std::fmt::Debug for Names {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -484,6 +495,20 @@ impl Hasher for IdHasher {
 struct Tok {
     s: usize,
     e: usize,
+}
+
+/// SWAR test of eight bytes: the high bit of each result byte is set when that byte is an ASCII
+/// capital (`A`–`Z`) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
+fn candidate_bits(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // Per byte, without carries between bytes: high bit set iff low7 >= 0x41 / >= 0x5B.
+    let ge_a = low7 + ONES * (0x80 - 0x41);
+    let ge_z1 = low7 + ONES * (0x80 - 0x5B);
+    let ascii_upper = ge_a & !ge_z1 & !x & HIGH;
+    let lead = x & (x << 1) & HIGH;
+    ascii_upper | lead
 }
 
 fn right_boundary(rest: &str) -> bool {
@@ -575,6 +600,14 @@ impl Names {
     }
 
     fn shape_ok(w: &str) -> bool {
+        if w.is_ascii() {
+            let b = w.as_bytes();
+            return b.len() >= 2
+                && b[0].is_ascii_uppercase()
+                && b.iter().any(u8::is_ascii_lowercase)
+                && b[b.len() - 1].is_ascii_alphabetic()
+                && !b.windows(2).any(|p| p == b"--");
+        }
         let mut chars = w.chars();
         let Some(first) = chars.next() else {
             return false;
@@ -592,22 +625,35 @@ impl Names {
     fn cap_words(t: &str) -> Vec<(usize, usize)> {
         let b = t.as_bytes();
         let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_uppercase() || c >= 0xC0 {
-                let Some(first) = t[i..].chars().next() else {
-                    break;
-                };
-                if !first.is_uppercase() {
-                    i += first.len_utf8();
-                    // Skip the rest of a lower-case word ("straße").
-                    while i < b.len() && (b[i].is_ascii_alphanumeric()) {
-                        i += 1;
-                    }
+        let mut next_free = 0;
+        // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
+        // boundaries) are examined.
+        let mut cands: Vec<usize> = Vec::new();
+        let mut k = 0;
+        // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
+        // multi-byte lead byte".
+        while k + 8 <= b.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[k..k + 8]);
+            let mut m = candidate_bits(u64::from_le_bytes(w));
+            while m != 0 {
+                cands.push(k + (m.trailing_zeros() / 8) as usize);
+                m &= m - 1;
+            }
+            k += 8;
+        }
+        cands.extend((k..b.len()).filter(|&i| b[i].is_ascii_uppercase() || b[i] >= 0xC0));
+        {
+            for i in cands {
+                if i < next_free {
                     continue;
                 }
-                let start = i;
+                let Some(first) = t[i..].chars().next() else {
+                    continue;
+                };
+                if !first.is_uppercase() {
+                    continue;
+                }
                 let mut j = i + first.len_utf8();
                 while j < b.len() {
                     let d = b[j];
@@ -628,25 +674,8 @@ impl Names {
                         break;
                     }
                 }
-                out.push((start, j));
-                i = j;
-            } else if c.is_ascii_alphanumeric() {
-                i += 1;
-                while i < b.len() && b[i].is_ascii_alphanumeric() {
-                    i += 1;
-                }
-                // A word continuing with non-ASCII letters is still one word.
-                while i < b.len() && b[i] >= 0x80 {
-                    match t[i..].chars().next() {
-                        Some(ch) if ch.is_alphabetic() => i += ch.len_utf8(),
-                        _ => break,
-                    }
-                    while i < b.len() && b[i].is_ascii_alphanumeric() {
-                        i += 1;
-                    }
-                }
-            } else {
-                i += 1;
+                out.push((i, j));
+                next_free = j;
             }
         }
         out
@@ -735,10 +764,10 @@ impl Names {
                 i += 1;
                 continue;
             }
-            let mut seq = vec![i];
+            // A sequence is the contiguous token range i..j.
             let mut j = i + 1;
-            while j < toks.len() && seq.len() < 4 && !toks[j].1 {
-                let gap = &t[toks[seq[seq.len() - 1]].0.e..toks[j].0.s];
+            while j < toks.len() && j - i < 4 && !toks[j].1 {
+                let gap = &t[toks[j - 1].0.e..toks[j].0.s];
                 let gb = gap.as_bytes();
                 let initial = (gap.len() == 4
                     && gap.starts_with(' ')
@@ -749,31 +778,34 @@ impl Names {
                         && gb[1].is_ascii_uppercase()
                         && gb[2] == b' ');
                 if gap == " " || initial {
-                    seq.push(j);
                     j += 1;
                 } else {
                     break;
                 }
             }
             let mut inverted = false;
-            if seq.len() == 1
+            if j == i + 1
                 && j < toks.len()
                 && !toks[j].1
                 && &t[toks[i].0.e..toks[j].0.s] == ", "
                 && (toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0)
             {
-                seq.push(j);
                 j += 1;
                 inverted = true;
             }
+            let (first_tok, end_tok) = (i, j);
             i = j;
-            let (s, e) = (toks[seq[0]].0.s, toks[seq[seq.len() - 1]].0.e);
+            let (s, e) = (toks[first_tok].0.s, toks[end_tok - 1].0.e);
             if covered(s, e) {
                 continue;
             }
-            let words: Vec<u8> = seq.iter().map(|&k| toks[k].2).collect();
+            let mut buf = [0u8; 4];
+            for (k, slot) in (first_tok..end_tok).zip(buf.iter_mut()) {
+                *slot = toks[k].2;
+            }
+            let words = &buf[..end_tok - first_tok];
             let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
-            let scored = self.score_latin(scan, s, e, &words, inverted);
+            let scored = self.score_latin(scan, s, e, words, inverted);
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
@@ -841,6 +873,18 @@ impl Names {
             bt_len -= 1;
         }
         let before_trim = &before[..bt_len];
+        // Unlisted words need a cue word right before them: test that with one look-up first.
+        if !(f || s_ || single_s) {
+            let ts = before_trim
+                .iter()
+                .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+                .map_or(0, |p| p + 1);
+            let tok = std::str::from_utf8(&before_trim[ts..]).unwrap_or("");
+            let tok = tok.trim_end_matches('.');
+            if tok.is_empty() || self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) == 0 {
+                return None;
+            }
+        }
         // The last word before (letters, dots, non-ASCII), for titles and weak cues.
         let mut ws = bt_len;
         while ws > 0
@@ -1093,6 +1137,19 @@ mod tests {
         assert_eq!(people("姓名：李娜。电话"), ["李娜"]);
         assert_eq!(people("张伟出生于1980年"), ["张伟"]);
         assert_eq!(people("请联系刘先生"), ["刘"]);
+        assert_eq!(people("张伟的电话是13800138000"), ["张伟"]);
+    }
+
+    #[test]
+    fn swar_candidates_match_scalar() {
+        for x in [0u64, u64::MAX, 0x4142_5A5B_6140_C0BF, 0x7F80_C1E4_4D6D_205A] {
+            let bytes = x.to_le_bytes();
+            let got = super::candidate_bits(x);
+            for (i, &c) in bytes.iter().enumerate() {
+                let want = c.is_ascii_uppercase() || c >= 0xC0;
+                assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
+            }
+        }
     }
 
     #[test]

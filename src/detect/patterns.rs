@@ -30,6 +30,8 @@ pub struct Patterns {
     secret: Regex,
     assign: Regex,
     keyword_token: Regex,
+    secret_words: aho_corasick::AhoCorasick,
+    secret_anchors: Vec<memchr::memmem::Finder<'static>>,
 }
 
 fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
@@ -89,7 +91,50 @@ fn nearest_numeric_cue(scan: &Scan<'_>, pos: usize, window: usize) -> Option<Ctx
 impl Patterns {
     /// Compiles every pattern.
     pub fn new() -> Result<Patterns, super::DetectError> {
+        let secret_words = aho_corasick::AhoCorasick::new([
+            "api_key",
+            "api-key",
+            "api key",
+            "apikey",
+            "access_key",
+            "access-key",
+            "access key",
+            "access_token",
+            "access-token",
+            "access token",
+            "auth_token",
+            "auth-token",
+            "client_secret",
+            "client-secret",
+            "client secret",
+            "secret",
+            "bearer",
+            "token",
+            "passw",
+            "pwd",
+            "mot de passe",
+            "key ",
+            "key:",
+            "key=",
+        ])
+        .map_err(|e| super::DetectError::Pattern {
+            name: "secret_words".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Patterns {
+            secret_anchors: [
+                "key",
+                "token",
+                "secret",
+                "passw",
+                "pwd",
+                "bearer",
+                "mot de passe",
+            ]
+            .iter()
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
+            .collect(),
+            secret_words,
             email: re(
                 "email",
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
@@ -124,17 +169,23 @@ impl Patterns {
             )?,
             assign: re(
                 "secret_assignment",
-                r#"(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
+                r#"^(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
             )?,
             keyword_token: re(
                 "secret_keyword",
-                r"(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})",
+                r"^(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})",
             )?,
         })
     }
 
     /// Runs every enabled pattern recognizer over the scan.
-    pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    /// `passport_windows`: the text right after passport cues (passports are searched only there).
+    pub fn run(
+        &self,
+        scan: &Scan<'_>,
+        passport_windows: &[(usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
         if scan.has_at && scan.want(EntityType::Email) {
             self.emails(scan, out);
         }
@@ -174,8 +225,8 @@ impl Patterns {
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
             self.phones(scan, out);
         }
-        if scan.want(EntityType::Passport) {
-            self.passports(scan, out);
+        if !passport_windows.is_empty() {
+            self.passports(scan, passport_windows, out);
         }
     }
 
@@ -190,7 +241,19 @@ impl Patterns {
 
     fn urls(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.url.find_iter(scan.text) {
+        // SIMD substring gates: every URL here has "://" or "www.", every profile path a "/" after
+        // a known host.
+        let lower = scan.lower.as_bytes();
+        let schemeful = memchr::memmem::find(lower, b"://").is_some()
+            || memchr::memmem::find(lower, b"www.").is_some();
+        let social = memchr::memmem::find(lower, b".com/").is_some()
+            || memchr::memmem::find(lower, b"t.me/").is_some();
+        let urls = if schemeful {
+            Some(self.url.find_iter(scan.text))
+        } else {
+            None
+        };
+        for m in urls.into_iter().flatten() {
             if !left_ok(b, m.start()) {
                 continue;
             }
@@ -215,7 +278,12 @@ impl Patterns {
             };
             push(out, m.start(), end, EntityType::Url, score);
         }
-        for m in self.social.find_iter(scan.text) {
+        let socials = if social {
+            Some(self.social.find_iter(scan.text))
+        } else {
+            None
+        };
+        for m in socials.into_iter().flatten() {
             if !left_ok(b, m.start()) || (m.start() > 0 && matches!(b[m.start() - 1], b'.' | b'/'))
             {
                 continue;
@@ -238,13 +306,32 @@ impl Patterns {
                 push(out, m.start(), m.end(), EntityType::ApiKey, 0.98);
             }
         }
-        for c in self.assign.captures_iter(scan.text) {
+        // Keyword-led secrets: a tiny automaton over the lower-cased text finds the keywords, and
+        // the anchored patterns run only there.
+        let t = scan.text;
+        let mut starts: Vec<usize> = Vec::new();
+        // Every keyword contains one of these; SIMD substring searches skip most texts.
+        let lower = scan.lower.as_bytes();
+        let maybe = self.secret_anchors.iter().any(|f| f.find(lower).is_some());
+        let words = if maybe {
+            Some(self.secret_words.find_iter(&scan.lower))
+        } else {
+            None
+        };
+        for m in words.into_iter().flatten() {
+            if left_ok(b, m.start()) {
+                starts.push(m.start());
+            }
+        }
+        for &st in &starts {
+            let hi = super::context::floor_boundary(t, (st + 400).min(t.len()));
+            let Some(c) = self.assign.captures(&t[st..hi]) else {
+                continue;
+            };
             let (Some(k), Some(val)) = (c.get(1), c.get(2)) else {
                 continue;
             };
-            if !left_ok(b, k.start()) {
-                continue;
-            }
+            let val_start = st + val.start();
             let key = k.as_str().to_ascii_lowercase();
             let is_password = key.starts_with("pass")
                 || key == "pwd"
@@ -262,30 +349,29 @@ impl Patterns {
             };
             push(
                 out,
-                val.start(),
-                val.start() + value.len(),
+                val_start,
+                val_start + value.len(),
                 EntityType::ApiKey,
                 score,
             );
         }
-        for c in self.keyword_token.captures_iter(scan.text) {
+        for &st in &starts {
+            let hi = super::context::floor_boundary(t, (st + 340).min(t.len()));
+            let Some(c) = self.keyword_token.captures(&t[st..hi]) else {
+                continue;
+            };
             let Some(val) = c.get(1) else { continue };
             let value = val.as_str().trim_end_matches(['.', ')']);
-            if left_ok(b, c.get(0).map_or(0, |m| m.start())) && v::looks_random(value) {
-                push(
-                    out,
-                    val.start(),
-                    val.start() + value.len(),
-                    EntityType::ApiKey,
-                    0.85,
-                );
+            if v::looks_random(value) {
+                let vs = st + val.start();
+                push(out, vs, vs + value.len(), EntityType::ApiKey, 0.85);
             }
         }
     }
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ipv4, &scan.num_windows) {
+        for m in scan.find_in(&self.ipv4, &scan.windows_min(4)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -298,7 +384,10 @@ impl Patterns {
             if !v::ipv4(m.as_str()) {
                 continue;
             }
+            // A CIDR block ("10.0.0.0/8") names a network, not a host.
+            let cidr = e + 1 < b.len() && b[e] == b'/' && b[e + 1].is_ascii_digit();
             let score = match nearest_numeric_cue(scan, s, 40) {
+                _ if cidr => 0.3,
                 Some(Ctx::NotPii) => 0.3,
                 _ => {
                     if cue(scan, s, 40, &[Ctx::Ip]).is_some() {
@@ -332,7 +421,7 @@ impl Patterns {
 
     fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.card, &scan.num_windows) {
+        for m in scan.find_in(&self.card, &scan.windows_min(12)) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -391,7 +480,7 @@ impl Patterns {
 
     fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.iban, &scan.num_windows) {
+        for m in scan.find_in(&self.iban, &scan.windows_min(8)) {
             let s = m.start();
             if !left_ok(b, s) {
                 continue;
@@ -425,7 +514,7 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ssn, &scan.num_windows) {
+        for m in scan.find_in(&self.ssn, &scan.windows_min(9)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -465,7 +554,7 @@ impl Patterns {
 
     fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.nino, &scan.num_windows) {
+        for m in scan.find_in(&self.nino, &scan.windows_min(6)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -490,7 +579,7 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_id, &scan.num_windows) {
+        for m in scan.find_in(&self.cn_id, &scan.windows_min(17)) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -500,7 +589,7 @@ impl Patterns {
 
     fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_phone, &scan.num_windows) {
+        for m in scan.find_in(&self.cn_phone, &scan.windows_min(11)) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -551,7 +640,7 @@ impl Patterns {
 
     fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.phone, &scan.num_windows) {
+        for m in scan.find_in(&self.phone, &scan.windows_min(7)) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -583,9 +672,9 @@ impl Patterns {
         }
     }
 
-    fn passports(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn passports(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.passport, &scan.num_windows) {
+        for m in scan.find_in(&self.passport, windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -636,37 +725,55 @@ fn trim_url(s: &str) -> &str {
 
 /// Scores a phone candidate, or `None` when its shape is not a phone number.
 fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
-    let d = digits_of(t);
-    let n = d.len();
-    if !(7..=15).contains(&n) {
-        return None;
-    }
     let bytes = t.as_bytes();
-    // No doubled separators other than ") " / ")-".
-    for w in bytes.windows(2) {
-        let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
-        if sep(w[0]) && sep(w[1]) {
-            return None;
+    // Digits and group lengths on the stack (at most 15 digits, 8 groups).
+    let mut d = [0u8; 15];
+    let mut n = 0;
+    let mut lens_buf = [0usize; 8];
+    let mut groups = 0;
+    let mut in_group = false;
+    for &c in bytes {
+        if c.is_ascii_digit() {
+            if n == d.len() {
+                return None;
+            }
+            d[n] = c;
+            n += 1;
+            if !in_group {
+                if groups == lens_buf.len() {
+                    return None;
+                }
+                groups += 1;
+                in_group = true;
+            }
+            lens_buf[groups - 1] += 1;
+        } else {
+            in_group = false;
         }
     }
-    if t.contains("//") || t.contains("()") {
+    if n < 7 {
         return None;
     }
-    let groups: Vec<&str> = t
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| !g.is_empty())
-        .collect();
+    let d = &d[..n];
+    let lens = &lens_buf[..groups];
+    // No doubled separators other than ") " / ")-".
+    let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
+    if bytes.windows(2).any(|w| sep(w[0]) && sep(w[1])) {
+        return None;
+    }
+    if bytes.windows(2).any(|w| w == b"()") {
+        return None;
+    }
     let plus = t.starts_with('+') || t.starts_with("00");
-    let dots = t.contains('.');
-    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let dots = bytes.contains(&b'.');
     // Dates, times, decimals, SSNs and version strings are not phones.
     if !plus {
         let date_like = matches!(
-            lens.as_slice(),
+            lens,
             [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4] | [1..=2, 1..=2, 2]
-        ) && !t.contains(' ')
-            && !t.contains('(');
-        let ssn_like = lens.as_slice() == [3, 2, 4];
+        ) && !bytes.contains(&b' ')
+            && !bytes.contains(&b'(');
+        let ssn_like = lens == [3, 2, 4];
         if date_like || ssn_like || v::ipv4(t) {
             return None;
         }
@@ -677,16 +784,25 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
             return None; // a version string
         }
     }
-    let nanp = matches!(lens.as_slice(), [3, 3, 4] | [1, 3, 3, 4])
-        && (t.contains('(') || t.contains('-') || t.contains('.') || t.contains(' '))
+    // Mainland China mobiles belong to CN_PHONE.
+    let cn_shape = matches!(lens, [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
+    let cn = if d.starts_with(b"86") && n == 13 {
+        &d[2..]
+    } else {
+        d
+    };
+    if cn_shape
+        && cn.len() == 11
+        && cn[0] == b'1'
+        && (b'3'..=b'9').contains(&cn[1])
+        && (n == 13 || !plus)
+    {
+        return None;
+    }
+    let nanp = matches!(lens, [3, 3, 4] | [1, 3, 3, 4])
+        && bytes.iter().any(|c| matches!(c, b'(' | b'-' | b'.' | b' '))
         && (lens.len() == 3 || d[0] == b'1');
-    let grouped = groups.len() >= 2;
-    let near = nearest_numeric_cue(scan, s, 56);
-    let phone_cue = near == Some(Ctx::Phone);
-    let other_cue = matches!(
-        near,
-        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
-    );
+    let grouped = lens.len() >= 2;
     let base: f32 = if plus && (8..=15).contains(&n) {
         0.8
     } else if nanp {
@@ -698,21 +814,12 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     } else {
         0.25
     };
-    // Mainland China mobiles belong to CN_PHONE.
-    let cn_shape = matches!(lens.as_slice(), [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
-    let cn = if d.starts_with(b"86") && n == 13 {
-        &d[2..]
-    } else {
-        &d[..]
-    };
-    if cn_shape
-        && cn.len() == 11
-        && cn[0] == b'1'
-        && (b'3'..=b'9').contains(&cn[1])
-        && (n == 13 || !plus)
-    {
-        return None;
-    }
+    let near = nearest_numeric_cue(scan, s, 56);
+    let phone_cue = near == Some(Ctx::Phone);
+    let other_cue = matches!(
+        near,
+        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
+    );
     Some(if phone_cue {
         (base + 0.3).clamp(0.85, 0.95)
     } else if other_cue {
