@@ -7,4 +7,6 @@ if ! .venv/bin/python -c "import openai, anthropic, httpx" 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
 fi
-cargo test --all-targets "$@"
+# --tests: the library, the binary and the integration tests (benches and examples are built by
+# clippy --all-targets in CI and run on demand).
+cargo test --tests "$@"
