@@ -118,3 +118,30 @@ fn eval_scores_a_corpus() {
     assert_eq!(code, 0);
     let _: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
 }
+
+/// RELIABILITY I1: version floors for the HTTP stack (hyper #4123, RUSTSEC-2026-0258).
+#[test]
+fn dependency_version_floors_hold() {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).unwrap();
+    let version_of = |name: &str| -> Vec<u32> {
+        let entry = lock
+            .split("[[package]]")
+            .find(|p| p.contains(&format!("name = \"{name}\"\n")))
+            .unwrap_or_else(|| panic!("{name} in Cargo.lock"));
+        let v = entry
+            .split("version = \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        v.split('.').map(|x| x.parse().unwrap_or(0)).collect()
+    };
+    assert!(version_of("hyper") >= vec![1, 11, 0], "hyper >= 1.11");
+    assert!(version_of("h2") >= vec![0, 4, 16], "h2 >= 0.4.16");
+    assert!(version_of("rustls") >= vec![0, 23, 0], "rustls 0.23.x");
+    assert!(
+        version_of("tokio-rustls") >= vec![0, 26, 0],
+        "tokio-rustls 0.26.x"
+    );
+}
