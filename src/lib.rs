@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod detect;
