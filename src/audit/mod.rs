@@ -43,6 +43,7 @@
 //! generation (see `crypto`). Errors never carry record content or subject ids.
 
 pub mod chain;
+pub mod cli;
 pub mod crypto;
 pub mod record;
 mod store;
