@@ -10,8 +10,8 @@
 //! verifies without keys and after shredding. A checkpoint signs
 //! `"privgate/checkpoint/v1\0" ‖ seq ‖ chain_head ‖ time_ms ‖ prev_sig`, chaining checkpoints too.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -115,21 +115,27 @@ pub fn checkpoints_path(dir: &Path) -> PathBuf {
     dir.join("audit-checkpoints.jsonl")
 }
 
-/// Reads every checkpoint line. A line that does not parse is returned as `Err(line number)`.
+/// Reads every checkpoint line. A line that does not parse is returned as `Err(line number)`; a
+/// torn last line without its newline (a crash mid-append, never relied on) is skipped.
 pub fn read_checkpoints(dir: &Path) -> Result<Vec<Result<Checkpoint, usize>>, AuditError> {
-    let path = checkpoints_path(dir);
-    let file = match File::open(&path) {
-        Ok(f) => f,
+    let text = match fs::read_to_string(checkpoints_path(dir)) {
+        Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return Ok(vec![Err(1)]);
+        }
         Err(e) => return Err(e.into()),
     };
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
     let mut out = Vec::new();
-    for (i, line) in io::BufReader::new(file).lines().enumerate() {
-        let line = line?;
+    for (i, line) in complete.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(serde_json::from_str(&line).map_err(|_| i + 1));
+        out.push(serde_json::from_str(line).map_err(|_| i + 1));
     }
     Ok(out)
 }

@@ -216,6 +216,23 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Cuts a torn last line (a crash mid-append, never acknowledged) off an append-only JSONL file,
+/// so later appends start on a fresh line.
+pub(crate) fn repair_torn_tail(path: &Path) -> io::Result<()> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(keep as u64)?;
+    f.sync_all()
+}
+
 /// Creates `dir` (and parents) with mode 0700.
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
@@ -334,6 +351,7 @@ impl KeyRing {
             ring.compact()?;
             return Ok(ring);
         }
+        repair_torn_tail(&ring_path)?;
         let file = io::BufReader::new(File::open(&ring_path)?);
         let mut lines = Vec::new();
         for line in file.lines() {

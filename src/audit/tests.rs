@@ -685,3 +685,153 @@ fn key_types_debug_hides_secrets() {
     assert!(!format!("{k:?}").contains("ab"));
     assert!(format!("{:?}", MasterKeySource::Given(k)).contains("*****"));
 }
+
+// === crash leftovers ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torn_key_ring_and_checkpoint_lines_are_repaired_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = sealed_log(dir.path()).await;
+    let append = |p: &Path, b: &[u8]| {
+        use std::io::Write;
+        fs::OpenOptions::new()
+            .append(true)
+            .open(p)
+            .unwrap()
+            .write_all(b)
+            .unwrap();
+    };
+    append(
+        &chain::checkpoints_path(dir.path()),
+        b"{\"seq\":31,\"chain_",
+    );
+    append(
+        &dir.path().join("keys/keyring.jsonl"),
+        b"{\"t\":\"dek\",\"id\":\"s-",
+    );
+    // The verifier ignores a torn last checkpoint line.
+    assert!(verify(dir.path(), &pk).unwrap().ok);
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let s = log.subject_ref("grace");
+    let seq = log.append_intent(rec(1, Some(s))).await.unwrap();
+    drop(log);
+    // The new key ring line landed on its own line: the subject's key is found after reopen.
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let mine = log
+        .query(AuditFilter {
+            subject: Some(s),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].seq, seq);
+    assert!(record_of(&mine[0]).is_some());
+    assert!(log.verify().await.unwrap().ok);
+}
+
+// === verifier adversarial property test (G5) ===
+
+mod adversarial {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        pk: VerifyingKey,
+        records: Vec<(Vec<u8>, Vec<u8>)>,
+    }
+
+    /// One valid log (30 records, checkpoints at 10, 20, 30), built once.
+    fn fixture() -> &'static Fixture {
+        static F: OnceLock<Fixture> = OnceLock::new();
+        F.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let pk = rt.block_on(sealed_log(dir.path()));
+            let t = Trees::open(&dir.path().join("audit")).unwrap();
+            let records = t
+                .records
+                .iter()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+                .collect();
+            drop(t);
+            Fixture {
+                path: dir.path().to_path_buf(),
+                _dir: dir,
+                pk,
+                records,
+            }
+        })
+    }
+
+    fn check(records: Vec<(Vec<u8>, Vec<u8>)>) -> VerifyReport {
+        let f = fixture();
+        verify::run(records.into_iter().map(Ok), &f.path, &f.pk).unwrap()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        FlipBit { rec: usize, byte: usize, bit: u8 },
+        Delete { rec: usize },
+        Swap { a: usize, b: usize },
+        Replay { from: usize, to: usize },
+        Truncate { keep: usize },
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (0..30usize, any::<usize>(), 0..8u8).prop_map(|(rec, byte, bit)| Mutation::FlipBit {
+                rec,
+                byte,
+                bit
+            }),
+            (0..30usize).prop_map(|rec| Mutation::Delete { rec }),
+            (0..30usize, 0..30usize)
+                .prop_filter("distinct", |(a, b)| a != b)
+                .prop_map(|(a, b)| Mutation::Swap { a, b }),
+            (0..30usize, 0..30usize)
+                .prop_filter("distinct", |(a, b)| a != b)
+                .prop_map(|(from, to)| Mutation::Replay { from, to }),
+            (0..29usize).prop_map(|keep| Mutation::Truncate { keep }),
+        ]
+    }
+
+    #[test]
+    fn the_untouched_log_verifies() {
+        assert!(check(fixture().records.clone()).ok);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_mutation_is_rejected(m in mutation()) {
+            let mut r = fixture().records.clone();
+            match m {
+                Mutation::FlipBit { rec, byte, bit } => {
+                    let v = &mut r[rec].1;
+                    let i = byte % v.len();
+                    v[i] ^= 1 << bit;
+                }
+                Mutation::Delete { rec } => {
+                    r.remove(rec);
+                }
+                Mutation::Swap { a, b } => {
+                    let va = r[a].1.clone();
+                    r[a].1 = r[b].1.clone();
+                    r[b].1 = va;
+                }
+                Mutation::Replay { from, to } => {
+                    r[to].1 = r[from].1.clone();
+                }
+                Mutation::Truncate { keep } => r.truncate(keep),
+            }
+            let rep = check(r);
+            prop_assert!(!rep.ok, "mutation {:?} accepted", m);
+            prop_assert!(rep.first_bad_seq.is_some());
+        }
+    }
+}

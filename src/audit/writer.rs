@@ -78,6 +78,7 @@ impl Writer {
         signer: SigningKey,
         opts: &super::AuditOptions,
     ) -> Result<Writer, AuditError> {
+        super::crypto::repair_torn_tail(&chain::checkpoints_path(&dir))?;
         let cps: Vec<Checkpoint> = chain::read_checkpoints(&dir)?
             .into_iter()
             .filter_map(Result::ok)
