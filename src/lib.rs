@@ -17,4 +17,5 @@ pub mod policy;
 pub mod providers;
 pub mod proxy;
 pub mod redact;
+pub mod store;
 pub mod tls;
