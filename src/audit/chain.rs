@@ -159,7 +159,7 @@ pub(crate) fn load_signing_key(keys_dir: &Path) -> Result<SigningKey, AuditError
     create_private_dir(keys_dir)?;
     let path = keys_dir.join("checkpoint.ed25519");
     let seed = if path.exists() {
-        Secret32::from_hex(&fs::read_to_string(&path)?)?
+        super::crypto::read_secret_file(&path)?
     } else {
         let mut b = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut b);

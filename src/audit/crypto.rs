@@ -233,6 +233,15 @@ pub(crate) fn repair_torn_tail(path: &Path) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Reads a secret key file, refusing one that group or others can access (RELIABILITY H5).
+pub(crate) fn read_secret_file(path: &Path) -> Result<Secret32, AuditError> {
+    let mode = fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(AuditError::Key("key file permissions are wider than 0600"));
+    }
+    Secret32::from_hex(&fs::read_to_string(path)?)
+}
+
 /// Creates `dir` (and parents) with mode 0700.
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
@@ -269,9 +278,10 @@ enum Line {
     },
 }
 
+/// One data key. Only the 32 key bytes are kept (the AES key schedule is rebuilt per use, which
+/// costs far less than the seal itself), so a million subjects cost ~100 MB, not ~1 GB.
 struct Dek {
     key: Secret32,
-    cipher: Aes256Gcm,
     subject: Option<SubjectRef>,
     day: Option<u64>,
     used: u64,
@@ -322,10 +332,7 @@ impl KeyRing {
             MasterKeySource::Given(k) => (k.clone(), false),
             MasterKeySource::File => {
                 if master_path.exists() {
-                    (
-                        Secret32::from_hex(&fs::read_to_string(&master_path)?)?,
-                        true,
-                    )
+                    (read_secret_file(&master_path)?, true)
                 } else if ring_exists {
                     return Err(AuditError::Key("master key file missing"));
                 } else {
@@ -377,7 +384,7 @@ impl KeyRing {
         if master_check(&master) != check {
             // A crash during rotation may leave the new generation in `master.key.next`.
             let next = if managed && next_path.exists() {
-                Some(Secret32::from_hex(&fs::read_to_string(&next_path)?)?)
+                Some(read_secret_file(&next_path)?)
             } else {
                 None
             };
@@ -441,7 +448,6 @@ impl KeyRing {
         reserved: u64,
         retired: bool,
     ) {
-        let cipher = Aes256Gcm::new(key.expose().into());
         if let Some(s) = subject {
             self.subjects.entry(s).or_default().push(id.clone());
         } else if !retired {
@@ -457,7 +463,6 @@ impl KeyRing {
             id,
             Dek {
                 key,
-                cipher,
                 subject,
                 day,
                 used: reserved,
@@ -484,7 +489,9 @@ impl KeyRing {
 
     /// The cipher of a data key, if it still exists.
     pub(crate) fn cipher(&self, id: &str) -> Option<Aes256Gcm> {
-        self.deks.get(id).map(|d| d.cipher.clone())
+        self.deks
+            .get(id)
+            .map(|d| Aes256Gcm::new(d.key.expose().into()))
     }
 
     /// The key to seal the next record with, counting the use; creates or rotates keys as
@@ -533,7 +540,7 @@ impl KeyRing {
             d.retired = true;
             self.pending.push(Line::Retire { id: id.clone() });
         }
-        let cipher = d.cipher.clone();
+        let cipher = Aes256Gcm::new(d.key.expose().into());
         (id, cipher)
     }
 

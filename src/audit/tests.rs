@@ -680,6 +680,21 @@ async fn purge_keeps_the_chain_verifiable_from_a_checkpoint() {
 }
 
 #[test]
+fn key_files_wider_than_0600_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    drop(AuditLog::open(dir.path(), opts()).unwrap());
+    for f in ["master.key", "checkpoint.ed25519"] {
+        let p = dir.path().join("keys").join(f);
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        let r = AuditLog::open(dir.path(), opts());
+        assert!(matches!(r, Err(AuditError::Key(_))), "{f}: {r:?}");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    drop(AuditLog::open(dir.path(), opts()).unwrap());
+}
+
+#[test]
 fn key_types_debug_hides_secrets() {
     let k = Secret32::from_bytes([0xab; 32]);
     assert!(!format!("{k:?}").contains("ab"));
