@@ -265,6 +265,9 @@ pub struct AuditStats {
 }
 
 /// The audit log of one data dir. Cheap to clone; the writer stops when the last clone drops.
+///
+/// Dropping the last clone blocks briefly: the writer finishes its queue, signs a last checkpoint
+/// and exits, so sled's lock is free for the next open.
 #[derive(Clone)]
 pub struct AuditLog {
     inner: Arc<Inner>,
@@ -306,13 +309,15 @@ impl AuditLog {
     /// left open by a previous run as `incomplete`, and starts the writer thread.
     pub fn open(dir: &Path, opts: AuditOptions) -> Result<AuditLog, AuditError> {
         crypto::create_private_dir(dir)?;
+        // sled's lock first: a second process (a CLI next to a running server) must fail here,
+        // before it touches the key files.
+        let trees = Trees::open(&dir.join("audit"))?;
         let keys_dir = dir.join("keys");
         let ring = KeyRing::open(&keys_dir, &opts.master_key, opts.max_encryptions_per_key)?;
         let index_key = Secret32::from_bytes(*ring.index_key());
         let keys = Arc::new(Mutex::new(ring));
         let signer = chain::load_signing_key(&keys_dir)?;
         let verifying_key = signer.verifying_key();
-        let trees = Trees::open(&dir.join("audit"))?;
         let mut writer = Writer::new(
             dir.to_path_buf(),
             trees.clone(),

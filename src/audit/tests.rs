@@ -680,6 +680,20 @@ async fn purge_keeps_the_chain_verifiable_from_a_checkpoint() {
 }
 
 #[test]
+fn a_second_open_of_a_locked_store_fails_before_touching_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let ring = fs::read(dir.path().join("keys/keyring.jsonl")).unwrap();
+    let r = AuditLog::open(dir.path(), opts());
+    assert!(matches!(r, Err(AuditError::Store(_))), "{r:?}");
+    assert_eq!(
+        fs::read(dir.path().join("keys/keyring.jsonl")).unwrap(),
+        ring
+    );
+    drop(log);
+}
+
+#[test]
 fn key_files_wider_than_0600_are_refused() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

@@ -284,7 +284,10 @@ impl Writer {
             // The waiter may have timed out and gone: nothing to do then.
             let _ = reply.send(r);
         }
-        if flushed.is_ok() && self.head.0 >= self.last_cp_seq + self.checkpoint_every {
+        let due = self.head.0 >= self.last_cp_seq + self.checkpoint_every
+            || (self.head.0 > self.last_cp_seq
+                && self.last_cp_at.elapsed() >= self.checkpoint_interval);
+        if flushed.is_ok() && due {
             if let Err(e) = self.force_checkpoint() {
                 tracing::warn!(error = %e, "audit checkpoint failed");
             }
