@@ -184,6 +184,26 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
+    /// SHA-256 of the filter's fields, hex: identifies a query in access events without storing
+    /// the subject it may name.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"privgate/filter/v1\0");
+        h.update(format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.subject.map(|s| s.to_hex()),
+            self.since_ms,
+            self.until_ms,
+            self.route,
+            self.policy,
+            self.entity,
+            self.decision,
+            self.limit
+        ));
+        hex::encode(h.finalize())
+    }
+
     fn has_content_filter(&self) -> bool {
         self.route.is_some()
             || self.policy.is_some()
@@ -423,6 +443,23 @@ impl AuditLog {
     /// than it (so verification can start from that checkpoint), and their index entries.
     pub async fn purge_before(&self, before_ms: u64) -> Result<PurgeReport, AuditError> {
         self.admin(|tx| Cmd::Purge(before_ms, tx)).await
+    }
+
+    /// Records that someone read the log (query, export, verify…): a chained, durable event.
+    pub async fn record_access(
+        &self,
+        principal: &str,
+        action: &str,
+        filter: &AuditFilter,
+        count: u64,
+    ) -> Result<Seq, AuditError> {
+        self.append(Append::Event(LogEvent::Access {
+            principal: principal.to_string(),
+            action: action.to_string(),
+            filter_hash: filter.hash(),
+            count,
+        }))
+        .await
     }
 
     /// Stops the writer: queued commands finish, later writes return `Err(Closed)`.

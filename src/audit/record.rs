@@ -267,6 +267,17 @@ pub enum LogEvent {
         /// The new generation.
         generation: u64,
     },
+    /// Someone read the log (RELIABILITY H4: every admin read is itself audited).
+    Access {
+        /// Who (an admin token name or CLI user; never a subject id).
+        principal: String,
+        /// What (`query`, `export`, `verify`, …).
+        action: String,
+        /// SHA-256 of the filter, hex (the filter may name a subject, so it is not stored).
+        filter_hash: String,
+        /// How many records were returned.
+        count: u64,
+    },
     /// Records up to and including `through_seq` were deleted for retention.
     Purged {
         /// The last deleted seq (a signed checkpoint anchors the chain there).
