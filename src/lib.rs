@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod detect;
@@ -16,4 +17,5 @@ pub mod policy;
 pub mod providers;
 pub mod proxy;
 pub mod redact;
+pub mod store;
 pub mod tls;

@@ -1,0 +1,430 @@
+//! The single writer: assigns seqs, seals, chains, stores, and acknowledges with group commit.
+//!
+//! Owns: the chain head, the checkpoint cadence, and every mutation of the log (appends, erasure,
+//! master key rotation, retention purge), so they are serialised without locks on the hot path.
+//!
+//! Runs on its own OS thread (sled's calls block). Loop: wait for one command, drain whatever else
+//! is queued (up to `max_batch`), stage every append (seal, hash, insert), persist new key ring
+//! entries, then **one** `sled::Db::flush` (fsync) for the whole group; only after it returned Ok
+//! is any waiter in the group released with `Ok(seq)`. If the flush fails every waiter in the group
+//! gets `Err`. Records staged but not flushed may still reach disk later; they were never
+//! acknowledged, and they stay correctly chained.
+//!
+//! Checkpoints are signed after a successful flush, every `checkpoint_every` records or
+//! `checkpoint_interval`, and once more when the writer stops.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use tokio::sync::oneshot;
+
+use super::chain::{self, chain_hash, Checkpoint, GENESIS};
+use super::crypto::{random_nonce, seal, KeyRing};
+use super::record::{
+    now_ms, AuditRecord, Completion, Decision, Header, LogEvent, RecordKind, Seq, StoredRecord,
+    SubjectRef,
+};
+use super::store::{parse_seq, seq_key, subject_key, Trees};
+use super::{AuditError, ErasureReport, PurgeReport};
+
+type Reply<T> = oneshot::Sender<Result<T, AuditError>>;
+
+/// What can be appended.
+pub(crate) enum Append {
+    Intent(Box<AuditRecord>),
+    Complete { intent: Seq, completion: Completion },
+    Event(LogEvent),
+}
+
+/// A request to the writer.
+pub(crate) enum Cmd {
+    Append(Append, Reply<Seq>),
+    Erase(SubjectRef, Reply<ErasureReport>),
+    RotateMaster(Reply<u64>),
+    Checkpoint(Reply<Option<Checkpoint>>),
+    Purge(u64, Reply<PurgeReport>),
+}
+
+/// The writer's state.
+pub(crate) struct Writer {
+    pub dir: PathBuf,
+    pub trees: Trees,
+    pub keys: Arc<Mutex<KeyRing>>,
+    pub signer: SigningKey,
+    pub head: (Seq, [u8; 32]),
+    pub durable: (Seq, [u8; 32]),
+    pub last_cp_seq: Seq,
+    pub last_cp_sig: [u8; 64],
+    pub last_cp_at: Instant,
+    pub checkpoint_every: u64,
+    pub checkpoint_interval: Duration,
+    pub max_batch: usize,
+    /// Successful group-commit flushes so far (for stats and tests).
+    pub flushes: Arc<AtomicU64>,
+    #[cfg(any(test, feature = "failpoints"))]
+    pub failpoint_flush_delay: Option<Duration>,
+}
+
+impl Writer {
+    /// Builds the writer from what is on disk.
+    pub(crate) fn new(
+        dir: PathBuf,
+        trees: Trees,
+        keys: Arc<Mutex<KeyRing>>,
+        signer: SigningKey,
+        opts: &super::AuditOptions,
+    ) -> Result<Writer, AuditError> {
+        super::crypto::repair_torn_tail(&chain::checkpoints_path(&dir))?;
+        let cps: Vec<Checkpoint> = chain::read_checkpoints(&dir)?
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+        let last_cp = cps.last();
+        let head = match trees.head()? {
+            Some(h) => h,
+            None => match last_cp.and_then(|c| Some((c.seq, c.head_bytes()?))) {
+                Some(h) => h,
+                None => (0, GENESIS),
+            },
+        };
+        Ok(Writer {
+            dir,
+            trees,
+            keys,
+            signer,
+            head,
+            durable: head,
+            last_cp_seq: last_cp.map_or(0, |c| c.seq),
+            last_cp_sig: last_cp.and_then(Checkpoint::sig_bytes).unwrap_or([0; 64]),
+            last_cp_at: Instant::now(),
+            checkpoint_every: opts.checkpoint_every.max(1),
+            checkpoint_interval: opts.checkpoint_interval,
+            max_batch: opts.max_batch.max(1),
+            flushes: Arc::new(AtomicU64::new(0)),
+            #[cfg(any(test, feature = "failpoints"))]
+            failpoint_flush_delay: opts.failpoint_flush_delay,
+        })
+    }
+
+    /// The thread body: runs until every sender is gone, then signs a last checkpoint.
+    pub(crate) fn run(mut self, rx: Receiver<Cmd>) {
+        loop {
+            let wait = self
+                .checkpoint_interval
+                .saturating_sub(self.last_cp_at.elapsed())
+                .max(Duration::from_millis(10));
+            let first = match rx.recv_timeout(wait) {
+                Ok(c) => c,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.head.0 > self.last_cp_seq
+                        && self.last_cp_at.elapsed() >= self.checkpoint_interval
+                    {
+                        let _ = self.force_checkpoint();
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(c) => batch.push(c),
+                    Err(_) => break,
+                }
+            }
+            self.process(batch);
+        }
+        if self.head.0 > self.last_cp_seq {
+            if let Err(e) = self.force_checkpoint() {
+                tracing::warn!(error = %e, "final audit checkpoint failed");
+            }
+        }
+    }
+
+    /// Stages a group of commands and commits appends with one flush.
+    pub(crate) fn process(&mut self, batch: Vec<Cmd>) {
+        let mut acks: Vec<(Reply<Seq>, Result<Seq, AuditError>)> = Vec::new();
+        for cmd in batch {
+            match cmd {
+                Cmd::Append(a, reply) => {
+                    let r = self.stage(a);
+                    acks.push((reply, r));
+                }
+                other => {
+                    self.commit(&mut acks);
+                    self.special(other);
+                }
+            }
+        }
+        self.commit(&mut acks);
+    }
+
+    fn special(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Append(..) => unreachable!("appends are staged in process()"),
+            Cmd::Erase(subject, reply) => {
+                let _ = reply.send(self.erase(subject));
+            }
+            Cmd::RotateMaster(reply) => {
+                let r = (|| {
+                    let generation = {
+                        let mut k = self.keys.lock().map_err(|_| AuditError::Closed)?;
+                        k.rotate_master()?;
+                        k.generation()
+                    };
+                    self.append_now(Append::Event(LogEvent::MasterKeyRotated { generation }))?;
+                    Ok(generation)
+                })();
+                let _ = reply.send(r);
+            }
+            Cmd::Checkpoint(reply) => {
+                let _ = reply.send(self.force_checkpoint());
+            }
+            Cmd::Purge(before_ms, reply) => {
+                let _ = reply.send(self.purge(before_ms));
+            }
+        }
+    }
+
+    /// Seals, chains and inserts one record (not yet durable).
+    pub(crate) fn stage(&mut self, a: Append) -> Result<Seq, AuditError> {
+        let now = now_ms();
+        let (kind, subject, refers_to, payload) = match a {
+            Append::Intent(r) => (
+                RecordKind::Intent,
+                r.subject,
+                None,
+                serde_json::to_vec(&r).map_err(|_| AuditError::InvalidInput("record"))?,
+            ),
+            Append::Complete { intent, completion } => {
+                let Some(v) = self.trees.open.get(seq_key(intent))? else {
+                    return Err(if self.trees.completed.contains_key(seq_key(intent))? {
+                        AuditError::AlreadyCompleted
+                    } else {
+                        AuditError::NotFound
+                    });
+                };
+                let subject = <[u8; 32]>::try_from(&v[..]).ok().map(SubjectRef);
+                (
+                    RecordKind::Completion,
+                    subject,
+                    Some(intent),
+                    serde_json::to_vec(&completion)
+                        .map_err(|_| AuditError::InvalidInput("completion"))?,
+                )
+            }
+            Append::Event(e) => (
+                RecordKind::Event,
+                None,
+                None,
+                serde_json::to_vec(&e).map_err(|_| AuditError::InvalidInput("event"))?,
+            ),
+        };
+        let seq = self.head.0 + 1;
+        let (key_id, cipher) = self
+            .keys
+            .lock()
+            .map_err(|_| AuditError::Closed)?
+            .key_for(subject, now);
+        let nonce = random_nonce();
+        let header = Header {
+            v: 1,
+            seq,
+            kind,
+            time_ms: now,
+            key_id,
+            refers_to,
+            prev: hex::encode(self.head.1),
+            nonce: hex::encode(nonce),
+        };
+        let hb = serde_json::to_vec(&header).map_err(|_| AuditError::Corrupt("header"))?;
+        let ct = seal(&cipher, &hb, &payload, &nonce)?;
+        let hash = chain_hash(&self.head.1, seq, &hb, &ct);
+        self.trees
+            .records
+            .insert(seq_key(seq), StoredRecord::encode(&hash, &hb, &ct))?;
+        // The record is in the tree: the chain continues from it whatever happens next.
+        self.head = (seq, hash);
+        if let Some(s) = &subject {
+            self.trees.by_subject.insert(subject_key(s, seq), &[])?;
+        }
+        match kind {
+            RecordKind::Intent => {
+                let v: &[u8] = subject.as_ref().map_or(&[], |s| &s.0[..]);
+                self.trees.open.insert(seq_key(seq), v)?;
+            }
+            RecordKind::Completion => {
+                let intent = refers_to.expect("completions refer to an intent");
+                self.trees.open.remove(seq_key(intent))?;
+                self.trees
+                    .completed
+                    .insert(seq_key(intent), &seq_key(seq))?;
+            }
+            RecordKind::Event => {}
+        }
+        Ok(seq)
+    }
+
+    /// Makes everything staged durable (key ring, then sled) and releases the waiters.
+    pub(crate) fn commit(&mut self, acks: &mut Vec<(Reply<Seq>, Result<Seq, AuditError>)>) {
+        if acks.is_empty() {
+            return;
+        }
+        let flushed = self.flush();
+        for (reply, r) in acks.drain(..) {
+            let r = match (&flushed, r) {
+                (Ok(()), r) => r,
+                (Err(e), Ok(_)) => Err(e.clone_kind()),
+                (Err(_), Err(e)) => Err(e),
+            };
+            // The waiter may have timed out and gone: nothing to do then.
+            let _ = reply.send(r);
+        }
+        let due = self.head.0 >= self.last_cp_seq + self.checkpoint_every
+            || (self.head.0 > self.last_cp_seq
+                && self.last_cp_at.elapsed() >= self.checkpoint_interval);
+        if flushed.is_ok() && due {
+            if let Err(e) = self.force_checkpoint() {
+                tracing::warn!(error = %e, "audit checkpoint failed");
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), AuditError> {
+        if self.durable.0 == self.head.0 {
+            return Ok(());
+        }
+        #[cfg(any(test, feature = "failpoints"))]
+        if let Some(d) = self.failpoint_flush_delay {
+            std::thread::sleep(d);
+        }
+        self.keys
+            .lock()
+            .map_err(|_| AuditError::Closed)?
+            .persist()?;
+        self.trees.db.flush()?;
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        self.durable = self.head;
+        Ok(())
+    }
+
+    /// Stages and commits one record right away (for events written by the writer itself).
+    pub(crate) fn append_now(&mut self, a: Append) -> Result<Seq, AuditError> {
+        let seq = self.stage(a)?;
+        self.flush()?;
+        Ok(seq)
+    }
+
+    /// Marks every intent left open (by a crash or restart) `incomplete`. Called on open.
+    pub(crate) fn reconcile(&mut self) -> Result<u64, AuditError> {
+        let open: Vec<Seq> = self
+            .trees
+            .open
+            .iter()
+            .keys()
+            .filter_map(|k| k.ok().and_then(|k| parse_seq(&k)))
+            .collect();
+        for &intent in &open {
+            self.stage(Append::Complete {
+                intent,
+                completion: Completion::new(Decision::Incomplete),
+            })?;
+        }
+        self.flush()?;
+        Ok(open.len() as u64)
+    }
+
+    /// Signs a checkpoint at the durable head (after flushing what is staged).
+    pub(crate) fn force_checkpoint(&mut self) -> Result<Option<Checkpoint>, AuditError> {
+        self.flush()?;
+        self.last_cp_at = Instant::now();
+        if self.durable.0 == 0 || self.durable.0 == self.last_cp_seq {
+            return Ok(None);
+        }
+        let cp = Checkpoint::sign(
+            &self.signer,
+            self.durable.0,
+            &self.durable.1,
+            now_ms(),
+            &self.last_cp_sig,
+        );
+        chain::append_checkpoint(&self.dir, &cp)?;
+        self.last_cp_seq = cp.seq;
+        self.last_cp_sig = cp.sig_bytes().expect("we just encoded it");
+        Ok(Some(cp))
+    }
+
+    fn erase(&mut self, subject: SubjectRef) -> Result<ErasureReport, AuditError> {
+        // Commit anything staged first, so no record sealed with the old keys is left unflushed.
+        self.flush()?;
+        let (key_ids, generation) = {
+            let mut k = self.keys.lock().map_err(|_| AuditError::Closed)?;
+            let ids = k.erase_subject(&subject)?;
+            (ids, k.managed().then(|| k.generation()))
+        };
+        let mut removed = 0u64;
+        for k in self.trees.by_subject.scan_prefix(subject.0).keys() {
+            self.trees.by_subject.remove(k?)?;
+            removed += 1;
+        }
+        let seq = self.append_now(Append::Event(LogEvent::SubjectErased {
+            subject,
+            key_ids: key_ids.clone(),
+            index_entries: removed,
+            master_generation: generation,
+        }))?;
+        Ok(ErasureReport {
+            event_seq: seq,
+            keys_destroyed: key_ids.len(),
+            records: removed,
+            master_generation: generation,
+        })
+    }
+
+    fn purge(&mut self, before_ms: u64) -> Result<PurgeReport, AuditError> {
+        self.flush()?;
+        // The newest checkpoint older than the cutoff that leaves at least one record.
+        let anchor = chain::read_checkpoints(&self.dir)?
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|c| c.time_ms < before_ms && c.seq < self.head.0)
+            .map(|c| c.seq)
+            .max();
+        let Some(through) = anchor else {
+            return Ok(PurgeReport {
+                through_seq: None,
+                records: 0,
+            });
+        };
+        let mut records = 0u64;
+        for k in self.trees.records.range(..=seq_key(through)).keys() {
+            self.trees.records.remove(k?)?;
+            records += 1;
+        }
+        for tree in [&self.trees.open, &self.trees.completed] {
+            for k in tree.range(..=seq_key(through)).keys() {
+                tree.remove(k?)?;
+            }
+        }
+        for k in self.trees.by_subject.iter().keys() {
+            let k = k?;
+            if parse_seq(&k[32..]).is_some_and(|s| s <= through) {
+                self.trees.by_subject.remove(k)?;
+            }
+        }
+        if records > 0 {
+            self.append_now(Append::Event(LogEvent::Purged {
+                through_seq: through,
+                records,
+            }))?;
+        }
+        Ok(PurgeReport {
+            through_seq: Some(through),
+            records,
+        })
+    }
+}
