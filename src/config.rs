@@ -24,6 +24,29 @@ pub struct Config {
     /// Limits and timeouts (defaults from RELIABILITY.md D8).
     #[serde(default)]
     pub limits: Limits,
+    /// The audit trail.
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+/// `[audit]`: the encrypted, hash-chained audit trail under `<data_dir>/audit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// Record every exchange. When on, a request goes upstream only after its intent record is
+    /// durable; if it cannot be written, the request is refused (503 `audit_unavailable`).
+    pub enabled: bool,
+    /// How long a request waits for its audit record to become durable, milliseconds.
+    pub write_timeout_ms: u64,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        AuditSection {
+            enabled: true,
+            write_timeout_ms: 2_000,
+        }
+    }
 }
 
 /// `[server]`

@@ -70,6 +70,9 @@ pub enum ProxyError {
     /// The detector failed (panicked or exceeded its budget): fail closed.
     #[error("PII detection is unavailable; the request was not forwarded")]
     RedactionUnavailable,
+    /// The audit record that must precede forwarding could not be made durable: fail closed.
+    #[error("the audit trail is unavailable; the request was not forwarded")]
+    AuditUnavailable,
     /// The upstream refused the connection, failed TLS or reset before answering.
     #[error("upstream is unavailable")]
     UpstreamUnavailable,
@@ -100,9 +103,9 @@ impl ProxyError {
             ProxyError::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProxyError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProxyError::PiiBlocked(_) | ProxyError::PiiInUrl(_) => StatusCode::BAD_REQUEST,
-            ProxyError::RedactionUnavailable | ProxyError::Overloaded => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ProxyError::RedactionUnavailable
+            | ProxyError::AuditUnavailable
+            | ProxyError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,6 +129,7 @@ impl ProxyError {
             ProxyError::PiiBlocked(_) => "pii_blocked",
             ProxyError::PiiInUrl(_) => "pii_in_url",
             ProxyError::RedactionUnavailable => "redaction_unavailable",
+            ProxyError::AuditUnavailable => "audit_unavailable",
             ProxyError::UpstreamUnavailable => "upstream_unavailable",
             ProxyError::UpstreamTimeout => "upstream_timeout",
             ProxyError::Overloaded => "overloaded",
@@ -186,7 +190,9 @@ impl ProxyError {
         headers.insert("x-privgate-error", HeaderValue::from_static(self.code()));
         if matches!(
             self,
-            ProxyError::RedactionUnavailable | ProxyError::Overloaded
+            ProxyError::RedactionUnavailable
+                | ProxyError::AuditUnavailable
+                | ProxyError::Overloaded
         ) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

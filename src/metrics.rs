@@ -26,6 +26,12 @@ pub struct Metrics {
     pub blocked_requests_total: IntCounterVec,
     /// `privgate_redaction_failures_total{stage}`.
     pub redaction_failures_total: IntCounterVec,
+    /// `privgate_audit_records_total{kind}`: audit records made durable (`intent`, `completion`).
+    pub audit_records_total: IntCounterVec,
+    /// `privgate_audit_write_failures_total{reason}`: audit writes that failed (`timeout`, `io`…).
+    pub audit_write_failures_total: IntCounterVec,
+    /// `privgate_audit_write_duration_seconds{route}`: time to a durable intent record.
+    pub audit_write_duration: HistogramVec,
     /// `privgate_policy_reloads_total{result}`.
     pub policy_reloads_total: IntCounterVec,
     /// `privgate_streams_aborted_total{side}`: streams that ended early (`upstream`, `client`).
@@ -112,6 +118,20 @@ impl Metrics {
                 "redaction_failures_total",
                 "Detector failures, by stage (request/response).",
                 &["stage"],
+            ),
+            audit_records_total: counter(
+                "audit_records_total",
+                "Audit records made durable, by kind.",
+                &["kind"],
+            ),
+            audit_write_failures_total: counter(
+                "audit_write_failures_total",
+                "Audit writes that failed, by reason.",
+                &["reason"],
+            ),
+            audit_write_duration: histogram(
+                "audit_write_duration_seconds",
+                "Time until a request's intent record is durable.",
             ),
             policy_reloads_total: counter(
                 "policy_reloads_total",

@@ -3,6 +3,8 @@
 
 mod common;
 
+mod audit_trail;
+
 mod cli;
 
 mod errors;

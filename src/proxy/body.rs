@@ -33,6 +33,10 @@ pub fn empty() -> ProxyBody {
         .boxed()
 }
 
+/// Called once when a guarded stream ends: `None` for a clean end, else the abort's code
+/// (`upstream_reset_midstream`, `client_cancelled`).
+pub type OnStreamEnd = Box<dyn FnOnce(Option<&'static str>) + Send + Sync>;
+
 /// How a streamed answer ended, for `privgate_streams_aborted_total{side}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StreamEnd {
@@ -53,6 +57,7 @@ pub struct StreamGuard {
     at_boundary: bool,
     end: StreamEnd,
     pending_error: Option<BoxError>,
+    on_end: Option<OnStreamEnd>,
     /// Gives the error event time to be flushed before the stream is reset (a reset discards
     /// frames still queued).
     error_delay: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -76,7 +81,19 @@ impl StreamGuard {
             at_boundary: true,
             end: StreamEnd::Open,
             pending_error: None,
+            on_end: None,
             error_delay: None,
+        }
+    }
+
+    /// Sets what to do when the stream ends (the audit completion).
+    pub fn on_end(&mut self, f: OnStreamEnd) {
+        self.on_end = Some(f);
+    }
+
+    fn ended(&mut self, aborted: Option<&'static str>) {
+        if let Some(f) = self.on_end.take() {
+            f(aborted);
         }
     }
 }
@@ -88,6 +105,7 @@ impl Drop for StreamGuard {
             // Dropped before the end: the client went away. Dropping `inner` here cancels the
             // upstream request (its connection or HTTP/2 stream is reset).
             self.aborted.with_label_values(&["client"]).inc();
+            self.ended(Some("client_cancelled"));
         }
     }
 }
@@ -123,6 +141,7 @@ impl Body for StreamGuard {
             Poll::Ready(Some(Err(e))) => {
                 self.end = StreamEnd::Upstream;
                 self.aborted.with_label_values(&["upstream"]).inc();
+                self.ended(Some("upstream_reset_midstream"));
                 tracing::warn!("upstream failed mid-stream; ending the client's stream as failed");
                 match self.error_event.take() {
                     Some(ev) if self.at_boundary => {
@@ -137,6 +156,7 @@ impl Body for StreamGuard {
             }
             Poll::Ready(None) => {
                 self.end = StreamEnd::Clean;
+                self.ended(None);
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,

@@ -17,11 +17,13 @@ use hyper::body::Incoming;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::auditing::{self, AuditState};
 use super::body::{self, ProxyBody, SseRewrite, StreamGuard};
 use super::headers;
 use super::sniff::AmbiguousFraming;
 use super::upstream::ResolvedUpstream;
 use super::AppState;
+use crate::audit::{AuditRecord, Completion, Decision};
 use crate::config;
 use crate::detect::EntityType;
 use crate::error::{ErrorFlavor, ProxyError};
@@ -43,6 +45,8 @@ struct Exchange {
     upstream_time: Duration,
     findings: u32,
     streamed: bool,
+    response_bytes: Option<u64>,
+    audit: Option<AuditState>,
 }
 
 /// Handles one request; never fails (errors become provider-shaped responses).
@@ -59,11 +63,49 @@ pub async fn handle(
         upstream_time: Duration::ZERO,
         findings: 0,
         streamed: false,
+        response_bytes: None,
+        audit: None,
     };
     let result = process(&state, &framing, req, &mut ex).await;
     let mut resp = match result {
-        Ok(resp) => resp,
+        Ok(resp) => {
+            if let Some(AuditState {
+                intent: Some(seq), ..
+            }) = ex.audit.take()
+            {
+                if !ex.streamed {
+                    let mut c = Completion::new(Decision::Forwarded);
+                    c.client_status = Some(resp.status().as_u16());
+                    c.upstream_status = Some(resp.status().as_u16());
+                    c.latency_total_ms = Some(ex.started.elapsed().as_millis() as u64);
+                    c.latency_upstream_ms = Some(ex.upstream_time.as_millis() as u64);
+                    c.response_bytes = ex.response_bytes;
+                    auditing::complete_later(&state, seq, c);
+                }
+            }
+            resp
+        }
         Err(err) => {
+            let status = err.status().as_u16();
+            match ex.audit.take() {
+                Some(AuditState {
+                    intent: Some(seq), ..
+                }) => {
+                    let mut c = Completion::new(auditing::decision_for(&err));
+                    c.client_status = Some(status);
+                    c.latency_total_ms = Some(ex.started.elapsed().as_millis() as u64);
+                    auditing::complete_later(&state, seq, c);
+                }
+                Some(a) if !matches!(err, ProxyError::AuditUnavailable) => {
+                    auditing::record_refusal(
+                        &state,
+                        a.record,
+                        auditing::decision_for(&err),
+                        status,
+                    );
+                }
+                _ => {}
+            }
             state
                 .metrics
                 .blocked_requests_total
@@ -117,7 +159,7 @@ fn log_and_count(state: &AppState, ex: &Exchange, status: StatusCode) {
 }
 
 async fn process(
-    state: &AppState,
+    state: &Arc<AppState>,
     framing: &AmbiguousFraming,
     req: Request<Incoming>,
     ex: &mut Exchange,
@@ -154,7 +196,25 @@ async fn process(
     let uri = upstream
         .uri_for(&path_and_query)
         .map_err(|_| ProxyError::BadRequest("unusable request target"))?;
+    if let Some(audit) = &state.audit {
+        ex.audit = Some(AuditState {
+            record: AuditRecord {
+                time_ms: auditing::now_ms(),
+                request_id: ex.request_id.clone(),
+                route: route.template.to_string(),
+                provider: route.provider.as_str().to_string(),
+                upstream_host: upstream.host().to_string(),
+                subject: auditing::subject_id(h, None).map(|s| audit.subject_ref(&s)),
+                policy_id: policy.id.clone(),
+                policy_version: policy.version_hash.clone(),
+                decision: Some(Decision::Forwarded),
+                ..AuditRecord::default()
+            },
+            intent: None,
+        });
+    }
 
+    let headers_for_subject = h.clone();
     let scope = credential_scope(h);
     let mut redaction = Redaction::new(state.key.scoped(&scope));
     if let Some(entity) = scan_query(&policy, req.uri().query()) {
@@ -170,6 +230,7 @@ async fn process(
         *up.headers_mut().expect("builder has no error yet") = up_headers;
         drop(incoming);
         let up = up.body(body::empty()).map_err(|_| ProxyError::Internal)?;
+        write_intent(state, route, ex).await?;
         let resp = send(state, &upstream, up, ex).await?;
         let (mut parts, incoming) = resp.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers);
@@ -248,6 +309,16 @@ async fn process(
             .inc_by(u64::from(*n));
     }
     ex.findings = redaction.total_findings();
+    if let (Some(a), Some(audit)) = (ex.audit.as_mut(), state.audit.as_ref()) {
+        a.record.model = json
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        a.record.subject =
+            auditing::subject_id(&headers_for_subject, Some(&json)).map(|s| audit.subject_ref(&s));
+        a.record.entities = auditing::entity_counts(redaction.counts());
+        a.record.request_bytes = collected.len() as u64;
+    }
     if let Some(entity) = blocked_entity(&redaction, &policy) {
         return Err(ProxyError::PiiBlocked(entity));
     }
@@ -269,6 +340,7 @@ async fn process(
     let up = up
         .body(body::full(forward_body))
         .map_err(|_| ProxyError::Internal)?;
+    write_intent(state, route, ex).await?;
     let sent_at = Instant::now();
     let resp = send(state, &upstream, up, ex).await?;
 
@@ -290,12 +362,28 @@ async fn process(
             parts.headers.remove(header::CONTENT_LENGTH);
             body = BodyExt::boxed(SseRewrite::new(body, stream_transform(route, restorer)));
         }
-        let guard = StreamGuard::new(
+        let mut guard = StreamGuard::new(
             body,
             state.metrics.active_streams.clone(),
             state.metrics.streams_aborted_total.clone(),
             is_sse.then(|| stream_error_event(route.provider)),
         );
+        if let Some(seq) = ex.audit.as_ref().and_then(|a| a.intent) {
+            let state = state.clone();
+            let started = ex.started;
+            let status = parts.status.as_u16();
+            guard.on_end(Box::new(move |aborted: Option<&'static str>| {
+                let decision = match aborted {
+                    None => Decision::Forwarded,
+                    Some(code) => Decision::Error { code: code.into() },
+                };
+                let mut c = Completion::new(decision);
+                c.client_status = Some(status);
+                c.upstream_status = Some(status);
+                c.latency_total_ms = Some(started.elapsed().as_millis() as u64);
+                auditing::complete_later(&state, seq, c);
+            }));
+        }
         return Ok(Response::from_parts(parts, BodyExt::boxed(guard)));
     }
     let limit = state.config.limits.max_response_bytes;
@@ -352,6 +440,16 @@ fn stream_transform(route: Route, restorer: Restorer) -> Box<dyn StreamTransform
 
 /// Bodies larger than this are scanned on the blocking pool.
 const INLINE_SCAN_BYTES: usize = 64 * 1024;
+
+/// Makes the exchange's intent record durable before anything goes upstream (fail closed).
+async fn write_intent(state: &AppState, route: Route, ex: &mut Exchange) -> Result<(), ProxyError> {
+    let (Some(a), Some(audit)) = (ex.audit.as_mut(), state.audit.as_ref()) else {
+        return Ok(());
+    };
+    let seq = auditing::write_intent(state, audit, route.template, a.record.clone()).await?;
+    a.intent = Some(seq);
+    Ok(())
+}
 
 /// Runs detection and the policy over every text slot. A panic in the detector, or a scan that
 /// exceeds its time budget, becomes [`ProxyError::RedactionUnavailable`]: fail closed, nothing

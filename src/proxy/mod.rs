@@ -5,6 +5,7 @@
 //! Owns: [`AppState`], [`Server`] (start, addresses, shutdown). The request path itself is in
 //! `handler`; header hygiene in `headers`; upstream clients in `upstream`.
 
+pub mod auditing;
 pub mod body;
 pub mod handler;
 pub mod headers;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub upstreams: Upstreams,
     /// Metric handles.
     pub metrics: Metrics,
+    /// The audit trail (`None` when `[audit] enabled = false`).
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
     /// Readiness: false until listening, and while shutting down.
     pub ready: AtomicBool,
 }
@@ -142,6 +145,9 @@ pub enum StartError {
     /// Policies.
     #[error("policies:\n{0}")]
     Policy(#[from] crate::policy::PolicyError),
+    /// The audit store could not be opened.
+    #[error("audit store: {0}")]
+    Audit(crate::audit::AuditError),
     /// The chosen policy does not exist.
     #[error("policy {id:?} not found; loaded: {loaded}")]
     UnknownPolicy {
@@ -190,6 +196,18 @@ impl Server {
             });
         }
         let key = load_or_create_key(&config.server.data_dir)?;
+        let audit = if config.audit.enabled {
+            let opts = crate::audit::AuditOptions {
+                write_timeout: config::ms(config.audit.write_timeout_ms),
+                ..crate::audit::AuditOptions::default()
+            };
+            Some(Arc::new(
+                crate::audit::AuditLog::open(&config.server.data_dir, opts)
+                    .map_err(StartError::Audit)?,
+            ))
+        } else {
+            None
+        };
         let tls = crate::tls::server_config(&config.server.cert_path(), &config.server.key_path())?;
         let upstreams = Upstreams {
             openai: ResolvedUpstream::new(&config.upstreams.openai, &config.limits)?,
@@ -229,6 +247,7 @@ impl Server {
             key,
             upstreams,
             metrics,
+            audit,
             ready: AtomicBool::new(false),
         });
         let (shutdown, rx) = watch::channel(false);
@@ -263,6 +282,9 @@ impl Server {
         self.state.ready.store(false, Ordering::SeqCst);
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(grace, futures_util::future::join_all(self.tasks)).await;
+        if let Some(audit) = &self.state.audit {
+            audit.shutdown();
+        }
     }
 }
 
