@@ -974,3 +974,61 @@ fn kill9_loses_no_acknowledged_record() {
         });
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_records_need_no_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = AuditLog::open(dir.path(), opts()).unwrap();
+        let mut r = rec(1, None);
+        r.decision = Some(Decision::Blocked {
+            code: "pii_blocked".into(),
+        });
+        let s = log.append_final(r).await.unwrap();
+        assert!(matches!(
+            log.complete(s, Completion::new(Decision::Forwarded)).await,
+            Err(AuditError::NotFound)
+        ));
+        assert_eq!(log.stats().await.unwrap().open_intents, 0);
+    }
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "no `incomplete` completion added on reopen");
+    assert_eq!(all[0].decision().unwrap().name(), "blocked");
+}
+
+/// RELIABILITY I3: no waiter is released before the flush covering its record returned, and
+/// concurrent waiters share flushes. The failpoint makes every flush take 150 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_waiter_is_released_before_its_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(
+        dir.path(),
+        AuditOptions {
+            failpoint_flush_delay: Some(Duration::from_millis(150)),
+            ..opts()
+        },
+    )
+    .unwrap();
+    let before = log.stats().await.unwrap().flushes;
+    let start = std::time::Instant::now();
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let seq = log.append_intent(rec(i, None)).await.unwrap();
+                (seq, start.elapsed(), log.stats().await.unwrap().flushes)
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (_, took, flushes) = t.await.unwrap();
+        assert!(
+            took >= Duration::from_millis(150),
+            "released before the flush: {took:?}"
+        );
+        assert!(flushes > before, "released with no completed flush");
+    }
+    let used = log.stats().await.unwrap().flushes - before;
+    assert!(used <= 4, "32 concurrent appends took {used} flushes");
+}
