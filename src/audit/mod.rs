@@ -439,7 +439,8 @@ impl AuditLog {
     }
 
     /// Re-wraps every data key under a new master key generation (`privgate keys rotate`) and
-    /// records it; returns the new generation.
+    /// records it; returns the new generation. `Err(Key)` when the master key is given from
+    /// outside (environment): privgate cannot replace it.
     pub async fn rotate_master_key(&self) -> Result<u64, AuditError> {
         self.admin(Cmd::RotateMaster).await
     }

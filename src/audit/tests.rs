@@ -539,12 +539,34 @@ async fn given_master_key_is_required_to_reopen() {
         log.append_intent(rec(1, None)).await.unwrap();
     }
     assert!(!dir.path().join("keys/master.key").exists());
+    {
+        let log = AuditLog::open(dir.path(), with(&k)).unwrap();
+        assert!(matches!(
+            log.rotate_master_key().await,
+            Err(AuditError::Key(_))
+        ));
+        // Erasure still rewrites the key ring without the subject's key; no generation to destroy.
+        let s = log.subject_ref("heidi");
+        log.append_intent(rec(2, Some(s))).await.unwrap();
+        let r = log.erase_subject(s).await.unwrap();
+        assert_eq!((r.keys_destroyed, r.master_generation), (1, None));
+    }
     assert!(matches!(
         AuditLog::open(dir.path(), with(&Secret32::random())),
         Err(AuditError::Key(_))
     ));
     let log = AuditLog::open(dir.path(), with(&k)).unwrap();
-    assert_eq!(log.query(AuditFilter::default()).await.unwrap().len(), 1);
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    let states: Vec<&str> = all
+        .iter()
+        .map(|e| match e.content {
+            EntryContent::Record { .. } => "record",
+            EntryContent::Erased => "erased",
+            EntryContent::Event { .. } => "event",
+            EntryContent::Unreadable => "unreadable",
+        })
+        .collect();
+    assert_eq!(states, ["record", "erased", "event"]);
 }
 
 // === nonces and rotation (G6) ===

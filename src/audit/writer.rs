@@ -178,6 +178,11 @@ impl Writer {
                 let r = (|| {
                     let generation = {
                         let mut k = self.keys.lock().map_err(|_| AuditError::Closed)?;
+                        if !k.managed() {
+                            return Err(AuditError::Key(
+                                "the master key is given from outside; rotate it there",
+                            ));
+                        }
                         k.rotate_master()?;
                         k.generation()
                     };
