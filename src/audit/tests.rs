@@ -1054,3 +1054,40 @@ async fn no_waiter_is_released_before_its_flush() {
     let used = log.stats().await.unwrap().flushes - before;
     assert!(used <= 4, "32 concurrent appends took {used} flushes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_key_ring_and_master_key_rename_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let old_master;
+    {
+        let log = AuditLog::open(dir.path(), opts()).unwrap();
+        let s = log.subject_ref("ivan");
+        let t = log.subject_ref("judy");
+        log.append_intent(rec(1, Some(s))).await.unwrap();
+        log.append_intent(rec(2, Some(t))).await.unwrap();
+        old_master = fs::read(keys.join("master.key")).unwrap();
+        log.erase_subject(s).await.unwrap();
+    }
+    // Recreate the state of a crash after the key ring was renamed into place but before
+    // `master.key.next` replaced `master.key`.
+    let new_master = fs::read(keys.join("master.key")).unwrap();
+    crypto::write_atomic(&keys.join("master.key.next"), &new_master).unwrap();
+    crypto::write_atomic(&keys.join("master.key"), &old_master).unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    assert_eq!(fs::read(keys.join("master.key")).unwrap(), new_master);
+    assert!(!keys.join("master.key.next").exists());
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    assert_eq!(all.iter().filter(|e| record_of(e).is_some()).count(), 1);
+    // And a leftover `next` from a crash before the key ring was replaced is discarded.
+    drop(log);
+    crypto::write_atomic(
+        &keys.join("master.key.next"),
+        hex::encode([1u8; 32]).as_bytes(),
+    )
+    .unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    assert!(!keys.join("master.key.next").exists());
+    assert_eq!(fs::read(keys.join("master.key")).unwrap(), new_master);
+    drop(log);
+}
