@@ -497,7 +497,11 @@ async fn erasure_shreds_one_subject_and_keeps_the_rest() {
     // (c) no copy of the data key, raw or hex, anywhere in the data dir.
     assert_eq!(scan_dir(dir.path(), &alice_dek), 0);
     assert_eq!(scan_dir(dir.path(), hex::encode(alice_dek).as_bytes()), 0);
-    assert_eq!(scan_dir(dir.path(), wrapped.as_bytes()), 0, "no old wrapped copy");
+    assert_eq!(
+        scan_dir(dir.path(), wrapped.as_bytes()),
+        0,
+        "no old wrapped copy"
+    );
     assert!(!fs::read_to_string(keys_dir.join("keyring.jsonl"))
         .unwrap()
         .contains(&alice_key_id));
