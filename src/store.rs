@@ -2,7 +2,7 @@
 //! and tests can substitute a failing or slow store (RELIABILITY D1, G2).
 //!
 //! Owns: [`AuditStore`], the audit operations on the request path, implemented by
-//! [`AuditLog`](crate::audit::AuditLog) (sled). Object-safe: keep it as `Arc<dyn AuditStore>`.
+//! [`AuditLog`] (sled). Object-safe: keep it as `Arc<dyn AuditStore>`.
 //! A consent store and a shared SQL implementation can come later behind the same pattern.
 
 use std::future::Future;

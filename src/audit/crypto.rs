@@ -372,6 +372,7 @@ impl KeyRing {
                 Err(_) => break,
             }
         }
+        let line_count = lines.len();
         let mut it = lines.into_iter();
         let Some(Line::Head {
             generation,
@@ -435,6 +436,10 @@ impl KeyRing {
             if d.used >= ring.max_per_key {
                 d.retired = true;
             }
+        }
+        // Reservation lines accumulate; fold them in when they outnumber the keys.
+        if line_count > 2 * ring.deks.len() + 64 {
+            ring.compact()?;
         }
         Ok(ring)
     }

@@ -22,6 +22,8 @@
 //! log.subject_ref(subject_id) -> SubjectRef                   keyed HMAC blind index
 //! log.append_intent(AuditRecord).await -> Result<Seq>         durable (fsynced) when Ok
 //! log.complete(intent_seq, Completion).await -> Result<Seq>   durable when Ok
+//! log.append_final(AuditRecord).await -> Result<Seq>          one record, no completion follows
+//! log.record_access(principal, action, &filter, n).await      admin reads are audited too
 //! log.query(AuditFilter).await -> Result<Vec<AuditEntry>>     decrypted; erased ones marked
 //! log.export_subject(SubjectRef).await -> Result<Value>       Art. 15: every record of a subject
 //! log.erase_subject(SubjectRef).await -> Result<ErasureReport> Art. 17: crypto-shredding
@@ -411,9 +413,17 @@ impl AuditLog {
 
     /// Writes an exchange's intent record. Returns its seq once it is durable (fsynced); `Err`
     /// if the write fails or takes longer than `write_timeout`: the caller must then not contact
-    /// the upstream.
+    /// the upstream. After a timeout the record may still be stored later, unacknowledged; it
+    /// stays open until the next start marks it `incomplete`.
     pub async fn append_intent(&self, record: AuditRecord) -> Result<Seq, AuditError> {
         self.append(Append::Intent(Box::new(record))).await
+    }
+
+    /// Writes an exchange that is already over (blocked, refused, failed before the upstream) as
+    /// one record with its decision set: one fsync instead of intent + completion. Durable when
+    /// `Ok`.
+    pub async fn append_final(&self, record: AuditRecord) -> Result<Seq, AuditError> {
+        self.append(Append::Final(Box::new(record))).await
     }
 
     /// Writes the completion of intent `intent` (its own chained record, sealed under the same
@@ -429,7 +439,8 @@ impl AuditLog {
     }
 
     /// Re-wraps every data key under a new master key generation (`privgate keys rotate`) and
-    /// records it; returns the new generation.
+    /// records it; returns the new generation. `Err(Key)` when the master key is given from
+    /// outside (environment): privgate cannot replace it.
     pub async fn rotate_master_key(&self) -> Result<u64, AuditError> {
         self.admin(Cmd::RotateMaster).await
     }

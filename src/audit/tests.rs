@@ -497,6 +497,11 @@ async fn erasure_shreds_one_subject_and_keeps_the_rest() {
     // (c) no copy of the data key, raw or hex, anywhere in the data dir.
     assert_eq!(scan_dir(dir.path(), &alice_dek), 0);
     assert_eq!(scan_dir(dir.path(), hex::encode(alice_dek).as_bytes()), 0);
+    assert_eq!(
+        scan_dir(dir.path(), wrapped.as_bytes()),
+        0,
+        "no old wrapped copy"
+    );
     assert!(!fs::read_to_string(keys_dir.join("keyring.jsonl"))
         .unwrap()
         .contains(&alice_key_id));
@@ -539,12 +544,34 @@ async fn given_master_key_is_required_to_reopen() {
         log.append_intent(rec(1, None)).await.unwrap();
     }
     assert!(!dir.path().join("keys/master.key").exists());
+    {
+        let log = AuditLog::open(dir.path(), with(&k)).unwrap();
+        assert!(matches!(
+            log.rotate_master_key().await,
+            Err(AuditError::Key(_))
+        ));
+        // Erasure still rewrites the key ring without the subject's key; no generation to destroy.
+        let s = log.subject_ref("heidi");
+        log.append_intent(rec(2, Some(s))).await.unwrap();
+        let r = log.erase_subject(s).await.unwrap();
+        assert_eq!((r.keys_destroyed, r.master_generation), (1, None));
+    }
     assert!(matches!(
         AuditLog::open(dir.path(), with(&Secret32::random())),
         Err(AuditError::Key(_))
     ));
     let log = AuditLog::open(dir.path(), with(&k)).unwrap();
-    assert_eq!(log.query(AuditFilter::default()).await.unwrap().len(), 1);
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    let states: Vec<&str> = all
+        .iter()
+        .map(|e| match e.content {
+            EntryContent::Record { .. } => "record",
+            EntryContent::Erased => "erased",
+            EntryContent::Event { .. } => "event",
+            EntryContent::Unreadable => "unreadable",
+        })
+        .collect();
+    assert_eq!(states, ["record", "erased", "event"]);
 }
 
 // === nonces and rotation (G6) ===
@@ -973,4 +1000,99 @@ fn kill9_loses_no_acknowledged_record() {
             );
         });
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_records_need_no_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = AuditLog::open(dir.path(), opts()).unwrap();
+        let mut r = rec(1, None);
+        r.decision = Some(Decision::Blocked {
+            code: "pii_blocked".into(),
+        });
+        let s = log.append_final(r).await.unwrap();
+        assert!(matches!(
+            log.complete(s, Completion::new(Decision::Forwarded)).await,
+            Err(AuditError::NotFound)
+        ));
+        assert_eq!(log.stats().await.unwrap().open_intents, 0);
+    }
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "no `incomplete` completion added on reopen");
+    assert_eq!(all[0].decision().unwrap().name(), "blocked");
+}
+
+/// RELIABILITY I3: no waiter is released before the flush covering its record returned, and
+/// concurrent waiters share flushes. The failpoint makes every flush take 150 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_waiter_is_released_before_its_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(
+        dir.path(),
+        AuditOptions {
+            failpoint_flush_delay: Some(Duration::from_millis(150)),
+            ..opts()
+        },
+    )
+    .unwrap();
+    let before = log.stats().await.unwrap().flushes;
+    let start = std::time::Instant::now();
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let seq = log.append_intent(rec(i, None)).await.unwrap();
+                (seq, start.elapsed(), log.stats().await.unwrap().flushes)
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (_, took, flushes) = t.await.unwrap();
+        assert!(
+            took >= Duration::from_millis(150),
+            "released before the flush: {took:?}"
+        );
+        assert!(flushes > before, "released with no completed flush");
+    }
+    let used = log.stats().await.unwrap().flushes - before;
+    assert!(used <= 4, "32 concurrent appends took {used} flushes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_key_ring_and_master_key_rename_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let old_master;
+    {
+        let log = AuditLog::open(dir.path(), opts()).unwrap();
+        let s = log.subject_ref("ivan");
+        let t = log.subject_ref("judy");
+        log.append_intent(rec(1, Some(s))).await.unwrap();
+        log.append_intent(rec(2, Some(t))).await.unwrap();
+        old_master = fs::read(keys.join("master.key")).unwrap();
+        log.erase_subject(s).await.unwrap();
+    }
+    // Recreate the state of a crash after the key ring was renamed into place but before
+    // `master.key.next` replaced `master.key`.
+    let new_master = fs::read(keys.join("master.key")).unwrap();
+    crypto::write_atomic(&keys.join("master.key.next"), &new_master).unwrap();
+    crypto::write_atomic(&keys.join("master.key"), &old_master).unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    assert_eq!(fs::read(keys.join("master.key")).unwrap(), new_master);
+    assert!(!keys.join("master.key.next").exists());
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    assert_eq!(all.iter().filter(|e| record_of(e).is_some()).count(), 1);
+    // And a leftover `next` from a crash before the key ring was replaced is discarded.
+    drop(log);
+    crypto::write_atomic(
+        &keys.join("master.key.next"),
+        hex::encode([1u8; 32]).as_bytes(),
+    )
+    .unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    assert!(!keys.join("master.key.next").exists());
+    assert_eq!(fs::read(keys.join("master.key")).unwrap(), new_master);
+    drop(log);
 }

@@ -34,7 +34,7 @@ pub struct Problem {
     pub what: &'static str,
 }
 
-/// What [`verify`](super::verify) found.
+/// What [`verify()`](super::verify()) found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
     /// True when no problem was found.

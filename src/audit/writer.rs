@@ -36,7 +36,12 @@ type Reply<T> = oneshot::Sender<Result<T, AuditError>>;
 /// What can be appended.
 pub(crate) enum Append {
     Intent(Box<AuditRecord>),
-    Complete { intent: Seq, completion: Completion },
+    /// An exchange recorded in one go (already decided: blocked, refused…): no completion follows.
+    Final(Box<AuditRecord>),
+    Complete {
+        intent: Seq,
+        completion: Completion,
+    },
     Event(LogEvent),
 }
 
@@ -173,6 +178,11 @@ impl Writer {
                 let r = (|| {
                     let generation = {
                         let mut k = self.keys.lock().map_err(|_| AuditError::Closed)?;
+                        if !k.managed() {
+                            return Err(AuditError::Key(
+                                "the master key is given from outside; rotate it there",
+                            ));
+                        }
                         k.rotate_master()?;
                         k.generation()
                     };
@@ -193,8 +203,18 @@ impl Writer {
     /// Seals, chains and inserts one record (not yet durable).
     pub(crate) fn stage(&mut self, a: Append) -> Result<Seq, AuditError> {
         let now = now_ms();
+        let mut opens = false;
         let (kind, subject, refers_to, payload) = match a {
-            Append::Intent(r) => (
+            Append::Intent(r) => {
+                opens = true;
+                (
+                    RecordKind::Intent,
+                    r.subject,
+                    None,
+                    serde_json::to_vec(&r).map_err(|_| AuditError::InvalidInput("record"))?,
+                )
+            }
+            Append::Final(r) => (
                 RecordKind::Intent,
                 r.subject,
                 None,
@@ -253,7 +273,7 @@ impl Writer {
             self.trees.by_subject.insert(subject_key(s, seq), &[])?;
         }
         match kind {
-            RecordKind::Intent => {
+            RecordKind::Intent if opens => {
                 let v: &[u8] = subject.as_ref().map_or(&[], |s| &s.0[..]);
                 self.trees.open.insert(seq_key(seq), v)?;
             }
@@ -264,7 +284,7 @@ impl Writer {
                     .completed
                     .insert(seq_key(intent), &seq_key(seq))?;
             }
-            RecordKind::Event => {}
+            RecordKind::Intent | RecordKind::Event => {}
         }
         Ok(seq)
     }
