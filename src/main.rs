@@ -47,6 +47,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The audit trail: query, export (Art. 15), erase (Art. 17), purge, stats, verify. Works on
+    /// the data dir of a stopped server.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        /// Data directory [default: ./data].
+        #[arg(long, global = true, default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Score the detector on a labelled JSONL corpus (the format of pii-dev.jsonl): per-entity
     /// precision, recall, F1, F2, leak rate and over-redaction, overall and per language.
     Eval {
@@ -62,6 +71,68 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Records matching every filter given (oldest first).
+    Query {
+        /// Only this data subject's records (a subject id, or `ref:<hex>` as shown in records).
+        #[arg(long)]
+        subject: Option<String>,
+        /// From this time (unix ms, YYYY-MM-DD or RFC 3339 UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before this time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Route template, e.g. /v1/chat/completions.
+        #[arg(long)]
+        route: Option<String>,
+        /// Policy id.
+        #[arg(long)]
+        policy: Option<String>,
+        /// At least one finding of this entity type.
+        #[arg(long)]
+        entity: Option<String>,
+        /// Final decision: forwarded, blocked, error, incomplete.
+        #[arg(long)]
+        decision: Option<String>,
+        /// At most this many records.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Output format.
+        #[arg(long, default_value = "json", value_parser = ["json", "csv", "table"])]
+        format: String,
+    },
+    /// Every record of one data subject as one JSON document (GDPR Art. 15 / 20).
+    Export {
+        /// The subject id (or `ref:<hex>`).
+        #[arg(long)]
+        subject: String,
+    },
+    /// Crypto-shreds a subject's data keys (GDPR Art. 17); the erasure is itself recorded.
+    Erase {
+        /// The subject id (or `ref:<hex>`).
+        #[arg(long)]
+        subject: String,
+    },
+    /// Deletes records stored before a time (retention).
+    Purge {
+        /// Cut-off (unix ms, YYYY-MM-DD or RFC 3339 UTC).
+        #[arg(long)]
+        before: String,
+    },
+    /// Counts, sizes, sequence range, checkpoints.
+    Stats,
+    /// Checks the hash chain and every signed checkpoint; names the first bad record.
+    Verify {
+        /// The checkpoint public key (hex); default: the one in the data dir.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Prints the checkpoint public key (hex) for auditors.
+    PublicKey,
 }
 
 #[derive(clap::Args, Debug)]
@@ -112,6 +183,7 @@ fn main() -> ExitCode {
             policies,
             json,
         } => scan(policy, policies, json),
+        Command::Audit { command, data_dir } => audit(command, data_dir),
         Command::Eval {
             file,
             policy,
@@ -336,6 +408,97 @@ fn check(config: Option<PathBuf>, policies: Option<PathBuf>) -> anyhow::Result<E
         eprintln!("{} problem(s) found", problems.len());
         Ok(ExitCode::from(1))
     }
+}
+
+fn audit(command: AuditCommand, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
+    use privgate::audit::{cli, AuditFilter, AuditLog, AuditOptions};
+    if let AuditCommand::Verify { public_key } = &command {
+        // Needs no secret and no lock: an auditor can run it on a copy of the data dir.
+        let (report, ok) = cli::verify(&data_dir, public_key.as_deref())?;
+        print!("{report}");
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let log = AuditLog::open(&data_dir, AuditOptions::default()).with_context(|| {
+            format!(
+                "opening the audit store in {} (if a privgate server is running on it, stop it first)",
+                data_dir.display()
+            )
+        })?;
+        let time = |s: &Option<String>| s.as_deref().map(cli::parse_time).transpose();
+        let code = match command {
+            AuditCommand::Query {
+                subject,
+                since,
+                until,
+                route,
+                policy,
+                entity,
+                decision,
+                limit,
+                format,
+            } => {
+                let filter = AuditFilter {
+                    subject: subject.map(|s| cli::subject_arg(&log, &s)).transpose()?,
+                    since_ms: time(&since)?,
+                    until_ms: time(&until)?,
+                    route,
+                    policy,
+                    entity,
+                    decision,
+                    limit,
+                };
+                let format = cli::Format::parse(&format).unwrap_or_default();
+                let (text, n) = cli::query(&log, filter.clone(), format).await?;
+                log.record_access("cli", "query", &filter, n as u64).await?;
+                print!("{text}");
+                if n == 0 {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            AuditCommand::Export { subject } => {
+                let subject = cli::subject_arg(&log, &subject)?;
+                let filter = AuditFilter {
+                    subject: Some(subject),
+                    ..AuditFilter::default()
+                };
+                let text = cli::export(&log, subject).await?;
+                log.record_access("cli", "export", &filter, 1).await?;
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            AuditCommand::Erase { subject } => {
+                let subject = cli::subject_arg(&log, &subject)?;
+                print!("{}", cli::erase(&log, subject).await?);
+                ExitCode::SUCCESS
+            }
+            AuditCommand::Purge { before } => {
+                print!("{}", cli::purge(&log, cli::parse_time(&before)?).await?);
+                ExitCode::SUCCESS
+            }
+            AuditCommand::Stats => {
+                print!("{}", cli::stats(&log).await?);
+                ExitCode::SUCCESS
+            }
+            AuditCommand::PublicKey => {
+                println!("{}", log.export_public_key());
+                ExitCode::SUCCESS
+            }
+            AuditCommand::Verify { .. } => unreachable!("handled before opening the store"),
+        };
+        log.shutdown();
+        Ok::<_, anyhow::Error>(code)
+    })
 }
 
 fn pick_policy(

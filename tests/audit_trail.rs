@@ -27,7 +27,10 @@ async fn entries_for(
     // Completions are written after the response: wait for them.
     for _ in 0..100 {
         let entries = audit.query(filter.clone()).await.unwrap();
-        if entries.len() >= want && entries.iter().all(|e| e.completion_seq.is_some()) {
+        let done = |e: &privgate::audit::AuditEntry| {
+            e.completion_seq.is_some() || matches!(e.decision(), Some(Decision::Blocked { .. }))
+        };
+        if entries.len() >= want && entries.iter().all(done) {
             return entries;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -125,15 +128,25 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test]
-async fn an_audit_store_that_cannot_write_in_time_fails_closed() {
+async fn an_audit_store_that_cannot_write_fails_closed_and_recovers_by_itself() {
     let up = FakeUpstream::start().await;
-    let proxy = start_proxy(&up, |c| c.audit.write_timeout_ms = 0).await;
-    let resp = proxy
-        .post(
-            "/v1/chat/completions",
-            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    // A real fault: the key ring cannot be written (a directory in its place), so a new
+    // subject's data key cannot be made durable.
+    let keys = proxy.dir.path().join("data/keys");
+    let ring = keys.join("keyring.jsonl");
+    let aside = keys.join("keyring.aside");
+    std::fs::rename(&ring, &aside).unwrap();
+    std::fs::create_dir(&ring).unwrap();
+    let ask = |subject: &'static str| {
+        proxy
+            .client
+            .post(proxy.url("/v1/chat/completions"))
+            .header("x-privgate-subject", subject)
+            .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    let resp = ask("new-subject-1").await.unwrap();
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["retry-after"], "1");
     let v: serde_json::Value = resp.json().await.unwrap();
@@ -141,7 +154,13 @@ async fn an_audit_store_that_cannot_write_in_time_fails_closed() {
     assert!(up.requests().is_empty(), "nothing goes upstream unrecorded");
     let m = proxy.metrics().await;
     assert!(
-        m.contains("privgate_audit_write_failures_total{reason=\"timeout\"}"),
+        m.contains("privgate_audit_write_failures_total{reason=\"io\"}"),
         "{m}"
     );
+
+    // Service resumes without a restart once the fault is gone.
+    std::fs::remove_dir(&ring).unwrap();
+    std::fs::rename(&aside, &ring).unwrap();
+    assert_eq!(ask("new-subject-2").await.unwrap().status(), 200);
+    assert_eq!(up.requests().len(), 1);
 }

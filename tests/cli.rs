@@ -145,3 +145,74 @@ fn dependency_version_floors_hold() {
         "tokio-rustls 0.26.x"
     );
 }
+
+/// The compliance officer's commands on the data dir of a server that was killed with SIGKILL
+/// mid-life: every answered exchange is there, export and erase work, the chain verifies.
+#[tokio::test]
+async fn audit_commands_on_a_killed_servers_data_dir() {
+    use crate::common::{client_for, BinaryServer, FakeUpstream};
+    let up = FakeUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bin = BinaryServer::spawn(&up, dir.path(), &[], "info").await;
+    let client = client_for(&bin.ca, bin.addr);
+    let base = format!("https://localhost:{}", bin.addr.port());
+    for subject in ["alice-1", "alice-1", "bob-2"] {
+        let resp = client
+            .post(format!("{base}/v1/chat/completions"))
+            .header("x-privgate-subject", subject)
+            .json(&serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "mail x.y@example.com"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    bin.kill().await;
+    let data = bin.data.to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["audit"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", &data]);
+        privgate(&all, None)
+    };
+
+    let (code, out, err) = run(&["query", "--subject", "alice-1"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        !out.contains("alice-1"),
+        "subjects appear only as blind indexes"
+    );
+    assert!(
+        !out.contains("x.y@example.com"),
+        "no detected value in the trail"
+    );
+
+    let (code, out, _) = run(&["export", "--subject", "alice-1"]);
+    assert_eq!(code, 0);
+    let _: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+
+    let (code, _, err) = run(&["erase", "--subject", "alice-1"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(&["query", "--subject", "alice-1"]);
+    assert!(
+        !out.contains("\"record\""),
+        "erased records are unreadable: {out}"
+    );
+    let (code, out, _) = run(&["query", "--subject", "bob-2"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1);
+
+    let (code, out, err) = run(&["verify"]);
+    assert_eq!(
+        code, 0,
+        "the chain verifies after a kill and an erasure: {out}{err}"
+    );
+    let (code, out, _) = run(&["stats"]);
+    assert_eq!(code, 0);
+    let _: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+}

@@ -2,12 +2,9 @@
 //! every path (forwarded, blocked, invalid, upstream error); its stdout, stderr, the metrics page
 //! and every response body are then scanned for them.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::common::{assert_no_leak, client_for, Canaries, FakeUpstream};
+use crate::common::{assert_no_leak, client_for, BinaryServer, Canaries, FakeUpstream};
 
 #[tokio::test]
 async fn logs_metrics_and_errors_never_contain_detected_values() {
@@ -20,49 +17,14 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
         "id = \"gdpr-default\"\nversion = \"t\"\n[actions]\nUS_SSN = \"block\"\n",
     )
     .unwrap();
-    let port = |l: std::net::TcpListener| l.local_addr().unwrap().port();
-    let listen = port(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
-    let admin = port(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_privgate"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{listen}")])
-        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
-        .arg("--certs-dir")
-        .arg(dir.path().join("certs"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--policies")
-        .arg(&policies)
-        .args([
-            "--upstream-openai",
-            &up.url,
-            "--upstream-anthropic",
-            &up.url,
-        ])
-        .env("RUST_LOG", "trace")
-        // Files, not pipes: trace output would fill a pipe nobody reads until the end.
-        .stdout(Stdio::from(
-            std::fs::File::create(dir.path().join("stdout.log")).unwrap(),
-        ))
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.path().join("stderr.log")).unwrap(),
-        ))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let ca = dir.path().join("certs/dev-ca.pem");
-    let addr = format!("127.0.0.1:{listen}").parse().unwrap();
-    let mut ready = false;
-    for _ in 0..100 {
-        if reqwest::get(format!("http://127.0.0.1:{admin}/readyz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the binary started");
+    let mut bin = BinaryServer::spawn(
+        &up,
+        dir.path(),
+        &["--policies", policies.to_str().unwrap()],
+        "trace",
+    )
+    .await;
+    let (ca, addr, listen, admin) = (bin.ca.clone(), bin.addr, bin.addr.port(), bin.admin.port());
     let client = client_for(&ca, addr);
     let base = format!("https://localhost:{listen}");
     let c = Canaries::new();
@@ -140,7 +102,7 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
     #[cfg(target_os = "linux")]
     {
         let limits =
-            std::fs::read_to_string(format!("/proc/{}/limits", child.id().unwrap())).unwrap();
+            std::fs::read_to_string(format!("/proc/{}/limits", bin.child.id().unwrap())).unwrap();
         let core = limits
             .lines()
             .find(|l| l.starts_with("Max core file size"))
@@ -150,8 +112,7 @@ async fn logs_metrics_and_errors_never_contain_detected_values() {
             "core dumps are off: {core}"
         );
     }
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
+    bin.kill().await;
     let stdout = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();
     let stderr = String::from_utf8_lossy(&std::fs::read(dir.path().join("stderr.log")).unwrap())
         .into_owned();

@@ -128,8 +128,8 @@ pub fn complete_later(state: &Arc<AppState>, seq: Seq, completion: Completion) {
     });
 }
 
-/// Records an exchange privgate answered itself (blocked or failed before forwarding): an intent
-/// carrying the decision, completed at once, in the background.
+/// Records an exchange privgate answered itself (blocked or failed before forwarding) as one
+/// final record, in the background: nothing went upstream, so the client need not wait.
 pub fn record_refusal(
     state: &Arc<AppState>,
     mut record: AuditRecord,
@@ -139,22 +139,17 @@ pub fn record_refusal(
     let Some(audit) = state.audit.clone() else {
         return;
     };
-    record.decision = Some(decision.clone());
+    record.decision = Some(decision);
     record.client_status = Some(status);
     let state = state.clone();
-    // Ends once both records are durable or one has failed.
+    // Ends once the record is durable or has failed.
     tokio::spawn(async move {
-        match audit.append_intent(record).await {
-            Ok(seq) => {
-                state
-                    .metrics
-                    .audit_records_total
-                    .with_label_values(&["intent"])
-                    .inc();
-                let mut completion = Completion::new(decision);
-                completion.client_status = Some(status);
-                complete_later(&state, seq, completion);
-            }
+        match audit.append_final(record).await {
+            Ok(_) => state
+                .metrics
+                .audit_records_total
+                .with_label_values(&["final"])
+                .inc(),
             Err(e) => {
                 state
                     .metrics

@@ -260,3 +260,78 @@ pub fn assert_no_leak(haystack: &str, canaries: &Canaries, what: &str) {
         }
     }
 }
+
+/// The real `privgate` binary serving on loopback ports, its output in files under `dir`.
+pub struct BinaryServer {
+    pub child: tokio::process::Child,
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub ca: PathBuf,
+    pub data: PathBuf,
+}
+
+impl BinaryServer {
+    /// Starts `privgate serve` against `up` with certs and data under `dir`, and waits until
+    /// `/readyz` answers.
+    pub async fn spawn(
+        up: &FakeUpstream,
+        dir: &std::path::Path,
+        extra: &[&str],
+        log: &str,
+    ) -> BinaryServer {
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+        };
+        let (addr, admin) = (free(), free());
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_privgate"))
+            .args(["serve", "--listen", &addr.to_string()])
+            .args(["--admin-listen", &admin.to_string()])
+            .arg("--certs-dir")
+            .arg(dir.join("certs"))
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args([
+                "--upstream-openai",
+                &up.url,
+                "--upstream-anthropic",
+                &up.url,
+            ])
+            .args(extra)
+            .env("RUST_LOG", log)
+            // Files, not pipes: trace output would fill a pipe nobody reads until the end.
+            .stdout(std::process::Stdio::from(
+                std::fs::File::create(dir.join("stdout.log")).unwrap(),
+            ))
+            .stderr(std::process::Stdio::from(
+                std::fs::File::create(dir.join("stderr.log")).unwrap(),
+            ))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if reqwest::get(format!("http://{admin}/readyz"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return BinaryServer {
+                    child,
+                    addr,
+                    admin,
+                    ca: dir.join("certs/dev-ca.pem"),
+                    data: dir.join("data"),
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the privgate binary did not become ready");
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}
