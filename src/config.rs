@@ -115,6 +115,10 @@ pub struct UpstreamsSection {
     pub openai: Upstream,
     /// Anthropic Messages API backend.
     pub anthropic: Upstream,
+    /// Google Gemini API backend.
+    pub gemini: Upstream,
+    /// Ollama native API backend (`/api/chat`, `/api/generate`).
+    pub ollama: Upstream,
 }
 
 impl Default for UpstreamsSection {
@@ -122,6 +126,8 @@ impl Default for UpstreamsSection {
         UpstreamsSection {
             openai: Upstream::new("https://api.openai.com"),
             anthropic: Upstream::new("https://api.anthropic.com"),
+            gemini: Upstream::new("https://generativelanguage.googleapis.com"),
+            ollama: Upstream::new("http://127.0.0.1:11434"),
         }
     }
 }
@@ -284,6 +290,8 @@ impl Config {
         for (name, up) in [
             ("openai", &self.upstreams.openai),
             ("anthropic", &self.upstreams.anthropic),
+            ("gemini", &self.upstreams.gemini),
+            ("ollama", &self.upstreams.ollama),
         ] {
             if let Err(m) = validate_upstream_url(&up.url) {
                 bad(&format!("upstreams.{name}.url"), m);

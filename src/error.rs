@@ -17,6 +17,10 @@ pub enum ErrorFlavor {
     OpenAi,
     /// `{"type":"error","error":{"type","message"},"request_id"}`
     Anthropic,
+    /// `{"error":{"code","message","status","details":[{"reason"}]}}` (Google APIs)
+    Gemini,
+    /// `{"error":"message"}` (Ollama)
+    Ollama,
 }
 
 /// Everything that makes privgate answer a request itself instead of with the upstream's answer.
@@ -141,7 +145,14 @@ impl ProxyError {
     fn error_type(&self, flavor: ErrorFlavor) -> &'static str {
         let status = self.status();
         match flavor {
-            ErrorFlavor::OpenAi => match status.as_u16() {
+            ErrorFlavor::Gemini => match status.as_u16() {
+                400 | 413 | 415 | 422 | 405 => "INVALID_ARGUMENT",
+                404 => "NOT_FOUND",
+                408 | 504 => "DEADLINE_EXCEEDED",
+                503 | 502 => "UNAVAILABLE",
+                _ => "INTERNAL",
+            },
+            ErrorFlavor::OpenAi | ErrorFlavor::Ollama => match status.as_u16() {
                 400 | 413 | 415 | 422 | 408 => "invalid_request_error",
                 404 => "not_found_error",
                 405 => "invalid_request_error",
@@ -177,6 +188,24 @@ impl ProxyError {
                     "message": message,
                     "code": self.code(),
                 },
+                "request_id": request_id,
+            }),
+            ErrorFlavor::Gemini => json!({
+                "error": {
+                    "code": self.status().as_u16(),
+                    "message": message,
+                    "status": self.error_type(flavor),
+                    "details": [{
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": self.code(),
+                        "domain": "privgate",
+                        "metadata": {"request_id": request_id},
+                    }],
+                },
+            }),
+            ErrorFlavor::Ollama => json!({
+                "error": message,
+                "code": self.code(),
                 "request_id": request_id,
             }),
         };

@@ -164,6 +164,12 @@ struct ServeArgs {
     /// Anthropic upstream base URL [default: https://api.anthropic.com].
     #[arg(long)]
     upstream_anthropic: Option<String>,
+    /// Gemini upstream base URL [default: https://generativelanguage.googleapis.com].
+    #[arg(long)]
+    upstream_gemini: Option<String>,
+    /// Ollama upstream base URL [default: http://127.0.0.1:11434].
+    #[arg(long)]
+    upstream_ollama: Option<String>,
     /// Route every provider to a built-in echo backend (no vendor account or network needed).
     #[arg(long)]
     demo: bool,
@@ -264,6 +270,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(v) = args.upstream_anthropic {
         config.upstreams.anthropic = Upstream::new(&v);
     }
+    if let Some(v) = args.upstream_gemini {
+        config.upstreams.gemini = Upstream::new(&v);
+    }
+    if let Some(v) = args.upstream_ollama {
+        config.upstreams.ollama = Upstream::new(&v);
+    }
     config.validate("command line")?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -278,6 +290,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let url = format!("http://{addr}");
             config.upstreams.openai = Upstream::new(&url);
             config.upstreams.anthropic = Upstream::new(&url);
+            config.upstreams.gemini = Upstream::new(&url);
+            config.upstreams.ollama = Upstream::new(&url);
             println!(
                 "privgate: DEMO MODE: every provider is routed to a built-in echo backend at {url}"
             );

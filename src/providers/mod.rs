@@ -6,6 +6,8 @@
 //! ([`ProxyError::UnsupportedShape`]), never forwarded unscanned.
 
 pub mod anthropic;
+pub mod gemini;
+pub mod ollama;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;
@@ -26,6 +28,10 @@ pub enum Provider {
     OpenAi,
     /// Anthropic.
     Anthropic,
+    /// Google Gemini.
+    Gemini,
+    /// Ollama's native API.
+    Ollama,
 }
 
 impl Provider {
@@ -34,6 +40,8 @@ impl Provider {
         match self {
             Provider::OpenAi => "openai",
             Provider::Anthropic => "anthropic",
+            Provider::Gemini => "gemini",
+            Provider::Ollama => "ollama",
         }
     }
 
@@ -42,6 +50,8 @@ impl Provider {
         match self {
             Provider::OpenAi => ErrorFlavor::OpenAi,
             Provider::Anthropic => ErrorFlavor::Anthropic,
+            Provider::Gemini => ErrorFlavor::Gemini,
+            Provider::Ollama => ErrorFlavor::Ollama,
         }
     }
 }
@@ -63,6 +73,14 @@ pub enum Endpoint {
     Messages,
     /// `POST /v1/messages/count_tokens` (Anthropic)
     CountTokens,
+    /// `POST /v1beta/models/{model}:generateContent` (Gemini)
+    GeminiGenerate,
+    /// `POST /v1beta/models/{model}:streamGenerateContent` (Gemini)
+    GeminiStream,
+    /// `POST /api/chat` (Ollama)
+    OllamaChat,
+    /// `POST /api/generate` (Ollama)
+    OllamaGenerate,
 }
 
 /// A matched route: a bounded template (used as a metric label), provider and endpoint.
@@ -87,14 +105,73 @@ impl Route {
 pub fn flavor_for_path(path: &str) -> ErrorFlavor {
     if path.starts_with("/v1/messages") {
         ErrorFlavor::Anthropic
+    } else if path.starts_with("/v1beta/") || is_gemini_action(path) {
+        ErrorFlavor::Gemini
+    } else if path.starts_with("/api/") {
+        ErrorFlavor::Ollama
     } else {
         ErrorFlavor::OpenAi
     }
 }
 
+/// `/v1[beta]/models/{model}:generateContent` or `:streamGenerateContent`.
+fn gemini_action(path: &str) -> Option<Endpoint> {
+    let rest = path
+        .strip_prefix("/v1beta/models/")
+        .or_else(|| path.strip_prefix("/v1/models/"))?;
+    let (model, action) = rest.split_once(':')?;
+    if model.is_empty() || model.contains('/') || model.contains("..") {
+        return None;
+    }
+    match action {
+        "generateContent" => Some(Endpoint::GeminiGenerate),
+        "streamGenerateContent" => Some(Endpoint::GeminiStream),
+        _ => None,
+    }
+}
+
+fn is_gemini_action(path: &str) -> bool {
+    gemini_action(path).is_some()
+}
+
 /// Matches a request to a route.
 pub fn route(method: &Method, path: &str) -> Result<Route, ProxyError> {
     let path = path.trim_end_matches('/');
+    if let Some(endpoint) = gemini_action(path) {
+        if method != Method::POST {
+            return Err(ProxyError::MethodNotAllowed);
+        }
+        let template = match endpoint {
+            Endpoint::GeminiStream => "/v1beta/models/{model}:streamGenerateContent",
+            _ => "/v1beta/models/{model}:generateContent",
+        };
+        return Ok(Route {
+            template,
+            provider: Provider::Gemini,
+            endpoint,
+        });
+    }
+    let ollama = match path {
+        "/api/chat" => Some(("/api/chat", Endpoint::OllamaChat)),
+        "/api/generate" => Some(("/api/generate", Endpoint::OllamaGenerate)),
+        "/api/tags" => Some(("/api/tags", Endpoint::Models)),
+        _ => None,
+    };
+    if let Some((template, endpoint)) = ollama {
+        let ok = if endpoint == Endpoint::Models {
+            method == Method::GET || method == Method::HEAD
+        } else {
+            method == Method::POST
+        };
+        if !ok {
+            return Err(ProxyError::MethodNotAllowed);
+        }
+        return Ok(Route {
+            template,
+            provider: Provider::Ollama,
+            endpoint,
+        });
+    }
     let (template, provider, endpoint) = match path {
         "/v1/chat/completions" => (path, Provider::OpenAi, Endpoint::ChatCompletions),
         "/v1/completions" => (path, Provider::OpenAi, Endpoint::Completions),
@@ -157,13 +234,22 @@ pub fn visit_request(
         Endpoint::Messages | Endpoint::CountTokens => {
             anthropic::visit_messages(obj, unreadable, visit)
         }
+        Endpoint::GeminiGenerate | Endpoint::GeminiStream => {
+            gemini::visit_generate(obj, unreadable, visit)
+        }
+        Endpoint::OllamaChat => ollama::visit_chat(obj, unreadable, visit),
+        Endpoint::OllamaGenerate => ollama::visit_generate(obj, unreadable, visit),
         Endpoint::Models => Ok(()),
     }
 }
 
-/// True when the request asks for a streamed (SSE) answer.
-pub fn wants_stream(body: &Value) -> bool {
-    body.get("stream").and_then(Value::as_bool).unwrap_or(false)
+/// True when the request asks for a streamed answer (SSE, or NDJSON for Ollama).
+pub fn wants_stream(endpoint: Endpoint, body: &Value) -> bool {
+    match endpoint {
+        Endpoint::GeminiStream => true,
+        Endpoint::OllamaChat | Endpoint::OllamaGenerate => ollama::wants_stream(body),
+        _ => body.get("stream").and_then(Value::as_bool).unwrap_or(false),
+    }
 }
 
 /// The deepest nesting of a JSON value (a scalar is depth 0).

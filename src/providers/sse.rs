@@ -51,6 +51,8 @@ impl SseEvent {
     /// The event re-emitted with new JSON data; other lines (`event:`, `id:`) keep their place.
     pub fn with_data(&self, data: &Value) -> Bytes {
         let text = String::from_utf8_lossy(&self.raw);
+        // Keep the sender's line endings (Google sends CRLF).
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let mut out = String::with_capacity(self.raw.len() + 64);
         let mut wrote_data = false;
         for line in text.split('\n') {
@@ -62,15 +64,15 @@ impl SseEvent {
                 if !wrote_data {
                     out.push_str("data: ");
                     out.push_str(&data.to_string());
-                    out.push('\n');
+                    out.push_str(eol);
                     wrote_data = true;
                 }
             } else {
                 out.push_str(bare);
-                out.push('\n');
+                out.push_str(eol);
             }
         }
-        out.push('\n');
+        out.push_str(eol);
         Bytes::from(out)
     }
 }
@@ -88,18 +90,33 @@ fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     Some(rest.strip_prefix(' ').unwrap_or(rest))
 }
 
-/// Splits a byte stream into complete events.
+/// Splits a byte stream into complete events (SSE), or into lines (NDJSON).
 #[derive(Debug, Default)]
 pub struct SseSplitter {
     buf: BytesMut,
+    lines: bool,
 }
 
 impl SseSplitter {
+    /// A splitter for newline-delimited JSON: every line is one event.
+    pub fn lines() -> SseSplitter {
+        SseSplitter {
+            buf: BytesMut::new(),
+            lines: true,
+        }
+    }
+
     /// Adds bytes; returns every event completed by them.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<Bytes> {
         self.buf.extend_from_slice(bytes);
         let mut events = Vec::new();
-        while let Some(end) = event_end(&self.buf) {
+        loop {
+            let end = if self.lines {
+                self.buf.iter().position(|&b| b == b'\n').map(|i| i + 1)
+            } else {
+                event_end(&self.buf)
+            };
+            let Some(end) = end else { break };
             events.push(self.buf.split_to(end).freeze());
         }
         events

@@ -184,11 +184,15 @@ pub struct SseRewrite {
 }
 
 impl SseRewrite {
-    /// Wraps a streamed body.
-    pub fn new(inner: ProxyBody, transform: Box<dyn StreamTransform>) -> SseRewrite {
+    /// Wraps a streamed body; `ndjson` selects newline-delimited framing instead of SSE.
+    pub fn new(inner: ProxyBody, transform: Box<dyn StreamTransform>, ndjson: bool) -> SseRewrite {
         SseRewrite {
             inner,
-            splitter: SseSplitter::default(),
+            splitter: if ndjson {
+                SseSplitter::lines()
+            } else {
+                SseSplitter::default()
+            },
             transform,
             ended: false,
         }

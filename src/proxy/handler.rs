@@ -30,6 +30,8 @@ use crate::error::{ErrorFlavor, ProxyError};
 use crate::metrics::status_class;
 use crate::policy::CompiledPolicy;
 use crate::providers::anthropic::MessagesStream;
+use crate::providers::gemini::GenerateStream;
+use crate::providers::ollama::NdjsonStream;
 use crate::providers::openai_chat::ChatStream;
 use crate::providers::openai_responses::ResponsesStream;
 use crate::providers::sse::{PerEventRestore, StreamTransform};
@@ -274,7 +276,7 @@ async fn process(
     if providers::json_depth(&json) > max_depth {
         return Err(ProxyError::TooDeep { limit: max_depth });
     }
-    let wants_stream = providers::wants_stream(&json);
+    let wants_stream = providers::wants_stream(route.endpoint, &json);
     let budget = config::ms(state.config.limits.scan_budget_ms);
     let (changed, json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
         // Large bodies are scanned off the async workers so they cannot stall other requests.
@@ -348,25 +350,28 @@ async fn process(
     let restorer = redaction.restorer();
     let (mut parts, incoming) = resp.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
-    let is_sse = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if is_sse || (wants_stream && parts.status.is_success()) {
+        .unwrap_or("");
+    let is_sse = content_type.starts_with("text/event-stream");
+    let is_ndjson = content_type.starts_with("application/x-ndjson");
+    if is_sse || is_ndjson || (wants_stream && parts.status.is_success()) {
         // Streamed answers go through event by event as they arrive; when the request had
         // placeholders, each event is rewritten with them restored (bounded holdback).
         ex.streamed = true;
         let mut body = incoming.map_err(|e| Box::new(e) as body::BoxError).boxed();
-        if is_sse && !restorer.is_empty() {
+        if (is_sse || is_ndjson) && !restorer.is_empty() {
             parts.headers.remove(header::CONTENT_LENGTH);
-            body = BodyExt::boxed(SseRewrite::new(body, stream_transform(route, restorer)));
+            let transform = stream_transform(route, restorer);
+            body = BodyExt::boxed(SseRewrite::new(body, transform, is_ndjson));
         }
         let mut guard = StreamGuard::new(
             body,
             state.metrics.active_streams.clone(),
             state.metrics.streams_aborted_total.clone(),
-            is_sse.then(|| stream_error_event(route.provider)),
+            (is_sse || is_ndjson).then(|| stream_error_event(route.provider)),
         );
         if let Some(seq) = ex.audit.as_ref().and_then(|a| a.intent) {
             let state = state.clone();
@@ -422,6 +427,12 @@ fn stream_error_event(provider: Provider) -> Bytes {
             "type": "server_error", "param": null, "code": "upstream_stream_interrupted"}}),
         Provider::Anthropic => serde_json::json!({"type": "error", "error": {
             "type": "api_error", "message": message, "code": "upstream_stream_interrupted"}}),
+        Provider::Gemini => serde_json::json!({"error": {"code": 502, "message": message,
+            "status": "UNAVAILABLE"}}),
+        Provider::Ollama => {
+            let line = serde_json::json!({"error": message, "code": "upstream_stream_interrupted"});
+            return Bytes::from(format!("{line}\n"));
+        }
     };
     let name = (provider == Provider::Anthropic).then_some("error");
     crate::providers::sse::event_bytes(name, &data)
@@ -434,6 +445,8 @@ fn stream_transform(route: Route, restorer: Restorer) -> Box<dyn StreamTransform
         Endpoint::ChatCompletions => Box::new(ChatStream::new(restorer)),
         Endpoint::Responses => Box::new(ResponsesStream::new(restorer)),
         Endpoint::Messages => Box::new(MessagesStream::new(restorer)),
+        Endpoint::GeminiStream => Box::new(GenerateStream::new(restorer)),
+        Endpoint::OllamaChat | Endpoint::OllamaGenerate => Box::new(NdjsonStream::new(restorer)),
         _ => Box::new(PerEventRestore::new(restorer)),
     }
 }
@@ -549,25 +562,38 @@ fn redact_headers(
     Ok(())
 }
 
-/// A query string is not a place for personal data: if the (percent-decoded) query holds any
+/// Query parameters that carry credentials or protocol switches, not text a person wrote
+/// (Gemini's `?key=` API key, `?alt=sse`, Azure's `api-version`).
+const UNSCANNED_QUERY_PARAMS: &[&str] = &["key", "alt", "api-version", "beta"];
+
+/// A query string is not a place for personal data: if any (percent-decoded) parameter holds a
 /// finding whose action is not `allow`, the request is refused rather than rewritten.
 fn scan_query(policy: &CompiledPolicy, query: Option<&str>) -> Option<EntityType> {
     let query = query?;
-    let decoded = percent_encoding::percent_decode_str(&query.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned();
     if policy.mode == crate::policy::Mode::Monitor {
         return None;
     }
-    policy
-        .detector
-        .find(&decoded)
-        .into_iter()
-        .find(|f| {
-            policy.action_for(f.entity) != crate::redact::Action::Allow
-                && !policy.is_allowed_value(&decoded[f.start..f.end])
-        })
-        .map(|f| f.entity)
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if UNSCANNED_QUERY_PARAMS.contains(&decode(k).as_str()) {
+            return None;
+        }
+        let text = format!("{} {}", decode(k), decode(v));
+        policy
+            .detector
+            .find(&text)
+            .into_iter()
+            .find(|f| {
+                policy.action_for(f.entity) != crate::redact::Action::Allow
+                    && !policy.is_allowed_value(&text[f.start..f.end])
+            })
+            .map(|f| f.entity)
+    })
 }
 
 /// The first entity type the policy blocks, if the request held one (never in monitor mode).
@@ -654,6 +680,8 @@ impl AppState {
         match provider {
             Provider::OpenAi => &self.upstreams.openai,
             Provider::Anthropic => &self.upstreams.anthropic,
+            Provider::Gemini => &self.upstreams.gemini,
+            Provider::Ollama => &self.upstreams.ollama,
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct Upstreams {
     pub openai: ResolvedUpstream,
     /// Anthropic.
     pub anthropic: ResolvedUpstream,
+    /// Gemini.
+    pub gemini: ResolvedUpstream,
+    /// Ollama.
+    pub ollama: ResolvedUpstream,
 }
 
 /// State shared by every connection and request.
@@ -212,6 +216,8 @@ impl Server {
         let upstreams = Upstreams {
             openai: ResolvedUpstream::new(&config.upstreams.openai, &config.limits)?,
             anthropic: ResolvedUpstream::new(&config.upstreams.anthropic, &config.limits)?,
+            gemini: ResolvedUpstream::new(&config.upstreams.gemini, &config.limits)?,
+            ollama: ResolvedUpstream::new(&config.upstreams.ollama, &config.limits)?,
         };
         let listener = TcpListener::bind(config.server.listen)
             .await

@@ -86,7 +86,9 @@ pub async fn start_proxy(up: &FakeUpstream, tweak: impl FnOnce(&mut Config)) -> 
         extra_ca: up.ca.clone(),
     };
     config.upstreams.openai = upstream.clone();
-    config.upstreams.anthropic = upstream;
+    config.upstreams.anthropic = upstream.clone();
+    config.upstreams.gemini = upstream.clone();
+    config.upstreams.ollama = upstream;
     tweak(&mut config);
     let paths = privgate::tls::CertPaths::in_dir(&config.server.certs_dir);
     privgate::tls::ensure_dev_certs(&paths).unwrap();

@@ -190,6 +190,27 @@ impl FakeUpstream {
             r.headers_mut().insert("retry-after", "7".parse().unwrap());
             return Ok(r);
         }
+        let gemini_stream = path.contains(":streamGenerateContent");
+        let ollama = path == "/api/chat" || path == "/api/generate";
+        let ollama_stream = ollama
+            && serde_json::from_slice::<Value>(&rec.body)
+                .ok()
+                .and_then(|v| v.get("stream").and_then(Value::as_bool))
+                .unwrap_or(true);
+        if gemini_stream || ollama_stream {
+            let (events, ctype) = if gemini_stream {
+                (gemini_events(&received), "text/event-stream")
+            } else {
+                (
+                    ollama_lines(&received, path == "/api/chat"),
+                    "application/x-ndjson",
+                )
+            };
+            let mut r = self.stream(events, &mode);
+            r.headers_mut()
+                .insert("content-type", ctype.parse().unwrap());
+            return Ok(r);
+        }
         if mode.starts_with("sse") || mode == "reset-midstream" {
             let events = if anthropic {
                 anthropic_events(&received)
@@ -214,6 +235,16 @@ impl FakeUpstream {
                 "output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant",
                     "content":[{"type":"output_text","text":format!("You said: {received}"),"annotations":[]}]}],
                 "usage":{"input_tokens":1,"output_tokens":1,"total_tokens":2}}),
+            p if p.contains(":generateContent") => json!({
+                "candidates":[{"content":{"parts":[{"text":format!("You said: {received}")}],"role":"model"},
+                    "finishReason":"STOP","index":0}],
+                "usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2},
+                "modelVersion":"gemini-fake"}),
+            "/api/chat" => json!({"model":"llama-fake","created_at":"2026-11-24T00:00:00Z",
+                "message":{"role":"assistant","content":format!("You said: {received}")},
+                "done":true,"done_reason":"stop"}),
+            "/api/generate" => json!({"model":"llama-fake","created_at":"2026-11-24T00:00:00Z",
+                "response":format!("You said: {received}"),"done":true,"done_reason":"stop"}),
             "/v1/embeddings" => {
                 json!({"object":"list","model":"fake","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"usage":{"prompt_tokens":1,"total_tokens":1}})
             }
@@ -301,7 +332,8 @@ fn received_text(rec: &Recorded) -> String {
         .and_then(|m| m.last())
         .and_then(|m| m.get("content"))
         .or_else(|| v.get("input"))
-        .or_else(|| v.get("prompt"));
+        .or_else(|| v.get("prompt"))
+        .or_else(|| v.get("contents")?.as_array()?.last()?.get("parts"));
     match content {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts
@@ -339,6 +371,40 @@ fn received_text(rec: &Recorded) -> String {
 fn pieces(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     chars.chunks(3).map(|c| c.iter().collect()).collect()
+}
+
+/// Gemini `streamGenerateContent?alt=sse` events (CRLF framing, as Google sends it).
+fn gemini_events(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = pieces(text)
+        .into_iter()
+        .map(|p| {
+            let v = json!({"candidates":[{"content":{"parts":[{"text":p}],"role":"model"},"index":0}],"modelVersion":"gemini-fake"});
+            format!("data: {v}\r\n\r\n")
+        })
+        .collect();
+    let last = json!({"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],
+        "usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2},"modelVersion":"gemini-fake"});
+    out.push(format!("data: {last}\r\n\r\n"));
+    out
+}
+
+/// Ollama NDJSON lines for `/api/chat` (`message.content`) or `/api/generate` (`response`).
+fn ollama_lines(text: &str, chat: bool) -> Vec<String> {
+    let line = |piece: &str, done: bool| {
+        let mut v = if chat {
+            json!({"model":"llama-fake","created_at":"2026-11-24T00:00:00Z","message":{"role":"assistant","content":piece},"done":done})
+        } else {
+            json!({"model":"llama-fake","created_at":"2026-11-24T00:00:00Z","response":piece,"done":done})
+        };
+        if done {
+            v["done_reason"] = json!("stop");
+            v["eval_count"] = json!(3);
+        }
+        format!("{v}\n")
+    };
+    let mut out: Vec<String> = pieces(text).iter().map(|p| line(p, false)).collect();
+    out.push(line("", true));
+    out
 }
 
 /// Responses API events, in the documented order.
