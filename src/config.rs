@@ -38,6 +38,9 @@ pub struct AuditSection {
     pub enabled: bool,
     /// How long a request waits for its audit record to become durable, milliseconds.
     pub write_timeout_ms: u64,
+    /// Keep audit records this many days; older ones are purged hourly by `serve` (and by
+    /// `privgate audit purge`). `None` keeps them until purged by hand.
+    pub retention_days: Option<u32>,
 }
 
 impl Default for AuditSection {
@@ -45,6 +48,7 @@ impl Default for AuditSection {
         AuditSection {
             enabled: true,
             write_timeout_ms: 2_000,
+            retention_days: None,
         }
     }
 }

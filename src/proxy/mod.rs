@@ -269,6 +269,16 @@ impl Server {
             )),
             tokio::spawn(crate::admin::serve(admin_listener, state.clone(), rx)),
         ];
+        if let (Some(audit), Some(days)) = (state.audit.clone(), state.config.audit.retention_days)
+        {
+            // Ends with the server's shutdown signal.
+            tasks.push(tokio::spawn(purge_periodically(
+                audit,
+                days,
+                state.clone(),
+                rx_watch.clone(),
+            )));
+        }
         if let Some(dir) = state.config.server.policies_dir.clone() {
             // Ends with the server's shutdown signal.
             tasks.push(tokio::spawn(watch_policies(dir, state.clone(), rx_watch)));
@@ -342,6 +352,34 @@ pub fn load_or_create_key(data_dir: &std::path::Path) -> Result<PseudonymKey, St
             Ok(PseudonymKey::from_bytes(b))
         }
         Err(e) => Err(StartError::Data { path, source: e }),
+    }
+}
+
+/// Deletes audit records older than `days`, at start and then hourly.
+async fn purge_periodically(
+    audit: Arc<crate::audit::AuditLog>,
+    days: u32,
+    state: Arc<AppState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let now = crate::proxy::auditing::now_ms();
+        let before = now.saturating_sub(u64::from(days) * 86_400_000);
+        match audit.purge_before(before).await {
+            Ok(report) => tracing::info!(?report, "audit retention purge"),
+            Err(e) => {
+                state
+                    .metrics
+                    .audit_write_failures_total
+                    .with_label_values(&["purge"])
+                    .inc();
+                tracing::error!(error = %e, "audit retention purge failed");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => break,
+        }
     }
 }
 
