@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod forwarding;
 mod leaks;
+mod load;
 mod more_providers;
 mod privacy;
 mod protocol;

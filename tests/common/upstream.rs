@@ -211,6 +211,25 @@ impl FakeUpstream {
                 .insert("content-type", ctype.parse().unwrap());
             return Ok(r);
         }
+        if let Some(kb) = mode.strip_prefix("sse-big:") {
+            // A long answer: the received text repeated to `kb` KiB, in 1 KiB deltas.
+            let size: usize = kb.parse::<usize>().unwrap() * 1024;
+            let mut text = String::with_capacity(size + received.len());
+            while text.len() < size {
+                text.push_str(&received);
+                text.push(' ');
+            }
+            let chars: Vec<char> = text.chars().collect();
+            let mut events = Vec::new();
+            for piece in chars.chunks(1024) {
+                let piece: String = piece.iter().collect();
+                let v = json!({"id":"c","object":"chat.completion.chunk","created":1,"model":"fake",
+                    "choices":[{"index":0,"delta":{"content":piece},"finish_reason":null}]});
+                events.push(format!("data: {v}\n\n"));
+            }
+            events.push("data: [DONE]\n\n".to_string());
+            return Ok(self.stream(events, &mode));
+        }
         if mode.starts_with("sse") || mode == "reset-midstream" {
             let events = if anthropic {
                 anthropic_events(&received)
