@@ -72,6 +72,8 @@ struct RawPolicy {
     allow_values: Vec<String>,
     #[serde(default)]
     content: RawContent,
+    #[serde(default)]
+    response: RawResponse,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
 }
@@ -89,6 +91,34 @@ impl Default for RawContent {
             unreadable: Unreadable::Allow,
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResponse {
+    #[serde(default = "default_response_action")]
+    default_action: String,
+    #[serde(default)]
+    actions: BTreeMap<String, String>,
+    #[serde(default = "default_holdback")]
+    holdback_bytes: usize,
+}
+
+impl Default for RawResponse {
+    fn default() -> Self {
+        RawResponse {
+            default_action: default_response_action(),
+            actions: BTreeMap::new(),
+            holdback_bytes: default_holdback(),
+        }
+    }
+}
+
+fn default_response_action() -> String {
+    "allow".into()
+}
+fn default_holdback() -> usize {
+    128
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +209,10 @@ pub struct CompiledPolicy {
     allow_values: BTreeSet<String>,
     /// What to do with unreadable content.
     pub unreadable: Unreadable,
+    response_actions: BTreeMap<EntityType, Action>,
+    response_default: Action,
+    /// Streamed answers hold back at most this many bytes while response actions apply.
+    pub response_holdback: usize,
     /// The file's own regression cases.
     pub tests: Vec<PolicyTest>,
     /// Where it came from.
@@ -192,6 +226,20 @@ impl CompiledPolicy {
             .get(&entity)
             .copied()
             .unwrap_or(self.default_action)
+    }
+
+    /// The action for personal data the model itself writes in an answer.
+    pub fn response_action_for(&self, entity: EntityType) -> Action {
+        self.response_actions
+            .get(&entity)
+            .copied()
+            .unwrap_or(self.response_default)
+    }
+
+    /// True if any response action is not `allow` (and so answers are scanned).
+    pub fn filters_responses(&self) -> bool {
+        self.response_default != Action::Allow
+            || self.response_actions.values().any(|a| *a != Action::Allow)
     }
 
     /// True if `value` is on the allow-list.
@@ -384,6 +432,46 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             actions.insert(e, a);
         }
     }
+    let response_default = Action::parse(&raw.response.default_action).unwrap_or_else(|| {
+        problems.push(problem(
+            line_of(source, "default_action"),
+            "response.default_action",
+            format!(
+                "unknown action {:?}: expected {ACTIONS}",
+                raw.response.default_action
+            ),
+        ));
+        Action::Allow
+    });
+    let mut response_actions = BTreeMap::new();
+    for (name, action) in &raw.response.actions {
+        let key = format!("response.actions.{name}");
+        match (EntityType::parse(name), Action::parse(action)) {
+            (Some(e), Some(a)) => {
+                response_actions.insert(e, a);
+            }
+            (None, _) => problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown entity type{}", did_you_mean(name)),
+            )),
+            (_, None) => problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown action {action:?}: expected {ACTIONS}"),
+            )),
+        }
+    }
+    if !(16..=4096).contains(&raw.response.holdback_bytes) {
+        problems.push(problem(
+            line_of(source, "holdback_bytes"),
+            "response.holdback_bytes",
+            format!(
+                "expected 16 to 4096 bytes, got {}",
+                raw.response.holdback_bytes
+            ),
+        ));
+    }
     let mut tests = Vec::new();
     for (i, t) in raw.tests.iter().enumerate() {
         if t.expect.is_none() && t.expect_decision.is_none() {
@@ -412,10 +500,13 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
     if !problems.is_empty() {
         return Err(PolicyError { problems });
     }
-    // Entity types whose action is `allow` are not searched at all.
+    // Entity types allowed both ways are not searched at all.
     let entities: BTreeSet<EntityType> = EntityType::ALL
         .into_iter()
-        .filter(|e| actions.get(e).copied().unwrap_or(default_action) != Action::Allow)
+        .filter(|e| {
+            actions.get(e).copied().unwrap_or(default_action) != Action::Allow
+                || response_actions.get(e).copied().unwrap_or(response_default) != Action::Allow
+        })
         .collect();
     // The detector config grows with the detector; the update keeps new fields at defaults.
     #[allow(clippy::needless_update)]
@@ -439,6 +530,9 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         default_action,
         allow_values: raw.allow_values.iter().map(|v| v.to_lowercase()).collect(),
         unreadable: raw.content.unreadable,
+        response_actions,
+        response_default,
+        response_holdback: raw.response.holdback_bytes,
         tests,
         source: file.to_string(),
     })

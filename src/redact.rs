@@ -256,14 +256,79 @@ impl Redaction {
                 .filter(|(_, (e, _))| !e.is_secret())
                 .map(|(p, (_, v))| (p.clone(), v.clone()))
                 .collect(),
+            filter: None,
         }
     }
 }
 
-/// Puts original values back where the answer repeats a placeholder of its request.
+/// Puts original values back where the answer repeats a placeholder of its request, after the
+/// policy's response actions have been applied to personal data the model wrote itself.
 #[derive(Default, Clone)]
 pub struct Restorer {
     map: HashMap<String, String>,
+    filter: Option<ResponseFilter>,
+}
+
+/// Response-side redaction: the policy's detector and response actions, applied to answer text
+/// before placeholders are restored (so the caller's own values, which come back as placeholders,
+/// are never touched).
+#[derive(Clone)]
+pub struct ResponseFilter {
+    policy: std::sync::Arc<crate::policy::CompiledPolicy>,
+    key: PseudonymKey,
+}
+
+impl fmt::Debug for ResponseFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFilter")
+            .field("policy", &self.policy.id)
+            .finish()
+    }
+}
+
+impl ResponseFilter {
+    /// A filter for `policy`'s response actions, or `None` if they all allow.
+    pub fn for_policy(
+        policy: std::sync::Arc<crate::policy::CompiledPolicy>,
+        key: PseudonymKey,
+    ) -> Option<ResponseFilter> {
+        policy
+            .filters_responses()
+            .then_some(ResponseFilter { policy, key })
+    }
+
+    /// The most bytes a stream holds back while response actions apply.
+    pub fn holdback(&self) -> usize {
+        self.policy.response_holdback
+    }
+
+    /// The findings in `text` the response actions act on.
+    pub fn findings(&self, text: &str) -> Vec<Finding> {
+        let mut f = self.policy.detector.find(text);
+        f.retain(|f| {
+            self.policy.response_action_for(f.entity) != Action::Allow
+                && !self.policy.is_allowed_value(&text[f.start..f.end])
+        });
+        f
+    }
+
+    /// Applies the response actions to findings inside `text`.
+    pub fn apply<'a>(&self, text: &'a str, findings: &[Finding]) -> Cow<'a, str> {
+        if findings.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut r = Redaction::new(self.key.clone());
+        // A pseudonym in an answer would mean nothing to the reader: it is masked instead; a
+        // block cannot un-send what is already streaming, so it masks too.
+        let action = |e| match self.policy.response_action_for(e) {
+            Action::Pseudonymise | Action::Block => Action::Mask,
+            a => a,
+        };
+        match r.apply(text, findings, action, false) {
+            Applied::Text(t) => Cow::Owned(t.into_owned()),
+            Applied::Blocked(_) => Cow::Borrowed(text),
+        }
+    }
 }
 
 impl fmt::Debug for Restorer {
@@ -282,6 +347,29 @@ fn placeholder_regex() -> &'static regex::Regex {
 }
 
 impl Restorer {
+    /// Adds response-side redaction.
+    pub fn with_filter(mut self, filter: Option<ResponseFilter>) -> Restorer {
+        self.filter = filter;
+        self
+    }
+
+    /// The response filter, if the policy has one.
+    pub fn filter(&self) -> Option<&ResponseFilter> {
+        self.filter.as_ref()
+    }
+
+    /// Response actions, then restoring: what a complete piece of answer text becomes.
+    pub fn process<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let Some(filter) = &self.filter else {
+            return self.restore(text);
+        };
+        let findings = filter.findings(text);
+        match filter.apply(text, &findings) {
+            Cow::Borrowed(t) => self.restore(t),
+            Cow::Owned(t) => Cow::Owned(self.restore(&t).into_owned()),
+        }
+    }
+
     /// The longest placeholder this restorer knows (bytes): the most a stream ever holds back.
     pub fn max_placeholder_len(&self) -> usize {
         self.map.keys().map(String::len).max().unwrap_or(0)
@@ -294,9 +382,9 @@ impl Restorer {
             .any(|p| p.len() > s.len() && p.starts_with(s))
     }
 
-    /// True when there is nothing to restore.
+    /// True when there is nothing to restore and no response filter: answers pass unchanged.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && self.filter.is_none()
     }
 
     /// Like [`Restorer::restore`], but writes each value JSON-escaped (for text inside a JSON
@@ -327,6 +415,14 @@ impl Restorer {
             self.map.get(p).cloned().unwrap_or_else(|| p.to_string())
         })
     }
+}
+
+/// Byte ranges of every placeholder-shaped run in `text`.
+pub fn placeholder_spans(text: &str) -> Vec<(usize, usize)> {
+    placeholder_regex()
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect()
 }
 
 /// Replaces `<TYPE_hex>` placeholders by `<TYPE>`: how policy test cases write pseudonyms.

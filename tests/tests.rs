@@ -15,5 +15,6 @@ mod more_providers;
 mod privacy;
 mod protocol;
 mod reload;
+mod response_filter;
 mod sdk;
 mod streaming;

@@ -345,18 +345,23 @@ pub fn unreadable_part(kind: &str, rule: Unreadable) -> Result<bool, ProxyError>
 pub fn restore_json(v: &mut Value, restorer: &Restorer) -> bool {
     match v {
         Value::String(s) => {
-            if !s.contains('<') {
+            if restorer.filter().is_none() && !s.contains('<') {
                 return false;
             }
-            if let Ok(mut inner) = serde_json::from_str::<Value>(s) {
-                if (inner.is_object() || inner.is_array()) && restore_json(&mut inner, restorer) {
-                    if let Ok(text) = serde_json::to_string(&inner) {
-                        *s = text;
-                        return true;
+            if s.starts_with('{') || s.starts_with('[') {
+                if let Ok(mut inner) = serde_json::from_str::<Value>(s) {
+                    if inner.is_object() || inner.is_array() {
+                        if restore_json(&mut inner, restorer) {
+                            if let Ok(text) = serde_json::to_string(&inner) {
+                                *s = text;
+                                return true;
+                            }
+                        }
+                        return false;
                     }
                 }
             }
-            match restorer.restore(s) {
+            match restorer.process(s) {
                 std::borrow::Cow::Owned(new) => {
                     *s = new;
                     true

@@ -36,7 +36,7 @@ use crate::providers::openai_chat::ChatStream;
 use crate::providers::openai_responses::ResponsesStream;
 use crate::providers::sse::{PerEventRestore, StreamTransform};
 use crate::providers::{self, Endpoint, Provider, Route};
-use crate::redact::{Applied, Redaction, Restorer};
+use crate::redact::{Applied, Redaction, ResponseFilter, Restorer};
 
 /// What the logging phase needs to know about an exchange.
 struct Exchange {
@@ -347,7 +347,10 @@ async fn process(
     let resp = send(state, &upstream, up, ex).await?;
 
     // --- response filter -------------------------------------------------------------------
-    let restorer = redaction.restorer();
+    let restorer = redaction.restorer().with_filter(ResponseFilter::for_policy(
+        policy.clone(),
+        state.key.scoped(b"privgate/response"),
+    ));
     let (mut parts, incoming) = resp.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
     let content_type = parts
@@ -642,7 +645,10 @@ async fn send(
 /// Restores placeholders in a JSON answer (success or error body alike: error bodies can echo
 /// the prompt). Anything that is not plain JSON is passed unchanged.
 fn restore_answer(answer: Bytes, restorer: &Restorer, encoding: Option<&HeaderValue>) -> Bytes {
-    if restorer.is_empty() || encoding.is_some() || !answer.contains(&b'<') {
+    if restorer.is_empty()
+        || encoding.is_some()
+        || (restorer.filter().is_none() && !answer.contains(&b'<'))
+    {
         return answer;
     }
     match serde_json::from_slice::<Value>(&answer) {
@@ -654,7 +660,7 @@ fn restore_answer(answer: Bytes, restorer: &Restorer, encoding: Option<&HeaderVa
             }
         }
         Err(_) => match std::str::from_utf8(&answer) {
-            Ok(text) => match restorer.restore(text) {
+            Ok(text) => match restorer.process(text) {
                 std::borrow::Cow::Owned(s) => Bytes::from(s),
                 std::borrow::Cow::Borrowed(_) => answer,
             },

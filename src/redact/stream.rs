@@ -43,6 +43,11 @@ impl StreamRestorer {
 
     /// Takes the next delta; returns the text that can be released now (possibly empty).
     pub fn push(&mut self, delta: &str) -> String {
+        if self.encoding == Encoding::Text {
+            if let Some(filter) = self.restorer.filter().cloned() {
+                return self.push_filtered(delta, &filter);
+            }
+        }
         if self.held.is_empty() && !delta.contains('<') {
             return delta.to_string();
         }
@@ -58,9 +63,48 @@ impl StreamRestorer {
         self.restore(&buf)
     }
 
+    /// With response actions: everything but the last `holdback` bytes is released, the cut moved
+    /// back so that no finding and no placeholder is split by it; findings wholly in the released
+    /// part get their response action, then placeholders are restored. Detection sees the held
+    /// window ahead of the cut, so an entity is judged whole as long as it fits in the window.
+    fn push_filtered(&mut self, delta: &str, filter: &super::ResponseFilter) -> String {
+        let mut buf = std::mem::take(&mut self.held);
+        buf.push_str(delta);
+        let window = filter_holdback(filter);
+        let mut cut = buf.len().saturating_sub(window);
+        while !buf.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if let Some(pos) = buf.rfind('<') {
+            if self.restorer.is_placeholder_prefix(&buf[pos..]) {
+                cut = cut.min(pos);
+            }
+        }
+        for m in super::placeholder_spans(&buf) {
+            if m.0 < cut && m.1 > cut {
+                cut = m.0;
+            }
+        }
+        let findings = filter.findings(&buf);
+        // Findings are sorted and disjoint: one pass from the end settles every crossing.
+        for f in findings.iter().rev() {
+            if f.start < cut && f.end > cut {
+                cut = f.start;
+            }
+        }
+        let released: Vec<_> = findings.iter().copied().filter(|f| f.end <= cut).collect();
+        self.held = buf.split_off(cut);
+        self.max_held = self.max_held.max(self.held.len());
+        let filtered = filter.apply(&buf, &released);
+        self.restore(&filtered)
+    }
+
     /// Ends the channel: releases whatever is held (an incomplete placeholder stays as it is).
     pub fn finish(&mut self) -> String {
         let rest = std::mem::take(&mut self.held);
+        if self.encoding == Encoding::Text && self.restorer.filter().is_some() {
+            return self.restorer.process(&rest).into_owned();
+        }
         self.restore(&rest)
     }
 
@@ -75,6 +119,10 @@ impl StreamRestorer {
             Encoding::JsonString => self.restorer.restore_escaped(text).into_owned(),
         }
     }
+}
+
+fn filter_holdback(filter: &super::ResponseFilter) -> usize {
+    filter.holdback()
 }
 
 #[cfg(test)]
@@ -157,5 +205,31 @@ mod tests {
         let out = s.push(&fragment[..7]) + &s.push(&fragment[7..]) + &s.finish();
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["to"], "\"q\"@x.io");
+    }
+
+    #[test]
+    fn with_response_actions_every_split_point_gives_the_whole_text_result() {
+        let policy = crate::policy::compile(
+            "t.toml",
+            "id = \"t\"\nversion = \"1\"\n[response.actions]\nEMAIL = \"mask\"\n",
+        )
+        .unwrap();
+        let filter = crate::redact::ResponseFilter::for_policy(
+            Arc::new(policy),
+            PseudonymKey::from_bytes([3; 32]),
+        );
+        let (restorer, redacted, _) = setup();
+        let restorer = Arc::new((*restorer).clone().with_filter(filter));
+        let text = format!("{redacted} and the model adds eve.ng@example.org, ok?");
+        let whole = restorer.process(&text).into_owned();
+        assert!(!whole.contains("eve.ng@example.org") && whole.contains("ana.silva@example.com"));
+        for i in 0..=text.len() {
+            if !text.is_char_boundary(i) {
+                continue;
+            }
+            let mut s = StreamRestorer::new(restorer.clone(), Encoding::Text);
+            let out = s.push(&text[..i]) + &s.push(&text[i..]) + &s.finish();
+            assert_eq!(out, whole, "split at {i}");
+        }
     }
 }
