@@ -27,6 +27,23 @@ pub struct Config {
     /// The audit trail.
     #[serde(default)]
     pub audit: AuditSection,
+    /// Backends of any other JSON API, described by a route and JSON selectors.
+    #[serde(default)]
+    pub generic: Vec<GenericSection>,
+}
+
+/// `[[generic]]`: one route to any JSON backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenericSection {
+    /// A short name: the `provider` label in metrics and logs.
+    pub name: String,
+    /// The path privgate serves (POST), e.g. `/acme/v1/generate`; forwarded as is.
+    pub path: String,
+    /// The upstream.
+    pub upstream: Upstream,
+    /// JSON selectors of the request's text slots (`$.prompt`, `$.history[*].text`).
+    pub request_slots: Vec<String>,
 }
 
 /// `[audit]`: the encrypted, hash-chained audit trail under `<data_dir>/audit`.
@@ -309,6 +326,42 @@ impl Config {
                 }
             }
         }
+        for (i, g) in self.generic.iter().enumerate() {
+            if !g.path.starts_with('/') || g.path.contains("..") || g.path.contains('?') {
+                bad(
+                    &format!("generic[{i}].path"),
+                    format!(
+                        "expected an absolute path like /acme/v1/generate, got {:?}",
+                        g.path
+                    ),
+                );
+            }
+            if g.name.is_empty()
+                || !g
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bad(
+                    &format!("generic[{i}].name"),
+                    "expected letters, digits, '-' or '_'".into(),
+                );
+            }
+            if let Err(m) = validate_upstream_url(&g.upstream.url) {
+                bad(&format!("generic[{i}].upstream.url"), m);
+            }
+            if g.request_slots.is_empty() {
+                bad(
+                    &format!("generic[{i}].request_slots"),
+                    "expected at least one selector".into(),
+                );
+            }
+            for (j, sel) in g.request_slots.iter().enumerate() {
+                if let Err(m) = crate::providers::generic::Selector::parse(sel) {
+                    bad(&format!("generic[{i}].request_slots[{j}]"), m);
+                }
+            }
+        }
         let l = &self.limits;
         for (key, v) in [
             ("limits.max_body_bytes", l.max_body_bytes as u64),
@@ -398,6 +451,17 @@ mod tests {
 
 #[cfg(test)]
 mod example_tests {
+    #[test]
+    fn generic_routes_parse_and_bad_selectors_are_named() {
+        let ok = "[[generic]]\nname = \"acme\"\npath = \"/acme/gen\"\nupstream = { url = \"http://127.0.0.1:9\" }\nrequest_slots = [\"$.prompt\"]\n";
+        assert_eq!(super::Config::parse("c.toml", ok).unwrap().generic.len(), 1);
+        let bad = ok.replace("$.prompt", "prompt");
+        let err = super::Config::parse("c.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("generic[0].request_slots[0]"), "{err}");
+    }
+
     #[test]
     fn the_shipped_example_config_is_valid() {
         super::Config::parse(

@@ -123,3 +123,37 @@ async fn ollama_chat_and_generate_stream_by_default() {
         format!("You said: {}", c.sentence())
     );
 }
+
+#[tokio::test]
+async fn a_generic_backend_described_by_selectors() {
+    let up = FakeUpstream::start().await;
+    let url = up.url.clone();
+    let proxy = start_proxy(&up, move |c| {
+        c.generic.push(privgate::config::GenericSection {
+            name: "acme".into(),
+            path: "/acme/v1/generate".into(),
+            upstream: privgate::config::Upstream::new(&url),
+            request_slots: vec!["$.prompt".into(), "$.history[*].text".into()],
+        });
+    })
+    .await;
+    let c = Canaries::new();
+    let resp = proxy
+        .post(
+            "/acme/v1/generate",
+            &json!({"prompt": c.sentence(), "history": [{"who": "user", "text": format!("iban {}", c.iban)}], "temperature": 0.2}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let answer = resp.text().await.unwrap();
+    let sent = up.last();
+    assert_eq!(sent.path, "/acme/v1/generate");
+    assert_no_leak(&sent.text(), &c, "upstream body");
+    assert_eq!(sent.json()["temperature"], 0.2);
+    assert!(answer.contains(&c.email), "the answer is restored");
+    let m = proxy.metrics().await;
+    assert!(
+        m.contains(r#"provider="generic",route="/acme/v1/generate""#),
+        "{m}"
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod gemini;
+pub mod generic;
 pub mod ollama;
 pub mod openai_chat;
 pub mod openai_responses;
@@ -32,6 +33,8 @@ pub enum Provider {
     Gemini,
     /// Ollama's native API.
     Ollama,
+    /// A backend described in config (`[[generic]]`).
+    Generic,
 }
 
 impl Provider {
@@ -42,6 +45,7 @@ impl Provider {
             Provider::Anthropic => "anthropic",
             Provider::Gemini => "gemini",
             Provider::Ollama => "ollama",
+            Provider::Generic => "generic",
         }
     }
 
@@ -52,6 +56,7 @@ impl Provider {
             Provider::Anthropic => ErrorFlavor::Anthropic,
             Provider::Gemini => ErrorFlavor::Gemini,
             Provider::Ollama => ErrorFlavor::Ollama,
+            Provider::Generic => ErrorFlavor::OpenAi,
         }
     }
 }
@@ -81,6 +86,8 @@ pub enum Endpoint {
     OllamaChat,
     /// `POST /api/generate` (Ollama)
     OllamaGenerate,
+    /// A `[[generic]]` route from config, by its index.
+    Generic(u16),
 }
 
 /// A matched route: a bounded template (used as a metric label), provider and endpoint.
@@ -239,7 +246,8 @@ pub fn visit_request(
         }
         Endpoint::OllamaChat => ollama::visit_chat(obj, unreadable, visit),
         Endpoint::OllamaGenerate => ollama::visit_generate(obj, unreadable, visit),
-        Endpoint::Models => Ok(()),
+        // Generic routes are walked with their configured selectors by the caller.
+        Endpoint::Models | Endpoint::Generic(_) => Ok(()),
     }
 }
 

@@ -167,7 +167,10 @@ async fn process(
     ex: &mut Exchange,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     // --- request filter: route, framing, limits -------------------------------------------
-    let route = providers::route(req.method(), req.uri().path())?;
+    let route = match providers::route(req.method(), req.uri().path()) {
+        Err(ProxyError::NotFound) => generic_route(state, req.method(), req.uri().path())?,
+        other => other?,
+    };
     ex.route = Some(route);
     ex.flavor = route.provider.flavor();
     let h = req.headers();
@@ -189,7 +192,7 @@ async fn process(
         }
     }
     let policy = state.policy();
-    let upstream = state.upstream(route.provider).clone();
+    let upstream = state.upstream(route).clone();
     let path_and_query = req
         .uri()
         .path_and_query()
@@ -283,16 +286,32 @@ async fn process(
         let policy = policy.clone();
         let mut json = json;
         let mut redaction = redaction;
+        let selectors = generic_selectors(state, route);
         tokio::task::spawn_blocking(move || {
-            let r = redact_request(&policy, route, &mut json, &mut redaction, budget);
+            let r = redact_request(
+                &policy,
+                selectors.as_deref(),
+                route,
+                &mut json,
+                &mut redaction,
+                budget,
+            );
             (r, json, redaction)
         })
         .await
         .map_err(|_| ProxyError::RedactionUnavailable)
         .and_then(|(r, json, redaction)| r.map(|changed| (changed, json, redaction)))
     } else {
-        redact_request(&policy, route, &mut json, &mut redaction, budget)
-            .map(|changed| (changed, json, redaction))
+        let selectors = generic_selectors(state, route);
+        redact_request(
+            &policy,
+            selectors.as_deref(),
+            route,
+            &mut json,
+            &mut redaction,
+            budget,
+        )
+        .map(|changed| (changed, json, redaction))
     }
     .inspect_err(|e| {
         if matches!(e, ProxyError::RedactionUnavailable) {
@@ -426,7 +445,7 @@ async fn process(
 fn stream_error_event(provider: Provider) -> Bytes {
     let message = "privgate: the upstream stream failed before it finished";
     let data = match provider {
-        Provider::OpenAi => serde_json::json!({"error": {"message": message,
+        Provider::OpenAi | Provider::Generic => serde_json::json!({"error": {"message": message,
             "type": "server_error", "param": null, "code": "upstream_stream_interrupted"}}),
         Provider::Anthropic => serde_json::json!({"type": "error", "error": {
             "type": "api_error", "message": message, "code": "upstream_stream_interrupted"}}),
@@ -472,6 +491,7 @@ async fn write_intent(state: &AppState, route: Route, ex: &mut Exchange) -> Resu
 /// goes upstream.
 fn redact_request(
     policy: &CompiledPolicy,
+    selectors: Option<&[providers::generic::Selector]>,
     route: Route,
     json: &mut Value,
     redaction: &mut Redaction,
@@ -481,28 +501,34 @@ fn redact_request(
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let mut changed = false;
         let mut blocked = false;
-        providers::visit_request(
-            route.endpoint,
-            json,
-            policy.unreadable,
-            &mut |slot: &mut String| {
-                if started.elapsed() > budget {
-                    return Err(ProxyError::RedactionUnavailable);
+        let mut visitor = |slot: &mut String| {
+            if started.elapsed() > budget {
+                return Err(ProxyError::RedactionUnavailable);
+            }
+            match policy.redact(slot, redaction) {
+                Applied::Text(std::borrow::Cow::Owned(new)) => {
+                    *slot = new;
+                    changed = true;
                 }
-                match policy.redact(slot, redaction) {
-                    Applied::Text(std::borrow::Cow::Owned(new)) => {
-                        *slot = new;
-                        changed = true;
-                    }
-                    Applied::Text(std::borrow::Cow::Borrowed(_)) => {}
-                    Applied::Blocked(_) => blocked = true,
+                Applied::Text(std::borrow::Cow::Borrowed(_)) => {}
+                Applied::Blocked(_) => blocked = true,
+            }
+            if started.elapsed() > budget {
+                return Err(ProxyError::RedactionUnavailable);
+            }
+            Ok(())
+        };
+        match selectors {
+            Some(selectors) => {
+                if !json.is_object() {
+                    return Err(ProxyError::UnsupportedShape(
+                        "the request body must be a JSON object".into(),
+                    ));
                 }
-                if started.elapsed() > budget {
-                    return Err(ProxyError::RedactionUnavailable);
-                }
-                Ok(())
-            },
-        )
+                providers::generic::visit_selected(selectors, json, &mut visitor)
+            }
+            None => providers::visit_request(route.endpoint, json, policy.unreadable, &mut visitor),
+        }
         .map(|()| changed || blocked)
     }));
     match outcome {
@@ -681,9 +707,39 @@ fn credential_scope(h: &http::HeaderMap) -> Vec<u8> {
     Sha256::digest(cred).to_vec()
 }
 
+/// The selectors of a `[[generic]]` route (cloned: they may go to the blocking pool).
+fn generic_selectors(state: &AppState, route: Route) -> Option<Vec<providers::generic::Selector>> {
+    match route.endpoint {
+        Endpoint::Generic(i) => Some(state.upstreams.generic[usize::from(i)].selectors.clone()),
+        _ => None,
+    }
+}
+
+/// A `[[generic]]` route for the path, if one is configured.
+fn generic_route(state: &AppState, method: &http::Method, path: &str) -> Result<Route, ProxyError> {
+    let i = state
+        .upstreams
+        .generic
+        .iter()
+        .position(|g| g.path == path)
+        .ok_or(ProxyError::NotFound)?;
+    if method != http::Method::POST {
+        return Err(ProxyError::MethodNotAllowed);
+    }
+    Ok(Route {
+        template: state.upstreams.generic[i].path,
+        provider: Provider::Generic,
+        endpoint: Endpoint::Generic(i as u16),
+    })
+}
+
 impl AppState {
-    fn upstream(&self, provider: Provider) -> &ResolvedUpstream {
-        match provider {
+    fn upstream(&self, route: Route) -> &ResolvedUpstream {
+        if let Endpoint::Generic(i) = route.endpoint {
+            return &self.upstreams.generic[usize::from(i)].upstream;
+        }
+        match route.provider {
+            Provider::Generic => &self.upstreams.openai,
             Provider::OpenAi => &self.upstreams.openai,
             Provider::Anthropic => &self.upstreams.anthropic,
             Provider::Gemini => &self.upstreams.gemini,

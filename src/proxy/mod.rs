@@ -43,6 +43,21 @@ pub struct Upstreams {
     pub gemini: ResolvedUpstream,
     /// Ollama.
     pub ollama: ResolvedUpstream,
+    /// `[[generic]]` routes, in config order.
+    pub generic: Vec<GenericRoute>,
+}
+
+/// A `[[generic]]` route, ready to serve.
+#[derive(Debug, Clone)]
+pub struct GenericRoute {
+    /// The served path (also the metric route label: a config identifier, bounded).
+    pub path: &'static str,
+    /// The name (logs).
+    pub name: String,
+    /// The request's text slots.
+    pub selectors: Vec<crate::providers::generic::Selector>,
+    /// Where it goes.
+    pub upstream: ResolvedUpstream,
 }
 
 /// State shared by every connection and request.
@@ -218,6 +233,24 @@ impl Server {
             anthropic: ResolvedUpstream::new(&config.upstreams.anthropic, &config.limits)?,
             gemini: ResolvedUpstream::new(&config.upstreams.gemini, &config.limits)?,
             ollama: ResolvedUpstream::new(&config.upstreams.ollama, &config.limits)?,
+            generic: config
+                .generic
+                .iter()
+                .map(|g| {
+                    Ok(GenericRoute {
+                        // Leaked once per configured route at start: route labels are
+                        // `&'static str`, and the set is bounded by the config.
+                        path: Box::leak(g.path.clone().into_boxed_str()),
+                        name: g.name.clone(),
+                        selectors: g
+                            .request_slots
+                            .iter()
+                            .filter_map(|s| crate::providers::generic::Selector::parse(s).ok())
+                            .collect(),
+                        upstream: ResolvedUpstream::new(&g.upstream, &config.limits)?,
+                    })
+                })
+                .collect::<Result<_, StartError>>()?,
         };
         let listener = TcpListener::bind(config.server.listen)
             .await
