@@ -31,6 +31,17 @@ pub enum Mode {
     Monitor,
 }
 
+impl Unreadable {
+    /// The lower-case name (audit records, metric labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unreadable::Allow => "allow",
+            Unreadable::Strip => "strip",
+            Unreadable::Block => "block",
+        }
+    }
+}
+
 impl Mode {
     /// The label value.
     pub fn as_str(self) -> &'static str {

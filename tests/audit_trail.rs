@@ -164,3 +164,33 @@ async fn an_audit_store_that_cannot_write_fails_closed_and_recovers_by_itself() 
     assert_eq!(ask("new-subject-2").await.unwrap().status(), 200);
     assert_eq!(up.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn content_privgate_cannot_read_is_noted_in_the_record() {
+    let up = FakeUpstream::start().await;
+    let proxy = start_proxy(&up, |_| {}).await;
+    let resp = proxy
+        .client
+        .post(proxy.url("/v1/chat/completions"))
+        .header("x-privgate-subject", "img-user")
+        .json(
+            &json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "what is in this picture?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+            ]}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let entries = entries_for(&proxy, "img-user", 1).await;
+    let EntryContent::Record { record, .. } = &entries[0].content else {
+        panic!("a readable record")
+    };
+    let note = record
+        .entities
+        .iter()
+        .find(|e| e.entity == "UNREADABLE_CONTENT")
+        .expect("the record notes the image");
+    assert_eq!((note.action.as_str(), note.count), ("allow", 1));
+}

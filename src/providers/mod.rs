@@ -338,8 +338,22 @@ pub fn retain_parts(
     Ok(())
 }
 
+thread_local! {
+    /// Unreadable parts seen by the walk running on this thread (walks are synchronous).
+    static UNREADABLE_SEEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs a request walk and also returns how many unreadable parts (images, audio, files) it met,
+/// so the audit record can note them.
+pub fn counting_unreadable<T>(walk: impl FnOnce() -> T) -> (T, u32) {
+    UNREADABLE_SEEN.with(|n| n.set(0));
+    let out = walk();
+    (out, UNREADABLE_SEEN.with(|n| n.replace(0)))
+}
+
 /// Applies the unreadable-content rule to one content part; `Ok(false)` means drop the part.
 pub fn unreadable_part(kind: &str, rule: Unreadable) -> Result<bool, ProxyError> {
+    UNREADABLE_SEEN.with(|n| n.set(n.get() + 1));
     match rule {
         Unreadable::Allow => Ok(true),
         Unreadable::Strip => Ok(false),

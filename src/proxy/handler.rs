@@ -281,7 +281,7 @@ async fn process(
     }
     let wants_stream = providers::wants_stream(route.endpoint, &json);
     let budget = config::ms(state.config.limits.scan_budget_ms);
-    let (changed, json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
+    let ((changed, unreadable), json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
         // Large bodies are scanned off the async workers so they cannot stall other requests.
         let policy = policy.clone();
         let mut json = json;
@@ -338,6 +338,14 @@ async fn process(
         a.record.subject =
             auditing::subject_id(&headers_for_subject, Some(&json)).map(|s| audit.subject_ref(&s));
         a.record.entities = auditing::entity_counts(redaction.counts());
+        if unreadable > 0 {
+            // Content privgate could not inspect, and what the policy did with it.
+            a.record.entities.push(crate::audit::EntityCount {
+                entity: "UNREADABLE_CONTENT".into(),
+                action: policy.unreadable.as_str().into(),
+                count: unreadable,
+            });
+        }
         a.record.request_bytes = collected.len() as u64;
     }
     if let Some(entity) = blocked_entity(&redaction, &policy) {
@@ -490,6 +498,20 @@ async fn write_intent(state: &AppState, route: Route, ex: &mut Exchange) -> Resu
 /// exceeds its time budget, becomes [`ProxyError::RedactionUnavailable`]: fail closed, nothing
 /// goes upstream.
 fn redact_request(
+    policy: &CompiledPolicy,
+    selectors: Option<&[providers::generic::Selector]>,
+    route: Route,
+    json: &mut Value,
+    redaction: &mut Redaction,
+    budget: Duration,
+) -> Result<(bool, u32), ProxyError> {
+    let (result, unreadable) = providers::counting_unreadable(|| {
+        redact_slots(policy, selectors, route, json, redaction, budget)
+    });
+    result.map(|changed| (changed, unreadable))
+}
+
+fn redact_slots(
     policy: &CompiledPolicy,
     selectors: Option<&[providers::generic::Selector]>,
     route: Route,
