@@ -387,3 +387,187 @@ async fn the_discovery_file_lives_as_long_as_the_server() {
     assert!(!data.join("admin.json").exists());
     drop(dir);
 }
+
+/// Runs the real binary with `env`, returning (exit code, stdout, stderr).
+fn privgate(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_privgate"));
+    cmd.args(args).env_remove("PRIVGATE_ADMIN_TOKEN");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The same command's output with what legitimately changes between two runs removed: export
+/// timestamps, and verify's "checked at" line.
+fn stable(out: &str) -> String {
+    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(out) {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("exported_at");
+        }
+        return v.to_string();
+    }
+    out.to_string()
+}
+
+/// `privgate audit …` on the data dir of a running real binary goes through its admin API (token
+/// from the environment or a 0600 file) and prints what the same command prints on the stopped
+/// server's data dir; without a token it says which one is needed. Tokens never reach the logs,
+/// even at `RUST_LOG=trace` (H3 canary).
+#[tokio::test]
+async fn the_cli_works_through_a_running_server_with_the_same_output() {
+    use crate::common::{client_for, BinaryServer};
+    let up = FakeUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = privgate(
+        &["admin", "token", "--name", "dpo-cli", "--roles", "officer"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .unwrap()
+        .to_string();
+    let entry = out.lines().find(|l| l.starts_with("{ name")).unwrap();
+    let config = dir.path().join("privgate.toml");
+    std::fs::write(&config, format!("[admin]\ntokens = [\n  {entry}\n]\n")).unwrap();
+    let (code, _, err) = privgate(&["check", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "the printed line is valid config: {err}");
+
+    let mut bin = BinaryServer::spawn(
+        &up,
+        dir.path(),
+        &["--config", config.to_str().unwrap()],
+        "trace",
+    )
+    .await;
+    let client = client_for(&bin.ca, bin.addr);
+    let base = format!("https://localhost:{}", bin.addr.port());
+    for subject in ["alice-1", "alice-1", "bob-2"] {
+        let resp = client
+            .post(format!("{base}/v1/chat/completions"))
+            .header("x-privgate-subject", subject)
+            .json(&json!({"model": "m", "messages": [{"role": "user", "content": "mail x.y@example.com"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let data = bin.data.to_str().unwrap().to_string();
+    let audit = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["audit"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", &data]);
+        privgate(&all, env)
+    };
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["query", "--subject", "alice-1"],
+        vec!["query", "--subject", "alice-1", "--format", "csv"],
+        vec!["query", "--subject", "alice-1", "--format", "table"],
+        vec!["query", "--subject", "nobody", "--format", "csv"],
+        vec!["query", "--route", "/v1/chat/completions", "--limit", "2"],
+        vec!["export", "--subject", "alice-1"],
+        vec!["public-key"],
+    ];
+
+    // Without a token: a clear message, exit 2.
+    let (code, _, err) = audit(&["stats"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("PRIVGATE_ADMIN_TOKEN") && err.contains("privgate admin token"),
+        "{err}"
+    );
+    // A wrong token (the canary): refused, exit 2.
+    let canary = format!("pgat_canary{}", "7".repeat(56));
+    let (code, _, err) = audit(&["stats"], &[("PRIVGATE_ADMIN_TOKEN", &canary)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("401"), "{err}");
+    assert!(!err.contains(&canary));
+    // A token file readable by others is refused; 0600 works.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (code, _, err) = audit(
+            &["stats", "--token-file", token_file.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(code, 2);
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (code, out, err) = audit(
+        &["stats", "--token-file", token_file.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"records\""), "{out}");
+
+    let env = [("PRIVGATE_ADMIN_TOKEN", token.as_str())];
+    let mut running = Vec::new();
+    for c in &commands {
+        running.push(audit(c, &env));
+    }
+    let (code, out, err) = audit(&["verify"], &env);
+    assert_eq!(code, 0, "verify through the server: {out}{err}");
+    assert!(out.contains("\"ok\":true"), "{out}");
+    // Erase through the running server.
+    let (code, out, err) = audit(&["erase", "--subject", "bob-2"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"keys_destroyed\":1"), "{out}");
+
+    // Stop cleanly (SIGTERM): admin.json goes away and the CLI opens the store itself.
+    let pid = bin.child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::time::timeout(Duration::from_secs(20), bin.child.wait())
+        .await
+        .expect("the server stops on SIGTERM")
+        .unwrap();
+    assert!(status.success());
+    assert!(!bin.data.join("admin.json").exists());
+
+    for (c, remote) in commands.iter().zip(&running) {
+        let local = audit(c, &[]);
+        assert_eq!(local.0, remote.0, "{c:?}: exit codes: {}", remote.2);
+        assert_eq!(stable(&local.1), stable(&remote.1), "{c:?}: output");
+    }
+    assert_eq!(running[3].0, 1, "no records: exit 1 either way");
+    let (code, out, _) = audit(&["query", "--subject", "bob-2"], &[]);
+    assert_eq!(code, 1, "erased through the API: index entries gone");
+    assert!(!out.contains("\"record\""), "erased through the API: {out}");
+    let (code, out, err) = audit(&["verify"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Every remote action left an access event naming the token's holder.
+    let (_, all, _) = audit(&["query"], &[]);
+    let remote_reads = all
+        .lines()
+        .filter(|l| l.contains("\"principal\":\"dpo-cli\""))
+        .count();
+    assert_eq!(
+        remote_reads,
+        commands.len() + 3,
+        "stats + queries/exports/public-key + verify + erase: {all}"
+    );
+
+    // H3: neither the canary nor the real token is in the server's output.
+    let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap()
+        + &std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();
+    assert!(logs.len() > 1000, "trace logging was on");
+    for secret in [&canary[..], &token[..], &token[5..], &canary[5..]] {
+        assert!(!logs.contains(secret), "a token reached the logs");
+    }
+    assert!(!all.contains(&token[5..]) && !all.contains(&canary[5..]));
+}
