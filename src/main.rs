@@ -550,19 +550,38 @@ fn audit_local(
             }
             AuditCommand::Erase { subject } => {
                 let subject = cli::subject_arg(&log, &subject)?;
-                print!("{}", cli::erase(&log, subject).await?);
+                let filter = AuditFilter {
+                    subject: Some(subject),
+                    ..AuditFilter::default()
+                };
+                let text = cli::erase(&log, subject).await?;
+                log.record_access("cli", "erase", &filter, 1).await?;
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             AuditCommand::Purge { before } => {
-                print!("{}", cli::purge(&log, cli::parse_time(&before)?).await?);
+                let before = cli::parse_time(&before)?;
+                let filter = AuditFilter {
+                    until_ms: Some(before),
+                    ..AuditFilter::default()
+                };
+                let text = cli::purge(&log, before).await?;
+                log.record_access("cli", "purge", &filter, 0).await?;
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             AuditCommand::Stats => {
-                print!("{}", cli::stats(&log).await?);
+                let text = cli::stats(&log).await?;
+                log.record_access("cli", "stats", &AuditFilter::default(), 0)
+                    .await?;
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             AuditCommand::PublicKey => {
-                println!("{}", log.export_public_key());
+                let key = log.export_public_key();
+                log.record_access("cli", "public-key", &AuditFilter::default(), 0)
+                    .await?;
+                println!("{key}");
                 ExitCode::SUCCESS
             }
             AuditCommand::Verify { .. } => unreachable!("handled before opening the store"),

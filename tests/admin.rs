@@ -571,3 +571,66 @@ async fn the_cli_works_through_a_running_server_with_the_same_output() {
     }
     assert!(!all.contains(&token[5..]) && !all.contains(&canary[5..]));
 }
+
+/// `[admin] tls = true`: the admin listener speaks HTTPS with the server certificate (plain HTTP
+/// is refused), the discovery file says so, and the CLI follows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_can_serve_tls() {
+    let up = FakeUpstream::start().await;
+    let tokens = Tokens::new();
+    let proxy = start_proxy(&up, |c| {
+        tokens.install(c);
+        c.admin.tls = true;
+    })
+    .await;
+    let admin = proxy.server.admin_addr;
+    let https = crate::common::client_for(&proxy.ca, admin);
+    let resp = https
+        .get(format!(
+            "https://localhost:{}/admin/audit/stats",
+            admin.port()
+        ))
+        .header("authorization", bearer(&tokens.officer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = https
+        .get(format!("https://localhost:{}/metrics", admin.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        reqwest::get(format!("http://{admin}/metrics"))
+            .await
+            .is_err(),
+        "plain HTTP is not served when tls = true"
+    );
+    let data = proxy.server.state.config.server.data_dir.clone();
+    let d = privgate::admin::client::Discovery::read(&data).unwrap();
+    assert_eq!(d.scheme, "https");
+    let r = privgate::admin::client::request(
+        &d,
+        &tokens.officer,
+        http::Method::GET,
+        "/admin/audit/public-key",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.trim().len(), 64);
+    // The CLI (another process) finds this live server and goes through HTTPS.
+    let token = tokens.officer.expose().to_string();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        privgate(
+            &["audit", "public-key", "--data-dir", data.to_str().unwrap()],
+            &[("PRIVGATE_ADMIN_TOKEN", &token)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, r.body);
+}
