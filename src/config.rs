@@ -30,6 +30,71 @@ pub struct Config {
     /// Backends of any other JSON API, described by a route and JSON selectors.
     #[serde(default)]
     pub generic: Vec<GenericSection>,
+    /// The admin API: tokens, roles, observability access, TLS.
+    #[serde(default)]
+    pub admin: AdminSection,
+}
+
+/// `[admin]`: who may use the admin listener's `/admin/...` API, and how it is served.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    /// Bearer tokens, stored as SHA-256 digests (create one with `privgate admin token`).
+    pub tokens: Vec<AdminTokenEntry>,
+    /// `/metrics`, `/healthz` and `/readyz` answer without a token (default true); when false
+    /// they need a token with the `ops` role.
+    pub open_observability: bool,
+    /// Serve the admin listener over TLS with the server certificate (default false: plain HTTP,
+    /// so the listener must stay on loopback or a private network).
+    pub tls: bool,
+    /// Failed authentications one peer IP may make per minute before it gets 429.
+    pub max_auth_failures_per_minute: u32,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        AdminSection {
+            tokens: Vec::new(),
+            open_observability: true,
+            tls: false,
+            max_auth_failures_per_minute: 10,
+        }
+    }
+}
+
+/// One admin token: a name (the principal in audit events), the SHA-256 of the token, roles.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTokenEntry {
+    /// Who holds it; recorded as the principal of every action taken with it.
+    pub name: String,
+    /// SHA-256 of the token, 64 hex characters (the token itself is never stored).
+    pub sha256: String,
+    /// What it may do.
+    pub roles: Vec<AdminRole>,
+}
+
+/// An admin role. Default deny: a route is allowed only to the roles listed for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdminRole {
+    /// Compliance officer: query, export, erase, verify, stats, public key, purge.
+    Officer,
+    /// Operations: metrics, health, readiness, policy reload.
+    Ops,
+    /// Everything, including key rotation.
+    Admin,
+}
+
+impl AdminRole {
+    /// The role's name as written in config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::Officer => "officer",
+            AdminRole::Ops => "ops",
+            AdminRole::Admin => "admin",
+        }
+    }
 }
 
 /// `[[generic]]`: one route to any JSON backend.
@@ -385,6 +450,36 @@ impl Config {
             if v == 0 {
                 bad(key, "expected a value greater than 0".into());
             }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, t) in self.admin.tokens.iter().enumerate() {
+            if t.name.trim().is_empty() {
+                bad(&format!("admin.tokens[{i}].name"), "expected a name".into());
+            } else if !names.insert(t.name.as_str()) {
+                bad(
+                    &format!("admin.tokens[{i}].name"),
+                    format!("duplicate token name {:?}", t.name),
+                );
+            }
+            if t.sha256.len() != 64 || hex::decode(&t.sha256).is_err() {
+                bad(
+                    &format!("admin.tokens[{i}].sha256"),
+                    "expected 64 hex characters (the SHA-256 of the token; see `privgate admin token`)"
+                        .into(),
+                );
+            }
+            if t.roles.is_empty() {
+                bad(
+                    &format!("admin.tokens[{i}].roles"),
+                    "expected at least one of officer, ops, admin".into(),
+                );
+            }
+        }
+        if self.admin.max_auth_failures_per_minute == 0 {
+            bad(
+                "admin.max_auth_failures_per_minute",
+                "expected a value greater than 0".into(),
+            );
         }
         if l.max_header_bytes < 8192 {
             bad(

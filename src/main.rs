@@ -48,13 +48,23 @@ enum Command {
         json: bool,
     },
     /// The audit trail: query, export (Art. 15), erase (Art. 17), purge, stats, verify. Works on
-    /// the data dir of a stopped server.
+    /// the data dir of a stopped server, or through the admin API of a server running on it
+    /// (token from the PRIVGATE_ADMIN_TOKEN environment variable or --token-file).
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
         /// Data directory [default: ./data].
         #[arg(long, global = true, default_value = "data")]
         data_dir: PathBuf,
+        /// File holding an admin token (mode 0600), used when a server runs on the data dir;
+        /// default: the PRIVGATE_ADMIN_TOKEN environment variable.
+        #[arg(long, global = true)]
+        token_file: Option<PathBuf>,
+    },
+    /// Admin API helpers.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Score the detector on a labelled JSONL corpus (the format of pii-dev.jsonl): per-entity
     /// precision, recall, F1, F2, leak rate and over-redaction, overall and per language.
@@ -74,6 +84,20 @@ enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Prints a fresh random admin token once, and the line to add to `[admin] tokens` (which
+    /// holds only its SHA-256).
+    Token {
+        /// Who holds the token; recorded as the principal of every action taken with it.
+        #[arg(long)]
+        name: String,
+        /// Roles, comma-separated: officer, ops, admin.
+        #[arg(long, required = true, value_delimiter = ',', value_parser = ["officer", "ops", "admin"])]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
 enum AuditCommand {
     /// Records matching every filter given (oldest first).
     Query {
@@ -189,7 +213,14 @@ fn main() -> ExitCode {
             policies,
             json,
         } => scan(policy, policies, json),
-        Command::Audit { command, data_dir } => audit(command, data_dir),
+        Command::Audit {
+            command,
+            data_dir,
+            token_file,
+        } => audit(command, data_dir, token_file),
+        Command::Admin {
+            command: AdminCommand::Token { name, roles },
+        } => admin_token(&name, &roles),
         Command::Eval {
             file,
             policy,
@@ -315,8 +346,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             server.addr
         );
         println!(
-            "privgate: admin on http://{} (/metrics, /healthz, /readyz)",
-            server.admin_addr
+            "privgate: admin on {}://{} (/metrics, /healthz, /readyz, /admin/...; {} token(s))",
+            if st.config.admin.tls { "https" } else { "http" },
+            server.admin_addr,
+            st.config.admin.tokens.len()
         );
         println!(
             "privgate: upstream openai    -> {}",
@@ -424,29 +457,67 @@ fn check(config: Option<PathBuf>, policies: Option<PathBuf>) -> anyhow::Result<E
     }
 }
 
-fn audit(command: AuditCommand, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
+/// `privgate audit …`: on the data dir itself, or, when a server runs on it (its `admin.json`
+/// names a live process, or the store is locked and `admin.json` exists), through that server's
+/// admin API with the same output and exit codes.
+fn audit(
+    command: AuditCommand,
+    data_dir: PathBuf,
+    token_file: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use privgate::admin::client::Discovery;
+    let running = Discovery::read(&data_dir);
+    if let Some(d) = running.as_ref().filter(|d| d.alive()) {
+        return audit_remote(command, &data_dir, d, token_file.as_deref());
+    }
+    match audit_local(command.clone(), &data_dir)? {
+        Some(code) => Ok(code),
+        None => match &running {
+            Some(d) => audit_remote(command, &data_dir, d, token_file.as_deref()),
+            None => unreachable!("audit_local returns None only when a discovery file exists"),
+        },
+    }
+}
+
+/// Runs an audit command on the data dir. `Ok(None)`: the store is held by a server that left a
+/// discovery file, so the caller goes through its admin API instead.
+fn audit_local(
+    command: AuditCommand,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Option<ExitCode>> {
+    use privgate::admin::client::Discovery;
     use privgate::audit::{cli, AuditFilter, AuditLog, AuditOptions};
+    let data_dir = data_dir.to_path_buf();
+    let has_server = Discovery::read(&data_dir).is_some();
     if let AuditCommand::Verify { public_key } = &command {
         // Needs no secret and no lock: an auditor can run it on a copy of the data dir.
-        let (report, ok) = cli::verify(&data_dir, public_key.as_deref())?;
+        let (report, ok) = match cli::verify(&data_dir, public_key.as_deref()) {
+            Ok(r) => r,
+            Err(_) if has_server => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         print!("{report}");
-        return Ok(if ok {
+        return Ok(Some(if ok {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
-        });
+        }));
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let log = AuditLog::open(&data_dir, AuditOptions::default()).with_context(|| {
-            format!(
-                "opening the audit store in {} (if a privgate server is running on it, stop it first)",
-                data_dir.display()
-            )
-        })?;
+        let log = match AuditLog::open(&data_dir, AuditOptions::default()) {
+            Ok(log) => log,
+            Err(_) if has_server => return Ok(None),
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!(
+                    "opening the audit store in {} (is another process using it?)",
+                    data_dir.display()
+                )))
+            }
+        };
         let time = |s: &Option<String>| s.as_deref().map(cli::parse_time).transpose();
         let code = match command {
             AuditCommand::Query {
@@ -493,26 +564,227 @@ fn audit(command: AuditCommand, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             }
             AuditCommand::Erase { subject } => {
                 let subject = cli::subject_arg(&log, &subject)?;
-                print!("{}", cli::erase(&log, subject).await?);
+                let filter = AuditFilter {
+                    subject: Some(subject),
+                    ..AuditFilter::default()
+                };
+                let text = cli::erase(&log, subject).await?;
+                log.record_access("cli", "erase", &filter, 1).await?;
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             AuditCommand::Purge { before } => {
-                print!("{}", cli::purge(&log, cli::parse_time(&before)?).await?);
+                let before = cli::parse_time(&before)?;
+                let filter = AuditFilter {
+                    until_ms: Some(before),
+                    ..AuditFilter::default()
+                };
+                let text = cli::purge(&log, before).await?;
+                log.record_access("cli", "purge", &filter, 0).await?;
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             AuditCommand::Stats => {
-                print!("{}", cli::stats(&log).await?);
+                let text = cli::stats(&log).await?;
+                log.record_access("cli", "stats", &AuditFilter::default(), 0)
+                    .await?;
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             AuditCommand::PublicKey => {
-                println!("{}", log.export_public_key());
+                let key = log.export_public_key();
+                log.record_access("cli", "public-key", &AuditFilter::default(), 0)
+                    .await?;
+                println!("{key}");
                 ExitCode::SUCCESS
             }
             AuditCommand::Verify { .. } => unreachable!("handled before opening the store"),
         };
         log.shutdown();
-        Ok::<_, anyhow::Error>(code)
+        Ok::<_, anyhow::Error>(Some(code))
     })
+}
+
+/// The admin token for remote audit commands: `--token-file` (mode 0600 or narrower) or the
+/// `PRIVGATE_ADMIN_TOKEN` environment variable. Never a flag, so it stays out of `ps` and shell
+/// history.
+fn admin_token_from(
+    token_file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<privgate::admin::auth::AdminToken>> {
+    use privgate::admin::auth::AdminToken;
+    if let Some(path) = token_file {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .with_context(|| format!("reading the token file {}", path.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                anyhow::bail!(
+                    "the token file {} is readable by others (mode {:o}); chmod 600 it",
+                    path.display(),
+                    mode & 0o777
+                );
+            }
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the token file {}", path.display()))?;
+        return Ok(Some(AdminToken::new(text.trim().to_string())));
+    }
+    Ok(std::env::var("PRIVGATE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| AdminToken::new(t.trim().to_string())))
+}
+
+/// Runs an audit command through a running server's admin API.
+fn audit_remote(
+    command: AuditCommand,
+    data_dir: &std::path::Path,
+    server: &privgate::admin::client::Discovery,
+    token_file: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use http::Method;
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let Some(token) = admin_token_from(token_file)? else {
+        anyhow::bail!(
+            "a privgate server (pid {pid}, admin API at {url}) is running on {dir} and holds the \
+             audit store, so this command goes through its admin API, which needs a token: set \
+             PRIVGATE_ADMIN_TOKEN or pass --token-file FILE. Create one with \
+             `privgate admin token --name NAME --roles officer`, add the line it prints to \
+             [admin] tokens in the server's config and restart it (or stop the server and run \
+             the command on the data dir)",
+            pid = server.pid,
+            url = server.url(),
+            dir = data_dir.display()
+        );
+    };
+    let mut query: Vec<(&str, String)> = Vec::new();
+    let (method, path, body) = match &command {
+        AuditCommand::Query {
+            subject,
+            since,
+            until,
+            route,
+            policy,
+            entity,
+            decision,
+            limit,
+            format,
+        } => {
+            for (k, v) in [
+                ("subject", subject),
+                ("since", since),
+                ("until", until),
+                ("route", route),
+                ("policy", policy),
+                ("entity", entity),
+                ("decision", decision),
+            ] {
+                if let Some(v) = v {
+                    query.push((k, v.clone()));
+                }
+            }
+            if let Some(l) = limit {
+                query.push(("limit", l.to_string()));
+            }
+            query.push(("format", format.clone()));
+            (Method::GET, "/admin/audit/query", None)
+        }
+        AuditCommand::Export { subject } => {
+            query.push(("subject", subject.clone()));
+            (Method::GET, "/admin/audit/export", None)
+        }
+        AuditCommand::Erase { subject } => (
+            Method::POST,
+            "/admin/audit/erase",
+            Some(serde_json::json!({ "subject": subject })),
+        ),
+        AuditCommand::Purge { before } => (
+            Method::POST,
+            "/admin/audit/purge",
+            Some(serde_json::json!({ "before": before })),
+        ),
+        AuditCommand::Stats => (Method::GET, "/admin/audit/stats", None),
+        AuditCommand::Verify { public_key } => {
+            if let Some(k) = public_key {
+                query.push(("public_key", k.clone()));
+            }
+            (Method::GET, "/admin/audit/verify", None)
+        }
+        AuditCommand::PublicKey => (Method::GET, "/admin/audit/public-key", None),
+    };
+    let mut target = path.to_string();
+    for (i, (k, v)) in query.iter().enumerate() {
+        target.push(if i == 0 { '?' } else { '&' });
+        target.push_str(k);
+        target.push('=');
+        target.push_str(&utf8_percent_encode(v, NON_ALPHANUMERIC).to_string());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let resp = runtime.block_on(privgate::admin::client::request(
+        server, &token, method, &target, body,
+    ))?;
+    let message = || {
+        serde_json::from_str::<serde_json::Value>(&resp.body)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| resp.body.trim().to_string())
+    };
+    match resp.status {
+        200 => {
+            print!("{}", resp.body);
+            let header = |name: &str| resp.headers.get(name).and_then(|v| v.to_str().ok());
+            let none_found = matches!(command, AuditCommand::Query { .. })
+                && header("x-privgate-count") == Some("0");
+            let failed = matches!(command, AuditCommand::Verify { .. })
+                && header("x-privgate-verify") == Some("failed");
+            Ok(if none_found || failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        401 => anyhow::bail!(
+            "the admin API at {} refused the token (401): check PRIVGATE_ADMIN_TOKEN or \
+             --token-file against the server's [admin] tokens",
+            server.url()
+        ),
+        403 => anyhow::bail!("the token may not do this (403): {}", message()),
+        429 => anyhow::bail!(
+            "too many failed authentications from this host (429): wait a minute and retry"
+        ),
+        status => anyhow::bail!("the admin API answered {status}: {}", message()),
+    }
+}
+
+/// `privgate admin token`: a fresh token, shown once, and its config line.
+fn admin_token(name: &str, roles: &[String]) -> anyhow::Result<ExitCode> {
+    if name.trim().is_empty() {
+        anyhow::bail!("--name must not be empty");
+    }
+    let token = privgate::admin::auth::AdminToken::generate();
+    let roles: Vec<toml::Value> = roles
+        .iter()
+        .map(|r| toml::Value::from(r.as_str()))
+        .collect();
+    println!("token: {}", token.expose());
+    println!(
+        "(shown once: store it now, e.g. in a file with mode 0600; privgate keeps only its SHA-256)"
+    );
+    println!();
+    println!("add this entry to `tokens = [...]` under [admin] in the server's config:");
+    println!(
+        "{{ name = {}, sha256 = \"{}\", roles = {} }},",
+        toml::Value::from(name),
+        token.digest().to_hex(),
+        toml::Value::Array(roles)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn pick_policy(

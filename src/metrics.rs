@@ -34,6 +34,9 @@ pub struct Metrics {
     pub audit_write_duration: HistogramVec,
     /// `privgate_policy_reloads_total{result}`.
     pub policy_reloads_total: IntCounterVec,
+    /// `privgate_admin_auth_failures_total{reason}`: refused admin authentications (`missing`,
+    /// `malformed`, `wrong`, `rate_limited`). Never labelled with a token or a peer.
+    pub admin_auth_failures_total: IntCounterVec,
     /// `privgate_streams_aborted_total{side}`: streams that ended early (`upstream`, `client`).
     pub streams_aborted_total: IntCounterVec,
     /// `privgate_active_streams`: streamed answers in flight.
@@ -137,6 +140,11 @@ impl Metrics {
                 "policy_reloads_total",
                 "Policy loads and reloads, by result.",
                 &["result"],
+            ),
+            admin_auth_failures_total: counter(
+                "admin_auth_failures_total",
+                "Admin API authentications refused, by reason.",
+                &["reason"],
             ),
             streams_aborted_total: counter(
                 "streams_aborted_total",

@@ -41,10 +41,13 @@ async fn a_thousand_concurrent_streams_stay_within_a_memory_bound() {
     let url = format!("https://localhost:{}/v1/chat/completions", bin.addr.port());
     let prompt = "Please write to dana.kowal@example.com about the order.";
     let before = peak_rss_kib(pid);
-    let tasks = (0..STREAMS).map(|_| {
+    let tasks = (0..STREAMS).map(|i| {
         let client = client.clone();
         let url = url.clone();
         async move {
+            // Connections open in waves of 100, 10 ms apart (loopback accept backlogs are finite);
+            // each answer takes ~200 ms, so all 1,000 streams are open at once.
+            tokio::time::sleep(std::time::Duration::from_millis((i / 100) as u64 * 10)).await;
             let resp = client
                 .post(&url)
                 .header("x-fake-mode", format!("sse-big:{ANSWER_KIB}"))

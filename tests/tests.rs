@@ -3,6 +3,7 @@
 
 mod common;
 
+mod admin;
 mod audit_trail;
 
 mod cli;

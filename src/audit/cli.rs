@@ -250,8 +250,23 @@ pub fn verify(dir: &Path, public_key_hex: Option<&str>) -> Result<(String, bool)
         Some(h) => parse_public_key(h)?,
         None => read_public_key(dir)?,
     };
-    let r = super::verify(dir, &key)?;
-    let mut s = serde_json::to_string(&r).unwrap_or_default();
+    Ok(render_verify(&super::verify(dir, &key)?))
+}
+
+/// `privgate audit verify` through a running server (the admin API): the open log checked with
+/// the given public key (hex) or its own.
+pub async fn verify_open(
+    log: &AuditLog,
+    public_key_hex: Option<&str>,
+) -> Result<(String, bool), AuditError> {
+    let key = public_key_hex.map(parse_public_key).transpose()?;
+    Ok(render_verify(&log.verify_with(key).await?))
+}
+
+/// A verification report as printed: one JSON line, then the first bad record and the signed
+/// range in words. Returns the text and whether the log verified.
+pub fn render_verify(r: &super::VerifyReport) -> (String, bool) {
+    let mut s = serde_json::to_string(r).unwrap_or_default();
     s.push('\n');
     if let Some(bad) = r.first_bad_seq {
         let _ = writeln!(s, "first bad record: seq {bad}");
@@ -263,7 +278,7 @@ pub fn verify(dir: &Path, public_key_hex: Option<&str>) -> Result<(String, bool)
             rfc3339(super::record::now_ms())
         );
     }
-    Ok((s, r.ok))
+    (s, r.ok)
 }
 
 #[cfg(test)]

@@ -524,12 +524,22 @@ impl AuditLog {
 
     /// Verifies the chain and checkpoints of this (open) log with its public key.
     pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
-        self.blocking(|i| {
+        self.verify_with(None).await
+    }
+
+    /// Verifies the chain and checkpoints of this (open) log with `public_key`, or with its own
+    /// key when `None` (an auditor may bring the key they trust).
+    pub async fn verify_with(
+        &self,
+        public_key: Option<VerifyingKey>,
+    ) -> Result<VerifyReport, AuditError> {
+        self.blocking(move |i| {
+            let key = public_key.unwrap_or(i.verifying_key);
             let iter = i.trees.records.iter().map(|r| {
                 r.map(|(k, v)| (k.to_vec(), v.to_vec()))
                     .map_err(AuditError::from)
             });
-            verify::run(iter, &i.dir, &i.verifying_key)
+            verify::run(iter, &i.dir, &key)
         })
         .await
     }

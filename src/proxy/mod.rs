@@ -228,6 +228,14 @@ impl Server {
             None
         };
         let tls = crate::tls::server_config(&config.server.cert_path(), &config.server.key_path())?;
+        let admin_tls = if config.admin.tls {
+            Some(crate::admin::tls_acceptor(
+                &config.server.cert_path(),
+                &config.server.key_path(),
+            )?)
+        } else {
+            None
+        };
         let upstreams = Upstreams {
             openai: ResolvedUpstream::new(&config.upstreams.openai, &config.limits)?,
             anthropic: ResolvedUpstream::new(&config.upstreams.anthropic, &config.limits)?,
@@ -300,7 +308,12 @@ impl Server {
                 state.clone(),
                 rx.clone(),
             )),
-            tokio::spawn(crate::admin::serve(admin_listener, state.clone(), rx)),
+            tokio::spawn(crate::admin::serve(
+                admin_listener,
+                state.clone(),
+                admin_tls,
+                rx,
+            )),
         ];
         if let (Some(audit), Some(days)) = (state.audit.clone(), state.config.audit.retention_days)
         {
@@ -315,6 +328,32 @@ impl Server {
         if let Some(dir) = state.config.server.policies_dir.clone() {
             // Ends with the server's shutdown signal.
             tasks.push(tokio::spawn(watch_policies(dir, state.clone(), rx_watch)));
+        }
+        // Lets `privgate audit …` find this server while it holds the audit store.
+        let discovery = crate::admin::client::Discovery {
+            addr: admin_addr,
+            scheme: if state.config.admin.tls {
+                "https"
+            } else {
+                "http"
+            }
+            .into(),
+            pid: std::process::id(),
+            ca: state
+                .config
+                .server
+                .uses_dev_certs()
+                .then(|| crate::tls::CertPaths::in_dir(&state.config.server.certs_dir).ca),
+        };
+        if let Err(source) = discovery.write(&state.config.server.data_dir) {
+            return Err(StartError::Data {
+                path: state
+                    .config
+                    .server
+                    .data_dir
+                    .join(crate::admin::client::DISCOVERY_FILE),
+                source,
+            });
         }
         state.ready.store(true, Ordering::SeqCst);
         Ok(Server {
@@ -334,6 +373,7 @@ impl Server {
         if let Some(audit) = &self.state.audit {
             audit.shutdown();
         }
+        crate::admin::client::Discovery::remove_own(&self.state.config.server.data_dir);
     }
 }
 
