@@ -228,14 +228,22 @@ pub struct Upstream {
     /// Extra CA certificate (PEM) to trust for this upstream, beside the public roots.
     #[serde(default)]
     pub extra_ca: Option<PathBuf>,
+    /// Where the upstream processes data (e.g. `eu`, `us`), for policies' transfer rules.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The legal basis of a transfer to it: `adequacy`, `scc` or `none`.
+    #[serde(default)]
+    pub transfer_basis: Option<String>,
 }
 
 impl Upstream {
-    /// An upstream with no extra CA.
+    /// An upstream with no extra CA and no declared region.
     pub fn new(url: &str) -> Upstream {
         Upstream {
             url: url.to_string(),
             extra_ca: None,
+            region: None,
+            transfer_basis: None,
         }
     }
 }

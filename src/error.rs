@@ -68,6 +68,9 @@ pub enum ProxyError {
     /// The policy blocks an entity type found in the request.
     #[error("request blocked by privacy policy: it contains {0}")]
     PiiBlocked(EntityType),
+    /// The active policy does not permit a transfer to this route's upstream (GDPR Art. 44+).
+    #[error("the policy does not permit sending data to this upstream ({0})")]
+    TransferNotPermitted(String),
     /// The URL's query string holds personal data.
     #[error("the request URL contains {0}; send personal data in the body, not the URL")]
     PiiInUrl(EntityType),
@@ -107,6 +110,7 @@ impl ProxyError {
             ProxyError::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProxyError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProxyError::PiiBlocked(_) | ProxyError::PiiInUrl(_) => StatusCode::BAD_REQUEST,
+            ProxyError::TransferNotPermitted(_) => StatusCode::FORBIDDEN,
             ProxyError::RedactionUnavailable
             | ProxyError::AuditUnavailable
             | ProxyError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -132,6 +136,7 @@ impl ProxyError {
             ProxyError::BodyTimeout => "body_timeout",
             ProxyError::PiiBlocked(_) => "pii_blocked",
             ProxyError::PiiInUrl(_) => "pii_in_url",
+            ProxyError::TransferNotPermitted(_) => "transfer_not_permitted",
             ProxyError::RedactionUnavailable => "redaction_unavailable",
             ProxyError::AuditUnavailable => "audit_unavailable",
             ProxyError::UpstreamUnavailable => "upstream_unavailable",
@@ -147,6 +152,7 @@ impl ProxyError {
         match flavor {
             ErrorFlavor::Gemini => match status.as_u16() {
                 400 | 413 | 415 | 422 | 405 => "INVALID_ARGUMENT",
+                403 => "PERMISSION_DENIED",
                 404 => "NOT_FOUND",
                 408 | 504 => "DEADLINE_EXCEEDED",
                 503 | 502 => "UNAVAILABLE",
@@ -154,12 +160,14 @@ impl ProxyError {
             },
             ErrorFlavor::OpenAi | ErrorFlavor::Ollama => match status.as_u16() {
                 400 | 413 | 415 | 422 | 408 => "invalid_request_error",
+                403 => "permission_error",
                 404 => "not_found_error",
                 405 => "invalid_request_error",
                 _ => "server_error",
             },
             ErrorFlavor::Anthropic => match status.as_u16() {
                 400 | 415 | 422 | 408 | 405 => "invalid_request_error",
+                403 => "permission_error",
                 404 => "not_found_error",
                 413 => "request_too_large",
                 503 => "overloaded_error",

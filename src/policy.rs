@@ -85,6 +85,10 @@ struct RawPolicy {
     content: RawContent,
     #[serde(default)]
     response: RawResponse,
+    #[serde(default)]
+    minimise: RawMinimise,
+    #[serde(default)]
+    transfers: RawTransfers,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
 }
@@ -102,6 +106,24 @@ impl Default for RawContent {
             unreadable: Unreadable::Allow,
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMinimise {
+    #[serde(default)]
+    drop_fields: Vec<String>,
+    #[serde(default)]
+    strip_headers: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransfers {
+    #[serde(default)]
+    allowed_regions: Vec<String>,
+    #[serde(default)]
+    accepted_bases: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,6 +246,14 @@ pub struct CompiledPolicy {
     response_default: Action,
     /// Streamed answers hold back at most this many bytes while response actions apply.
     pub response_holdback: usize,
+    /// Data minimisation: JSON fields (dotted paths) removed before forwarding.
+    pub drop_fields: Vec<Vec<String>>,
+    /// Data minimisation: request headers never forwarded (lower-case).
+    pub strip_headers: Vec<String>,
+    /// International transfers: upstream regions this policy permits (empty = any).
+    pub allowed_regions: Vec<String>,
+    /// International transfers: transfer bases this policy accepts (empty = any).
+    pub accepted_bases: Vec<String>,
     /// The file's own regression cases.
     pub tests: Vec<PolicyTest>,
     /// Where it came from.
@@ -251,6 +281,50 @@ impl CompiledPolicy {
     pub fn filters_responses(&self) -> bool {
         self.response_default != Action::Allow
             || self.response_actions.values().any(|a| *a != Action::Allow)
+    }
+
+    /// Why this policy forbids sending data to an upstream in `region` under `basis`, if it does.
+    pub fn transfer_refusal(&self, region: Option<&str>, basis: Option<&str>) -> Option<String> {
+        if !self.allowed_regions.is_empty() {
+            match region {
+                Some(r)
+                    if self
+                        .allowed_regions
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(r)) => {}
+                Some(r) => return Some(format!("region {r:?} is not among the permitted regions")),
+                None => return Some("the upstream declares no region".into()),
+            }
+        }
+        if !self.accepted_bases.is_empty() {
+            match basis {
+                Some(b)
+                    if self
+                        .accepted_bases
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(b)) => {}
+                Some(b) => return Some(format!("transfer basis {b:?} is not accepted")),
+                None => return Some("the upstream declares no transfer basis".into()),
+            }
+        }
+        None
+    }
+
+    /// Removes the policy's `drop_fields` from a request body; returns true if any was there.
+    pub fn minimise_body(&self, body: &mut serde_json::Value) -> bool {
+        let mut changed = false;
+        for path in &self.drop_fields {
+            let Some((last, parents)) = path.split_last() else {
+                continue;
+            };
+            let target = parents
+                .iter()
+                .try_fold(&mut *body, |cur, key| cur.get_mut(key));
+            if let Some(obj) = target.and_then(|t| t.as_object_mut()) {
+                changed |= obj.shift_remove(last).is_some();
+            }
+        }
+        changed
     }
 
     /// True if `value` is on the allow-list.
@@ -483,6 +557,25 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             ),
         ));
     }
+    const BASES: [&str; 3] = ["adequacy", "scc", "none"];
+    for (i, b) in raw.transfers.accepted_bases.iter().enumerate() {
+        if !BASES.contains(&b.as_str()) {
+            problems.push(problem(
+                line_of(source, "accepted_bases"),
+                &format!("transfers.accepted_bases[{i}]"),
+                format!("unknown transfer basis {b:?}: expected adequacy, scc or none"),
+            ));
+        }
+    }
+    for (i, f) in raw.minimise.drop_fields.iter().enumerate() {
+        if f.is_empty() || f.split('.').any(str::is_empty) {
+            problems.push(problem(
+                line_of(source, "drop_fields"),
+                &format!("minimise.drop_fields[{i}]"),
+                format!("expected a field name or dotted path like metadata.user_id, got {f:?}"),
+            ));
+        }
+    }
     let mut tests = Vec::new();
     for (i, t) in raw.tests.iter().enumerate() {
         if t.expect.is_none() && t.expect_decision.is_none() {
@@ -544,6 +637,20 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         response_actions,
         response_default,
         response_holdback: raw.response.holdback_bytes,
+        drop_fields: raw
+            .minimise
+            .drop_fields
+            .iter()
+            .map(|f| f.split('.').map(str::to_string).collect())
+            .collect(),
+        strip_headers: raw
+            .minimise
+            .strip_headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        allowed_regions: raw.transfers.allowed_regions.clone(),
+        accepted_bases: raw.transfers.accepted_bases.clone(),
         tests,
         source: file.to_string(),
     })

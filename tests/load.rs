@@ -28,7 +28,20 @@ async fn a_thousand_concurrent_streams_stay_within_a_memory_bound() {
     const ANSWER_KIB: usize = 100;
     let up = FakeUpstream::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut bin = BinaryServer::spawn(&up, dir.path(), &[], "warn").await;
+    // Generous upstream timeouts: this test loads a 2-core machine on purpose.
+    let config = dir.path().join("privgate.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nupstream_connect_timeout_ms = 30000\nupstream_timeout_ms = 60000\n",
+    )
+    .unwrap();
+    let mut bin = BinaryServer::spawn(
+        &up,
+        dir.path(),
+        &["--config", config.to_str().unwrap()],
+        "warn",
+    )
+    .await;
     let pid = bin.child.id().unwrap();
     let pem = std::fs::read(&bin.ca).unwrap();
     let client = reqwest::Client::builder()
@@ -45,9 +58,9 @@ async fn a_thousand_concurrent_streams_stay_within_a_memory_bound() {
         let client = client.clone();
         let url = url.clone();
         async move {
-            // Connections open in waves of 100, 10 ms apart (loopback accept backlogs are finite);
-            // each answer takes ~200 ms, so all 1,000 streams are open at once.
-            tokio::time::sleep(std::time::Duration::from_millis((i / 100) as u64 * 10)).await;
+            // Connections open in waves of 50, 25 ms apart (loopback accept backlogs are finite);
+            // each answer takes over 1 s (100 events, 10 ms apart), so all 1,000 are open at once.
+            tokio::time::sleep(std::time::Duration::from_millis((i / 50) as u64 * 25)).await;
             let resp = client
                 .post(&url)
                 .header("x-fake-mode", format!("sse-big:{ANSWER_KIB}"))
@@ -55,7 +68,11 @@ async fn a_thousand_concurrent_streams_stay_within_a_memory_bound() {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(resp.status(), 200);
+            let status = resp.status();
+            if status != 200 {
+                let err = resp.text().await.unwrap_or_default();
+                panic!("stream {i}: {status} {err}");
+            }
             let mut body = resp.bytes_stream();
             let mut n = 0usize;
             let mut tail = Vec::new();

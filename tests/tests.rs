@@ -10,6 +10,7 @@ mod cli;
 
 mod errors;
 mod forwarding;
+mod gdpr;
 mod leaks;
 mod load;
 mod more_providers;

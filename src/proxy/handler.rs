@@ -201,6 +201,12 @@ async fn process(
     let uri = upstream
         .uri_for(&path_and_query)
         .map_err(|_| ProxyError::BadRequest("unusable request target"))?;
+    if let Some(why) = policy.transfer_refusal(
+        upstream.region.as_deref(),
+        upstream.transfer_basis.as_deref(),
+    ) {
+        return Err(ProxyError::TransferNotPermitted(why));
+    }
     if let Some(audit) = &state.audit {
         ex.audit = Some(AuditState {
             record: AuditRecord {
@@ -230,6 +236,11 @@ async fn process(
         // Model listing: no text to scan, streamed both ways.
         let (parts, incoming) = req.into_parts();
         let mut up_headers = headers::upstream_request_headers(parts.headers);
+        if policy.mode == crate::policy::Mode::Enforce {
+            for name in &policy.strip_headers {
+                up_headers.remove(name.as_str());
+            }
+        }
         redact_headers(state, &policy, &mut up_headers, &mut redaction)?;
         let mut up = Request::builder().method(parts.method).uri(uri);
         *up.headers_mut().expect("builder has no error yet") = up_headers;
@@ -281,7 +292,7 @@ async fn process(
     }
     let wants_stream = providers::wants_stream(route.endpoint, &json);
     let budget = config::ms(state.config.limits.scan_budget_ms);
-    let ((changed, unreadable), json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
+    let ((changed, unreadable), mut json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
         // Large bodies are scanned off the async workers so they cannot stall other requests.
         let policy = policy.clone();
         let mut json = json;
@@ -351,6 +362,12 @@ async fn process(
     if let Some(entity) = blocked_entity(&redaction, &policy) {
         return Err(ProxyError::PiiBlocked(entity));
     }
+    // Data minimisation: fields the policy never lets leave (e.g. `user`, `metadata`).
+    let changed = if policy.mode == crate::policy::Mode::Enforce {
+        policy.minimise_body(&mut json) | changed
+    } else {
+        changed
+    };
     let forward_body: Bytes = if changed {
         Bytes::from(serde_json::to_vec(&json).map_err(|_| ProxyError::Internal)?)
     } else {
@@ -359,6 +376,11 @@ async fn process(
 
     // --- upstream request ------------------------------------------------------------------
     let mut up_headers = headers::upstream_request_headers(parts.headers);
+    if policy.mode == crate::policy::Mode::Enforce {
+        for name in &policy.strip_headers {
+            up_headers.remove(name.as_str());
+        }
+    }
     redact_headers(state, &policy, &mut up_headers, &mut redaction)?;
     up_headers.insert(
         header::CONTENT_LENGTH,

@@ -31,6 +31,10 @@ pub struct ResolvedUpstream {
     pub client: UpstreamClient,
     /// The URL as configured, for startup messages.
     pub display: String,
+    /// Declared processing region, for transfer rules.
+    pub region: Option<String>,
+    /// Declared transfer basis (`adequacy`, `scc`, `none`).
+    pub transfer_basis: Option<String>,
 }
 
 impl std::fmt::Debug for ResolvedUpstream {
@@ -90,6 +94,8 @@ impl ResolvedUpstream {
             prefix,
             client,
             display: up.url.clone(),
+            region: up.region.clone(),
+            transfer_basis: up.transfer_basis.clone(),
         })
     }
 

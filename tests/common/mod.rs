@@ -82,8 +82,8 @@ pub async fn start_proxy(up: &FakeUpstream, tweak: impl FnOnce(&mut Config)) -> 
     config.server.certs_dir = dir.path().join("certs");
     config.server.data_dir = dir.path().join("data");
     let upstream = Upstream {
-        url: up.url.clone(),
         extra_ca: up.ca.clone(),
+        ..Upstream::new(&up.url)
     };
     config.upstreams.openai = upstream.clone();
     config.upstreams.anthropic = upstream.clone();

@@ -228,7 +228,7 @@ impl FakeUpstream {
                 events.push(format!("data: {v}\n\n"));
             }
             events.push("data: [DONE]\n\n".to_string());
-            return Ok(self.stream(events, &mode));
+            return Ok(self.stream_paced(events, Duration::from_millis(10)));
         }
         if mode.starts_with("sse") || mode == "reset-midstream" {
             let events = if anthropic {
@@ -285,6 +285,28 @@ impl FakeUpstream {
                 "usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}),
         };
         Ok(json_response(body))
+    }
+
+    /// Streams `events` with `gap` between them.
+    fn stream_paced(&self, events: Vec<String>, gap: Duration) -> Response<Body> {
+        let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+        tokio::spawn(async move {
+            for ev in events {
+                if tx.send(Ok(Frame::data(Bytes::from(ev)))).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(gap).await;
+            }
+        });
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        let mut r = Response::new(StreamBody::new(stream).boxed());
+        r.headers_mut().insert(
+            "content-type",
+            "text/event-stream; charset=utf-8".parse().unwrap(),
+        );
+        r
     }
 
     fn stream(&self, events: Vec<String>, mode: &str) -> Response<Body> {
