@@ -17,6 +17,7 @@ pub struct Tokens {
     pub ops: AdminToken,
     pub admin: AdminToken,
     pub officer_ops: AdminToken,
+    pub expired: AdminToken,
 }
 
 impl Tokens {
@@ -26,6 +27,7 @@ impl Tokens {
             ops: AdminToken::generate(),
             admin: AdminToken::generate(),
             officer_ops: AdminToken::generate(),
+            expired: AdminToken::generate(),
         }
     }
 
@@ -34,6 +36,7 @@ impl Tokens {
             name: name.into(),
             sha256: t.digest().to_hex(),
             roles,
+            expires: None,
         };
         config.admin.tokens = vec![
             entry("officer-1", &self.officer, vec![AdminRole::Officer]),
@@ -44,6 +47,10 @@ impl Tokens {
                 &self.officer_ops,
                 vec![AdminRole::Officer, AdminRole::Ops],
             ),
+            AdminTokenEntry {
+                expires: Some("2020-01-01".into()),
+                ..entry("expired", &self.expired, vec![AdminRole::Admin])
+            },
         ];
     }
 }
@@ -80,8 +87,8 @@ fn bearer(t: &AdminToken) -> String {
     format!("Bearer {}", t.expose())
 }
 
-/// H1: every route × {no token, malformed, wrong, insufficient role, valid} →
-/// 401/401/401/403/200, with `WWW-Authenticate: Bearer` on every 401 and nothing else revealed.
+/// H1: every route × {no token, malformed, empty, wrong, expired, insufficient role, valid} →
+/// 401/401/401/401/401/403/200 (a revoked token is a removed entry, i.e. "wrong"), with `WWW-Authenticate: Bearer` on every 401 and nothing else revealed.
 #[tokio::test]
 async fn authorisation_matrix_over_every_admin_route() {
     let up = FakeUpstream::start().await;
@@ -120,6 +127,11 @@ async fn authorisation_matrix_over_every_admin_route() {
             ),
             ("wrong", Some(wrong.clone()), StatusCode::UNAUTHORIZED),
             (
+                "expired",
+                Some(bearer(&tokens.expired)),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
                 "insufficient role",
                 Some(bearer(insufficient)),
                 StatusCode::FORBIDDEN,
@@ -157,7 +169,7 @@ async fn authorisation_matrix_over_every_admin_route() {
         .sum();
     assert_eq!(
         failures,
-        4 * privgate::admin::routes().len() as u64,
+        5 * privgate::admin::routes().len() as u64,
         "{metrics}"
     );
     assert!(!metrics.contains(tokens.officer.expose()));
