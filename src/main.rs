@@ -167,7 +167,8 @@ struct ServeArgs {
     /// HTTPS listen address [default: 127.0.0.1:8443].
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Admin listen address (/metrics, /healthz, /readyz) [default: 127.0.0.1:9090].
+    /// Admin listen address (/metrics, /healthz, /readyz and the token-protected /admin/... API)
+    /// [default: 127.0.0.1:9090].
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
     /// Certificates directory; a dev CA and server certificate are generated here if missing.

@@ -536,6 +536,37 @@ async fn the_cli_works_through_a_running_server_with_the_same_output() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"keys_destroyed\":1"), "{out}");
 
+    // H3 against the real binary: a burst of wrong tokens (the canary among them) is cut off
+    // with 429 after the default 10 failures per minute (one was spent above).
+    let plain = reqwest::Client::new();
+    let mut refused = 0;
+    let mut limited = 0;
+    for i in 0..200 {
+        let presented = if i == 3 {
+            canary.clone()
+        } else {
+            format!("pgat_{i:064x}")
+        };
+        let status = plain
+            .get(format!("http://{}/admin/audit/stats", bin.admin))
+            .bearer_auth(&presented)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                assert_eq!(limited, 0, "no 401 once limited");
+                refused += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(refused, 9, "10 failures per minute, one spent earlier");
+    assert_eq!(limited, 200 - 9);
+    println!("H3 brute force (binary): 429 after 10 failures, {limited} attempts refused");
+
     // Stop cleanly (SIGTERM): admin.json goes away and the CLI opens the store itself.
     let pid = bin.child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
