@@ -459,10 +459,14 @@ fn audit(
     }
     match audit_local(command.clone(), &data_dir)? {
         Some(code) => Ok(code),
-        None => match &running {
-            Some(d) => audit_remote(command, &data_dir, d, token_file.as_deref()),
-            None => unreachable!("audit_local returns None only when a discovery file exists"),
-        },
+        None => {
+            // audit_local returns None only when a discovery file exists (read again: a server
+            // may have started in between).
+            let d = running
+                .or_else(|| Discovery::read(&data_dir))
+                .context("the audit store is locked by another process")?;
+            audit_remote(command, &data_dir, &d, token_file.as_deref())
+        }
     }
 }
 
