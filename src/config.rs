@@ -72,6 +72,10 @@ pub struct AdminTokenEntry {
     pub sha256: String,
     /// What it may do.
     pub roles: Vec<AdminRole>,
+    /// When it stops working (unix ms, `YYYY-MM-DD` or RFC 3339 UTC); `None` = until removed.
+    /// Revoking a token = removing its entry and restarting the server.
+    #[serde(default)]
+    pub expires: Option<String>,
 }
 
 /// An admin role. Default deny: a route is allowed only to the roles listed for it.
@@ -476,6 +480,14 @@ impl Config {
                         .into(),
                 );
             }
+            if let Some(e) = &t.expires {
+                if crate::audit::cli::parse_time(e).is_err() {
+                    bad(
+                        &format!("admin.tokens[{i}].expires"),
+                        format!("expected unix ms, YYYY-MM-DD or RFC 3339 UTC, got {e:?}"),
+                    );
+                }
+            }
             if t.roles.is_empty() {
                 bad(
                     &format!("admin.tokens[{i}].roles"),
@@ -549,6 +561,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("upstreams.openai.url"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod admin_tests {
+    use super::*;
+
+    #[test]
+    fn admin_tokens_are_validated_all_at_once() {
+        let digest = "ab".repeat(32);
+        let ok = Config::parse(
+            "c.toml",
+            &format!(
+                "[admin]\ntokens = [{{ name = \"a\", sha256 = \"{digest}\", roles = [\"officer\"], expires = \"2030-01-01\" }}]\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(ok.admin.tokens[0].roles, vec![AdminRole::Officer]);
+        assert!(ok.admin.open_observability && !ok.admin.tls);
+        let err = Config::parse(
+            "c.toml",
+            &format!(
+                "[admin]\ntokens = [{{ name = \"a\", sha256 = \"xyz\", roles = [] }}, \
+                 {{ name = \"a\", sha256 = \"{digest}\", roles = [\"ops\"], expires = \"soon\" }}]\n"
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "admin.tokens[0].sha256",
+            "admin.tokens[0].roles",
+            "admin.tokens[1].name",
+            "admin.tokens[1].expires",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let err = Config::parse(
+            "c.toml",
+            &format!("[admin]\ntokens = [{{ name = \"a\", sha256 = \"{digest}\", roles = [\"root\"] }}]\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("admin.tokens[0].roles") || err.contains("root"),
+            "{err}"
+        );
     }
 }
 

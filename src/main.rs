@@ -167,7 +167,8 @@ struct ServeArgs {
     /// HTTPS listen address [default: 127.0.0.1:8443].
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Admin listen address (/metrics, /healthz, /readyz) [default: 127.0.0.1:9090].
+    /// Admin listen address (/metrics, /healthz, /readyz and the token-protected /admin/... API)
+    /// [default: 127.0.0.1:9090].
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
     /// Certificates directory; a dev CA and server certificate are generated here if missing.
@@ -490,10 +491,14 @@ fn audit(
     }
     match audit_local(command.clone(), &data_dir)? {
         Some(code) => Ok(code),
-        None => match &running {
-            Some(d) => audit_remote(command, &data_dir, d, token_file.as_deref()),
-            None => unreachable!("audit_local returns None only when a discovery file exists"),
-        },
+        None => {
+            // audit_local returns None only when a discovery file exists (read again: a server
+            // may have started in between).
+            let d = running
+                .or_else(|| Discovery::read(&data_dir))
+                .context("the audit store is locked by another process")?;
+            audit_remote(command, &data_dir, &d, token_file.as_deref())
+        }
     }
 }
 

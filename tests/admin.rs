@@ -17,6 +17,7 @@ pub struct Tokens {
     pub ops: AdminToken,
     pub admin: AdminToken,
     pub officer_ops: AdminToken,
+    pub expired: AdminToken,
 }
 
 impl Tokens {
@@ -26,6 +27,7 @@ impl Tokens {
             ops: AdminToken::generate(),
             admin: AdminToken::generate(),
             officer_ops: AdminToken::generate(),
+            expired: AdminToken::generate(),
         }
     }
 
@@ -34,6 +36,7 @@ impl Tokens {
             name: name.into(),
             sha256: t.digest().to_hex(),
             roles,
+            expires: None,
         };
         config.admin.tokens = vec![
             entry("officer-1", &self.officer, vec![AdminRole::Officer]),
@@ -44,6 +47,10 @@ impl Tokens {
                 &self.officer_ops,
                 vec![AdminRole::Officer, AdminRole::Ops],
             ),
+            AdminTokenEntry {
+                expires: Some("2020-01-01".into()),
+                ..entry("expired", &self.expired, vec![AdminRole::Admin])
+            },
         ];
     }
 }
@@ -80,8 +87,8 @@ fn bearer(t: &AdminToken) -> String {
     format!("Bearer {}", t.expose())
 }
 
-/// H1: every route × {no token, malformed, wrong, insufficient role, valid} →
-/// 401/401/401/403/200, with `WWW-Authenticate: Bearer` on every 401 and nothing else revealed.
+/// H1: every route × {no token, malformed, empty, wrong, expired, insufficient role, valid} →
+/// 401/401/401/401/401/403/200 (a revoked token is a removed entry, i.e. "wrong"), with `WWW-Authenticate: Bearer` on every 401 and nothing else revealed.
 #[tokio::test]
 async fn authorisation_matrix_over_every_admin_route() {
     let up = FakeUpstream::start().await;
@@ -120,6 +127,11 @@ async fn authorisation_matrix_over_every_admin_route() {
             ),
             ("wrong", Some(wrong.clone()), StatusCode::UNAUTHORIZED),
             (
+                "expired",
+                Some(bearer(&tokens.expired)),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
                 "insufficient role",
                 Some(bearer(insufficient)),
                 StatusCode::FORBIDDEN,
@@ -157,7 +169,7 @@ async fn authorisation_matrix_over_every_admin_route() {
         .sum();
     assert_eq!(
         failures,
-        4 * privgate::admin::routes().len() as u64,
+        5 * privgate::admin::routes().len() as u64,
         "{metrics}"
     );
     assert!(!metrics.contains(tokens.officer.expose()));
@@ -523,6 +535,37 @@ async fn the_cli_works_through_a_running_server_with_the_same_output() {
     let (code, out, err) = audit(&["erase", "--subject", "bob-2"], &env);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"keys_destroyed\":1"), "{out}");
+
+    // H3 against the real binary: a burst of wrong tokens (the canary among them) is cut off
+    // with 429 after the default 10 failures per minute (one was spent above).
+    let plain = reqwest::Client::new();
+    let mut refused = 0;
+    let mut limited = 0;
+    for i in 0..200 {
+        let presented = if i == 3 {
+            canary.clone()
+        } else {
+            format!("pgat_{i:064x}")
+        };
+        let status = plain
+            .get(format!("http://{}/admin/audit/stats", bin.admin))
+            .bearer_auth(&presented)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                assert_eq!(limited, 0, "no 401 once limited");
+                refused += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(refused, 9, "10 failures per minute, one spent earlier");
+    assert_eq!(limited, 200 - 9);
+    println!("H3 brute force (binary): 429 after 10 failures, {limited} attempts refused");
 
     // Stop cleanly (SIGTERM): admin.json goes away and the CLI opens the store itself.
     let pid = bin.child.id().unwrap().to_string();

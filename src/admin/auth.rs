@@ -112,6 +112,8 @@ pub enum AuthFailure {
     Malformed,
     /// A well-formed token that matches no configured digest.
     Wrong,
+    /// A configured token past its `expires` time.
+    Expired,
 }
 
 impl AuthFailure {
@@ -121,6 +123,7 @@ impl AuthFailure {
             AuthFailure::Missing => "missing",
             AuthFailure::Malformed => "malformed",
             AuthFailure::Wrong => "wrong",
+            AuthFailure::Expired => "expired",
         }
     }
 }
@@ -128,7 +131,7 @@ impl AuthFailure {
 /// The configured tokens, as digests.
 #[derive(Debug)]
 pub struct Authenticator {
-    tokens: Vec<(TokenDigest, Principal)>,
+    tokens: Vec<(TokenDigest, Principal, Option<u64>)>,
 }
 
 impl Authenticator {
@@ -140,12 +143,18 @@ impl Authenticator {
                 .tokens
                 .iter()
                 .filter_map(|t| {
+                    // An unparsable time was reported by validation; fail closed anyway.
+                    let expires = t
+                        .expires
+                        .as_deref()
+                        .map(|e| crate::audit::cli::parse_time(e).unwrap_or(0));
                     Some((
                         TokenDigest::from_hex(&t.sha256)?,
                         Principal {
                             name: t.name.clone(),
                             roles: t.roles.clone(),
                         },
+                        expires,
                     ))
                 })
                 .collect(),
@@ -168,12 +177,19 @@ impl Authenticator {
         }
         let presented = AdminToken::new(token.to_string()).digest();
         let mut found = None;
-        for (digest, principal) in &self.tokens {
+        for (digest, principal, expires) in &self.tokens {
             if digest.ct_eq(&presented) {
-                found = Some(principal);
+                found = Some((principal, *expires));
             }
         }
-        found.cloned().ok_or(AuthFailure::Wrong)
+        let (principal, expires) = found.ok_or(AuthFailure::Wrong)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(u64::MAX, |d| d.as_millis() as u64);
+        if expires.is_some_and(|e| now >= e) {
+            return Err(AuthFailure::Expired);
+        }
+        Ok(principal.clone())
     }
 }
 
@@ -233,6 +249,7 @@ mod tests {
                 name: "officer-1".into(),
                 sha256: token.digest().to_hex(),
                 roles,
+                expires: None,
             }],
             ..AdminSection::default()
         })
