@@ -66,6 +66,18 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Key management for the audit trail.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        /// Data directory [default: ./data].
+        #[arg(long, global = true, default_value = "data")]
+        data_dir: PathBuf,
+        /// File holding an admin token (mode 0600), used when a server runs on the data dir;
+        /// default: the PRIVGATE_ADMIN_TOKEN environment variable.
+        #[arg(long, global = true)]
+        token_file: Option<PathBuf>,
+    },
     /// Score the detector on a labelled JSONL corpus (the format of pii-dev.jsonl): per-entity
     /// precision, recall, F1, F2, leak rate and over-redaction, overall and per language.
     Eval {
@@ -95,6 +107,12 @@ enum AdminCommand {
         #[arg(long, required = true, value_delimiter = ',', value_parser = ["officer", "ops", "admin"])]
         roles: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Re-wraps every data key under a new master key generation and destroys the old one.
+    Rotate,
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -219,6 +237,11 @@ fn main() -> ExitCode {
             data_dir,
             token_file,
         } => audit(command, data_dir, token_file),
+        Command::Keys {
+            command: KeysCommand::Rotate,
+            data_dir,
+            token_file,
+        } => keys_rotate(&data_dir, token_file.as_deref()),
         Command::Admin {
             command: AdminCommand::Token { name, roles },
         } => admin_token(&name, &roles),
@@ -631,6 +654,54 @@ fn audit_local(
 /// The admin token for remote audit commands: `--token-file` (mode 0600 or narrower) or the
 /// `PRIVGATE_ADMIN_TOKEN` environment variable. Never a flag, so it stays out of `ps` and shell
 /// history.
+/// `privgate keys rotate`: on a stopped server's data dir directly, or through the admin API of
+/// a server running on it (admin role).
+fn keys_rotate(
+    data_dir: &std::path::Path,
+    token_file: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use privgate::admin::client::{self, Discovery};
+    use privgate::audit::{AuditLog, AuditOptions};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    if let Some(server) = Discovery::read(data_dir).filter(Discovery::alive) {
+        let token = admin_token_from(token_file)?.with_context(|| {
+            format!(
+                "a privgate server (pid {}) runs on {}: key rotation goes through its admin API \
+                 and needs a token with the admin role (PRIVGATE_ADMIN_TOKEN or --token-file)",
+                server.pid,
+                data_dir.display()
+            )
+        })?;
+        let resp = runtime.block_on(client::request(
+            &server,
+            &token,
+            http::Method::POST,
+            "/admin/keys/rotate",
+            None,
+        ))?;
+        print!("{}", resp.body);
+        return Ok(if resp.status == 200 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        });
+    }
+    runtime.block_on(async {
+        let log = AuditLog::open(data_dir, AuditOptions::default())
+            .with_context(|| format!("opening the audit store in {}", data_dir.display()))?;
+        let generation = log.rotate_master_key().await?;
+        log.shutdown();
+        println!(
+            "{}",
+            serde_json::json!({ "master_key_generation": generation })
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 fn admin_token_from(
     token_file: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<privgate::admin::auth::AdminToken>> {

@@ -215,4 +215,17 @@ async fn audit_commands_on_a_killed_servers_data_dir() {
     let (code, out, _) = run(&["stats"]);
     assert_eq!(code, 0);
     let _: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+
+    // Key rotation re-wraps every data key: the records stay readable, the chain verifies.
+    let (code, out, err) = privgate(&["keys", "rotate", "--data-dir", &data], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("master_key_generation"), "{out}");
+    let (code, out, _) = run(&["query", "--subject", "bob-2"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("\"record\""),
+        "still readable after rotation: {out}"
+    );
+    let (code, _, _) = run(&["verify"]);
+    assert_eq!(code, 0);
 }
