@@ -89,6 +89,8 @@ struct RawPolicy {
     minimise: RawMinimise,
     #[serde(default)]
     transfers: RawTransfers,
+    #[serde(default)]
+    audit: RawAudit,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
 }
@@ -115,6 +117,15 @@ struct RawMinimise {
     drop_fields: Vec<String>,
     #[serde(default)]
     strip_headers: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    #[serde(default)]
+    record_redacted_text: bool,
+    #[serde(default)]
+    dangerous_audit_fail_open: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,6 +265,10 @@ pub struct CompiledPolicy {
     pub allowed_regions: Vec<String>,
     /// International transfers: transfer bases this policy accepts (empty = any).
     pub accepted_bases: Vec<String>,
+    /// Keep the redacted request body (what went upstream) in the encrypted audit record.
+    pub record_redacted_text: bool,
+    /// Forward requests even when their audit record cannot be written (counted and logged).
+    pub dangerous_audit_fail_open: bool,
     /// The file's own regression cases.
     pub tests: Vec<PolicyTest>,
     /// Where it came from.
@@ -650,6 +665,8 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             .map(|h| h.to_ascii_lowercase())
             .collect(),
         allowed_regions: raw.transfers.allowed_regions.clone(),
+        record_redacted_text: raw.audit.record_redacted_text,
+        dangerous_audit_fail_open: raw.audit.dangerous_audit_fail_open,
         accepted_bases: raw.transfers.accepted_bases.clone(),
         tests,
         source: file.to_string(),

@@ -157,12 +157,72 @@ async fn an_audit_store_that_cannot_write_fails_closed_and_recovers_by_itself() 
         m.contains("privgate_audit_write_failures_total{reason=\"io\"}"),
         "{m}"
     );
+    let ready = reqwest::get(format!("{}/readyz", proxy.admin))
+        .await
+        .unwrap();
+    assert_eq!(
+        ready.status(),
+        503,
+        "readiness fails while the audit store cannot write"
+    );
 
     // Service resumes without a restart once the fault is gone.
     std::fs::remove_dir(&ring).unwrap();
     std::fs::rename(&aside, &ring).unwrap();
     assert_eq!(ask("new-subject-2").await.unwrap().status(), 200);
     assert_eq!(up.requests().len(), 1);
+    let ready = reqwest::get(format!("{}/readyz", proxy.admin))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200, "and readiness with it");
+}
+
+#[tokio::test]
+async fn a_fail_open_policy_forwards_unrecorded_and_says_so() {
+    let up = FakeUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("open.toml"),
+        "id = \"open\"\nversion = \"1\"\n[audit]\ndangerous_audit_fail_open = true\nrecord_redacted_text = true\n",
+    )
+    .unwrap();
+    let pdir = dir.path().to_path_buf();
+    let proxy = start_proxy(&up, move |c| {
+        c.server.policies_dir = Some(pdir);
+        c.server.policy = "open".into();
+    })
+    .await;
+    // The redacted prompt is kept (encrypted) when the policy asks for it.
+    let resp = proxy
+        .client
+        .post(proxy.url("/v1/chat/completions"))
+        .header("x-privgate-subject", "kept-text")
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "mail lea.moser@example.com"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let entries = entries_for(&proxy, "kept-text", 1).await;
+    let EntryContent::Record { record, .. } = &entries[0].content else {
+        panic!("a readable record")
+    };
+    let kept = record.prompt_text.as_deref().expect("redacted prompt kept");
+    assert!(kept.contains("<EMAIL_") && !kept.contains("lea.moser@example.com"));
+
+    let keys = proxy.dir.path().join("data/keys");
+    std::fs::rename(keys.join("keyring.jsonl"), keys.join("aside")).unwrap();
+    std::fs::create_dir(keys.join("keyring.jsonl")).unwrap();
+    let resp = proxy
+        .client
+        .post(proxy.url("/v1/chat/completions"))
+        .header("x-privgate-subject", "another-new-subject")
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "fail-open forwards");
+    let m = proxy.metrics().await;
+    assert!(m.contains("reason=\"fail_open_forwarded\"} 1"), "{m}");
 }
 
 #[tokio::test]

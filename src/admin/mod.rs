@@ -301,7 +301,15 @@ fn observe(state: &AppState, action: Action) -> Response<Full<Bytes>> {
         ),
         Action::Ready => {
             let policy = state.policy();
-            if state.ready.load(Ordering::SeqCst) {
+            if !state.audit_healthy.load(Ordering::SeqCst) {
+                // The last audit write failed: requests are being refused (fail closed) until a
+                // write succeeds again, so load balancers should send traffic elsewhere.
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "application/json",
+                    "{\"status\":\"not_ready\",\"reason\":\"audit_unavailable\"}\n".into(),
+                )
+            } else if state.ready.load(Ordering::SeqCst) {
                 text(
                     StatusCode::OK,
                     "application/json",

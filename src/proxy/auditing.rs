@@ -67,16 +67,22 @@ fn reason(e: &AuditError) -> &'static str {
     }
 }
 
-/// Writes the intent record; `Ok` only once it is durable. Any failure is the client's 503.
+/// Writes the intent record; `Ok(Some(seq))` only once it is durable. A failure is the client's
+/// 503, unless the policy says `dangerous_audit_fail_open`: then the request goes on unrecorded
+/// (`Ok(None)`), and a metric and a log line say so.
 pub async fn write_intent(
     state: &AppState,
     audit: &AuditLog,
     route: &'static str,
     record: AuditRecord,
-) -> Result<Seq, ProxyError> {
+    fail_open: bool,
+) -> Result<Option<Seq>, ProxyError> {
     let started = Instant::now();
     match audit.append_intent(record).await {
         Ok(seq) => {
+            state
+                .audit_healthy
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             state
                 .metrics
                 .audit_write_duration
@@ -87,14 +93,26 @@ pub async fn write_intent(
                 .audit_records_total
                 .with_label_values(&["intent"])
                 .inc();
-            Ok(seq)
+            Ok(Some(seq))
         }
         Err(e) => {
+            state
+                .audit_healthy
+                .store(false, std::sync::atomic::Ordering::SeqCst);
             state
                 .metrics
                 .audit_write_failures_total
                 .with_label_values(&[reason(&e)])
                 .inc();
+            if fail_open {
+                state
+                    .metrics
+                    .audit_write_failures_total
+                    .with_label_values(&["fail_open_forwarded"])
+                    .inc();
+                tracing::error!(error = %e, "audit intent not durable; the policy is fail-open, forwarding UNRECORDED");
+                return Ok(None);
+            }
             tracing::error!(error = %e, "audit intent not durable; refusing the request");
             Err(ProxyError::AuditUnavailable)
         }

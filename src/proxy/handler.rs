@@ -373,6 +373,12 @@ async fn process(
     } else {
         collected
     };
+    if policy.record_redacted_text {
+        if let Some(a) = ex.audit.as_mut() {
+            // What went upstream (already redacted), kept encrypted in the trail.
+            a.record.prompt_text = Some(String::from_utf8_lossy(&forward_body).into_owned());
+        }
+    }
 
     // --- upstream request ------------------------------------------------------------------
     let mut up_headers = headers::upstream_request_headers(parts.headers);
@@ -511,8 +517,9 @@ async fn write_intent(state: &AppState, route: Route, ex: &mut Exchange) -> Resu
     let (Some(a), Some(audit)) = (ex.audit.as_mut(), state.audit.as_ref()) else {
         return Ok(());
     };
-    let seq = auditing::write_intent(state, audit, route.template, a.record.clone()).await?;
-    a.intent = Some(seq);
+    let fail_open = state.policy().dangerous_audit_fail_open;
+    a.intent =
+        auditing::write_intent(state, audit, route.template, a.record.clone(), fail_open).await?;
     Ok(())
 }
 

@@ -78,6 +78,8 @@ pub struct AppState {
     pub audit: Option<Arc<crate::audit::AuditLog>>,
     /// Readiness: false until listening, and while shutting down.
     pub ready: AtomicBool,
+    /// False after an audit write failed, until one succeeds again (readiness reports it).
+    pub audit_healthy: AtomicBool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -214,6 +216,9 @@ impl Server {
                 loaded: policies.ids().join(", "),
             });
         }
+        for p in policies.iter().filter(|p| p.dangerous_audit_fail_open) {
+            tracing::warn!(policy = %p.id, "policy sets dangerous_audit_fail_open: requests are forwarded even when they cannot be audited");
+        }
         let key = load_or_create_key(&config.server.data_dir)?;
         let audit = if config.audit.enabled {
             let opts = crate::audit::AuditOptions {
@@ -296,6 +301,7 @@ impl Server {
             metrics,
             audit,
             ready: AtomicBool::new(false),
+            audit_healthy: AtomicBool::new(true),
         });
         let (shutdown, rx) = watch::channel(false);
         let rx_watch = rx.clone();
