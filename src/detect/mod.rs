@@ -201,9 +201,6 @@ pub(crate) struct Scan<'a> {
     pub has_non_ascii: bool,
     /// Contains CJK text (lead bytes of U+3000..U+9FFF).
     pub has_cjk: bool,
-    /// Byte ranges around clusters of at least four digits (numeric entities live only there),
-    /// each with its digit count, so a recognizer needing 12 digits (cards) skips the others.
-    pub clusters: Vec<(usize, usize, usize)>,
     /// Every run of ASCII digits, `(start, end)`.
     pub digit_runs: Vec<(usize, usize)>,
     /// Cue automaton.
@@ -274,61 +271,31 @@ impl<'a> Scan<'a> {
                 && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
-        let mut clusters: Vec<(usize, usize, usize)> = Vec::new();
         let mut digit_runs = Vec::new();
-        {
-            // Current digit cluster: first digit, last digit, digit count.
-            let mut cluster: Option<(usize, usize, usize)> = None;
-            let close = |c: (usize, usize, usize), cl: &mut Vec<(usize, usize, usize)>| {
-                if c.2 >= 4 {
-                    let lo = context::floor_boundary(text, c.0.saturating_sub(24));
-                    let hi = context::ceil_boundary(text, c.1 + 1 + 24);
-                    match cl.last_mut() {
-                        Some(last) if lo <= last.1 => {
-                            last.1 = last.1.max(hi);
-                            last.2 += c.2;
-                        }
-                        _ => cl.push((lo, hi, c.2)),
+        let mut i = 0;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_digit() {
+                // Skip 32-byte blocks without digits in one (vectorised) test.
+                if i % 32 == 0 && i + 32 <= bytes.len() {
+                    let block = &bytes[i..i + 32];
+                    if block
+                        .iter()
+                        .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
+                        == 0
+                    {
+                        i += 32;
+                        continue;
                     }
                 }
-            };
-            let mut i = 0;
-            while i < bytes.len() {
-                if !bytes[i].is_ascii_digit() {
-                    // Skip 32-byte blocks without digits in one (vectorised) test.
-                    if i % 32 == 0 && i + 32 <= bytes.len() {
-                        let block = &bytes[i..i + 32];
-                        if block
-                            .iter()
-                            .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
-                            == 0
-                        {
-                            i += 32;
-                            continue;
-                        }
-                    }
-                    i += 1;
-                    continue;
-                }
-                let rs = i;
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
-                    let n = 1;
-                    digits += 1;
-                    cluster = match cluster {
-                        Some((s, last, k)) if i - last <= 8 => Some((s, i, k + n)),
-                        Some(prev) => {
-                            close(prev, &mut clusters);
-                            Some((i, i, 1))
-                        }
-                        None => Some((i, i, 1)),
-                    };
-                    i += 1;
-                }
-                digit_runs.push((rs, i));
+                i += 1;
+                continue;
             }
-            if let Some(c) = cluster {
-                close(c, &mut clusters);
+            let rs = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
             }
+            digits += i - rs;
+            digit_runs.push((rs, i));
         }
         Scan {
             text,
@@ -340,7 +307,6 @@ impl<'a> Scan<'a> {
             has_hex_colon,
             has_non_ascii,
             has_cjk,
-            clusters,
             digit_runs,
             ctx,
             entities,
@@ -352,13 +318,66 @@ impl<'a> Scan<'a> {
         self.entities.contains(&e)
     }
 
-    /// Cluster windows holding at least `min_digits` digits.
-    pub fn windows_min(&self, min_digits: usize) -> Vec<(usize, usize)> {
-        self.clusters
-            .iter()
-            .filter(|c| c.2 >= min_digits)
-            .map(|c| (c.0, c.1))
-            .collect()
+    /// The maximal runs of bytes in `class` that hold at least `min_digits` ASCII digits, taken
+    /// around the digit runs for which `start(rs, re)` holds (others only join a run).
+    ///
+    /// `class` must accept every ASCII digit and only ASCII bytes. A pattern whose matches consist
+    /// of `class` bytes only, and always contain a digit from a qualifying digit run, can match
+    /// only inside these runs, and never across two of them: a search of the runs finds exactly
+    /// what a search of the whole text finds, at a fraction of the cost on dense text. Runs
+    /// start and end next to ASCII bytes, so they are on char boundaries.
+    pub fn class_runs(
+        &self,
+        class: impl Fn(u8) -> bool,
+        min_digits: usize,
+        start: impl Fn(&[u8], usize, usize) -> bool,
+    ) -> Vec<(usize, usize)> {
+        let b = self.bytes;
+        let mut out = Vec::new();
+        // Current run: start, end, digits seen.
+        let mut cur: Option<(usize, usize, usize)> = None;
+        for &(rs, re) in &self.digit_runs {
+            if let Some((_, hi, n)) = cur.as_mut() {
+                if rs < *hi {
+                    *n += re - rs;
+                    continue;
+                }
+            }
+            if !start(b, rs, re) {
+                continue;
+            }
+            if let Some((lo, hi, n)) = cur.take() {
+                if n >= min_digits {
+                    out.push((lo, hi));
+                }
+            }
+            let mut lo = rs;
+            while lo > 0 && class(b[lo - 1]) {
+                lo -= 1;
+            }
+            let mut hi = re;
+            while hi < b.len() && class(b[hi]) {
+                hi += 1;
+            }
+            // Digits of earlier runs swallowed by the left extension count too.
+            let before = b[lo..rs].iter().filter(|c| c.is_ascii_digit()).count();
+            cur = Some((lo, hi, re - rs + before));
+        }
+        if let Some((lo, hi, n)) = cur {
+            if n >= min_digits {
+                out.push((lo, hi));
+            }
+        }
+        out
+    }
+
+    /// [`Scan::class_runs`] started from every digit run.
+    pub fn digit_class_runs(
+        &self,
+        class: impl Fn(u8) -> bool,
+        min_digits: usize,
+    ) -> Vec<(usize, usize)> {
+        self.class_runs(class, min_digits, |_, _, _| true)
     }
 
     /// Like [`Scan::find_in`], over the lower-cased copy (same offsets).

@@ -371,7 +371,10 @@ impl Patterns {
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ipv4, &scan.windows_min(4)) {
+        for m in scan.find_in(
+            &self.ipv4,
+            &scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
+        ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -421,7 +424,7 @@ impl Patterns {
 
     fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.card, &scan.windows_min(12)) {
+        for m in scan.find_in(&self.card, &scan.digit_class_runs(card_class, 12)) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -480,7 +483,10 @@ impl Patterns {
 
     fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.iban, &scan.windows_min(8)) {
+        for m in scan.find_in(
+            &self.iban,
+            &scan.class_runs(upper_digit_space, 4, upper_pair_before),
+        ) {
             let s = m.start();
             if !left_ok(b, s) {
                 continue;
@@ -514,7 +520,7 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ssn, &scan.windows_min(9)) {
+        for m in scan.find_in(&self.ssn, &scan.digit_class_runs(card_class, 9)) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -554,7 +560,10 @@ impl Patterns {
 
     fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.nino, &scan.windows_min(6)) {
+        for m in scan.find_in(
+            &self.nino,
+            &scan.class_runs(upper_digit_space, 6, upper_pair_before),
+        ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -579,7 +588,10 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_id, &scan.windows_min(17)) {
+        for m in scan.find_in(
+            &self.cn_id,
+            &scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'X' || c == b'x', 17),
+        ) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -589,7 +601,13 @@ impl Patterns {
 
     fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_phone, &scan.windows_min(11)) {
+        for m in scan.find_in(
+            &self.cn_phone,
+            &scan.digit_class_runs(
+                |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-'),
+                11,
+            ),
+        ) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -640,7 +658,16 @@ impl Patterns {
 
     fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.phone, &scan.windows_min(7)) {
+        for m in scan.find_in(
+            &self.phone,
+            &scan.digit_class_runs(
+                |c| {
+                    c.is_ascii_digit()
+                        || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/')
+                },
+                7,
+            ),
+        ) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -695,6 +722,27 @@ impl Patterns {
             }
         }
     }
+}
+
+/// The bytes card and SSN patterns consist of.
+fn card_class(c: u8) -> bool {
+    c.is_ascii_digit() || c == b' ' || c == b'-'
+}
+
+/// The bytes IBAN and NINO patterns consist of.
+fn upper_digit_space(c: u8) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+}
+
+/// The digit run at `rs` follows two capitals, directly or after one space (IBAN and NINO
+/// digits start so).
+fn upper_pair_before(b: &[u8], rs: usize, _re: usize) -> bool {
+    let p = if rs >= 1 && b[rs - 1] == b' ' {
+        rs - 1
+    } else {
+        rs
+    };
+    p >= 2 && b[p - 1].is_ascii_uppercase() && b[p - 2].is_ascii_uppercase()
 }
 
 /// Card numbers are written ungrouped or in the issuers' groupings (4-4-4-4[-3], Amex 4-6-5,
