@@ -552,18 +552,21 @@ fn resolve(mut cands: Vec<Finding>) -> Vec<Finding> {
             .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(a.start.cmp(&b.start))
     });
-    // Kept intervals by start; they never overlap, so only the neighbours need checking.
-    let mut kept: std::collections::BTreeMap<usize, Finding> = std::collections::BTreeMap::new();
+    // Bytes already claimed by a kept finding (findings are short: checking and claiming their
+    // bytes is cheaper than an interval tree).
+    let lo = cands.iter().map(|c| c.start).min().unwrap_or(0);
+    let hi = cands.iter().map(|c| c.end).max().unwrap_or(0);
+    let mut taken = vec![false; hi.saturating_sub(lo)];
+    let mut kept = Vec::new();
     for c in cands {
-        let before_ok = kept
-            .range(..c.end)
-            .next_back()
-            .is_none_or(|(_, k)| k.end <= c.start);
-        if before_ok {
-            kept.insert(c.start, c);
+        let span = &mut taken[c.start - lo..c.end - lo];
+        if !span.contains(&true) {
+            span.fill(true);
+            kept.push(c);
         }
     }
-    kept.into_values().collect()
+    kept.sort_unstable_by_key(|f| f.start);
+    kept
 }
 
 #[cfg(test)]
