@@ -69,100 +69,109 @@ const LOWER_OK: &[&str] = &[
 
 /// Street words written before the name or number ("ul. Asnyka 82", "Calle Mayor 12", "Im
 /// Sandbüel 45"), lower case.
-const STREET_PREFIX_WORDS: &[&str] = &[
-    "ul.",
-    "al.",
-    "trg",
-    "via",
-    "viale",
-    "piazza",
-    "corso",
-    "rua",
-    "r.",
-    "largo",
-    "carrer",
-    "avinguda",
-    "rruga",
-    "calea",
-    "strada",
-    "im",
-    "am",
-    "an",
-    "auf",
-    "calle",
-    "c/",
-    "avenida",
-    "avda.",
-    "av.",
-    "paseo",
-    "plaza",
-    "camino",
-    "carretera",
-    "ctra.",
-    "ronda",
-    "traves\u{ed}a",
-];
+fn is_street_prefix(w: &str) -> bool {
+    // Literal patterns compile to length checks and integer compares, not memcmp calls.
+    matches!(
+        w,
+        "ul."
+            | "al."
+            | "trg"
+            | "via"
+            | "viale"
+            | "piazza"
+            | "corso"
+            | "rua"
+            | "r."
+            | "largo"
+            | "carrer"
+            | "avinguda"
+            | "rruga"
+            | "calea"
+            | "strada"
+            | "im"
+            | "am"
+            | "an"
+            | "auf"
+            | "calle"
+            | "c/"
+            | "avenida"
+            | "avda."
+            | "av."
+            | "paseo"
+            | "plaza"
+            | "camino"
+            | "carretera"
+            | "ctra."
+            | "ronda"
+            | "traves\u{ed}a"
+    )
+}
 
 /// Endings of street names glued to the street word ("Hauptstraße", "Snellmaninkatu"), lower
 /// case, and separate words after a name ("Kase põik").
-const STREET_SUFFIXES: &[&str] = &[
-    "stra\u{df}e",
-    "strasse",
-    "str.",
-    "weg",
-    "platz",
-    "allee",
-    "gasse",
-    "ring",
-    "damm",
-    "ufer",
-    "chaussee",
-    "katu",
-    "tie",
-    "vej",
-    "gade",
-    "vegen",
-    "veien",
-    "vegur",
-    "vei",
-    "gata",
-    "gatan",
-    "gr\u{e4}nd",
-    "v\u{e4}g",
-    "v\u{e4}gen",
-    "straat",
-    "laan",
-    "wijk",
-    "plein",
-    "gracht",
-    "kade",
-    "utca",
-    "\u{fa}tja",
-    "cesta",
-    "ulica",
-    "p\u{f5}ik",
-    "tee",
-    "tn",
-];
+fn has_street_suffix(w: &str) -> bool {
+    // Literal patterns compile to length checks and integer compares, not memcmp calls.
+    w.ends_with("stra\u{df}e")
+        || w.ends_with("strasse")
+        || w.ends_with("str.")
+        || w.ends_with("weg")
+        || w.ends_with("platz")
+        || w.ends_with("allee")
+        || w.ends_with("gasse")
+        || w.ends_with("ring")
+        || w.ends_with("damm")
+        || w.ends_with("ufer")
+        || w.ends_with("chaussee")
+        || w.ends_with("katu")
+        || w.ends_with("tie")
+        || w.ends_with("vej")
+        || w.ends_with("gade")
+        || w.ends_with("vegen")
+        || w.ends_with("veien")
+        || w.ends_with("vegur")
+        || w.ends_with("vei")
+        || w.ends_with("gata")
+        || w.ends_with("gatan")
+        || w.ends_with("gr\u{e4}nd")
+        || w.ends_with("v\u{e4}g")
+        || w.ends_with("v\u{e4}gen")
+        || w.ends_with("straat")
+        || w.ends_with("laan")
+        || w.ends_with("wijk")
+        || w.ends_with("plein")
+        || w.ends_with("gracht")
+        || w.ends_with("kade")
+        || w.ends_with("utca")
+        || w.ends_with("\u{fa}tja")
+        || w.ends_with("cesta")
+        || w.ends_with("ulica")
+        || w.ends_with("p\u{f5}ik")
+        || w.ends_with("tee")
+        || w.ends_with("tn")
+}
 
 /// French street words after the number ("12, rue …", "5 avenue …").
-const STREET_AFTER_WORDS: &[&str] = &[
-    "rue",
-    "avenue",
-    "boulevard",
-    "bd",
-    "chemin",
-    "all\u{e9}e",
-    "allee",
-    "impasse",
-    "quai",
-    "place",
-    "route",
-    "cours",
-    "square",
-    "passage",
-    "av.",
-];
+fn is_street_after(w: &str) -> bool {
+    // Literal patterns compile to length checks and integer compares, not memcmp calls.
+    matches!(
+        w,
+        "rue"
+            | "avenue"
+            | "boulevard"
+            | "bd"
+            | "chemin"
+            | "all\u{e9}e"
+            | "allee"
+            | "impasse"
+            | "quai"
+            | "place"
+            | "route"
+            | "cours"
+            | "square"
+            | "passage"
+            | "av."
+    )
+}
 
 /// Whether the digit run `lower[rs..re]` sits next to a street word (cheap word checks, no
 /// automaton): a French street word right after it, or a street prefix / glued street suffix
@@ -182,7 +191,7 @@ fn street_near(lower: &str, rs: usize, re: usize) -> bool {
     if j > k
         && lower.is_char_boundary(k)
         && lower.is_char_boundary(j)
-        && STREET_AFTER_WORDS.contains(&&lower[k..j])
+        && is_street_after(&lower[k..j])
     {
         return true;
     }
@@ -200,19 +209,9 @@ fn street_near(lower: &str, rs: usize, re: usize) -> bool {
             return false;
         }
         let w = &lower[start..end];
-        // Cheap rejections first: prefix words are short, and a suffix must end with the same
-        // byte as the word.
-        let wb = w.as_bytes();
-        let last = wb[wb.len() - 1];
-        let prefix = w.len() <= 10
-            && STREET_PREFIX_WORDS
-                .iter()
-                .any(|p| p.len() == w.len() && *p == w);
-        let glued = n == 0
-            && w.len() >= 2
-            && STREET_SUFFIXES
-                .iter()
-                .any(|s| s.as_bytes().last() == Some(&last) && w.ends_with(s));
+        // Cheap rejection first: prefix words are short.
+        let prefix = w.len() <= 10 && is_street_prefix(w);
+        let glued = n == 0 && w.len() >= 2 && has_street_suffix(w);
         if prefix || glued {
             return true;
         }

@@ -232,7 +232,7 @@ impl<'t> Hit<'t> {
 }
 
 /// Adds `(lo, hi)` to sorted, merged `windows`.
-fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
+pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
     match windows.last_mut() {
         Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
         _ => windows.push((lo, hi)),

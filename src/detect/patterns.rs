@@ -31,6 +31,7 @@ pub struct Patterns {
     assign: Regex,
     keyword_token: Regex,
     secret_words: aho_corasick::AhoCorasick,
+    /// Every secret keyword contains one of these (SIMD substring searches).
     secret_anchors: Vec<memchr::memmem::Finder<'static>>,
 }
 
@@ -310,17 +311,32 @@ impl Patterns {
         // the anchored patterns run only there.
         let t = scan.text;
         let mut starts: Vec<usize> = Vec::new();
-        // Every keyword contains one of these; SIMD substring searches skip most texts.
-        let lower = scan.lower.as_bytes();
-        let maybe = self.secret_anchors.iter().any(|f| f.find(lower).is_some());
-        let words = if maybe {
-            Some(self.secret_words.find_iter(&scan.lower))
-        } else {
-            None
-        };
-        for m in words.into_iter().flatten() {
-            if left_ok(b, m.start()) {
-                starts.push(m.start());
+        // Every keyword contains an anchor: one pass finds the anchors, and the keyword automaton
+        // runs only around them (a keyword is at most 14 bytes, so it lies inside its anchor's
+        // window; overlapping windows are merged, so no keyword is seen twice).
+        let lower = scan.lower.as_str();
+        let mut wins: Vec<(usize, usize)> = Vec::new();
+        for f in &self.secret_anchors {
+            for p in f.find_iter(lower.as_bytes()) {
+                let lo = super::context::floor_boundary(lower, p.saturating_sub(16));
+                let hi = super::context::ceil_boundary(lower, p + f.needle().len() + 16);
+                wins.push((lo, hi));
+            }
+        }
+        wins.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(wins.len());
+        for (lo, hi) in wins {
+            super::push_window(&mut merged, lo, hi);
+        }
+        let wins = merged;
+        let words = wins.iter().flat_map(|&(lo, hi)| {
+            self.secret_words
+                .find_iter(&lower[lo..hi])
+                .map(move |m| lo + m.start()..lo + m.end())
+        });
+        for m in words {
+            if left_ok(b, m.start) {
+                starts.push(m.start);
             }
         }
         for &st in &starts {
