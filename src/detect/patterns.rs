@@ -25,7 +25,6 @@ pub struct Patterns {
     nino: Regex,
     cn_id: Regex,
     cn_phone: Regex,
-    phone: Regex,
     passport: Regex,
     secret: Regex,
     assign: Regex,
@@ -162,7 +161,6 @@ impl Patterns {
                 "cn_phone",
                 r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}",
             )?,
-            phone: re("phone", r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]")?,
             passport: re("passport", r"[A-Z0-9]{6,10}")?,
             secret: re(
                 "secret",
@@ -674,17 +672,15 @@ impl Patterns {
 
     fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.phone,
-            &scan.digit_class_runs(
-                |c| {
-                    c.is_ascii_digit()
-                        || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/')
-                },
-                7,
-            ),
-        ) {
-            let (s, mut e) = (m.start(), m.end());
+        let runs = scan.digit_class_runs(
+            |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/'),
+            7,
+        );
+        for m in runs
+            .iter()
+            .flat_map(|&(lo, hi)| PhoneMatches { b: &b[..hi], p: lo })
+        {
+            let (s, mut e) = m;
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
             {
@@ -737,6 +733,78 @@ impl Patterns {
                 push(out, s, e, EntityType::Passport, 0.93);
             }
         }
+    }
+}
+
+/// The phone pattern, compiled by hand (see [`phone_at`]).
+#[cfg(test)]
+const PHONE_PATTERN: &str = r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]";
+
+/// The end of the leftmost-first match of [`PHONE_PATTERN`] starting at `p` in `w`, if any:
+/// an optional `+` or `00`, an optional `(`, a digit, then 5 to 22 bytes of `[0-9()\-. /]` ending
+/// in a digit, as many as possible. Alternatives are tried in the regex's priority order, so the
+/// result is the regex's (tested against it); no automaton start-up per candidate.
+fn phone_at(w: &[u8], p: usize) -> Option<usize> {
+    let body = |c: u8| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'-' | b'.' | b' ' | b'/');
+    let rest = &w[p..];
+    let prefixes = [
+        rest.starts_with(b"+").then_some(1),
+        rest.starts_with(b"00").then_some(2),
+        Some(0),
+    ];
+    for pre in prefixes.into_iter().flatten() {
+        let q0 = p + pre;
+        for paren in [true, false] {
+            let q = if paren {
+                if w.get(q0) != Some(&b'(') {
+                    continue;
+                }
+                q0 + 1
+            } else {
+                q0
+            };
+            if !w.get(q).is_some_and(u8::is_ascii_digit) {
+                continue;
+            }
+            let r = q + 1;
+            let mut l = 0;
+            while l < 23 && r + l < w.len() && body(w[r + l]) {
+                l += 1;
+            }
+            // The body is `w[r..r + k]` and the final digit `w[r + k]`: the largest k wins.
+            if let Some(k) = (5..=22.min(l.saturating_sub(1)))
+                .rev()
+                .find(|&k| w[r + k].is_ascii_digit())
+            {
+                return Some(r + k + 1);
+            }
+        }
+    }
+    None
+}
+
+/// Successive phone matches (absolute offsets) in `b[p..]`, as `find_iter` would give them.
+struct PhoneMatches<'b> {
+    b: &'b [u8],
+    p: usize,
+}
+
+impl Iterator for PhoneMatches<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        while self.p < self.b.len() {
+            let p = self.p;
+            let c = self.b[p];
+            if c.is_ascii_digit() || c == b'+' || c == b'(' {
+                if let Some(e) = phone_at(self.b, p) {
+                    self.p = e;
+                    return Some((p, e));
+                }
+            }
+            self.p += 1;
+        }
+        None
     }
 }
 
@@ -1087,6 +1155,39 @@ mod tests {
             EntityType::Phone
         ));
         assert!(none_of("by 2026-01-07 18:49:56.", EntityType::Phone));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn phone_matcher_is_the_regex(s in "[0-9()+\\-. /a]{0,48}") {
+            let re = regex::Regex::new(super::PHONE_PATTERN).unwrap();
+            let want: Vec<(usize, usize)> = re.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            let got: Vec<(usize, usize)> = super::PhoneMatches { b: s.as_bytes(), p: 0 }.collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn phone_matcher_examples() {
+        let re = regex::Regex::new(super::PHONE_PATTERN).unwrap();
+        for s in [
+            "+44 (0)7873 835290",
+            "0044 20 7946 0958",
+            "(930) 521-1854.",
+            "00(1) 23456789",
+            "+(12) 345 678 901 234 567 890 123 4",
+            "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6",
+            "++1234567",
+            "((12345678))",
+        ] {
+            let want: Vec<(usize, usize)> = re.find_iter(s).map(|m| (m.start(), m.end())).collect();
+            let got: Vec<(usize, usize)> = super::PhoneMatches {
+                b: s.as_bytes(),
+                p: 0,
+            }
+            .collect();
+            assert_eq!(got, want, "{s}");
+        }
     }
 
     #[test]
