@@ -19,12 +19,8 @@ pub struct Patterns {
     social: Regex,
     ipv4: Regex,
     ipv6: Regex,
-    card: Regex,
     iban: Regex,
-    ssn: Regex,
     nino: Regex,
-    cn_id: Regex,
-    cn_phone: Regex,
     passport: Regex,
     secret: Regex,
     assign: Regex,
@@ -152,15 +148,8 @@ impl Patterns {
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
             )?,
-            card: re("card", r"[0-9](?:[0-9]|[ \-][0-9]){11,22}")?,
             iban: re("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}")?,
-            ssn: re("ssn", r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}")?,
             nino: re("nino", r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]")?,
-            cn_id: re("cn_id", r"[1-9][0-9]{16}[0-9Xx]")?,
-            cn_phone: re(
-                "cn_phone",
-                r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}",
-            )?,
             passport: re("passport", r"[A-Z0-9]{6,10}")?,
             secret: re(
                 "secret",
@@ -438,7 +427,7 @@ impl Patterns {
 
     fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.card, &scan.digit_class_runs(card_class, 12)) {
+        for m in hand_matches(scan, scan.digit_class_runs(card_class, 12), card_at) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -534,7 +523,7 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ssn, &scan.digit_class_runs(card_class, 9)) {
+        for m in hand_matches(scan, scan.digit_class_runs(card_class, 9), ssn_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -602,9 +591,10 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.cn_id,
-            &scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'X' || c == b'x', 17),
+        for m in hand_matches(
+            scan,
+            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'X' || c == b'x', 17),
+            cn_id_at,
         ) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
@@ -615,12 +605,13 @@ impl Patterns {
 
     fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.cn_phone,
-            &scan.digit_class_runs(
+        for m in hand_matches(
+            scan,
+            scan.digit_class_runs(
                 |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-'),
                 11,
             ),
+            cn_phone_at,
         ) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
@@ -676,11 +667,8 @@ impl Patterns {
             |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/'),
             7,
         );
-        for m in runs
-            .iter()
-            .flat_map(|&(lo, hi)| PhoneMatches { b: &b[..hi], p: lo })
-        {
-            let (s, mut e) = m;
+        for m in hand_matches(scan, runs, phone_at) {
+            let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
             {
@@ -783,29 +771,134 @@ fn phone_at(w: &[u8], p: usize) -> Option<usize> {
     None
 }
 
-/// Successive phone matches (absolute offsets) in `b[p..]`, as `find_iter` would give them.
-struct PhoneMatches<'b> {
-    b: &'b [u8],
-    p: usize,
+/// Hand-compiled patterns (the regexes they replace, for the tests that compare them).
+#[cfg(test)]
+const CARD_PATTERN: &str = r"[0-9](?:[0-9]|[ \-][0-9]){11,22}";
+#[cfg(test)]
+const SSN_PATTERN: &str = r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}";
+#[cfg(test)]
+const CN_ID_PATTERN: &str = r"[1-9][0-9]{16}[0-9Xx]";
+#[cfg(test)]
+const CN_PHONE_PATTERN: &str = r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}";
+
+fn digit_at(w: &[u8], i: usize) -> bool {
+    w.get(i).is_some_and(u8::is_ascii_digit)
 }
 
-impl Iterator for PhoneMatches<'_> {
-    type Item = (usize, usize);
+/// [`SSN_PATTERN`] at `p`: `ddd-dd-dddd` (either separator `-` or space) first, then nine digits.
+fn ssn_at(w: &[u8], p: usize) -> Option<usize> {
+    let sep = |i: usize| matches!(w.get(i), Some(b'-' | b' '));
+    if (0..3).all(|k| digit_at(w, p + k))
+        && sep(p + 3)
+        && digit_at(w, p + 4)
+        && digit_at(w, p + 5)
+        && sep(p + 6)
+        && (7..11).all(|k| digit_at(w, p + k))
+    {
+        return Some(p + 11);
+    }
+    (0..9).all(|k| digit_at(w, p + k)).then_some(p + 9)
+}
 
-    fn next(&mut self) -> Option<(usize, usize)> {
-        while self.p < self.b.len() {
-            let p = self.p;
-            let c = self.b[p];
-            if c.is_ascii_digit() || c == b'+' || c == b'(' {
-                if let Some(e) = phone_at(self.b, p) {
-                    self.p = e;
-                    return Some((p, e));
-                }
+/// [`CARD_PATTERN`] at `p`: a digit, then 11 to 22 units (a digit, or a space or `-` and a digit),
+/// as many as there are (each byte allows one reading, so greedy is simply longest).
+fn card_at(w: &[u8], p: usize) -> Option<usize> {
+    if !digit_at(w, p) {
+        return None;
+    }
+    let (mut e, mut units) = (p + 1, 0);
+    while units < 22 {
+        if digit_at(w, e) {
+            e += 1;
+        } else if matches!(w.get(e), Some(b' ' | b'-')) && digit_at(w, e + 1) {
+            e += 2;
+        } else {
+            break;
+        }
+        units += 1;
+    }
+    (units >= 11).then_some(e)
+}
+
+/// [`CN_ID_PATTERN`] at `p`: a non-zero digit, 16 digits, then a digit or `X`.
+fn cn_id_at(w: &[u8], p: usize) -> Option<usize> {
+    (matches!(w.get(p), Some(b'1'..=b'9'))
+        && (1..17).all(|k| digit_at(w, p + k))
+        && matches!(w.get(p + 17), Some(b'0'..=b'9' | b'X' | b'x')))
+    .then_some(p + 18)
+}
+
+/// [`CN_PHONE_PATTERN`] at `p`: the `86` prefixes in the regex's priority order, then an
+/// optional separator, `1[3-9][0-9]` and two groups of four digits, each after an optional
+/// separator (optional separators are taken when present: without them the next byte, a
+/// separator, could never be the digit required).
+fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
+    let rest = &w[p..];
+    let prefixes = [
+        rest.starts_with(b"(+86)").then_some(5),
+        rest.starts_with(b"(86)").then_some(4),
+        rest.starts_with(b"+86").then_some(3),
+        rest.starts_with(b"86").then_some(2),
+        Some(0),
+    ];
+    let sep = |i: usize| matches!(w.get(i), Some(b' ' | b'-'));
+    'prefix: for pre in prefixes.into_iter().flatten() {
+        let mut q = p + pre;
+        if sep(q) {
+            q += 1;
+        }
+        if !(w.get(q) == Some(&b'1')
+            && matches!(w.get(q + 1), Some(b'3'..=b'9'))
+            && digit_at(w, q + 2))
+        {
+            continue;
+        }
+        q += 3;
+        for _ in 0..2 {
+            if sep(q) {
+                q += 1;
             }
-            self.p += 1;
+            if !(0..4).all(|k| digit_at(w, q + k)) {
+                continue 'prefix;
+            }
+            q += 4;
+        }
+        return Some(q);
+    }
+    None
+}
+
+/// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
+/// regex's `find_iter` over each window would give them. `at(w, p)` is the end of the
+/// leftmost-first match starting at `p`, with `w` ending at the window's end.
+fn hand_matches<'s>(
+    scan: &'s Scan<'_>,
+    windows: Vec<(usize, usize)>,
+    at: fn(&[u8], usize) -> Option<usize>,
+) -> impl Iterator<Item = super::Hit<'s>> + 's {
+    let (b, text) = (scan.bytes, scan.text);
+    windows.into_iter().flat_map(move |(lo, hi)| {
+        all_matches(&b[..hi], lo, at).map(move |(s, e)| super::Hit { s, e, text })
+    })
+}
+
+/// Successive matches of `at` in `w[p..]`, skipping past each match.
+fn all_matches(
+    w: &[u8],
+    mut p: usize,
+    at: fn(&[u8], usize) -> Option<usize>,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    std::iter::from_fn(move || {
+        while p < w.len() {
+            let s = p;
+            if let Some(e) = at(w, s) {
+                p = e;
+                return Some((s, e));
+            }
+            p += 1;
         }
         None
-    }
+    })
 }
 
 /// The bytes card and SSN patterns consist of.
@@ -1157,19 +1250,34 @@ mod tests {
         assert!(none_of("by 2026-01-07 18:49:56.", EntityType::Phone));
     }
 
+    fn same_as_regex(pattern: &str, at: fn(&[u8], usize) -> Option<usize>, s: &str) {
+        let re = regex::Regex::new(pattern).unwrap();
+        let want: Vec<(usize, usize)> = re.find_iter(s).map(|m| (m.start(), m.end())).collect();
+        let got: Vec<(usize, usize)> = super::all_matches(s.as_bytes(), 0, at).collect();
+        assert_eq!(got, want, "{pattern} on {s:?}");
+    }
+
     proptest::proptest! {
         #[test]
         fn phone_matcher_is_the_regex(s in "[0-9()+\\-. /a]{0,48}") {
-            let re = regex::Regex::new(super::PHONE_PATTERN).unwrap();
-            let want: Vec<(usize, usize)> = re.find_iter(&s).map(|m| (m.start(), m.end())).collect();
-            let got: Vec<(usize, usize)> = super::PhoneMatches { b: s.as_bytes(), p: 0 }.collect();
-            proptest::prop_assert_eq!(got, want);
+            same_as_regex(super::PHONE_PATTERN, super::phone_at, &s);
+        }
+
+        #[test]
+        fn card_and_ssn_matchers_are_the_regexes(s in "([0-9]{1,6}[ \\-a]{0,2}){0,8}") {
+            same_as_regex(super::CARD_PATTERN, super::card_at, &s);
+            same_as_regex(super::SSN_PATTERN, super::ssn_at, &s);
+        }
+
+        #[test]
+        fn cn_matchers_are_the_regexes(s in "([0-9]{1,19}[Xx()+ \\-a]{0,2}|86|\\(\\+86\\)|1[3-9]){0,6}") {
+            same_as_regex(super::CN_ID_PATTERN, super::cn_id_at, &s);
+            same_as_regex(super::CN_PHONE_PATTERN, super::cn_phone_at, &s);
         }
     }
 
     #[test]
-    fn phone_matcher_examples() {
-        let re = regex::Regex::new(super::PHONE_PATTERN).unwrap();
+    fn hand_matcher_examples() {
         for s in [
             "+44 (0)7873 835290",
             "0044 20 7946 0958",
@@ -1180,13 +1288,27 @@ mod tests {
             "++1234567",
             "((12345678))",
         ] {
-            let want: Vec<(usize, usize)> = re.find_iter(s).map(|m| (m.start(), m.end())).collect();
-            let got: Vec<(usize, usize)> = super::PhoneMatches {
-                b: s.as_bytes(),
-                p: 0,
-            }
-            .collect();
-            assert_eq!(got, want, "{s}");
+            same_as_regex(super::PHONE_PATTERN, super::phone_at, s);
+        }
+        for s in [
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111 2",
+            "536-22-1947",
+            "536 22-1947 123456789",
+        ] {
+            same_as_regex(super::CARD_PATTERN, super::card_at, s);
+            same_as_regex(super::SSN_PATTERN, super::ssn_at, s);
+        }
+        for s in [
+            "11010519491231002X",
+            "(+86)13812345678",
+            "+86 138 1234 5678",
+            "86-139-1234-5678",
+            " 13812345678",
+            "8613812345678",
+        ] {
+            same_as_regex(super::CN_ID_PATTERN, super::cn_id_at, s);
+            same_as_regex(super::CN_PHONE_PATTERN, super::cn_phone_at, s);
         }
     }
 
