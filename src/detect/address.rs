@@ -173,12 +173,21 @@ fn is_street_after(w: &str) -> bool {
     )
 }
 
-/// Whether the digit run `lower[rs..re]` sits next to a street word (cheap word checks, no
-/// automaton): a French street word right after it, or a street prefix / glued street suffix
-/// among the four words before it.
-fn street_near(lower: &str, rs: usize, re: usize) -> bool {
+/// A French street word right after the number ("12, rue …"): the French grammar applies.
+const AFTER: u8 = 1;
+/// A street prefix word before the number ("Calle …", "ul. …"): Spanish and other EU grammars.
+const PREFIX: u8 = 2;
+/// A street suffix glued to the word before the number ("Hauptstraße 12"): German and other EU.
+const SUFFIX: u8 = 4;
+
+/// Which street words sit next to the digit run `lower[rs..re]` (cheap word checks, no
+/// automaton): a French street word right after it ([`AFTER`]), a street prefix word among the
+/// four words before it ([`PREFIX`]), or a street suffix glued to the word right before it
+/// ([`SUFFIX`]). Zero when none.
+fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
     let b = lower.as_bytes();
     let is_word = |c: u8| c.is_ascii_alphabetic() || c >= 0x80 || matches!(c, b'.' | b'/' | b'-');
+    let mut found = 0;
     // After: ", rue" / " avenue".
     let mut k = re;
     while k < b.len() && matches!(b[k], b',' | b' ') && k < re + 3 {
@@ -193,7 +202,7 @@ fn street_near(lower: &str, rs: usize, re: usize) -> bool {
         && lower.is_char_boundary(j)
         && is_street_after(&lower[k..j])
     {
-        return true;
+        found |= AFTER;
     }
     // Before: a glued suffix on the word right before, or a prefix word up to four words back.
     let mut end = rs;
@@ -206,18 +215,19 @@ fn street_near(lower: &str, rs: usize, re: usize) -> bool {
             start -= 1;
         }
         if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
-            return false;
+            break;
         }
         let w = &lower[start..end];
         // Cheap rejection first: prefix words are short.
-        let prefix = w.len() <= 10 && is_street_prefix(w);
-        let glued = n == 0 && w.len() >= 2 && has_street_suffix(w);
-        if prefix || glued {
-            return true;
+        if w.len() <= 10 && is_street_prefix(w) {
+            found |= PREFIX;
+        }
+        if n == 0 && w.len() >= 2 && has_street_suffix(w) {
+            found |= SUFFIX;
         }
         end = start;
     }
-    false
+    found
 }
 
 /// Compiled address recognizers.
@@ -327,8 +337,9 @@ impl Addresses {
                 }
             }
         }
-        // Street word first or number last: only near a street word.
-        let mut windows: Vec<(usize, usize)> = Vec::new();
+        // Street word first or number last: only near a street word, and each grammar only near
+        // its own kind of street word (windows for de, fr, es, eu).
+        let mut windows: [Vec<(usize, usize)>; 4] = Default::default();
         // Only digit runs next to a word ("Hauptstraße 12", "12, rue …", "ul. Asnyka 82") are
         // checked for a street word nearby, in a small slice.
         for &(rs, re_) in &scan.digit_runs {
@@ -341,23 +352,31 @@ impl Addresses {
             if !(word_before || word_after) {
                 continue;
             }
-            if !street_near(&scan.lower, rs, re_) {
+            let near = street_near(&scan.lower, rs, re_);
+            if near == 0 {
                 continue;
             }
             let wlo = floor_boundary(t, rs.saturating_sub(64));
             let whi = super::context::ceil_boundary(t, re_ + 96);
-            match windows.last_mut() {
-                Some(w) if wlo <= w.1 => w.1 = w.1.max(whi),
-                _ => windows.push((wlo, whi)),
+            for (k, kinds) in [SUFFIX, AFTER, PREFIX, PREFIX | SUFFIX]
+                .into_iter()
+                .enumerate()
+            {
+                if near & kinds != 0 {
+                    super::push_window(&mut windows[k], wlo, whi);
+                }
             }
         }
-        for (re, score) in [
+        for (k, (re, score)) in [
             (&self.de, 0.85),
             (&self.fr, 0.85),
             (&self.es, 0.8),
             (&self.eu, 0.78),
-        ] {
-            for m in scan.find_in(re, &windows) {
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for m in scan.find_in(re, &windows[k]) {
                 if left_ok(b, m.start()) && right_ok(b, m.end()) {
                     push(m.start(), trim_end(t, m.start(), m.end()), score);
                 }
