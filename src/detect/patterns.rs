@@ -409,7 +409,30 @@ impl Patterns {
 
     fn ipv6s(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.ipv6.find_iter(scan.text) {
+        // The pattern's bytes are hex digits, `:` and `.`, with at least two colons: only the
+        // maximal runs of those bytes holding two colons can match (the same matches as a
+        // whole-text search; "tokio::sync" leaves just "::").
+        let class = |c: u8| c.is_ascii_hexdigit() || c == b':' || c == b'.';
+        let mut windows = Vec::new();
+        let mut done = 0;
+        for i in memchr::memchr_iter(b':', b) {
+            if i < done {
+                continue;
+            }
+            let mut lo = i;
+            while lo > 0 && class(b[lo - 1]) {
+                lo -= 1;
+            }
+            let mut hi = i + 1;
+            while hi < b.len() && class(b[hi]) {
+                hi += 1;
+            }
+            done = hi;
+            if memchr::memchr_iter(b':', &b[lo..hi]).nth(1).is_some() {
+                windows.push((lo, hi));
+            }
+        }
+        for m in scan.find_in(&self.ipv6, &windows) {
             let (s, mut e) = (m.start(), m.end());
             // A trailing single ':' is punctuation ("addr: ...").
             while e > s && b[e - 1] == b':' && !(e >= 2 && b[e - 2] == b':') {
