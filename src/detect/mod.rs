@@ -181,7 +181,8 @@ pub enum DetectError {
 
 /// What one call to [`Detector::find`] knows about the text, computed in one byte pass so that
 /// recognizers can skip cheaply (no `@` → no e-mail search, few digits → no numeric search), plus
-/// the windows of text around digits where numeric recognizers need to look at all.
+/// the digit runs from which numeric recognizers derive the only regions they search
+/// ([`Scan::class_runs`]).
 pub(crate) struct Scan<'a> {
     /// The (normalised) text.
     pub text: &'a str,
