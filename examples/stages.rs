@@ -5,8 +5,10 @@ use std::time::Instant;
 use privgate::detect::{Detector, DetectorConfig, EntityType};
 
 fn main() {
-    let clean = include_str!("../benches/data/clean.txt").repeat(43);
-    let dense = include_str!("../benches/data/dense.txt").repeat(140);
+    // REPEAT=1 measures per-call costs (short texts); the default is ~128 KB.
+    let repeat: Option<usize> = std::env::var("REPEAT").ok().and_then(|v| v.parse().ok());
+    let clean = include_str!("../benches/data/clean.txt").repeat(repeat.unwrap_or(43));
+    let dense = include_str!("../benches/data/dense.txt").repeat(repeat.unwrap_or(140));
     let which = std::env::var("TEXT").ok();
     for (name, text) in [("clean", &clean), ("dense", &dense)] {
         if which.as_deref().is_some_and(|w| w != name) {

@@ -69,107 +69,125 @@ const LOWER_OK: &[&str] = &[
 
 /// Street words written before the name or number ("ul. Asnyka 82", "Calle Mayor 12", "Im
 /// Sandbüel 45"), lower case.
-const STREET_PREFIX_WORDS: &[&str] = &[
-    "ul.",
-    "al.",
-    "trg",
-    "via",
-    "viale",
-    "piazza",
-    "corso",
-    "rua",
-    "r.",
-    "largo",
-    "carrer",
-    "avinguda",
-    "rruga",
-    "calea",
-    "strada",
-    "im",
-    "am",
-    "an",
-    "auf",
-    "calle",
-    "c/",
-    "avenida",
-    "avda.",
-    "av.",
-    "paseo",
-    "plaza",
-    "camino",
-    "carretera",
-    "ctra.",
-    "ronda",
-    "traves\u{ed}a",
-];
+fn is_street_prefix(w: &str) -> bool {
+    // Literal patterns compile to length checks and integer compares, not memcmp calls.
+    matches!(
+        w,
+        "ul."
+            | "al."
+            | "trg"
+            | "via"
+            | "viale"
+            | "piazza"
+            | "corso"
+            | "rua"
+            | "r."
+            | "largo"
+            | "carrer"
+            | "avinguda"
+            | "rruga"
+            | "calea"
+            | "strada"
+            | "im"
+            | "am"
+            | "an"
+            | "auf"
+            | "calle"
+            | "c/"
+            | "avenida"
+            | "avda."
+            | "av."
+            | "paseo"
+            | "plaza"
+            | "camino"
+            | "carretera"
+            | "ctra."
+            | "ronda"
+            | "traves\u{ed}a"
+    )
+}
 
 /// Endings of street names glued to the street word ("Hauptstraße", "Snellmaninkatu"), lower
 /// case, and separate words after a name ("Kase põik").
-const STREET_SUFFIXES: &[&str] = &[
-    "stra\u{df}e",
-    "strasse",
-    "str.",
-    "weg",
-    "platz",
-    "allee",
-    "gasse",
-    "ring",
-    "damm",
-    "ufer",
-    "chaussee",
-    "katu",
-    "tie",
-    "vej",
-    "gade",
-    "vegen",
-    "veien",
-    "vegur",
-    "vei",
-    "gata",
-    "gatan",
-    "gr\u{e4}nd",
-    "v\u{e4}g",
-    "v\u{e4}gen",
-    "straat",
-    "laan",
-    "wijk",
-    "plein",
-    "gracht",
-    "kade",
-    "utca",
-    "\u{fa}tja",
-    "cesta",
-    "ulica",
-    "p\u{f5}ik",
-    "tee",
-    "tn",
-];
+fn has_street_suffix(w: &str) -> bool {
+    // Literal patterns compile to length checks and integer compares, not memcmp calls.
+    w.ends_with("stra\u{df}e")
+        || w.ends_with("strasse")
+        || w.ends_with("str.")
+        || w.ends_with("weg")
+        || w.ends_with("platz")
+        || w.ends_with("allee")
+        || w.ends_with("gasse")
+        || w.ends_with("ring")
+        || w.ends_with("damm")
+        || w.ends_with("ufer")
+        || w.ends_with("chaussee")
+        || w.ends_with("katu")
+        || w.ends_with("tie")
+        || w.ends_with("vej")
+        || w.ends_with("gade")
+        || w.ends_with("vegen")
+        || w.ends_with("veien")
+        || w.ends_with("vegur")
+        || w.ends_with("vei")
+        || w.ends_with("gata")
+        || w.ends_with("gatan")
+        || w.ends_with("gr\u{e4}nd")
+        || w.ends_with("v\u{e4}g")
+        || w.ends_with("v\u{e4}gen")
+        || w.ends_with("straat")
+        || w.ends_with("laan")
+        || w.ends_with("wijk")
+        || w.ends_with("plein")
+        || w.ends_with("gracht")
+        || w.ends_with("kade")
+        || w.ends_with("utca")
+        || w.ends_with("\u{fa}tja")
+        || w.ends_with("cesta")
+        || w.ends_with("ulica")
+        || w.ends_with("p\u{f5}ik")
+        || w.ends_with("tee")
+        || w.ends_with("tn")
+}
 
 /// French street words after the number ("12, rue …", "5 avenue …").
-const STREET_AFTER_WORDS: &[&str] = &[
-    "rue",
-    "avenue",
-    "boulevard",
-    "bd",
-    "chemin",
-    "all\u{e9}e",
-    "allee",
-    "impasse",
-    "quai",
-    "place",
-    "route",
-    "cours",
-    "square",
-    "passage",
-    "av.",
-];
+fn is_street_after(w: &str) -> bool {
+    // Literal patterns compile to length checks and integer compares, not memcmp calls.
+    matches!(
+        w,
+        "rue"
+            | "avenue"
+            | "boulevard"
+            | "bd"
+            | "chemin"
+            | "all\u{e9}e"
+            | "allee"
+            | "impasse"
+            | "quai"
+            | "place"
+            | "route"
+            | "cours"
+            | "square"
+            | "passage"
+            | "av."
+    )
+}
 
-/// Whether the digit run `lower[rs..re]` sits next to a street word (cheap word checks, no
-/// automaton): a French street word right after it, or a street prefix / glued street suffix
-/// among the four words before it.
-fn street_near(lower: &str, rs: usize, re: usize) -> bool {
+/// A French street word right after the number ("12, rue …"): the French grammar applies.
+const AFTER: u8 = 1;
+/// A street prefix word before the number ("Calle …", "ul. …"): Spanish and other EU grammars.
+const PREFIX: u8 = 2;
+/// A street suffix glued to the word before the number ("Hauptstraße 12"): German and other EU.
+const SUFFIX: u8 = 4;
+
+/// Which street words sit next to the digit run `lower[rs..re]` (cheap word checks, no
+/// automaton): a French street word right after it ([`AFTER`]), a street prefix word among the
+/// four words before it ([`PREFIX`]), or a street suffix glued to the word right before it
+/// ([`SUFFIX`]). Zero when none.
+fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
     let b = lower.as_bytes();
     let is_word = |c: u8| c.is_ascii_alphabetic() || c >= 0x80 || matches!(c, b'.' | b'/' | b'-');
+    let mut found = 0;
     // After: ", rue" / " avenue".
     let mut k = re;
     while k < b.len() && matches!(b[k], b',' | b' ') && k < re + 3 {
@@ -182,9 +200,9 @@ fn street_near(lower: &str, rs: usize, re: usize) -> bool {
     if j > k
         && lower.is_char_boundary(k)
         && lower.is_char_boundary(j)
-        && STREET_AFTER_WORDS.contains(&&lower[k..j])
+        && is_street_after(&lower[k..j])
     {
-        return true;
+        found |= AFTER;
     }
     // Before: a glued suffix on the word right before, or a prefix word up to four words back.
     let mut end = rs;
@@ -197,28 +215,19 @@ fn street_near(lower: &str, rs: usize, re: usize) -> bool {
             start -= 1;
         }
         if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
-            return false;
+            break;
         }
         let w = &lower[start..end];
-        // Cheap rejections first: prefix words are short, and a suffix must end with the same
-        // byte as the word.
-        let wb = w.as_bytes();
-        let last = wb[wb.len() - 1];
-        let prefix = w.len() <= 10
-            && STREET_PREFIX_WORDS
-                .iter()
-                .any(|p| p.len() == w.len() && *p == w);
-        let glued = n == 0
-            && w.len() >= 2
-            && STREET_SUFFIXES
-                .iter()
-                .any(|s| s.as_bytes().last() == Some(&last) && w.ends_with(s));
-        if prefix || glued {
-            return true;
+        // Cheap rejection first: prefix words are short.
+        if w.len() <= 10 && is_street_prefix(w) {
+            found |= PREFIX;
+        }
+        if n == 0 && w.len() >= 2 && has_street_suffix(w) {
+            found |= SUFFIX;
         }
         end = start;
     }
-    false
+    found
 }
 
 /// Compiled address recognizers.
@@ -328,8 +337,9 @@ impl Addresses {
                 }
             }
         }
-        // Street word first or number last: only near a street word.
-        let mut windows: Vec<(usize, usize)> = Vec::new();
+        // Street word first or number last: only near a street word, and each grammar only near
+        // its own kind of street word (windows for de, fr, es, eu).
+        let mut windows: [Vec<(usize, usize)>; 4] = Default::default();
         // Only digit runs next to a word ("Hauptstraße 12", "12, rue …", "ul. Asnyka 82") are
         // checked for a street word nearby, in a small slice.
         for &(rs, re_) in &scan.digit_runs {
@@ -342,23 +352,31 @@ impl Addresses {
             if !(word_before || word_after) {
                 continue;
             }
-            if !street_near(&scan.lower, rs, re_) {
+            let near = street_near(&scan.lower, rs, re_);
+            if near == 0 {
                 continue;
             }
             let wlo = floor_boundary(t, rs.saturating_sub(64));
             let whi = super::context::ceil_boundary(t, re_ + 96);
-            match windows.last_mut() {
-                Some(w) if wlo <= w.1 => w.1 = w.1.max(whi),
-                _ => windows.push((wlo, whi)),
+            for (k, kinds) in [SUFFIX, AFTER, PREFIX, PREFIX | SUFFIX]
+                .into_iter()
+                .enumerate()
+            {
+                if near & kinds != 0 {
+                    super::push_window(&mut windows[k], wlo, whi);
+                }
             }
         }
-        for (re, score) in [
+        for (k, (re, score)) in [
             (&self.de, 0.85),
             (&self.fr, 0.85),
             (&self.es, 0.8),
             (&self.eu, 0.78),
-        ] {
-            for m in scan.find_in(re, &windows) {
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for m in scan.find_in(re, &windows[k]) {
                 if left_ok(b, m.start()) && right_ok(b, m.end()) {
                     push(m.start(), trim_end(t, m.start(), m.end()), score);
                 }

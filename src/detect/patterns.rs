@@ -19,18 +19,14 @@ pub struct Patterns {
     social: Regex,
     ipv4: Regex,
     ipv6: Regex,
-    card: Regex,
     iban: Regex,
-    ssn: Regex,
     nino: Regex,
-    cn_id: Regex,
-    cn_phone: Regex,
-    phone: Regex,
     passport: Regex,
     secret: Regex,
     assign: Regex,
     keyword_token: Regex,
     secret_words: aho_corasick::AhoCorasick,
+    /// Every secret keyword contains one of these (SIMD substring searches).
     secret_anchors: Vec<memchr::memmem::Finder<'static>>,
 }
 
@@ -152,16 +148,8 @@ impl Patterns {
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
             )?,
-            card: re("card", r"[0-9](?:[0-9]|[ \-][0-9]){11,22}")?,
             iban: re("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}")?,
-            ssn: re("ssn", r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}")?,
             nino: re("nino", r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]")?,
-            cn_id: re("cn_id", r"[1-9][0-9]{16}[0-9Xx]")?,
-            cn_phone: re(
-                "cn_phone",
-                r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}",
-            )?,
-            phone: re("phone", r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]")?,
             passport: re("passport", r"[A-Z0-9]{6,10}")?,
             secret: re(
                 "secret",
@@ -310,17 +298,32 @@ impl Patterns {
         // the anchored patterns run only there.
         let t = scan.text;
         let mut starts: Vec<usize> = Vec::new();
-        // Every keyword contains one of these; SIMD substring searches skip most texts.
-        let lower = scan.lower.as_bytes();
-        let maybe = self.secret_anchors.iter().any(|f| f.find(lower).is_some());
-        let words = if maybe {
-            Some(self.secret_words.find_iter(&scan.lower))
-        } else {
-            None
-        };
-        for m in words.into_iter().flatten() {
-            if left_ok(b, m.start()) {
-                starts.push(m.start());
+        // Every keyword contains an anchor: one pass finds the anchors, and the keyword automaton
+        // runs only around them (a keyword is at most 14 bytes, so it lies inside its anchor's
+        // window; overlapping windows are merged, so no keyword is seen twice).
+        let lower = scan.lower.as_str();
+        let mut wins: Vec<(usize, usize)> = Vec::new();
+        for f in &self.secret_anchors {
+            for p in f.find_iter(lower.as_bytes()) {
+                let lo = super::context::floor_boundary(lower, p.saturating_sub(16));
+                let hi = super::context::ceil_boundary(lower, p + f.needle().len() + 16);
+                wins.push((lo, hi));
+            }
+        }
+        wins.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(wins.len());
+        for (lo, hi) in wins {
+            super::push_window(&mut merged, lo, hi);
+        }
+        let wins = merged;
+        let words = wins.iter().flat_map(|&(lo, hi)| {
+            self.secret_words
+                .find_iter(&lower[lo..hi])
+                .map(move |m| lo + m.start()..lo + m.end())
+        });
+        for m in words {
+            if left_ok(b, m.start) {
+                starts.push(m.start);
             }
         }
         for &st in &starts {
@@ -371,7 +374,10 @@ impl Patterns {
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ipv4, &scan.windows_min(4)) {
+        for m in scan.find_in(
+            &self.ipv4,
+            &scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
+        ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -403,7 +409,30 @@ impl Patterns {
 
     fn ipv6s(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.ipv6.find_iter(scan.text) {
+        // The pattern's bytes are hex digits, `:` and `.`, with at least two colons: only the
+        // maximal runs of those bytes holding two colons can match (the same matches as a
+        // whole-text search; "tokio::sync" leaves just "::").
+        let class = |c: u8| c.is_ascii_hexdigit() || c == b':' || c == b'.';
+        let mut windows = Vec::new();
+        let mut done = 0;
+        for i in memchr::memchr_iter(b':', b) {
+            if i < done {
+                continue;
+            }
+            let mut lo = i;
+            while lo > 0 && class(b[lo - 1]) {
+                lo -= 1;
+            }
+            let mut hi = i + 1;
+            while hi < b.len() && class(b[hi]) {
+                hi += 1;
+            }
+            done = hi;
+            if memchr::memchr_iter(b':', &b[lo..hi]).nth(1).is_some() {
+                windows.push((lo, hi));
+            }
+        }
+        for m in scan.find_in(&self.ipv6, &windows) {
             let (s, mut e) = (m.start(), m.end());
             // A trailing single ':' is punctuation ("addr: ...").
             while e > s && b[e - 1] == b':' && !(e >= 2 && b[e - 2] == b':') {
@@ -421,7 +450,7 @@ impl Patterns {
 
     fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.card, &scan.windows_min(12)) {
+        for m in hand_matches(scan, scan.digit_class_runs(card_class, 12), card_at) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -480,7 +509,10 @@ impl Patterns {
 
     fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.iban, &scan.windows_min(8)) {
+        for m in scan.find_in(
+            &self.iban,
+            &scan.class_runs(upper_digit_space, 4, upper_pair_before),
+        ) {
             let s = m.start();
             if !left_ok(b, s) {
                 continue;
@@ -514,7 +546,7 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.ssn, &scan.windows_min(9)) {
+        for m in hand_matches(scan, scan.digit_class_runs(card_class, 9), ssn_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -554,7 +586,10 @@ impl Patterns {
 
     fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.nino, &scan.windows_min(6)) {
+        for m in scan.find_in(
+            &self.nino,
+            &scan.class_runs(upper_digit_space, 6, upper_pair_before),
+        ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -579,7 +614,11 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_id, &scan.windows_min(17)) {
+        for m in hand_matches(
+            scan,
+            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'X' || c == b'x', 17),
+            cn_id_at,
+        ) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -589,7 +628,14 @@ impl Patterns {
 
     fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.cn_phone, &scan.windows_min(11)) {
+        for m in hand_matches(
+            scan,
+            scan.digit_class_runs(
+                |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-'),
+                11,
+            ),
+            cn_phone_at,
+        ) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -640,7 +686,11 @@ impl Patterns {
 
     fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.phone, &scan.windows_min(7)) {
+        let runs = scan.digit_class_runs(
+            |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/'),
+            7,
+        );
+        for m in hand_matches(scan, runs, phone_at) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -695,6 +745,204 @@ impl Patterns {
             }
         }
     }
+}
+
+/// The phone pattern, compiled by hand (see [`phone_at`]).
+#[cfg(test)]
+const PHONE_PATTERN: &str = r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]";
+
+/// The end of the leftmost-first match of [`PHONE_PATTERN`] starting at `p` in `w`, if any:
+/// an optional `+` or `00`, an optional `(`, a digit, then 5 to 22 bytes of `[0-9()\-. /]` ending
+/// in a digit, as many as possible. Alternatives are tried in the regex's priority order, so the
+/// result is the regex's (tested against it); no automaton start-up per candidate.
+fn phone_at(w: &[u8], p: usize) -> Option<usize> {
+    let body = |c: u8| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'-' | b'.' | b' ' | b'/');
+    let rest = &w[p..];
+    let prefixes = [
+        rest.starts_with(b"+").then_some(1),
+        rest.starts_with(b"00").then_some(2),
+        Some(0),
+    ];
+    for pre in prefixes.into_iter().flatten() {
+        let q0 = p + pre;
+        for paren in [true, false] {
+            let q = if paren {
+                if w.get(q0) != Some(&b'(') {
+                    continue;
+                }
+                q0 + 1
+            } else {
+                q0
+            };
+            if !w.get(q).is_some_and(u8::is_ascii_digit) {
+                continue;
+            }
+            let r = q + 1;
+            let mut l = 0;
+            while l < 23 && r + l < w.len() && body(w[r + l]) {
+                l += 1;
+            }
+            // The body is `w[r..r + k]` and the final digit `w[r + k]`: the largest k wins.
+            if let Some(k) = (5..=22.min(l.saturating_sub(1)))
+                .rev()
+                .find(|&k| w[r + k].is_ascii_digit())
+            {
+                return Some(r + k + 1);
+            }
+        }
+    }
+    None
+}
+
+/// Hand-compiled patterns (the regexes they replace, for the tests that compare them).
+#[cfg(test)]
+const CARD_PATTERN: &str = r"[0-9](?:[0-9]|[ \-][0-9]){11,22}";
+#[cfg(test)]
+const SSN_PATTERN: &str = r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}";
+#[cfg(test)]
+const CN_ID_PATTERN: &str = r"[1-9][0-9]{16}[0-9Xx]";
+#[cfg(test)]
+const CN_PHONE_PATTERN: &str = r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}";
+
+fn digit_at(w: &[u8], i: usize) -> bool {
+    w.get(i).is_some_and(u8::is_ascii_digit)
+}
+
+/// [`SSN_PATTERN`] at `p`: `ddd-dd-dddd` (either separator `-` or space) first, then nine digits.
+fn ssn_at(w: &[u8], p: usize) -> Option<usize> {
+    let sep = |i: usize| matches!(w.get(i), Some(b'-' | b' '));
+    if (0..3).all(|k| digit_at(w, p + k))
+        && sep(p + 3)
+        && digit_at(w, p + 4)
+        && digit_at(w, p + 5)
+        && sep(p + 6)
+        && (7..11).all(|k| digit_at(w, p + k))
+    {
+        return Some(p + 11);
+    }
+    (0..9).all(|k| digit_at(w, p + k)).then_some(p + 9)
+}
+
+/// [`CARD_PATTERN`] at `p`: a digit, then 11 to 22 units (a digit, or a space or `-` and a digit),
+/// as many as there are (each byte allows one reading, so greedy is simply longest).
+fn card_at(w: &[u8], p: usize) -> Option<usize> {
+    if !digit_at(w, p) {
+        return None;
+    }
+    let (mut e, mut units) = (p + 1, 0);
+    while units < 22 {
+        if digit_at(w, e) {
+            e += 1;
+        } else if matches!(w.get(e), Some(b' ' | b'-')) && digit_at(w, e + 1) {
+            e += 2;
+        } else {
+            break;
+        }
+        units += 1;
+    }
+    (units >= 11).then_some(e)
+}
+
+/// [`CN_ID_PATTERN`] at `p`: a non-zero digit, 16 digits, then a digit or `X`.
+fn cn_id_at(w: &[u8], p: usize) -> Option<usize> {
+    (matches!(w.get(p), Some(b'1'..=b'9'))
+        && (1..17).all(|k| digit_at(w, p + k))
+        && matches!(w.get(p + 17), Some(b'0'..=b'9' | b'X' | b'x')))
+    .then_some(p + 18)
+}
+
+/// [`CN_PHONE_PATTERN`] at `p`: the `86` prefixes in the regex's priority order, then an
+/// optional separator, `1[3-9][0-9]` and two groups of four digits, each after an optional
+/// separator (optional separators are taken when present: without them the next byte, a
+/// separator, could never be the digit required).
+fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
+    let rest = &w[p..];
+    let prefixes = [
+        rest.starts_with(b"(+86)").then_some(5),
+        rest.starts_with(b"(86)").then_some(4),
+        rest.starts_with(b"+86").then_some(3),
+        rest.starts_with(b"86").then_some(2),
+        Some(0),
+    ];
+    let sep = |i: usize| matches!(w.get(i), Some(b' ' | b'-'));
+    'prefix: for pre in prefixes.into_iter().flatten() {
+        let mut q = p + pre;
+        if sep(q) {
+            q += 1;
+        }
+        if !(w.get(q) == Some(&b'1')
+            && matches!(w.get(q + 1), Some(b'3'..=b'9'))
+            && digit_at(w, q + 2))
+        {
+            continue;
+        }
+        q += 3;
+        for _ in 0..2 {
+            if sep(q) {
+                q += 1;
+            }
+            if !(0..4).all(|k| digit_at(w, q + k)) {
+                continue 'prefix;
+            }
+            q += 4;
+        }
+        return Some(q);
+    }
+    None
+}
+
+/// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
+/// regex's `find_iter` over each window would give them. `at(w, p)` is the end of the
+/// leftmost-first match starting at `p`, with `w` ending at the window's end.
+fn hand_matches<'s>(
+    scan: &'s Scan<'_>,
+    windows: Vec<(usize, usize)>,
+    at: fn(&[u8], usize) -> Option<usize>,
+) -> impl Iterator<Item = super::Hit<'s>> + 's {
+    let (b, text) = (scan.bytes, scan.text);
+    windows.into_iter().flat_map(move |(lo, hi)| {
+        all_matches(&b[..hi], lo, at).map(move |(s, e)| super::Hit { s, e, text })
+    })
+}
+
+/// Successive matches of `at` in `w[p..]`, skipping past each match.
+fn all_matches(
+    w: &[u8],
+    mut p: usize,
+    at: fn(&[u8], usize) -> Option<usize>,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    std::iter::from_fn(move || {
+        while p < w.len() {
+            let s = p;
+            if let Some(e) = at(w, s) {
+                p = e;
+                return Some((s, e));
+            }
+            p += 1;
+        }
+        None
+    })
+}
+
+/// The bytes card and SSN patterns consist of.
+fn card_class(c: u8) -> bool {
+    c.is_ascii_digit() || c == b' ' || c == b'-'
+}
+
+/// The bytes IBAN and NINO patterns consist of.
+fn upper_digit_space(c: u8) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+}
+
+/// The digit run at `rs` follows two capitals, directly or after one space (IBAN and NINO
+/// digits start so).
+fn upper_pair_before(b: &[u8], rs: usize, _re: usize) -> bool {
+    let p = if rs >= 1 && b[rs - 1] == b' ' {
+        rs - 1
+    } else {
+        rs
+    };
+    p >= 2 && b[p - 1].is_ascii_uppercase() && b[p - 2].is_ascii_uppercase()
 }
 
 /// Card numbers are written ungrouped or in the issuers' groupings (4-4-4-4[-3], Amex 4-6-5,
@@ -1023,6 +1271,68 @@ mod tests {
             EntityType::Phone
         ));
         assert!(none_of("by 2026-01-07 18:49:56.", EntityType::Phone));
+    }
+
+    fn same_as_regex(pattern: &str, at: fn(&[u8], usize) -> Option<usize>, s: &str) {
+        let re = regex::Regex::new(pattern).unwrap();
+        let want: Vec<(usize, usize)> = re.find_iter(s).map(|m| (m.start(), m.end())).collect();
+        let got: Vec<(usize, usize)> = super::all_matches(s.as_bytes(), 0, at).collect();
+        assert_eq!(got, want, "{pattern} on {s:?}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn phone_matcher_is_the_regex(s in "[0-9()+\\-. /a]{0,48}") {
+            same_as_regex(super::PHONE_PATTERN, super::phone_at, &s);
+        }
+
+        #[test]
+        fn card_and_ssn_matchers_are_the_regexes(s in "([0-9]{1,6}[ \\-a]{0,2}){0,8}") {
+            same_as_regex(super::CARD_PATTERN, super::card_at, &s);
+            same_as_regex(super::SSN_PATTERN, super::ssn_at, &s);
+        }
+
+        #[test]
+        fn cn_matchers_are_the_regexes(s in "([0-9]{1,19}[Xx()+ \\-a]{0,2}|86|\\(\\+86\\)|1[3-9]){0,6}") {
+            same_as_regex(super::CN_ID_PATTERN, super::cn_id_at, &s);
+            same_as_regex(super::CN_PHONE_PATTERN, super::cn_phone_at, &s);
+        }
+    }
+
+    #[test]
+    fn hand_matcher_examples() {
+        for s in [
+            "+44 (0)7873 835290",
+            "0044 20 7946 0958",
+            "(930) 521-1854.",
+            "00(1) 23456789",
+            "+(12) 345 678 901 234 567 890 123 4",
+            "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6",
+            "++1234567",
+            "((12345678))",
+        ] {
+            same_as_regex(super::PHONE_PATTERN, super::phone_at, s);
+        }
+        for s in [
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111 2",
+            "536-22-1947",
+            "536 22-1947 123456789",
+        ] {
+            same_as_regex(super::CARD_PATTERN, super::card_at, s);
+            same_as_regex(super::SSN_PATTERN, super::ssn_at, s);
+        }
+        for s in [
+            "11010519491231002X",
+            "(+86)13812345678",
+            "+86 138 1234 5678",
+            "86-139-1234-5678",
+            " 13812345678",
+            "8613812345678",
+        ] {
+            same_as_regex(super::CN_ID_PATTERN, super::cn_id_at, s);
+            same_as_regex(super::CN_PHONE_PATTERN, super::cn_phone_at, s);
+        }
     }
 
     #[test]
