@@ -74,14 +74,7 @@ fn visit_block(
     unreadable: Unreadable,
     visit: &mut SlotVisitor<'_>,
 ) -> Result<bool, ProxyError> {
-    let block = block
-        .as_object_mut()
-        .ok_or_else(|| ProxyError::UnsupportedShape("content blocks must be objects".into()))?;
-    let kind = block
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let (block, kind) = super::typed_part(block, "content blocks")?;
     match kind.as_str() {
         "text" => visit_str_field(block, "text", visit)?,
         "thinking" => visit_str_field(block, "thinking", visit)?,

@@ -323,6 +323,23 @@ pub fn visit_str_field(
     }
 }
 
+/// A content part or block as an object, with its `type` (empty when absent). `what` names the
+/// element in the error ("content parts", "content blocks").
+pub fn typed_part<'a>(
+    part: &'a mut Value,
+    what: &str,
+) -> Result<(&'a mut serde_json::Map<String, Value>, String), ProxyError> {
+    let obj = part
+        .as_object_mut()
+        .ok_or_else(|| ProxyError::UnsupportedShape(format!("{what} must be objects")))?;
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    Ok((obj, kind))
+}
+
 /// Visits each part of a content array with `f`; parts for which it returns `Ok(false)` are
 /// removed (stripped unreadable content). The first error stops the walk.
 pub fn retain_parts(

@@ -100,14 +100,7 @@ fn visit_part(
     unreadable: Unreadable,
     visit: &mut SlotVisitor<'_>,
 ) -> Result<bool, ProxyError> {
-    let part = part
-        .as_object_mut()
-        .ok_or_else(|| ProxyError::UnsupportedShape("content parts must be objects".into()))?;
-    let kind = part
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let (part, kind) = super::typed_part(part, "content parts")?;
     match kind.as_str() {
         "input_text" | "output_text" | "text" | "summary_text" => {
             visit_str_field(part, "text", visit)?;
