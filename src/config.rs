@@ -284,6 +284,10 @@ pub struct Limits {
     pub upstream_body_timeout_ms: u64,
     /// Idle upstream connections are closed after this, milliseconds.
     pub upstream_pool_idle_ms: u64,
+    /// Longest silence between chunks of a streamed answer before it is ended as failed, ms.
+    pub stream_idle_timeout_ms: u64,
+    /// Longest a streamed answer may run in all, milliseconds.
+    pub stream_max_duration_ms: u64,
     /// Longest time PII detection may take for one request, milliseconds; past it the request
     /// is refused (503 `redaction_unavailable`), never forwarded unscanned.
     pub scan_budget_ms: u64,
@@ -307,6 +311,8 @@ impl Default for Limits {
             upstream_body_timeout_ms: 600_000,
             upstream_pool_idle_ms: 90_000,
             scan_budget_ms: 2_000,
+            stream_idle_timeout_ms: 60_000,
+            stream_max_duration_ms: 600_000,
         }
     }
 }
@@ -458,6 +464,8 @@ impl Config {
             ),
             ("limits.upstream_timeout_ms", l.upstream_timeout_ms),
             ("limits.scan_budget_ms", l.scan_budget_ms),
+            ("limits.stream_idle_timeout_ms", l.stream_idle_timeout_ms),
+            ("limits.stream_max_duration_ms", l.stream_max_duration_ms),
         ] {
             if v == 0 {
                 bad(key, "expected a value greater than 0".into());

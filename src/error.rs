@@ -83,6 +83,12 @@ pub enum ProxyError {
     /// The upstream refused the connection, failed TLS or reset before answering.
     #[error("upstream is unavailable")]
     UpstreamUnavailable,
+    /// The upstream's answer exceeds the limit privgate reads to restore it.
+    #[error("the upstream answer exceeds the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The upstream did not answer in time.
     #[error("upstream did not respond in time")]
     UpstreamTimeout,
@@ -114,7 +120,9 @@ impl ProxyError {
             ProxyError::RedactionUnavailable
             | ProxyError::AuditUnavailable
             | ProxyError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+            ProxyError::UpstreamUnavailable | ProxyError::ResponseTooLarge { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -140,6 +148,7 @@ impl ProxyError {
             ProxyError::RedactionUnavailable => "redaction_unavailable",
             ProxyError::AuditUnavailable => "audit_unavailable",
             ProxyError::UpstreamUnavailable => "upstream_unavailable",
+            ProxyError::ResponseTooLarge { .. } => "response_too_large",
             ProxyError::UpstreamTimeout => "upstream_timeout",
             ProxyError::Overloaded => "overloaded",
             ProxyError::Internal => "internal_error",

@@ -20,3 +20,4 @@ mod reload;
 mod response_filter;
 mod sdk;
 mod streaming;
+mod upstream_faults;

@@ -61,7 +61,16 @@ pub struct StreamGuard {
     /// Gives the error event time to be flushed before the stream is reset (a reset discards
     /// frames still queued).
     error_delay: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Longest silence between upstream chunks, and its timer.
+    idle: Option<(std::time::Duration, Pin<Box<tokio::time::Sleep>>)>,
+    /// When the whole stream must have ended.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
+
+/// A stream that ran past its idle or total time limit.
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream stream exceeded its time limit")]
+pub struct StreamTimeout;
 
 impl StreamGuard {
     /// Starts guarding; `error_event` is the provider-shaped SSE error to send on an upstream
@@ -83,6 +92,44 @@ impl StreamGuard {
             pending_error: None,
             on_end: None,
             error_delay: None,
+            idle: None,
+            deadline: None,
+        }
+    }
+
+    /// Ends the stream as failed (upstream side) if no chunk arrives for `idle`, or when it has
+    /// run for `max` in all (RELIABILITY D8: SSE max duration; F11: a trickling upstream).
+    pub fn with_timeouts(
+        mut self,
+        idle: std::time::Duration,
+        max: std::time::Duration,
+    ) -> StreamGuard {
+        self.idle = Some((idle, Box::pin(tokio::time::sleep(idle))));
+        self.deadline = Some(Box::pin(tokio::time::sleep(max)));
+        self
+    }
+
+    fn fail(
+        &mut self,
+        e: BoxError,
+        code: &'static str,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.end = StreamEnd::Upstream;
+        self.aborted.with_label_values(&["upstream"]).inc();
+        self.ended(Some(code));
+        tracing::warn!(
+            code,
+            "upstream stream failed; ending the client's stream as failed"
+        );
+        match self.error_event.take() {
+            Some(ev) if self.at_boundary => {
+                self.pending_error = Some(e);
+                self.error_delay = Some(Box::pin(tokio::time::sleep(
+                    std::time::Duration::from_millis(100),
+                )));
+                Poll::Ready(Some(Ok(Frame::data(ev))))
+            }
+            _ => Poll::Ready(Some(Err(e))),
         }
     }
 
@@ -136,30 +183,34 @@ impl Body for StreamGuard {
                         self.at_boundary = data.ends_with(b"\n\n") || data.ends_with(b"\r\r");
                     }
                 }
+                if let Some((idle, timer)) = self.idle.as_mut() {
+                    let next = tokio::time::Instant::now() + *idle;
+                    timer.as_mut().reset(next);
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => {
-                self.end = StreamEnd::Upstream;
-                self.aborted.with_label_values(&["upstream"]).inc();
-                self.ended(Some("upstream_reset_midstream"));
-                tracing::warn!("upstream failed mid-stream; ending the client's stream as failed");
-                match self.error_event.take() {
-                    Some(ev) if self.at_boundary => {
-                        self.pending_error = Some(e);
-                        self.error_delay = Some(Box::pin(tokio::time::sleep(
-                            std::time::Duration::from_millis(100),
-                        )));
-                        Poll::Ready(Some(Ok(Frame::data(ev))))
-                    }
-                    _ => Poll::Ready(Some(Err(e))),
-                }
-            }
+            Poll::Ready(Some(Err(e))) => self.fail(e, "upstream_reset_midstream"),
             Poll::Ready(None) => {
                 self.end = StreamEnd::Clean;
                 self.ended(None);
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let idle_fired = self
+                    .idle
+                    .as_mut()
+                    .is_some_and(|(_, t)| t.as_mut().poll(cx).is_ready());
+                let deadline_fired = self
+                    .deadline
+                    .as_mut()
+                    .is_some_and(|t| t.as_mut().poll(cx).is_ready());
+                if idle_fired || deadline_fired {
+                    // Dropping the upstream body cancels the upstream request.
+                    self.inner = empty();
+                    return self.fail(Box::new(StreamTimeout), "upstream_timeout");
+                }
+                Poll::Pending
+            }
         }
     }
 

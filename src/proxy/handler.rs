@@ -425,11 +425,16 @@ async fn process(
             let transform = stream_transform(route, restorer);
             body = BodyExt::boxed(SseRewrite::new(body, transform, is_ndjson));
         }
+        let limits = &state.config.limits;
         let mut guard = StreamGuard::new(
             body,
             state.metrics.active_streams.clone(),
             state.metrics.streams_aborted_total.clone(),
             (is_sse || is_ndjson).then(|| stream_error_event(route.provider)),
+        )
+        .with_timeouts(
+            config::ms(limits.stream_idle_timeout_ms),
+            config::ms(limits.stream_max_duration_ms),
         );
         if let Some(seq) = ex.audit.as_ref().and_then(|a| a.intent) {
             let state = state.clone();
@@ -456,7 +461,13 @@ async fn process(
     )
     .await
     .map_err(|_| ProxyError::UpstreamTimeout)?
-    .map_err(|_| ProxyError::UpstreamUnavailable)?
+    .map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            ProxyError::ResponseTooLarge { limit }
+        } else {
+            ProxyError::UpstreamUnavailable
+        }
+    })?
     .to_bytes();
     ex.upstream_time = sent_at.elapsed();
     state
