@@ -29,7 +29,8 @@
 //!
 //! Under `cargo test --all-targets` (no `--bench` argument) it prints one line and exits.
 //!
-//! Knobs (environment): `PRIVGATE_BENCH_SECS` (measured seconds per case, default 5),
+//! Knobs (environment): `PRIVGATE_BENCH_AUDIT` (`0` = audit trail off, to measure its cost),
+//! `PRIVGATE_BENCH_SECS` (measured seconds per case, default 5),
 //! `PRIVGATE_BENCH_WARMUP_SECS` (default 1), `PRIVGATE_BENCH_CONCURRENCY` (comma-separated,
 //! default `1,64`), `PRIVGATE_BENCH_CLIENT_THREADS` (load generator workers, default 1),
 //! `PRIVGATE_BENCH_NODELAY` (`0` leaves Nagle on for the bench's own sockets; privgate always
@@ -108,6 +109,8 @@ fn run() -> Result<()> {
     let up = Upstream::new(&format!("http://127.0.0.1:{}", upstream.plain.port()));
     config.upstreams.openai = up.clone();
     config.upstreams.anthropic = up;
+    // `PRIVGATE_BENCH_AUDIT=0` turns the audit trail off, to measure what auditing adds.
+    config.audit.enabled = std::env::var("PRIVGATE_BENCH_AUDIT").map_or(true, |v| v.trim() != "0");
     let server = proxy_rt
         .block_on(Server::start(config))
         .context("starting privgate")?;
