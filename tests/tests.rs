@@ -3,6 +3,8 @@
 
 mod common;
 
+mod crash;
+
 mod admin;
 mod audit_trail;
 
