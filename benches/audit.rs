@@ -90,12 +90,17 @@ fn writes(c: &mut Criterion) {
 }
 
 fn subject_query(c: &mut Criterion) {
-    const N: u64 = 100_000;
-    const SUBJECTS: u64 = 1000;
+    // `PRIVGATE_BENCH_AUDIT_RECORDS` sizes the store (default 100k; the figure is 1M),
+    // with 100 records per subject either way.
+    let n: u64 = std::env::var("PRIVGATE_BENCH_AUDIT_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let subjects_n: u64 = (n / 100).max(1);
     let rt = rt();
     let dir = tempfile::tempdir().expect("temp dir");
     let log = AuditLog::open(dir.path(), AuditOptions::default()).expect("open");
-    let subjects: Vec<SubjectRef> = (0..SUBJECTS)
+    let subjects: Vec<SubjectRef> = (0..subjects_n)
         .map(|i| log.subject_ref(&format!("user{i}")))
         .collect();
     let started = Instant::now();
@@ -107,8 +112,8 @@ fn subject_query(c: &mut Criterion) {
                 let subjects = subjects.clone();
                 tokio::spawn(async move {
                     let mut i = w;
-                    while i < N {
-                        let s = subjects[(i % SUBJECTS) as usize];
+                    while i < n {
+                        let s = subjects[(i % subjects_n) as usize];
                         log.append_intent(record(i, Some(s))).await.expect("append");
                         i += 256;
                     }
@@ -132,7 +137,7 @@ fn subject_query(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("audit_query");
     g.sample_size(20);
-    g.bench_function("one_subject_of_100k_records", |b| {
+    g.bench_function(format!("one_subject_of_{n}_records"), |b| {
         let mut k = 0usize;
         b.iter(|| {
             k = (k + 7) % subjects.len();
@@ -141,7 +146,7 @@ fn subject_query(c: &mut Criterion) {
                 ..AuditFilter::default()
             };
             let got = rt.block_on(log.query(f)).expect("query");
-            assert_eq!(got.len() as u64, N / SUBJECTS);
+            assert_eq!(got.len() as u64, n / subjects_n);
         })
     });
     g.finish();
