@@ -384,6 +384,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             st.upstreams.anthropic.display
         );
         println!(
+            "privgate: upstream gemini    -> {}",
+            st.upstreams.gemini.display
+        );
+        println!(
+            "privgate: upstream ollama    -> {}",
+            st.upstreams.ollama.display
+        );
+        for g in &st.upstreams.generic {
+            println!(
+                "privgate: generic route {} ({}) -> {}",
+                g.path, g.name, g.upstream.display
+            );
+        }
+        println!(
             "privgate: policy {} (version {}, hash {}, mode {}); data in {}",
             policy.id,
             policy.version,
