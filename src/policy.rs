@@ -91,6 +91,10 @@ struct RawPolicy {
     transfers: RawTransfers,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    thresholds: BTreeMap<String, f32>,
+    #[serde(default)]
+    deny: Vec<RawDeny>,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
 }
@@ -117,6 +121,13 @@ struct RawMinimise {
     drop_fields: Vec<String>,
     #[serde(default)]
     strip_headers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeny {
+    entity: String,
+    values: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -265,6 +276,10 @@ pub struct CompiledPolicy {
     pub allowed_regions: Vec<String>,
     /// International transfers: transfer bases this policy accepts (empty = any).
     pub accepted_bases: Vec<String>,
+    /// Per-entity minimum scores (above the detector's `min_score`).
+    pub thresholds: BTreeMap<EntityType, f32>,
+    /// Values always treated as the given entity type (matched case-insensitively, whole words).
+    pub deny_values: Vec<(EntityType, String)>,
     /// Keep the redacted request body (what went upstream) in the encrypted audit record.
     pub record_redacted_text: bool,
     /// Forward requests even when their audit record cannot be written (counted and logged).
@@ -350,15 +365,71 @@ impl CompiledPolicy {
     /// Detects and applies this policy to one text within `redaction`. Allow-listed values are
     /// left alone. In monitor mode nothing is changed, but everything is counted.
     pub fn redact<'a>(&self, text: &'a str, redaction: &mut Redaction) -> Applied<'a> {
-        let mut findings = self.detector.find(text);
-        if !self.allow_values.is_empty() {
-            findings.retain(|f| !self.is_allowed_value(&text[f.start..f.end]));
-        }
+        let findings = self.findings(text);
         let monitor = self.mode == Mode::Monitor;
         match redaction.apply(text, &findings, |e| self.action_for(e), monitor) {
             Applied::Blocked(_) if monitor => Applied::Text(std::borrow::Cow::Borrowed(text)),
             other => other,
         }
+    }
+
+    /// The detector's findings with this policy's tuning applied: per-entity thresholds, the
+    /// allow-list removed, deny-list values added (they win over overlapping findings).
+    pub fn findings(&self, text: &str) -> Vec<crate::detect::Finding> {
+        let mut findings = self.detector.find(text);
+        if !self.thresholds.is_empty() {
+            findings.retain(|f| self.thresholds.get(&f.entity).is_none_or(|t| f.score >= *t));
+        }
+        if !self.allow_values.is_empty() {
+            findings.retain(|f| !self.is_allowed_value(&text[f.start..f.end]));
+        }
+        if self.deny_values.is_empty() {
+            return findings;
+        }
+        let lower = text.to_lowercase();
+        let mut denied = Vec::new();
+        if lower.len() == text.len() {
+            for (entity, value) in &self.deny_values {
+                for (start, _) in lower.match_indices(value.as_str()) {
+                    let end = start + value.len();
+                    let word = |i: usize| {
+                        text[..i]
+                            .chars()
+                            .next_back()
+                            .is_some_and(char::is_alphanumeric)
+                    };
+                    let after = text[end..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_alphanumeric);
+                    if !word(start) && !after {
+                        denied.push(crate::detect::Finding {
+                            start,
+                            end,
+                            entity: *entity,
+                            score: 1.0,
+                        });
+                    }
+                }
+            }
+        }
+        if denied.is_empty() {
+            return findings;
+        }
+        // Deny-list matches win; detector findings that overlap one are dropped.
+        findings.retain(|f| !denied.iter().any(|d| f.start < d.end && d.start < f.end));
+        denied.sort_by_key(|d| (d.start, std::cmp::Reverse(d.end)));
+        let mut last_end = 0;
+        denied.retain(|d| {
+            let keep = d.start >= last_end;
+            if keep {
+                last_end = d.end;
+            }
+            keep
+        });
+        findings.extend(denied);
+        findings.sort_by_key(|f| f.start);
+        findings
     }
 
     /// Runs the policy's `[[test]]` cases; returns the failures as problems.
@@ -591,6 +662,41 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             ));
         }
     }
+    let mut thresholds = BTreeMap::new();
+    for (name, t) in &raw.thresholds {
+        let key = format!("thresholds.{name}");
+        match EntityType::parse(name) {
+            Some(e) if (0.0..=1.0).contains(t) => {
+                thresholds.insert(e, *t);
+            }
+            Some(_) => problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("expected a number from 0.0 to 1.0, got {t}"),
+            )),
+            None => problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown entity type{}", did_you_mean(name)),
+            )),
+        }
+    }
+    let mut deny_values = Vec::new();
+    for (i, d) in raw.deny.iter().enumerate() {
+        match EntityType::parse(&d.entity) {
+            Some(e) => deny_values.extend(
+                d.values
+                    .iter()
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (e, v.to_lowercase())),
+            ),
+            None => problems.push(problem(
+                line_of(source, "entity"),
+                &format!("deny[{i}].entity"),
+                format!("unknown entity type{}", did_you_mean(&d.entity)),
+            )),
+        }
+    }
     let mut tests = Vec::new();
     for (i, t) in raw.tests.iter().enumerate() {
         if t.expect.is_none() && t.expect_decision.is_none() {
@@ -666,6 +772,8 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             .collect(),
         allowed_regions: raw.transfers.allowed_regions.clone(),
         record_redacted_text: raw.audit.record_redacted_text,
+        thresholds,
+        deny_values,
         dangerous_audit_fail_open: raw.audit.dangerous_audit_fail_open,
         accepted_bases: raw.transfers.accepted_bases.clone(),
         tests,
@@ -807,5 +915,30 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.problems[0].line, Some(3));
         assert!(err.problems[0].message.contains("moed"));
+    }
+
+    #[test]
+    fn thresholds_and_deny_lists_tune_detection() {
+        let src = "id = \"t\"\nversion = \"1\"\n[thresholds]\nEMAIL = 1.0\n[[deny]]\nentity = \"PERSON\"\nvalues = [\"Project Falcon\"]\n";
+        let p = compile("t.toml", src).unwrap();
+        let text = "Ask about project falcon at a.b@example.com, not project falconry.";
+        let found = p.findings(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].entity, EntityType::Person);
+        assert_eq!(&text[found[0].start..found[0].end], "project falcon");
+        let bad = "id = \"t\"\nversion = \"1\"\n[thresholds]\nEMIAL = 0.5\nPHONE = 3.0\n[[deny]]\nentity = \"PERSN\"\nvalues = [\"x\"]\n";
+        let err = compile("t.toml", bad).unwrap_err().to_string();
+        assert!(
+            err.contains("thresholds.EMIAL: unknown entity type (did you mean EMAIL?)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("thresholds.PHONE: expected a number from 0.0 to 1.0"),
+            "{err}"
+        );
+        assert!(
+            err.contains("deny[0].entity: unknown entity type (did you mean PERSON?)"),
+            "{err}"
+        );
     }
 }

@@ -304,11 +304,8 @@ impl ResponseFilter {
 
     /// The findings in `text` the response actions act on.
     pub fn findings(&self, text: &str) -> Vec<Finding> {
-        let mut f = self.policy.detector.find(text);
-        f.retain(|f| {
-            self.policy.response_action_for(f.entity) != Action::Allow
-                && !self.policy.is_allowed_value(&text[f.start..f.end])
-        });
+        let mut f = self.policy.findings(text);
+        f.retain(|f| self.policy.response_action_for(f.entity) != Action::Allow);
         f
     }
 

@@ -676,13 +676,9 @@ fn scan_query(policy: &CompiledPolicy, query: Option<&str>) -> Option<EntityType
         }
         let text = format!("{} {}", decode(k), decode(v));
         policy
-            .detector
-            .find(&text)
+            .findings(&text)
             .into_iter()
-            .find(|f| {
-                policy.action_for(f.entity) != crate::redact::Action::Allow
-                    && !policy.is_allowed_value(&text[f.start..f.end])
-            })
+            .find(|f| policy.action_for(f.entity) != crate::redact::Action::Allow)
             .map(|f| f.entity)
     })
 }
