@@ -611,54 +611,51 @@ fn audit_local(
                     ExitCode::SUCCESS
                 }
             }
-            AuditCommand::Export { subject } => {
-                let subject = cli::subject_arg(&log, &subject)?;
-                let filter = AuditFilter {
-                    subject: Some(subject),
-                    ..AuditFilter::default()
+            other => {
+                // Every other command: run it, record the access, print its text.
+                let by_subject = |s: &str| {
+                    cli::subject_arg(&log, s).map(|subject| AuditFilter {
+                        subject: Some(subject),
+                        ..AuditFilter::default()
+                    })
                 };
-                let text = cli::export(&log, subject).await?;
-                log.record_access("cli", "export", &filter, 1).await?;
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            AuditCommand::Erase { subject } => {
-                let subject = cli::subject_arg(&log, &subject)?;
-                let filter = AuditFilter {
-                    subject: Some(subject),
-                    ..AuditFilter::default()
+                let (action, filter, count, text) = match other {
+                    AuditCommand::Export { subject } => {
+                        let f = by_subject(&subject)?;
+                        let subject = f.subject.expect("set by by_subject");
+                        ("export", f, 1, cli::export(&log, subject).await?)
+                    }
+                    AuditCommand::Erase { subject } => {
+                        let f = by_subject(&subject)?;
+                        let subject = f.subject.expect("set by by_subject");
+                        ("erase", f, 1, cli::erase(&log, subject).await?)
+                    }
+                    AuditCommand::Purge { before } => {
+                        let before = cli::parse_time(&before)?;
+                        let f = AuditFilter {
+                            until_ms: Some(before),
+                            ..AuditFilter::default()
+                        };
+                        ("purge", f, 0, cli::purge(&log, before).await?)
+                    }
+                    AuditCommand::Stats => {
+                        ("stats", AuditFilter::default(), 0, cli::stats(&log).await?)
+                    }
+                    AuditCommand::PublicKey => (
+                        "public-key",
+                        AuditFilter::default(),
+                        0,
+                        format!("{}\n", log.export_public_key()),
+                    ),
+                    AuditCommand::Query { .. } => unreachable!("matched above"),
+                    AuditCommand::Verify { .. } => {
+                        unreachable!("handled before opening the store")
+                    }
                 };
-                let text = cli::erase(&log, subject).await?;
-                log.record_access("cli", "erase", &filter, 1).await?;
+                log.record_access("cli", action, &filter, count).await?;
                 print!("{text}");
                 ExitCode::SUCCESS
             }
-            AuditCommand::Purge { before } => {
-                let before = cli::parse_time(&before)?;
-                let filter = AuditFilter {
-                    until_ms: Some(before),
-                    ..AuditFilter::default()
-                };
-                let text = cli::purge(&log, before).await?;
-                log.record_access("cli", "purge", &filter, 0).await?;
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            AuditCommand::Stats => {
-                let text = cli::stats(&log).await?;
-                log.record_access("cli", "stats", &AuditFilter::default(), 0)
-                    .await?;
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            AuditCommand::PublicKey => {
-                let key = log.export_public_key();
-                log.record_access("cli", "public-key", &AuditFilter::default(), 0)
-                    .await?;
-                println!("{key}");
-                ExitCode::SUCCESS
-            }
-            AuditCommand::Verify { .. } => unreachable!("handled before opening the store"),
         };
         log.shutdown();
         Ok::<_, anyhow::Error>(Some(code))

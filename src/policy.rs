@@ -278,8 +278,9 @@ pub struct CompiledPolicy {
     pub accepted_bases: Vec<String>,
     /// Per-entity minimum scores (above the detector's `min_score`).
     pub thresholds: BTreeMap<EntityType, f32>,
-    /// Values always treated as the given entity type (matched case-insensitively, whole words).
-    pub deny_values: Vec<(EntityType, String)>,
+    /// Values always treated as an entity type: one automaton (ASCII case-insensitive, leftmost
+    /// longest) built at policy load, with the entity of each pattern. Matched as whole words.
+    deny: Option<(aho_corasick::AhoCorasick, Vec<EntityType>)>,
     /// Keep the redacted request body (what went upstream) in the encrypted audit record.
     pub record_redacted_text: bool,
     /// Forward requests even when their audit record cannot be written (counted and logged).
@@ -383,51 +384,29 @@ impl CompiledPolicy {
         if !self.allow_values.is_empty() {
             findings.retain(|f| !self.is_allowed_value(&text[f.start..f.end]));
         }
-        if self.deny_values.is_empty() {
+        let Some((automaton, entities)) = &self.deny else {
             return findings;
-        }
-        let lower = text.to_lowercase();
-        let mut denied = Vec::new();
-        if lower.len() == text.len() {
-            for (entity, value) in &self.deny_values {
-                for (start, _) in lower.match_indices(value.as_str()) {
-                    let end = start + value.len();
-                    let word = |i: usize| {
-                        text[..i]
-                            .chars()
-                            .next_back()
-                            .is_some_and(char::is_alphanumeric)
-                    };
-                    let after = text[end..]
-                        .chars()
-                        .next()
-                        .is_some_and(char::is_alphanumeric);
-                    if !word(start) && !after {
-                        denied.push(crate::detect::Finding {
-                            start,
-                            end,
-                            entity: *entity,
-                            score: 1.0,
-                        });
-                    }
-                }
-            }
-        }
+        };
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let mut denied: Vec<crate::detect::Finding> = automaton
+            .find_iter(text)
+            .filter(|m| {
+                !word(text[..m.start()].chars().next_back())
+                    && !word(text[m.end()..].chars().next())
+            })
+            .map(|m| crate::detect::Finding {
+                start: m.start(),
+                end: m.end(),
+                entity: entities[m.pattern().as_usize()],
+                score: 1.0,
+            })
+            .collect();
         if denied.is_empty() {
             return findings;
         }
         // Deny-list matches win; detector findings that overlap one are dropped.
         findings.retain(|f| !denied.iter().any(|d| f.start < d.end && d.start < f.end));
-        denied.sort_by_key(|d| (d.start, std::cmp::Reverse(d.end)));
-        let mut last_end = 0;
-        denied.retain(|d| {
-            let keep = d.start >= last_end;
-            if keep {
-                last_end = d.end;
-            }
-            keep
-        });
-        findings.extend(denied);
+        findings.append(&mut denied);
         findings.sort_by_key(|f| f.start);
         findings
     }
@@ -688,7 +667,7 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
                 d.values
                     .iter()
                     .filter(|v| !v.trim().is_empty())
-                    .map(|v| (e, v.to_lowercase())),
+                    .map(|v| (e, v.clone())),
             ),
             None => problems.push(problem(
                 line_of(source, "entity"),
@@ -773,12 +752,29 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         allowed_regions: raw.transfers.allowed_regions.clone(),
         record_redacted_text: raw.audit.record_redacted_text,
         thresholds,
-        deny_values,
+        deny: deny_automaton(&deny_values).map_err(|reason| PolicyError {
+            problems: vec![problem(None, "deny", reason)],
+        })?,
         dangerous_audit_fail_open: raw.audit.dangerous_audit_fail_open,
         accepted_bases: raw.transfers.accepted_bases.clone(),
         tests,
         source: file.to_string(),
     })
+}
+
+/// The deny-list automaton, built once per policy load.
+fn deny_automaton(
+    values: &[(EntityType, String)],
+) -> Result<Option<(aho_corasick::AhoCorasick, Vec<EntityType>)>, String> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let automaton = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(values.iter().map(|(_, v)| v))
+        .map_err(|e| format!("deny-list cannot be compiled: {e}"))?;
+    Ok(Some((automaton, values.iter().map(|(e, _)| *e).collect())))
 }
 
 /// All loaded policies, by id. Always holds the embedded default unless a file replaces it.

@@ -170,21 +170,7 @@ async fn a_midstream_upstream_reset_gives_a_visibly_incomplete_stream() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        let mut stream = resp.bytes_stream();
-        let mut got = Vec::new();
-        let mut failed = false;
-        while let Some(chunk) = tokio::time::timeout(Duration::from_secs(5), stream.next())
-            .await
-            .expect("no hang")
-        {
-            match chunk {
-                Ok(b) => got.extend_from_slice(&b),
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
-            }
-        }
+        let (got, failed) = crate::common::read_stream(resp).await;
         assert!(
             failed,
             "{path}: never a clean end of stream after an upstream failure"

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -110,22 +109,8 @@ async fn f11_a_silent_stream_is_ended_as_failed_with_the_providers_error_event()
     .await;
     let proxy = proxy_to(&url, |c| c.limits.stream_idle_timeout_ms = 300).await;
     let resp = proxy.post("/v1/chat/completions", &chat(true)).await;
-    let mut body = resp.bytes_stream();
-    let mut got = Vec::new();
-    let mut failed = false;
-    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(5), body.next())
-        .await
-        .expect("ended by the idle timeout, not hanging")
-    {
-        match chunk {
-            Ok(b) => got.extend_from_slice(&b),
-            Err(_) => {
-                failed = true;
-                break;
-            }
-        }
-    }
-    assert!(failed, "a failed end");
+    let (got, failed) = crate::common::read_stream(resp).await;
+    assert!(failed, "a failed end, by the idle timeout");
     assert!(String::from_utf8_lossy(&got).contains("upstream_stream_interrupted"));
     let m = proxy.metrics().await;
     assert!(

@@ -404,7 +404,7 @@ async fn process(
     // --- response filter -------------------------------------------------------------------
     let restorer = redaction.restorer().with_filter(ResponseFilter::for_policy(
         policy.clone(),
-        state.key.scoped(b"privgate/response"),
+        state.response_key.clone(),
     ));
     let (mut parts, incoming) = resp.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
@@ -765,8 +765,11 @@ fn credential_scope(h: &http::HeaderMap) -> Vec<u8> {
     Sha256::digest(cred).to_vec()
 }
 
-/// The selectors of a `[[generic]]` route (cloned: they may go to the blocking pool).
-fn generic_selectors(state: &AppState, route: Route) -> Option<Vec<providers::generic::Selector>> {
+/// The selectors of a `[[generic]]` route (shared: they may go to the blocking pool).
+fn generic_selectors(
+    state: &AppState,
+    route: Route,
+) -> Option<Arc<[providers::generic::Selector]>> {
     match route.endpoint {
         Endpoint::Generic(i) => Some(state.upstreams.generic[usize::from(i)].selectors.clone()),
         _ => None,

@@ -55,7 +55,7 @@ pub struct GenericRoute {
     /// The name (logs).
     pub name: String,
     /// The request's text slots.
-    pub selectors: Vec<crate::providers::generic::Selector>,
+    pub selectors: Arc<[crate::providers::generic::Selector]>,
     /// Where it goes.
     pub upstream: ResolvedUpstream,
 }
@@ -70,6 +70,8 @@ pub struct AppState {
     pub policy_id: String,
     /// The pseudonym master key.
     pub key: PseudonymKey,
+    /// The key of response-side hashes, derived once from `key`.
+    pub response_key: PseudonymKey,
     /// Upstream clients.
     pub upstreams: Upstreams,
     /// Metric handles.
@@ -296,6 +298,7 @@ impl Server {
             config,
             policies: ArcSwap::from_pointee(policies),
             policy_id,
+            response_key: key.scoped(b"privgate/response"),
             key,
             upstreams,
             metrics,

@@ -337,3 +337,21 @@ impl BinaryServer {
         self.child.wait().await.unwrap();
     }
 }
+
+/// Reads a streamed answer to its end; returns the bytes received and whether the stream ended
+/// with an error (rather than cleanly). Panics if a chunk takes more than 5 s (a hang).
+pub async fn read_stream(resp: reqwest::Response) -> (Vec<u8>, bool) {
+    use futures_util::StreamExt;
+    let mut stream = resp.bytes_stream();
+    let mut got = Vec::new();
+    while let Some(chunk) = tokio::time::timeout(std::time::Duration::from_secs(5), stream.next())
+        .await
+        .expect("no hang: every chunk or the end within 5 s")
+    {
+        match chunk {
+            Ok(b) => got.extend_from_slice(&b),
+            Err(_) => return (got, true),
+        }
+    }
+    (got, false)
+}
