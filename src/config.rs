@@ -33,6 +33,54 @@ pub struct Config {
     /// The admin API: tokens, roles, observability access, TLS.
     #[serde(default)]
     pub admin: AdminSection,
+    /// Calling applications, recognised by the API key they send (stored as a SHA-256).
+    #[serde(default, rename = "app")]
+    pub apps: Vec<AppSection>,
+    /// Which policy (and purpose) applies to which path and app; first match wins, else
+    /// `server.policy`.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteSection>,
+}
+
+/// `[[app]]`: one calling application, known by its credentials, never by a header it chooses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSection {
+    /// The app's name, used by `[[route]] app = …` (letters, digits, `-`, `_`).
+    pub name: String,
+    /// SHA-256 (hex) of each API key the app sends upstream (`Authorization: Bearer …`,
+    /// `x-api-key` or `x-goog-api-key`); `privgate admin token`-style hashing, e.g.
+    /// `printf %s "$KEY" | sha256sum`.
+    pub api_key_sha256: Vec<String>,
+}
+
+/// `[[route]]`: the policy for requests to a path (prefix), optionally only from one app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSection {
+    /// Path prefix this rule covers, e.g. `/v1/` or `/v1/messages`; `/` covers every path.
+    pub path: String,
+    /// Only requests from this `[[app]]`; `None` = any caller.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// The policy id; `None` = `server.policy`.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// The processing purpose of every request on this route; a different purpose in the
+    /// purpose header is refused. `None` = the header's, else the policy's default.
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+impl RouteSection {
+    /// True if this rule covers `path` from `app`.
+    pub fn matches(&self, path: &str, app: Option<&str>) -> bool {
+        let path_ok = self.path == "/"
+            || path == self.path
+            || (path.starts_with(&self.path)
+                && (self.path.ends_with('/') || path.as_bytes()[self.path.len()] == b'/'));
+        path_ok && self.app.as_deref().is_none_or(|a| app == Some(a))
+    }
 }
 
 /// `[admin]`: who may use the admin listener's `/admin/...` API, and how it is served.
@@ -157,8 +205,14 @@ pub struct ServerSection {
     pub data_dir: PathBuf,
     /// Directory of policy files; `None` = only the embedded default.
     pub policies_dir: Option<PathBuf>,
-    /// The policy applied to every route.
+    /// The policy of routes no `[[route]]` rule covers.
     pub policy: String,
+    /// The header a caller names the data subject with (never forwarded upstream). Without it
+    /// the subject is OpenAI's `user` or Anthropic's `metadata.user_id`.
+    pub subject_header: String,
+    /// The header a caller declares the processing purpose with (never forwarded upstream);
+    /// checked against the policy's purposes.
+    pub purpose_header: String,
 }
 
 impl Default for ServerSection {
@@ -172,6 +226,8 @@ impl Default for ServerSection {
             data_dir: PathBuf::from("data"),
             policies_dir: None,
             policy: crate::policy::DEFAULT_POLICY_ID.to_string(),
+            subject_header: "x-privgate-subject".into(),
+            purpose_header: "x-privgate-purpose".into(),
         }
     }
 }
@@ -508,6 +564,74 @@ impl Config {
                 "admin.max_auth_failures_per_minute",
                 "expected a value greater than 0".into(),
             );
+        }
+        let ident_ok = |n: &str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        let mut app_names = std::collections::HashSet::new();
+        for (i, a) in self.apps.iter().enumerate() {
+            if !ident_ok(&a.name) {
+                bad(
+                    &format!("app[{i}].name"),
+                    "expected letters, digits, '-' or '_'".into(),
+                );
+            } else if !app_names.insert(a.name.as_str()) {
+                bad(
+                    &format!("app[{i}].name"),
+                    format!("duplicate app name {:?}", a.name),
+                );
+            }
+            if a.api_key_sha256.is_empty() {
+                bad(
+                    &format!("app[{i}].api_key_sha256"),
+                    "expected at least one key hash".into(),
+                );
+            }
+            for (j, h) in a.api_key_sha256.iter().enumerate() {
+                if h.len() != 64 || hex::decode(h).is_err() {
+                    bad(
+                        &format!("app[{i}].api_key_sha256[{j}]"),
+                        "expected 64 hex characters (the SHA-256 of the API key)".into(),
+                    );
+                }
+            }
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            if !r.path.starts_with('/') || r.path.contains("..") || r.path.contains('?') {
+                bad(
+                    &format!("route[{i}].path"),
+                    format!(
+                        "expected an absolute path prefix like /v1/, got {:?}",
+                        r.path
+                    ),
+                );
+            }
+            if let Some(app) = &r.app {
+                if !self.apps.iter().any(|a| &a.name == app) {
+                    bad(
+                        &format!("route[{i}].app"),
+                        format!("no [[app]] is named {app:?}"),
+                    );
+                }
+            }
+            if let Some(p) = &r.purpose {
+                if !crate::policy::valid_purpose(p) {
+                    bad(
+                        &format!("route[{i}].purpose"),
+                        format!("expected lower-case letters, digits, '-' or '_', got {p:?}"),
+                    );
+                }
+            }
+        }
+        for (key, h) in [
+            ("server.subject_header", &self.server.subject_header),
+            ("server.purpose_header", &self.server.purpose_header),
+        ] {
+            if http::HeaderName::from_bytes(h.as_bytes()).is_err() || h.to_ascii_lowercase() != *h {
+                bad(key, format!("expected a lower-case header name, got {h:?}"));
+            }
         }
         if l.max_header_bytes < 8192 {
             bad(

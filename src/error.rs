@@ -71,6 +71,22 @@ pub enum ProxyError {
     /// The active policy does not permit a transfer to this route's upstream (GDPR Art. 44+).
     #[error("the policy does not permit sending data to this upstream ({0})")]
     TransferNotPermitted(String),
+    /// The policy's lawful basis is consent and the subject has none for the purpose (or the
+    /// request names no subject and the policy's `anonymous` rule blocks).
+    #[error("the data subject has not consented to processing for this purpose (policy {0})")]
+    ConsentRequired(String),
+    /// The subject has restricted or objected to processing (GDPR Art. 18/21).
+    #[error("processing of this data subject's data is restricted")]
+    ProcessingRestricted,
+    /// The declared purpose is not one the policy (or the route) permits.
+    #[error("the declared processing purpose is not permitted here (policy {0})")]
+    PurposeNotAllowed(String),
+    /// The policy needs a purpose and neither the route nor the request declared one.
+    #[error("declare the processing purpose (header {0})")]
+    PurposeRequired(String),
+    /// The request names no data subject and the policy's `anonymous` rule refuses that.
+    #[error("name the data subject (header {0}, or the provider's user field)")]
+    SubjectRequired(String),
     /// The URL's query string holds personal data.
     #[error("the request URL contains {0}; send personal data in the body, not the URL")]
     PiiInUrl(EntityType),
@@ -116,7 +132,13 @@ impl ProxyError {
             ProxyError::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProxyError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProxyError::PiiBlocked(_) | ProxyError::PiiInUrl(_) => StatusCode::BAD_REQUEST,
-            ProxyError::TransferNotPermitted(_) => StatusCode::FORBIDDEN,
+            ProxyError::TransferNotPermitted(_)
+            | ProxyError::ConsentRequired(_)
+            | ProxyError::ProcessingRestricted
+            | ProxyError::PurposeNotAllowed(_) => StatusCode::FORBIDDEN,
+            ProxyError::PurposeRequired(_) | ProxyError::SubjectRequired(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ProxyError::RedactionUnavailable
             | ProxyError::AuditUnavailable
             | ProxyError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -145,6 +167,11 @@ impl ProxyError {
             ProxyError::PiiBlocked(_) => "pii_blocked",
             ProxyError::PiiInUrl(_) => "pii_in_url",
             ProxyError::TransferNotPermitted(_) => "transfer_not_permitted",
+            ProxyError::ConsentRequired(_) => "consent_required",
+            ProxyError::ProcessingRestricted => "processing_restricted",
+            ProxyError::PurposeNotAllowed(_) => "purpose_not_allowed",
+            ProxyError::PurposeRequired(_) => "purpose_required",
+            ProxyError::SubjectRequired(_) => "subject_required",
             ProxyError::RedactionUnavailable => "redaction_unavailable",
             ProxyError::AuditUnavailable => "audit_unavailable",
             ProxyError::UpstreamUnavailable => "upstream_unavailable",

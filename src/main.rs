@@ -462,31 +462,8 @@ fn check(config: Option<PathBuf>, policies: Option<PathBuf>) -> anyhow::Result<E
     };
     problems.extend(policy_problems.iter().map(ToString::to_string));
     if let Some(c) = &config {
-        if let Some(p) = set.get(&c.server.policy) {
-            let u = &c.upstreams;
-            for (name, up) in [
-                ("openai", &u.openai),
-                ("anthropic", &u.anthropic),
-                ("gemini", &u.gemini),
-                ("ollama", &u.ollama),
-            ] {
-                if let Some(why) =
-                    p.transfer_refusal(up.region.as_deref(), up.transfer_basis.as_deref())
-                {
-                    problems.push(format!(
-                        "upstreams.{name}: policy {} forbids this route's transfer: {why}",
-                        p.id
-                    ));
-                }
-            }
-        }
-        if set.get(&c.server.policy).is_none() {
-            problems.push(format!(
-                "server.policy: policy {:?} not found (loaded: {})",
-                c.server.policy,
-                set.ids().join(", ")
-            ));
-        }
+        // Unknown policies, purposes a policy does not permit, transfers it forbids.
+        problems.extend(privgate::proxy::routing::route_problems(c, &set, true));
     }
     let mut checked = 0;
     for p in set.iter() {

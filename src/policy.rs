@@ -21,6 +21,16 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("../policies/gdpr-default.tom
 /// The default policy's id.
 pub const DEFAULT_POLICY_ID: &str = "gdpr-default";
 
+/// Which action set a request is redacted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Level {
+    /// The policy's `[actions]`.
+    #[default]
+    Normal,
+    /// The policy's `[strict]` actions.
+    Strict,
+}
+
 /// Enforce or only observe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,6 +74,122 @@ pub enum Unreadable {
     Block,
 }
 
+/// The legal ground a policy processes personal data on (GDPR Art. 6(1)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LawfulBasis {
+    /// (a) the subject consented, for the purpose: checked against the consent registry.
+    Consent,
+    /// (b) needed for a contract with the subject.
+    Contract,
+    /// (c) a legal obligation of the controller.
+    LegalObligation,
+    /// (d) the vital interests of someone.
+    VitalInterests,
+    /// (e) a task in the public interest.
+    PublicTask,
+    /// (f) the controller's legitimate interests (the default).
+    LegitimateInterests,
+}
+
+impl LawfulBasis {
+    const NAMES: [(&'static str, LawfulBasis); 6] = [
+        ("consent", LawfulBasis::Consent),
+        ("contract", LawfulBasis::Contract),
+        ("legal_obligation", LawfulBasis::LegalObligation),
+        ("vital_interests", LawfulBasis::VitalInterests),
+        ("public_task", LawfulBasis::PublicTask),
+        ("legitimate_interests", LawfulBasis::LegitimateInterests),
+    ];
+
+    /// Parses the name used in policy files.
+    pub fn parse(name: &str) -> Option<LawfulBasis> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+    }
+
+    /// The name used in policy files and audit records.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, b)| *b == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("legitimate_interests")
+    }
+}
+
+/// What a request gets when the policy's condition for normal processing is not met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Process it normally.
+    Allow,
+    /// Refuse it (403 `consent_required`).
+    Block,
+    /// Forward it with the policy's stricter `[strict]` actions.
+    Strict,
+}
+
+impl Fallback {
+    fn parse(name: &str) -> Option<Fallback> {
+        match name {
+            "allow" => Some(Fallback::Allow),
+            "block" => Some(Fallback::Block),
+            "strict" => Some(Fallback::Strict),
+            _ => None,
+        }
+    }
+
+    /// The name used in policy files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fallback::Allow => "allow",
+            Fallback::Block => "block",
+            Fallback::Strict => "strict",
+        }
+    }
+}
+
+/// `[processing]`: the lawful basis, the purposes, and what happens without consent or subject.
+#[derive(Debug, Clone)]
+pub struct Processing {
+    /// The legal ground.
+    pub lawful_basis: LawfulBasis,
+    /// Purposes a request may declare; empty = any.
+    pub purposes: Vec<String>,
+    /// The purpose of requests whose route and headers name none.
+    pub default_purpose: Option<String>,
+    /// With `consent`: a subject without active consent for the purpose (`block` or `strict`).
+    pub on_missing: Fallback,
+    /// Requests that name no data subject.
+    pub anonymous: Fallback,
+}
+
+impl Processing {
+    /// True if `purpose` is one this policy permits.
+    pub fn permits_purpose(&self, purpose: &str) -> bool {
+        self.purposes.is_empty() || self.purposes.iter().any(|p| p == purpose)
+    }
+}
+
+/// `[retention]`: how long data about this policy's requests is kept. `None` = no limit here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionDays {
+    /// Audit records (metadata).
+    pub audit: Option<u32>,
+    /// Redacted prompt and answer text kept in audit records.
+    pub payload: Option<u32>,
+    /// Consent history events (the latest state per purpose is always kept).
+    pub consent: Option<u32>,
+}
+
+/// The purpose name rule: lower-case letters, digits, `-` and `_`, 1 to 64 characters.
+pub fn valid_purpose(p: &str) -> bool {
+    (1..=64).contains(&p.len())
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
@@ -95,8 +221,84 @@ struct RawPolicy {
     thresholds: BTreeMap<String, f32>,
     #[serde(default)]
     deny: Vec<RawDeny>,
+    #[serde(default)]
+    processing: RawProcessing,
+    #[serde(default)]
+    strict: RawStrict,
+    #[serde(default)]
+    retention: RawRetention,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcessing {
+    #[serde(default = "default_basis")]
+    lawful_basis: String,
+    #[serde(default)]
+    purposes: Vec<String>,
+    #[serde(default)]
+    default_purpose: Option<String>,
+    #[serde(default = "default_on_missing")]
+    on_missing: String,
+    #[serde(default = "default_anonymous")]
+    anonymous: String,
+}
+
+impl Default for RawProcessing {
+    fn default() -> Self {
+        RawProcessing {
+            lawful_basis: default_basis(),
+            purposes: Vec::new(),
+            default_purpose: None,
+            on_missing: default_on_missing(),
+            anonymous: default_anonymous(),
+        }
+    }
+}
+
+fn default_basis() -> String {
+    "legitimate_interests".into()
+}
+fn default_on_missing() -> String {
+    "block".into()
+}
+fn default_anonymous() -> String {
+    "allow".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStrict {
+    #[serde(default = "default_strict_action")]
+    default_action: String,
+    #[serde(default)]
+    actions: BTreeMap<String, String>,
+}
+
+impl Default for RawStrict {
+    fn default() -> Self {
+        RawStrict {
+            default_action: default_strict_action(),
+            actions: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_strict_action() -> String {
+    "remove".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    #[serde(default)]
+    audit_days: Option<u32>,
+    #[serde(default)]
+    payload_days: Option<u32>,
+    #[serde(default)]
+    consent_days: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +388,8 @@ struct RawTest {
     expect: Option<String>,
     #[serde(default)]
     expect_decision: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 fn default_mode() -> Mode {
@@ -242,6 +446,8 @@ pub struct PolicyTest {
     pub expect: Option<String>,
     /// Expected decision: `forward` or `block`.
     pub expect_decision: Option<String>,
+    /// The action set: `normal` (default) or `strict` (as for a request without consent).
+    pub level: Level,
 }
 
 /// A validated, compiled policy, ready for the request path.
@@ -285,6 +491,12 @@ pub struct CompiledPolicy {
     pub record_redacted_text: bool,
     /// Forward requests even when their audit record cannot be written (counted and logged).
     pub dangerous_audit_fail_open: bool,
+    /// Lawful basis, purposes, consent and anonymous rules.
+    pub processing: Processing,
+    strict_actions: BTreeMap<EntityType, Action>,
+    strict_default: Action,
+    /// How long this policy's data is kept.
+    pub retention: RetentionDays,
     /// The file's own regression cases.
     pub tests: Vec<PolicyTest>,
     /// Where it came from.
@@ -298,6 +510,22 @@ impl CompiledPolicy {
             .get(&entity)
             .copied()
             .unwrap_or(self.default_action)
+    }
+
+    /// The action for an entity type when the request falls back to `strict` (no consent or no
+    /// subject): the `[strict]` action, or the normal one if that is stricter.
+    pub fn strict_action_for(&self, entity: EntityType) -> Action {
+        let s = self
+            .strict_actions
+            .get(&entity)
+            .copied()
+            .unwrap_or(self.strict_default);
+        let n = self.action_for(entity);
+        if n.strictness() >= s.strictness() {
+            n
+        } else {
+            s
+        }
     }
 
     /// The action for personal data the model itself writes in an answer.
@@ -366,9 +594,24 @@ impl CompiledPolicy {
     /// Detects and applies this policy to one text within `redaction`. Allow-listed values are
     /// left alone. In monitor mode nothing is changed, but everything is counted.
     pub fn redact<'a>(&self, text: &'a str, redaction: &mut Redaction) -> Applied<'a> {
+        self.redact_at(text, redaction, Level::Normal)
+    }
+
+    /// Like [`CompiledPolicy::redact`], at a chosen level: `Strict` applies the `[strict]`
+    /// actions (requests without consent under `on_missing = "strict"`).
+    pub fn redact_at<'a>(
+        &self,
+        text: &'a str,
+        redaction: &mut Redaction,
+        level: Level,
+    ) -> Applied<'a> {
         let findings = self.findings(text);
         let monitor = self.mode == Mode::Monitor;
-        match redaction.apply(text, &findings, |e| self.action_for(e), monitor) {
+        let action = |e| match level {
+            Level::Normal => self.action_for(e),
+            Level::Strict => self.strict_action_for(e),
+        };
+        match redaction.apply(text, &findings, action, monitor) {
             Applied::Blocked(_) if monitor => Applied::Text(std::borrow::Cow::Borrowed(text)),
             other => other,
         }
@@ -416,7 +659,7 @@ impl CompiledPolicy {
         let mut problems = Vec::new();
         for (i, t) in self.tests.iter().enumerate() {
             let mut redaction = Redaction::new(PseudonymKey::from_bytes([0; 32]));
-            let outcome = self.redact(&t.input, &mut redaction);
+            let outcome = self.redact_at(&t.input, &mut redaction, t.level);
             let key = if t.name.is_empty() {
                 format!("test[{i}]")
             } else {
@@ -676,6 +919,125 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             )),
         }
     }
+    let lawful_basis = LawfulBasis::parse(&raw.processing.lawful_basis).unwrap_or_else(|| {
+        problems.push(problem(
+            line_of(source, "lawful_basis"),
+            "processing.lawful_basis",
+            format!(
+                "unknown lawful basis {:?}: expected consent, contract, legal_obligation, \
+                 vital_interests, public_task or legitimate_interests",
+                raw.processing.lawful_basis
+            ),
+        ));
+        LawfulBasis::LegitimateInterests
+    });
+    let mut fallback = |key: &str, value: &str, allowed: &[Fallback]| match Fallback::parse(value)
+        .filter(|f| allowed.contains(f))
+    {
+        Some(f) => f,
+        None => {
+            let names: Vec<&str> = allowed.iter().map(|f| f.as_str()).collect();
+            problems.push(problem(
+                line_of(source, key),
+                &format!("processing.{key}"),
+                format!("expected {}, got {value:?}", names.join(" or ")),
+            ));
+            Fallback::Block
+        }
+    };
+    let on_missing = fallback(
+        "on_missing",
+        &raw.processing.on_missing,
+        &[Fallback::Block, Fallback::Strict],
+    );
+    let anonymous = fallback(
+        "anonymous",
+        &raw.processing.anonymous,
+        &[Fallback::Allow, Fallback::Block, Fallback::Strict],
+    );
+    for (i, p) in raw.processing.purposes.iter().enumerate() {
+        if !valid_purpose(p) {
+            problems.push(problem(
+                line_of(source, "purposes"),
+                &format!("processing.purposes[{i}]"),
+                format!("expected lower-case letters, digits, '-' or '_' (1 to 64), got {p:?}"),
+            ));
+        }
+    }
+    if let Some(d) = &raw.processing.default_purpose {
+        if !raw.processing.purposes.is_empty() && !raw.processing.purposes.contains(d) {
+            problems.push(problem(
+                line_of(source, "default_purpose"),
+                "processing.default_purpose",
+                format!("{d:?} is not among processing.purposes"),
+            ));
+        } else if !valid_purpose(d) {
+            problems.push(problem(
+                line_of(source, "default_purpose"),
+                "processing.default_purpose",
+                format!("expected lower-case letters, digits, '-' or '_' (1 to 64), got {d:?}"),
+            ));
+        }
+    }
+    if lawful_basis == LawfulBasis::Consent && raw.processing.purposes.is_empty() {
+        problems.push(problem(
+            line_of(source, "lawful_basis"),
+            "processing.purposes",
+            "consent is given for a purpose: list the purposes this policy serves".into(),
+        ));
+    }
+    let strict_default = Action::parse(&raw.strict.default_action).unwrap_or_else(|| {
+        problems.push(problem(
+            line_of(source, "default_action"),
+            "strict.default_action",
+            format!(
+                "unknown action {:?}: expected {ACTIONS}",
+                raw.strict.default_action
+            ),
+        ));
+        Action::Remove
+    });
+    let mut strict_actions = BTreeMap::new();
+    for (name, action) in &raw.strict.actions {
+        let key = format!("strict.actions.{name}");
+        match (EntityType::parse(name), Action::parse(action)) {
+            (Some(e), Some(a)) => {
+                strict_actions.insert(e, a);
+            }
+            (None, _) => problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown entity type{}", did_you_mean(name)),
+            )),
+            (_, None) => problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown action {action:?}: expected {ACTIONS}"),
+            )),
+        }
+    }
+    for (key, days) in [
+        ("audit_days", raw.retention.audit_days),
+        ("payload_days", raw.retention.payload_days),
+        ("consent_days", raw.retention.consent_days),
+    ] {
+        if days == Some(0) {
+            problems.push(problem(
+                line_of(source, key),
+                &format!("retention.{key}"),
+                "expected at least 1 day (leave it out to set no limit)".into(),
+            ));
+        }
+    }
+    if let (Some(p), Some(a)) = (raw.retention.payload_days, raw.retention.audit_days) {
+        if p > a {
+            problems.push(problem(
+                line_of(source, "payload_days"),
+                "retention.payload_days",
+                format!("payloads cannot outlive their records ({p} > audit_days {a})"),
+            ));
+        }
+    }
     let mut tests = Vec::new();
     for (i, t) in raw.tests.iter().enumerate() {
         if t.expect.is_none() && t.expect_decision.is_none() {
@@ -694,22 +1056,41 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
                 ));
             }
         }
+        let level = match t.level.as_deref() {
+            None | Some("normal") => Level::Normal,
+            Some("strict") => Level::Strict,
+            Some(other) => {
+                problems.push(problem(
+                    None,
+                    &format!("test[{i}].level"),
+                    format!("expected \"normal\" or \"strict\", got {other:?}"),
+                ));
+                Level::Normal
+            }
+        };
         tests.push(PolicyTest {
             name: t.name.clone(),
             input: t.input.clone(),
             expect: t.expect.clone(),
             expect_decision: t.expect_decision.clone(),
+            level,
         });
     }
     if !problems.is_empty() {
         return Err(PolicyError { problems });
     }
+    // The `[strict]` actions matter only when a request can fall back to them.
+    let uses_strict = anonymous == Fallback::Strict
+        || (lawful_basis == LawfulBasis::Consent && on_missing == Fallback::Strict)
+        || tests.iter().any(|t| t.level == Level::Strict);
     // Entity types allowed both ways are not searched at all.
     let entities: BTreeSet<EntityType> = EntityType::ALL
         .into_iter()
         .filter(|e| {
             actions.get(e).copied().unwrap_or(default_action) != Action::Allow
                 || response_actions.get(e).copied().unwrap_or(response_default) != Action::Allow
+                || (uses_strict
+                    && strict_actions.get(e).copied().unwrap_or(strict_default) != Action::Allow)
         })
         .collect();
     // The detector config grows with the detector; the update keeps new fields at defaults.
@@ -757,6 +1138,20 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         })?,
         dangerous_audit_fail_open: raw.audit.dangerous_audit_fail_open,
         accepted_bases: raw.transfers.accepted_bases.clone(),
+        processing: Processing {
+            lawful_basis,
+            purposes: raw.processing.purposes.clone(),
+            default_purpose: raw.processing.default_purpose.clone(),
+            on_missing,
+            anonymous,
+        },
+        strict_actions,
+        strict_default,
+        retention: RetentionDays {
+            audit: raw.retention.audit_days,
+            payload: raw.retention.payload_days,
+            consent: raw.retention.consent_days,
+        },
         tests,
         source: file.to_string(),
     })
@@ -858,6 +1253,11 @@ impl PolicySet {
             }
         }
         (set, problems)
+    }
+
+    /// Adds or replaces a policy (by its id).
+    pub fn insert(&mut self, policy: CompiledPolicy) {
+        self.policies.insert(policy.id.clone(), Arc::new(policy));
     }
 
     /// A policy by id.

@@ -41,6 +41,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// How much of the value reaches the upstream, least first: `block` (nothing, request
+    /// refused) is strictest, `allow` the least strict. Mask, hash and remove all hide the value.
+    pub fn strictness(self) -> u8 {
+        match self {
+            Action::Allow => 0,
+            Action::Pseudonymise => 1,
+            Action::Hash => 2,
+            Action::Mask => 3,
+            Action::Remove => 4,
+            Action::Block => 5,
+        }
+    }
+
     /// The lower-case name, as used in policies and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -16,6 +16,7 @@ mod gdpr;
 mod leaks;
 mod load;
 mod more_providers;
+mod policy_gate;
 mod privacy;
 mod protocol;
 mod reload;

@@ -141,6 +141,23 @@ fn is_gemini_action(path: &str) -> bool {
     gemini_action(path).is_some()
 }
 
+/// The path templates a provider serves (for matching `[[route]]` prefixes to upstreams).
+pub fn path_templates(provider: Provider) -> &'static [&'static str] {
+    match provider {
+        Provider::OpenAi => &[
+            "/v1/chat/completions",
+            "/v1/completions",
+            "/v1/embeddings",
+            "/v1/responses",
+            "/v1/models",
+        ],
+        Provider::Anthropic => &["/v1/messages", "/v1/messages/count_tokens"],
+        Provider::Gemini => &["/v1beta/models/"],
+        Provider::Ollama => &["/api/chat", "/api/generate", "/api/tags"],
+        Provider::Generic => &[],
+    }
+}
+
 /// Matches a request to a route.
 pub fn route(method: &Method, path: &str) -> Result<Route, ProxyError> {
     let path = path.trim_end_matches('/');

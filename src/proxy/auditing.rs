@@ -17,13 +17,10 @@ use crate::audit::{AuditError, AuditLog, AuditRecord, Completion, Decision, Enti
 use crate::error::ProxyError;
 use crate::redact::ActionCounts;
 
-/// The header a caller names its data subject with (never forwarded upstream).
-pub const SUBJECT_HEADER: &str = "x-privgate-subject";
-
-/// The data subject a request is about: the `x-privgate-subject` header, else OpenAI's `user`,
-/// else Anthropic's `metadata.user_id`.
-pub fn subject_id(headers: &HeaderMap, body: Option<&Value>) -> Option<String> {
-    if let Some(v) = headers.get(SUBJECT_HEADER).and_then(|v| v.to_str().ok()) {
+/// The data subject a request is about: the subject header (`server.subject_header`, default
+/// `x-privgate-subject`), else OpenAI's `user`, else Anthropic's `metadata.user_id`.
+pub fn subject_id(headers: &HeaderMap, header: &str, body: Option<&Value>) -> Option<String> {
+    if let Some(v) = headers.get(header).and_then(|v| v.to_str().ok()) {
         if !v.trim().is_empty() {
             return Some(v.trim().to_string());
         }

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::auditing::{self, AuditState};
 use super::body::{self, ProxyBody, SseRewrite, StreamGuard};
+use super::gate;
 use super::headers;
 use super::sniff::AmbiguousFraming;
 use super::upstream::ResolvedUpstream;
@@ -28,7 +29,7 @@ use crate::config;
 use crate::detect::EntityType;
 use crate::error::{ErrorFlavor, ProxyError};
 use crate::metrics::status_class;
-use crate::policy::CompiledPolicy;
+use crate::policy::{CompiledPolicy, Level};
 use crate::providers::anthropic::MessagesStream;
 use crate::providers::gemini::GenerateStream;
 use crate::providers::ollama::NdjsonStream;
@@ -191,7 +192,14 @@ async fn process(
             return Err(ProxyError::UnsupportedEncoding);
         }
     }
-    let policy = state.policy();
+    // --- policy gate, part 1: which policy, which purpose (never chosen by a caller header) --
+    let app = state.apps.identify(h);
+    let (policy, route_purpose) = state.policy_for(req.uri().path(), app);
+    let purpose = gate::purpose(
+        &policy,
+        route_purpose,
+        h.get(state.config.server.purpose_header.as_str()),
+    )?;
     let upstream = state.upstream(route).clone();
     let path_and_query = req
         .uri()
@@ -215,7 +223,10 @@ async fn process(
                 route: route.template.to_string(),
                 provider: route.provider.as_str().to_string(),
                 upstream_host: upstream.host().to_string(),
-                subject: auditing::subject_id(h, None).map(|s| audit.subject_ref(&s)),
+                subject: auditing::subject_id(h, &state.config.server.subject_header, None)
+                    .map(|s| audit.subject_ref(&s)),
+                purpose: purpose.clone(),
+                lawful_basis: Some(policy.processing.lawful_basis.as_str().to_string()),
                 policy_id: policy.id.clone(),
                 policy_version: policy.version_hash.clone(),
                 decision: Some(Decision::Forwarded),
@@ -241,12 +252,13 @@ async fn process(
                 up_headers.remove(name.as_str());
             }
         }
+        strip_control_headers(state, &mut up_headers);
         redact_headers(state, &policy, &mut up_headers, &mut redaction)?;
         let mut up = Request::builder().method(parts.method).uri(uri);
         *up.headers_mut().expect("builder has no error yet") = up_headers;
         drop(incoming);
         let up = up.body(body::empty()).map_err(|_| ProxyError::Internal)?;
-        write_intent(state, route, ex).await?;
+        write_intent(state, &policy, route, ex).await?;
         let resp = send(state, &upstream, up, ex).await?;
         let (mut parts, incoming) = resp.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers);
@@ -290,6 +302,18 @@ async fn process(
     if providers::json_depth(&json) > max_depth {
         return Err(ProxyError::TooDeep { limit: max_depth });
     }
+    // --- policy gate, part 2: subject, restriction, consent, anonymous rule -----------------
+    let subject = auditing::subject_id(
+        &headers_for_subject,
+        &state.config.server.subject_header,
+        Some(&json),
+    );
+    let admission = gate::admit(state, &policy, subject.as_deref(), purpose.as_deref());
+    if let (Some(a), Some(audit)) = (ex.audit.as_mut(), state.audit.as_ref()) {
+        a.record.subject = subject.as_deref().map(|s| audit.subject_ref(s));
+        a.record.consent = Some(admission.consent.as_str().to_string());
+    }
+    let level = admission.into_level(&policy)?;
     let wants_stream = providers::wants_stream(route.endpoint, &json);
     let budget = config::ms(state.config.limits.scan_budget_ms);
     let ((changed, unreadable), mut json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
@@ -301,6 +325,7 @@ async fn process(
         tokio::task::spawn_blocking(move || {
             let r = redact_request(
                 &policy,
+                level,
                 selectors.as_deref(),
                 route,
                 &mut json,
@@ -316,6 +341,7 @@ async fn process(
         let selectors = generic_selectors(state, route);
         redact_request(
             &policy,
+            level,
             selectors.as_deref(),
             route,
             &mut json,
@@ -341,13 +367,11 @@ async fn process(
             .inc_by(u64::from(*n));
     }
     ex.findings = redaction.total_findings();
-    if let (Some(a), Some(audit)) = (ex.audit.as_mut(), state.audit.as_ref()) {
+    if let Some(a) = ex.audit.as_mut() {
         a.record.model = json
             .get("model")
             .and_then(Value::as_str)
             .map(str::to_string);
-        a.record.subject =
-            auditing::subject_id(&headers_for_subject, Some(&json)).map(|s| audit.subject_ref(&s));
         a.record.entities = auditing::entity_counts(redaction.counts());
         if unreadable > 0 {
             // Content privgate could not inspect, and what the policy did with it.
@@ -387,6 +411,7 @@ async fn process(
             up_headers.remove(name.as_str());
         }
     }
+    strip_control_headers(state, &mut up_headers);
     redact_headers(state, &policy, &mut up_headers, &mut redaction)?;
     up_headers.insert(
         header::CONTENT_LENGTH,
@@ -397,7 +422,7 @@ async fn process(
     let up = up
         .body(body::full(forward_body))
         .map_err(|_| ProxyError::Internal)?;
-    write_intent(state, route, ex).await?;
+    write_intent(state, &policy, route, ex).await?;
     let sent_at = Instant::now();
     let resp = send(state, &upstream, up, ex).await?;
 
@@ -524,14 +549,26 @@ fn stream_transform(route: Route, restorer: Restorer) -> Box<dyn StreamTransform
 const INLINE_SCAN_BYTES: usize = 64 * 1024;
 
 /// Makes the exchange's intent record durable before anything goes upstream (fail closed).
-async fn write_intent(state: &AppState, route: Route, ex: &mut Exchange) -> Result<(), ProxyError> {
+async fn write_intent(
+    state: &AppState,
+    policy: &CompiledPolicy,
+    route: Route,
+    ex: &mut Exchange,
+) -> Result<(), ProxyError> {
     let (Some(a), Some(audit)) = (ex.audit.as_mut(), state.audit.as_ref()) else {
         return Ok(());
     };
-    let fail_open = state.policy().dangerous_audit_fail_open;
+    let fail_open = policy.dangerous_audit_fail_open;
     a.intent =
         auditing::write_intent(state, audit, route.template, a.record.clone(), fail_open).await?;
     Ok(())
+}
+
+/// Removes the configured subject and purpose headers (the default `x-privgate-*` names are
+/// already gone with every other privgate control header).
+fn strip_control_headers(state: &AppState, headers: &mut http::HeaderMap) {
+    headers.remove(state.config.server.subject_header.as_str());
+    headers.remove(state.config.server.purpose_header.as_str());
 }
 
 /// Runs detection and the policy over every text slot. A panic in the detector, or a scan that
@@ -539,6 +576,7 @@ async fn write_intent(state: &AppState, route: Route, ex: &mut Exchange) -> Resu
 /// goes upstream.
 fn redact_request(
     policy: &CompiledPolicy,
+    level: Level,
     selectors: Option<&[providers::generic::Selector]>,
     route: Route,
     json: &mut Value,
@@ -546,13 +584,14 @@ fn redact_request(
     budget: Duration,
 ) -> Result<(bool, u32), ProxyError> {
     let (result, unreadable) = providers::counting_unreadable(|| {
-        redact_slots(policy, selectors, route, json, redaction, budget)
+        redact_slots(policy, level, selectors, route, json, redaction, budget)
     });
     result.map(|changed| (changed, unreadable))
 }
 
 fn redact_slots(
     policy: &CompiledPolicy,
+    level: Level,
     selectors: Option<&[providers::generic::Selector]>,
     route: Route,
     json: &mut Value,
@@ -567,7 +606,7 @@ fn redact_slots(
             if started.elapsed() > budget {
                 return Err(ProxyError::RedactionUnavailable);
             }
-            match policy.redact(slot, redaction) {
+            match policy.redact_at(slot, redaction, level) {
                 Applied::Text(std::borrow::Cow::Owned(new)) => {
                     *slot = new;
                     changed = true;

@@ -7,8 +7,10 @@
 
 pub mod auditing;
 pub mod body;
+pub mod gate;
 pub mod handler;
 pub mod headers;
+pub mod routing;
 pub mod sniff;
 pub mod upstream;
 
@@ -66,8 +68,12 @@ pub struct AppState {
     pub config: Config,
     /// Loaded policies; swapped whole on reload.
     pub policies: ArcSwap<PolicySet>,
-    /// The id of the policy routes use.
+    /// The id of the policy of paths no `[[route]]` covers.
     pub policy_id: String,
+    /// Calling apps, known by API-key digest.
+    pub apps: routing::Apps,
+    /// `[[route]]` rules: which policy and purpose apply to which path and app.
+    pub routes: routing::RouteTable,
     /// The pseudonym master key.
     pub key: PseudonymKey,
     /// The key of response-side hashes, derived once from `key`.
@@ -102,14 +108,18 @@ impl AppState {
             return Ok(());
         };
         let result = PolicySet::load_dir(dir).and_then(|set| {
-            if set.get(&self.policy_id).is_none() {
+            let problems = routing::route_problems(&self.config, &set, false);
+            if !problems.is_empty() {
                 return Err(crate::policy::PolicyError {
-                    problems: vec![crate::policy::PolicyProblem {
-                        file: dir.display().to_string(),
-                        line: None,
-                        key: "id".into(),
-                        message: format!("the active policy {:?} is gone", self.policy_id),
-                    }],
+                    problems: problems
+                        .into_iter()
+                        .map(|message| crate::policy::PolicyProblem {
+                            file: dir.display().to_string(),
+                            line: None,
+                            key: "(routes)".into(),
+                            message,
+                        })
+                        .collect(),
                 });
             }
             Ok(set)
@@ -138,8 +148,27 @@ impl AppState {
         }
     }
 
-    /// The active policy. Loaded once per request, so an in-flight request keeps the version it
-    /// started with across a reload.
+    /// The policy and the route's fixed purpose for a request to `path` from `app`. Loaded once
+    /// per request, so an in-flight request keeps the version it started with across a reload.
+    pub fn policy_for(&self, path: &str, app: Option<&str>) -> (Arc<CompiledPolicy>, Option<&str>) {
+        let selected = self.routes.select(path, app);
+        let policy = self
+            .policies
+            .load()
+            .get(selected.policy_id)
+            .unwrap_or_else(|| self.policy());
+        (policy, selected.purpose)
+    }
+
+    /// Whether `subject` restricted processing, and its consent for `purpose`.
+    pub fn consent_lookup(&self, _subject: &str, _purpose: &str) -> (bool, gate::ConsentOutcome) {
+        (false, gate::ConsentOutcome::Missing)
+    }
+
+    /// Counts one gate decision in `privgate_consent_checks_total{result}`.
+    pub fn count_consent_check(&self, _outcome: gate::ConsentOutcome) {}
+
+    /// The policy of paths no `[[route]]` covers (`server.policy`).
     pub fn policy(&self) -> Arc<CompiledPolicy> {
         self.policies
             .load()
@@ -171,6 +200,9 @@ pub enum StartError {
     /// The audit store could not be opened.
     #[error("audit store: {0}")]
     Audit(crate::audit::AuditError),
+    /// A `[[route]]` names a missing policy or a purpose its policy does not permit.
+    #[error("routes:\n{0}")]
+    Routes(String),
     /// The chosen policy does not exist.
     #[error("policy {id:?} not found; loaded: {loaded}")]
     UnknownPolicy {
@@ -217,6 +249,10 @@ impl Server {
                 id: policy_id,
                 loaded: policies.ids().join(", "),
             });
+        }
+        let problems = routing::route_problems(&config, &policies, false);
+        if !problems.is_empty() {
+            return Err(StartError::Routes(problems.join("\n")));
         }
         for p in policies.iter().filter(|p| p.dangerous_audit_fail_open) {
             tracing::warn!(policy = %p.id, "policy sets dangerous_audit_fail_open: requests are forwarded even when they cannot be audited");
@@ -294,7 +330,11 @@ impl Server {
             .policy_reloads_total
             .with_label_values(&["ok"])
             .inc();
+        let apps = routing::Apps::new(&config);
+        let routes = routing::RouteTable::new(&config, &policy_id);
         let state = Arc::new(AppState {
+            apps,
+            routes,
             config,
             policies: ArcSwap::from_pointee(policies),
             policy_id,
