@@ -405,6 +405,21 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             policy.mode.as_str(),
             st.config.server.data_dir.display()
         );
+        for r in &st.config.routes {
+            println!(
+                "privgate: route {}{} -> policy {}{}",
+                r.path,
+                r.app
+                    .as_deref()
+                    .map(|a| format!(" (app {a})"))
+                    .unwrap_or_default(),
+                r.policy.as_deref().unwrap_or(&policy.id),
+                r.purpose
+                    .as_deref()
+                    .map(|p| format!(", purpose {p}"))
+                    .unwrap_or_default(),
+            );
+        }
         // SIGHUP reloads the policies; the task ends with the process.
         #[cfg(unix)]
         {

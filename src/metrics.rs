@@ -5,7 +5,8 @@
 //! request data, so the number of series is bounded whatever clients send.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Pre-registered metric handles.
@@ -20,8 +21,12 @@ pub struct Metrics {
     pub overhead_duration: HistogramVec,
     /// `privgate_upstream_duration_seconds{route}`: time to upstream response headers.
     pub upstream_duration: HistogramVec,
-    /// `privgate_pii_detections_total{entity,action}`.
+    /// `privgate_pii_detections_total{entity,action,policy,mode}`: policy ids come from policy
+    /// files (a bounded set), mode is `enforce` or `monitor` (monitor counts what it would do).
     pub pii_detections_total: IntCounterVec,
+    /// `privgate_policy_info{policy,version_hash,mode}` = 1 for every loaded policy; replaced
+    /// whole on each reload, so it always shows the exact rules in force.
+    pub policy_info: IntGaugeVec,
     /// `privgate_blocked_requests_total{reason}`: requests answered by privgate itself.
     pub blocked_requests_total: IntCounterVec,
     /// `privgate_redaction_failures_total{stage}`.
@@ -57,6 +62,16 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 impl Metrics {
+    /// Replaces `privgate_policy_info` with the policies of `set`.
+    pub fn set_policies(&self, set: &crate::policy::PolicySet) {
+        self.policy_info.reset();
+        for p in set.iter() {
+            self.policy_info
+                .with_label_values(&[p.id.as_str(), p.version_hash.as_str(), p.mode.as_str()])
+                .set(1);
+        }
+    }
+
     /// Creates and registers every metric.
     pub fn new() -> Metrics {
         let registry = Registry::new();
@@ -109,9 +124,24 @@ impl Metrics {
             ),
             pii_detections_total: counter(
                 "pii_detections_total",
-                "PII findings, by entity type and the action taken.",
-                &["entity", "action"],
+                "PII findings, by entity type, the action taken, policy and mode.",
+                &["entity", "action", "policy", "mode"],
             ),
+            policy_info: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "policy_info",
+                        "Loaded policies: id, version hash of the file, mode (value 1).",
+                    )
+                    .namespace("privgate"),
+                    &["policy", "version_hash", "mode"],
+                )
+                .expect("static metric definition is valid");
+                registry
+                    .register(Box::new(g.clone()))
+                    .expect("metric names are unique");
+                g
+            },
             blocked_requests_total: counter(
                 "blocked_requests_total",
                 "Requests answered by privgate itself, by error code.",

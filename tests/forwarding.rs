@@ -320,7 +320,7 @@ async fn admin_endpoints() {
     let m = proxy.metrics().await;
     assert!(m.contains(r#"privgate_requests_total{provider="openai",route="/v1/chat/completions",status="2xx"} 1"#), "{m}");
     assert!(
-        m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL"} 1"#),
+        m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL",mode="enforce",policy="gdpr-default"} 1"#),
         "{m}"
     );
     assert!(m.contains("privgate_overhead_duration_seconds_bucket"));

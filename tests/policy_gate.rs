@@ -272,3 +272,40 @@ async fn check_refuses_a_route_whose_upstream_the_policy_forbids() {
     // The embedded default permits any purpose; eu-only lists none, so any purpose is fine too.
     assert!(!err.contains("route[1].purpose"), "{err}");
 }
+
+#[tokio::test]
+async fn monitor_mode_records_the_refusal_it_would_make_and_forwards_unchanged() {
+    let up = FakeUpstream::start().await;
+    let watch = "id = \"watch\"\nversion = \"1\"\nmode = \"monitor\"\n[processing]\nlawful_basis = \"consent\"\npurposes = [\"support\"]\ndefault_purpose = \"support\"\non_missing = \"block\"\nanonymous = \"block\"\n";
+    let (proxy, _d) = proxy_with(
+        &up,
+        &[("watch.toml", watch)],
+        "[server]\npolicy = \"watch\"\n",
+    )
+    .await;
+    let body = json!({"model": "m", "user": "never-consented-7", "messages": [{"role": "user", "content": "mail pat.kim@example.com"}]});
+    let resp = proxy.post("/v1/chat/completions", &body).await;
+    assert_eq!(resp.status(), 200, "monitor never refuses");
+    assert_eq!(up.last().json(), body, "forwarded unchanged");
+    let records = proxy
+        .server
+        .state
+        .audit
+        .as_ref()
+        .unwrap()
+        .query(Default::default())
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&records).unwrap();
+    assert!(text.contains("\"consent\":\"missing\""), "{text}");
+    assert!(text.contains("\"lawful_basis\":\"consent\""), "{text}");
+    assert!(
+        !text.contains("never-consented-7"),
+        "the subject is only a blind index"
+    );
+    let m = proxy.metrics().await;
+    assert!(
+        m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL",mode="monitor",policy="watch"} 1"#),
+        "{m}"
+    );
+}

@@ -359,7 +359,11 @@ async fn monitor_mode_forwards_unchanged_but_counts() {
     assert_eq!(up.last().json(), body, "forwarded unchanged");
     let m = proxy.metrics().await;
     assert!(
-        m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL"} 1"#),
+        m.contains(r#"privgate_pii_detections_total{action="pseudonymise",entity="EMAIL",mode="monitor",policy="monitor"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"privgate_policy_info{mode="monitor",policy="monitor",version_hash=""#),
         "{m}"
     );
 }

@@ -363,7 +363,12 @@ async fn process(
         state
             .metrics
             .pii_detections_total
-            .with_label_values(&[entity.as_str(), action.as_str()])
+            .with_label_values(&[
+                entity.as_str(),
+                action.as_str(),
+                policy.id.as_str(),
+                policy.mode.as_str(),
+            ])
             .inc_by(u64::from(*n));
     }
     ex.findings = redaction.total_findings();

@@ -126,6 +126,7 @@ impl AppState {
         });
         match result {
             Ok(set) => {
+                self.metrics.set_policies(&set);
                 self.policies.store(Arc::new(set));
                 self.metrics
                     .policy_reloads_total
@@ -326,6 +327,7 @@ impl Server {
                 source,
             })?;
         let metrics = Metrics::new();
+        metrics.set_policies(&policies);
         metrics
             .policy_reloads_total
             .with_label_values(&["ok"])
