@@ -33,6 +33,20 @@ pub struct Config {
     /// The admin API: tokens, roles, observability access, TLS.
     #[serde(default)]
     pub admin: AdminSection,
+    /// The consent registry under `<data_dir>/consent`.
+    #[serde(default)]
+    pub consent: ConsentSection,
+}
+
+/// `[consent]`: the consent registry (grants, withdrawals, restrictions per subject; see
+/// `privgate consent`). It is always open, with or without the audit trail.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsentSection {
+    /// Keep consent events this many days; older ones are purged hourly by `serve`, except each
+    /// subject's latest event per purpose and latest restriction, which stay as long as they are
+    /// the current state (Art. 7(1): consent must stay demonstrable). `None` keeps every event.
+    pub retention_days: Option<u32>,
 }
 
 /// `[admin]`: who may use the admin listener's `/admin/...` API, and how it is served.
@@ -82,8 +96,12 @@ pub struct AdminTokenEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AdminRole {
-    /// Compliance officer: query, export, erase, verify, stats, public key, purge.
+    /// Compliance officer: query, export, erase, verify, stats, public key, purge; and the
+    /// consent routes.
     Officer,
+    /// An application backend recording consent from its own UI: the consent routes only
+    /// (grant, withdraw, restrict, unrestrict, show).
+    Consent,
     /// Operations: metrics, health, readiness, policy reload.
     Ops,
     /// Everything, including key rotation.
@@ -95,6 +113,7 @@ impl AdminRole {
     pub fn as_str(self) -> &'static str {
         match self {
             AdminRole::Officer => "officer",
+            AdminRole::Consent => "consent",
             AdminRole::Ops => "ops",
             AdminRole::Admin => "admin",
         }
@@ -470,6 +489,12 @@ impl Config {
             if v == 0 {
                 bad(key, "expected a value greater than 0".into());
             }
+        }
+        if self.consent.retention_days == Some(0) {
+            bad(
+                "consent.retention_days",
+                "expected at least 1 day (leave it out to keep every event)".into(),
+            );
         }
         let mut names = std::collections::HashSet::new();
         for (i, t) in self.admin.tokens.iter().enumerate() {

@@ -7,8 +7,8 @@
 
 pub mod admin;
 pub mod audit;
-pub mod consent;
 pub mod config;
+pub mod consent;
 pub mod demo;
 pub mod detect;
 pub mod error;

@@ -606,9 +606,7 @@ impl ConsentRegistry {
         self.events
             .scan_prefix(blind)
             .values()
-            .map(|v| {
-                serde_json::from_slice(&v?).map_err(|_| ConsentError::Corrupt("event"))
-            })
+            .map(|v| serde_json::from_slice(&v?).map_err(|_| ConsentError::Corrupt("event")))
             .collect()
     }
 

@@ -22,12 +22,14 @@ fn grant_then_withdraw_per_purpose() {
     let dir = tempfile::tempdir().unwrap();
     let reg = ConsentRegistry::open(dir.path()).unwrap();
     assert_eq!(reg.check("alice", "marketing"), ConsentState::Missing);
-    reg.record("alice", ev(Grant, Some("marketing"), 1_000)).unwrap();
+    reg.record("alice", ev(Grant, Some("marketing"), 1_000))
+        .unwrap();
     assert_eq!(reg.check("alice", "marketing"), ConsentState::Granted);
     reg.record("alice", ev(Withdraw, Some("marketing"), 2_000))
         .unwrap();
     assert_eq!(reg.check("alice", "marketing"), ConsentState::Withdrawn);
-    reg.record("alice", ev(Grant, Some("marketing"), 3_000)).unwrap();
+    reg.record("alice", ev(Grant, Some("marketing"), 3_000))
+        .unwrap();
     assert_eq!(reg.check("alice", "marketing"), ConsentState::Granted);
 }
 
@@ -35,7 +37,8 @@ fn grant_then_withdraw_per_purpose() {
 fn purposes_and_subjects_are_independent() {
     let dir = tempfile::tempdir().unwrap();
     let reg = ConsentRegistry::open(dir.path()).unwrap();
-    reg.record("alice", ev(Grant, Some("support"), 1_000)).unwrap();
+    reg.record("alice", ev(Grant, Some("support"), 1_000))
+        .unwrap();
     reg.record("alice", ev(Withdraw, Some("training"), 1_000))
         .unwrap();
     assert_eq!(reg.check("alice", "support"), ConsentState::Granted);
@@ -49,12 +52,16 @@ fn purposes_and_subjects_are_independent() {
 fn restriction_applies_to_every_purpose_until_lifted() {
     let dir = tempfile::tempdir().unwrap();
     let reg = ConsentRegistry::open(dir.path()).unwrap();
-    reg.record("alice", ev(Grant, Some("support"), 1_000)).unwrap();
+    reg.record("alice", ev(Grant, Some("support"), 1_000))
+        .unwrap();
     assert!(!reg.restricted("alice"));
     reg.record("alice", ev(Restrict, None, 2_000)).unwrap();
     assert!(reg.restricted("alice"));
     let c = reg.lookup("alice", "support");
-    assert_eq!((c.state, c.restricted, c.result()), (ConsentState::Granted, true, "restricted"));
+    assert_eq!(
+        (c.state, c.restricted, c.result()),
+        (ConsentState::Granted, true, "restricted")
+    );
     reg.record("alice", ev(Unrestrict, None, 3_000)).unwrap();
     assert!(!reg.restricted("alice"));
     assert_eq!(reg.lookup("alice", "support").result(), "granted");
@@ -84,8 +91,16 @@ fn history_is_ordered_by_time_then_write_order() {
             (5_000, Withdraw, "a".to_string()),
         ]
     );
-    assert_eq!(reg.check("alice", "a"), ConsentState::Withdrawn, "same ms: later write wins");
-    assert_eq!(reg.check("alice", "b"), ConsentState::Granted, "later time wins");
+    assert_eq!(
+        reg.check("alice", "a"),
+        ConsentState::Withdrawn,
+        "same ms: later write wins"
+    );
+    assert_eq!(
+        reg.check("alice", "b"),
+        ConsentState::Granted,
+        "later time wins"
+    );
     let view = reg.show("alice").unwrap();
     assert_eq!(view.purposes.len(), 2);
     assert_eq!(view.purposes[0].state, ConsentState::Withdrawn);
@@ -98,9 +113,11 @@ fn state_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
         let reg = ConsentRegistry::open(dir.path()).unwrap();
-        reg.record("alice", ev(Grant, Some("support"), 1_000)).unwrap();
+        reg.record("alice", ev(Grant, Some("support"), 1_000))
+            .unwrap();
         reg.record("alice", ev(Restrict, None, 2_000)).unwrap();
-        reg.record("bob", ev(Withdraw, Some("support"), 1_000)).unwrap();
+        reg.record("bob", ev(Withdraw, Some("support"), 1_000))
+            .unwrap();
     }
     let reg = ConsentRegistry::open(dir.path()).unwrap();
     assert_eq!(reg.check("alice", "support"), ConsentState::Granted);
@@ -108,7 +125,8 @@ fn state_survives_reopen() {
     assert_eq!(reg.check("bob", "support"), ConsentState::Withdrawn);
     assert_eq!(reg.history("alice").unwrap().len(), 2);
     // New writes after a reopen still sort after old ones at the same time.
-    reg.record("bob", ev(Grant, Some("support"), 1_000)).unwrap();
+    reg.record("bob", ev(Grant, Some("support"), 1_000))
+        .unwrap();
     assert_eq!(reg.check("bob", "support"), ConsentState::Granted);
 }
 
@@ -117,7 +135,8 @@ fn a_missing_or_wrong_key_is_refused_not_replaced() {
     let dir = tempfile::tempdir().unwrap();
     {
         let reg = ConsentRegistry::open(dir.path()).unwrap();
-        reg.record("alice", ev(Grant, Some("support"), 1_000)).unwrap();
+        reg.record("alice", ev(Grant, Some("support"), 1_000))
+            .unwrap();
     }
     let key = dir.path().join(KEY_FILE);
     #[cfg(unix)]
@@ -168,16 +187,19 @@ fn purge_keeps_the_current_state_of_every_slot() {
     let day = 86_400_000;
     let now = 100 * day;
     // Old history: grant, withdraw, grant for support; restrict, unrestrict.
-    reg.record("alice", ev(Grant, Some("support"), day)).unwrap();
+    reg.record("alice", ev(Grant, Some("support"), day))
+        .unwrap();
     reg.record("alice", ev(Withdraw, Some("support"), 2 * day))
         .unwrap();
-    reg.record("alice", ev(Grant, Some("support"), 3 * day)).unwrap();
+    reg.record("alice", ev(Grant, Some("support"), 3 * day))
+        .unwrap();
     reg.record("alice", ev(Restrict, None, 4 * day)).unwrap();
     reg.record("alice", ev(Unrestrict, None, 5 * day)).unwrap();
     // One old event that is also current, one recent history.
     reg.record("alice", ev(Withdraw, Some("training"), day))
         .unwrap();
-    reg.record("bob", ev(Grant, Some("support"), 10 * day)).unwrap();
+    reg.record("bob", ev(Grant, Some("support"), 10 * day))
+        .unwrap();
     reg.record("bob", ev(Withdraw, Some("support"), 95 * day))
         .unwrap();
     let report = reg.purge(Duration::from_millis(30 * day), now).unwrap();
@@ -193,14 +215,24 @@ fn purge_keeps_the_current_state_of_every_slot() {
     assert_eq!(reg.check("alice", "training"), ConsentState::Withdrawn);
     assert!(!reg.restricted("alice"));
     assert_eq!(reg.check("bob", "support"), ConsentState::Withdrawn);
-    let kinds: Vec<_> = reg.history("alice").unwrap().iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> = reg
+        .history("alice")
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
     assert_eq!(kinds, vec![Withdraw, Grant, Unrestrict]);
     // The same after a reopen: what was kept still folds to the same state.
     drop(reg);
     let reg = ConsentRegistry::open(dir.path()).unwrap();
     assert_eq!(reg.check("alice", "support"), ConsentState::Granted);
     assert_eq!(reg.check("bob", "support"), ConsentState::Withdrawn);
-    assert_eq!(reg.purge(Duration::from_millis(30 * day), now).unwrap().deleted, 0);
+    assert_eq!(
+        reg.purge(Duration::from_millis(30 * day), now)
+            .unwrap()
+            .deleted,
+        0
+    );
 }
 
 #[test]
@@ -247,7 +279,11 @@ fn raw_subject_ids_never_reach_the_store_files() {
         files += 1;
         let bytes = std::fs::read(&p).unwrap();
         let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-        assert!(!has(subject.as_bytes()), "{} holds the subject id", p.display());
+        assert!(
+            !has(subject.as_bytes()),
+            "{} holds the subject id",
+            p.display()
+        );
         evidence_seen |= has(b"evidence-marker-77");
     }
     assert!(files >= 2 && evidence_seen, "the scan saw the store's data");
@@ -261,10 +297,17 @@ fn record_view_reports_the_state_after_the_write() {
         .record_view("alice", ev(Grant, Some("support"), 1))
         .unwrap();
     assert_eq!(v.state, Some(ConsentState::Granted));
-    assert!(v.to_line().contains("consent is now granted"), "{}", v.to_line());
+    assert!(
+        v.to_line().contains("consent is now granted"),
+        "{}",
+        v.to_line()
+    );
     let v = reg.record_view("alice", ev(Restrict, None, 2)).unwrap();
     assert_eq!((v.state, v.restricted), (None, true));
     let table = reg.show("alice").unwrap().to_table();
     assert!(table.contains("restricted (Art. 18): yes"), "{table}");
-    assert!(table.contains("support") && table.contains("form-17"), "{table}");
+    assert!(
+        table.contains("support") && table.contains("form-17"),
+        "{table}"
+    );
 }

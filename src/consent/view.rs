@@ -110,13 +110,22 @@ impl ConsentView {
         } else {
             out.push_str(&row(&["PURPOSE", "STATE", "SINCE"], &[24, 10, 0]));
             for p in &self.purposes {
-                out.push_str(&row(&[&p.purpose, p.state.as_str(), &p.since], &[24, 10, 0]));
+                out.push_str(&row(
+                    &[&p.purpose, p.state.as_str(), &p.since],
+                    &[24, 10, 0],
+                ));
             }
         }
-        out.push_str(&format!("\nhistory ({} events, oldest first)\n", self.history.len()));
+        out.push_str(&format!(
+            "\nhistory ({} events, oldest first)\n",
+            self.history.len()
+        ));
         if !self.history.is_empty() {
             let w = [24, 10, 24, 24, 0];
-            out.push_str(&row(&["TIME", "EVENT", "PURPOSE", "SOURCE", "EVIDENCE"], &w));
+            out.push_str(&row(
+                &["TIME", "EVENT", "PURPOSE", "SOURCE", "EVIDENCE"],
+                &w,
+            ));
             for e in &self.history {
                 out.push_str(&row(
                     &[
