@@ -32,6 +32,7 @@
 //! reg.check(subject_id, purpose) -> ConsentState                  Granted / Withdrawn / Missing
 //! reg.restricted(subject_id) -> bool                              Art. 18 restriction in force
 //! reg.record(subject_id, ConsentEvent) -> Result<Seq>             durable (fsynced) when Ok
+//! reg.record_batch(&[(subject_id, ConsentEvent)]) -> Result<Vec<Seq>>  one flush (imports)
 //! reg.history(subject_id) -> Result<Vec<ConsentEvent>>            oldest first
 //! reg.erase_subject(subject_id) -> Result<u64>                    Art. 17: every event deleted
 //! reg.purge(keep, now_ms) -> Result<PurgeReport>                  retention; current state kept
@@ -62,7 +63,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -414,6 +415,9 @@ pub struct ConsentRegistry {
     /// HMAC keyed with the blind-index key, domain label already absorbed; cloned per subject.
     mac: Hmac<Sha256>,
     index: RwLock<Index>,
+    /// Serialises writes (record, erase, purge) so the store and the index change in the same
+    /// order; checks never take it, so a write's fsync never delays a request.
+    writer: Mutex<()>,
     dir: PathBuf,
 }
 
@@ -531,6 +535,7 @@ impl ConsentRegistry {
             events,
             mac,
             index: RwLock::new(index),
+            writer: Mutex::new(()),
             dir: data_dir.to_path_buf(),
         })
     }
@@ -550,6 +555,11 @@ impl ConsentRegistry {
 
     fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
         self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn writer(&self) -> MutexGuard<'_, ()> {
+        // Guards no data, only ordering: a poisoned lock is as good as a clean one.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Consent for `purpose` and the restriction flag in one call (one HMAC, one lookup): what
@@ -587,6 +597,7 @@ impl ConsentRegistry {
         validate_subject(subject_id)?;
         event.validate()?;
         let blind = self.blind(subject_id);
+        let _writer = self.writer();
         let seq = self.db.generate_id()?;
         let order = (event.time_ms, seq);
         let value = serde_json::to_vec(&event).map_err(|_| ConsentError::Store("encode"))?;
@@ -598,6 +609,35 @@ impl ConsentRegistry {
             event.purpose.as_deref(),
         );
         Ok(seq)
+    }
+
+    /// Appends many events with one flush (an import from another system, a test fixture): all
+    /// are validated first, then written in one atomic batch; durable and visible when `Ok`.
+    pub fn record_batch(&self, items: &[(&str, ConsentEvent)]) -> Result<Vec<Seq>, ConsentError> {
+        for (subject, event) in items {
+            validate_subject(subject)?;
+            event.validate()?;
+        }
+        let _writer = self.writer();
+        let mut batch = sled::Batch::default();
+        let mut done = Vec::with_capacity(items.len());
+        for (subject, event) in items {
+            let blind = self.blind(subject);
+            let order = (event.time_ms, self.db.generate_id()?);
+            let value = serde_json::to_vec(event).map_err(|_| ConsentError::Store("encode"))?;
+            batch.insert(&event_key(&blind, order)[..], value);
+            done.push((blind, order));
+        }
+        self.events.apply_batch(batch)?;
+        self.db.flush()?;
+        let mut index = self.write_index();
+        for ((blind, order), (_, event)) in done.iter().zip(items) {
+            index
+                .entry(*blind)
+                .or_default()
+                .apply(*order, event.kind, event.purpose.as_deref());
+        }
+        Ok(done.iter().map(|(_, o)| o.1).collect())
     }
 
     /// The subject's history, oldest first (by event time, then write order).
@@ -614,9 +654,9 @@ impl ConsentRegistry {
     /// is kept); durable when `Ok`. Returns the number of events deleted.
     pub fn erase_subject(&self, subject_id: &str) -> Result<u64, ConsentError> {
         let blind = self.blind(subject_id);
-        // Hold the index lock across the delete so a concurrent `record` for the same subject
-        // lands either wholly before (and is erased) or wholly after.
-        let mut index = self.write_index();
+        // A concurrent `record` for the same subject lands wholly before (and is erased) or
+        // wholly after.
+        let _writer = self.writer();
         let mut batch = sled::Batch::default();
         let mut n = 0;
         for k in self.events.scan_prefix(blind).keys() {
@@ -625,7 +665,7 @@ impl ConsentRegistry {
         }
         self.events.apply_batch(batch)?;
         self.db.flush()?;
-        index.remove(&blind);
+        self.write_index().remove(&blind);
         Ok(n)
     }
 
@@ -636,9 +676,8 @@ impl ConsentRegistry {
         let cutoff = now_ms.saturating_sub(keep.as_millis().min(u128::from(u64::MAX)) as u64);
         let mut report = PurgeReport::default();
         let mut batch = sled::Batch::default();
+        let _writer = self.writer();
         {
-            // A concurrent `record` only makes an event non-current, never the reverse: deciding
-            // under a read lock cannot delete a current event.
             let index = self.read_index();
             for kv in self.events.iter() {
                 let (k, v) = kv?;

@@ -311,3 +311,29 @@ fn record_view_reports_the_state_after_the_write() {
         "{table}"
     );
 }
+
+#[test]
+fn a_batch_is_validated_whole_then_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = ConsentRegistry::open(dir.path()).unwrap();
+    let bad = [
+        ("alice", ev(Grant, Some("support"), 1)),
+        ("bob", ev(Grant, Some("NOT OK"), 1)),
+    ];
+    assert!(reg.record_batch(&bad).is_err());
+    assert_eq!(
+        reg.subjects(),
+        0,
+        "nothing written when one event is invalid"
+    );
+    let items: Vec<(String, ConsentEvent)> = (0..100)
+        .map(|i| (format!("user-{i}"), ev(Grant, Some("support"), i)))
+        .collect();
+    let refs: Vec<(&str, ConsentEvent)> =
+        items.iter().map(|(s, e)| (s.as_str(), e.clone())).collect();
+    assert_eq!(reg.record_batch(&refs).unwrap().len(), 100);
+    assert_eq!(reg.subjects(), 100);
+    drop(reg);
+    let reg = ConsentRegistry::open(dir.path()).unwrap();
+    assert_eq!(reg.check("user-42", "support"), ConsentState::Granted);
+}
