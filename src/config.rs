@@ -665,3 +665,25 @@ mod example_tests {
         .unwrap();
     }
 }
+
+#[cfg(test)]
+mod consent_tests {
+    #[test]
+    fn consent_retention_parses_and_is_validated() {
+        let ok = super::Config::parse("c.toml", "[consent]\nretention_days = 30\n").unwrap();
+        assert_eq!(ok.consent.retention_days, Some(30));
+        assert_eq!(
+            super::Config::default().consent.retention_days,
+            None,
+            "keep everything by default"
+        );
+        let err = super::Config::parse("c.toml", "[consent]\nretention_days = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("consent.retention_days"), "{err}");
+        let err = super::Config::parse("c.toml", "[consent]\nretention = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention"), "{err}");
+    }
+}

@@ -592,3 +592,41 @@ async fn consent_cli_through_a_running_server() {
     assert!(!logs.contains(&token.expose()[5..]));
     assert_not_in_files(&bin.data.join("consent"), subject);
 }
+
+/// `[consent] retention_days`: `serve` purges old events at start (then hourly), keeping each
+/// subject's current state.
+#[tokio::test]
+async fn serve_purges_consent_events_past_their_retention() {
+    use privgate::consent::{ConsentEvent, ConsentEventKind, ConsentRegistry};
+    let up = FakeUpstream::start().await;
+    let proxy = start_proxy(&up, |c| {
+        c.consent.retention_days = Some(30);
+        let reg = ConsentRegistry::open(&c.server.data_dir).unwrap();
+        for (kind, t) in [
+            (ConsentEventKind::Grant, 1_000),
+            (ConsentEventKind::Withdraw, 2_000),
+            (ConsentEventKind::Grant, 3_000),
+        ] {
+            let e = ConsentEvent {
+                time_ms: t,
+                ..ConsentEvent::new(kind, Some("support"), "test")
+            };
+            reg.record("old-subject", e).unwrap();
+        }
+    })
+    .await;
+    let consent = proxy.server.state.consent.clone();
+    let mut left = 0;
+    for _ in 0..100 {
+        left = consent.history("old-subject").unwrap().len();
+        if left == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(left, 1, "two old events purged, the current one kept");
+    assert_eq!(
+        consent.check("old-subject", "support"),
+        ConsentState::Granted
+    );
+}
