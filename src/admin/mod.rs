@@ -729,7 +729,9 @@ async fn run(
             let filter = consent_filter(state, &b.subject);
             let consent = state.consent.clone();
             let view = blocking(move || consent.record_view(&b.subject, event)).await?;
-            // Recorded after the write: the access event says what was done, and who did it.
+            // Recorded after the write: the access event says what was done, and who did it. If
+            // it cannot be written the caller gets 503 although the consent event is durable;
+            // a retry records the same event again, which leaves the same state.
             audited(state, who, action, &filter, 1).await?;
             Ok(json(
                 serde_json::to_string(&view).expect("a view serialises") + "\n",

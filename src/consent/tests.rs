@@ -337,3 +337,42 @@ fn a_batch_is_validated_whole_then_written_once() {
     let reg = ConsentRegistry::open(dir.path()).unwrap();
     assert_eq!(reg.check("user-42", "support"), ConsentState::Granted);
 }
+
+/// Checks run while writes happen on other threads; once `record` returns, every check
+/// everywhere sees it (RELIABILITY C1: consent withdrawn between two requests).
+#[test]
+fn a_withdrawal_is_seen_by_the_next_check_on_any_thread() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Arc::new(ConsentRegistry::open(dir.path()).unwrap());
+    reg.record("alice", ev(Grant, Some("support"), 1)).unwrap();
+    let withdrawn = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (reg, withdrawn) = (reg.clone(), withdrawn.clone());
+            std::thread::spawn(move || {
+                let mut checks = 0u64;
+                loop {
+                    // Read the flag first: if it was set, the withdrawal had returned.
+                    let after = withdrawn.load(Ordering::SeqCst);
+                    let state = reg.check("alice", "support");
+                    if after {
+                        assert_eq!(state, ConsentState::Withdrawn);
+                        return checks;
+                    }
+                    checks += 1;
+                }
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        reg.record(&format!("other-{i}"), ev(Grant, Some("support"), 2))
+            .unwrap();
+    }
+    reg.record("alice", ev(Withdraw, Some("support"), 3))
+        .unwrap();
+    withdrawn.store(true, Ordering::SeqCst);
+    let checks: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    println!("{checks} checks ran during 21 durable writes");
+}
