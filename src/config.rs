@@ -40,6 +40,20 @@ pub struct Config {
     /// `server.policy`.
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteSection>,
+    /// The consent registry under `<data_dir>/consent`.
+    #[serde(default)]
+    pub consent: ConsentSection,
+}
+
+/// `[consent]`: the consent registry (grants, withdrawals, restrictions per subject; see
+/// `privgate consent`). It is always open, with or without the audit trail.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsentSection {
+    /// Keep consent events this many days; older ones are purged hourly by `serve`, except each
+    /// subject's latest event per purpose and latest restriction, which stay as long as they are
+    /// the current state (Art. 7(1): consent must stay demonstrable). `None` keeps every event.
+    pub retention_days: Option<u32>,
 }
 
 /// `[[app]]`: one calling application, known by its credentials, never by a header it chooses.
@@ -130,8 +144,12 @@ pub struct AdminTokenEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AdminRole {
-    /// Compliance officer: query, export, erase, verify, stats, public key, purge.
+    /// Compliance officer: query, export, erase, verify, stats, public key, purge; and the
+    /// consent routes.
     Officer,
+    /// An application backend recording consent from its own UI: the consent routes only
+    /// (grant, withdraw, restrict, unrestrict, show).
+    Consent,
     /// Operations: metrics, health, readiness, policy reload.
     Ops,
     /// Everything, including key rotation.
@@ -143,6 +161,7 @@ impl AdminRole {
     pub fn as_str(self) -> &'static str {
         match self {
             AdminRole::Officer => "officer",
+            AdminRole::Consent => "consent",
             AdminRole::Ops => "ops",
             AdminRole::Admin => "admin",
         }
@@ -527,6 +546,12 @@ impl Config {
                 bad(key, "expected a value greater than 0".into());
             }
         }
+        if self.consent.retention_days == Some(0) {
+            bad(
+                "consent.retention_days",
+                "expected at least 1 day (leave it out to keep every event)".into(),
+            );
+        }
         let mut names = std::collections::HashSet::new();
         for (i, t) in self.admin.tokens.iter().enumerate() {
             if t.name.trim().is_empty() {
@@ -762,5 +787,27 @@ mod example_tests {
             include_str!("../privgate.example.toml"),
         )
         .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod consent_tests {
+    #[test]
+    fn consent_retention_parses_and_is_validated() {
+        let ok = super::Config::parse("c.toml", "[consent]\nretention_days = 30\n").unwrap();
+        assert_eq!(ok.consent.retention_days, Some(30));
+        assert_eq!(
+            super::Config::default().consent.retention_days,
+            None,
+            "keep everything by default"
+        );
+        let err = super::Config::parse("c.toml", "[consent]\nretention_days = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("consent.retention_days"), "{err}");
+        let err = super::Config::parse("c.toml", "[consent]\nretention = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention"), "{err}");
     }
 }

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod audit;
 pub mod config;
+pub mod consent;
 pub mod demo;
 pub mod detect;
 pub mod error;

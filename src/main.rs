@@ -61,6 +61,29 @@ enum Command {
         #[arg(long, global = true)]
         token_file: Option<PathBuf>,
     },
+    /// The consent registry (GDPR Art. 6, 7, 17, 18, 21): record a subject's grant or
+    /// withdrawal of consent for a purpose, a restriction of all processing, show or erase what
+    /// is recorded. Works on the data dir of a stopped server, or through the admin API of a
+    /// server running on it (token from PRIVGATE_ADMIN_TOKEN or --token-file; role consent,
+    /// officer or admin).
+    Consent {
+        #[command(subcommand)]
+        command: ConsentCommand,
+        /// Data directory [default: the config's server.data_dir, else ./data].
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        /// Config file (privgate.toml) whose [server] data_dir is used when --data-dir is not
+        /// given.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// File holding an admin token (mode 0600), used when a server runs on the data dir;
+        /// default: the PRIVGATE_ADMIN_TOKEN environment variable.
+        #[arg(long, global = true)]
+        token_file: Option<PathBuf>,
+        /// Print JSON (one document) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Admin API helpers.
     Admin {
         #[command(subcommand)]
@@ -103,9 +126,66 @@ enum AdminCommand {
         /// Who holds the token; recorded as the principal of every action taken with it.
         #[arg(long)]
         name: String,
-        /// Roles, comma-separated: officer, ops, admin.
-        #[arg(long, required = true, value_delimiter = ',', value_parser = ["officer", "ops", "admin"])]
+        /// Roles, comma-separated: officer, consent, ops, admin.
+        #[arg(long, required = true, value_delimiter = ',', value_parser = ["officer", "consent", "ops", "admin"])]
         roles: Vec<String>,
+    },
+}
+
+/// A consent event for one purpose.
+#[derive(clap::Args, Debug, Clone)]
+struct PurposeEventArgs {
+    /// The data subject's id (stored only as a keyed blind index).
+    #[arg(long)]
+    subject: String,
+    /// The purpose: lowercase letters, digits, '_' and '-', at most 64.
+    #[arg(long)]
+    purpose: String,
+    /// A reference to the evidence: form id, ticket, document hash.
+    #[arg(long)]
+    evidence: Option<String>,
+    /// Who records it [default: cli, or admin:<token name> through a running server].
+    #[arg(long)]
+    source: Option<String>,
+}
+
+/// A restriction event (all purposes).
+#[derive(clap::Args, Debug, Clone)]
+struct RestrictionEventArgs {
+    /// The data subject's id (stored only as a keyed blind index).
+    #[arg(long)]
+    subject: String,
+    /// A reference to the evidence: the request's ticket, letter, form id.
+    #[arg(long)]
+    evidence: Option<String>,
+    /// Who records it [default: cli, or admin:<token name> through a running server].
+    #[arg(long)]
+    source: Option<String>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum ConsentCommand {
+    /// Records that the subject consented to a purpose (Art. 6(1)(a), 7).
+    Grant(PurposeEventArgs),
+    /// Records that the subject withdrew consent for, or objected to, a purpose (Art. 7(3), 21).
+    Withdraw(PurposeEventArgs),
+    /// Restricts all processing of the subject's data (Art. 18).
+    Restrict(RestrictionEventArgs),
+    /// Lifts a restriction (Art. 18(3)).
+    Unrestrict(RestrictionEventArgs),
+    /// The subject's current state per purpose, restriction and history. Exit 1 when nothing is
+    /// recorded.
+    Show {
+        /// The data subject's id.
+        #[arg(long)]
+        subject: String,
+    },
+    /// Deletes the subject's whole consent history (Art. 17); the subject is then `missing`
+    /// for every purpose.
+    Erase {
+        /// The data subject's id.
+        #[arg(long)]
+        subject: String,
     },
 }
 
@@ -237,6 +317,13 @@ fn main() -> ExitCode {
             data_dir,
             token_file,
         } => audit(command, data_dir, token_file),
+        Command::Consent {
+            command,
+            data_dir,
+            config,
+            token_file,
+            json,
+        } => consent(command, data_dir, config, token_file, json),
         Command::Keys {
             command: KeysCommand::Rotate,
             data_dir,
@@ -845,6 +932,235 @@ fn audit_remote(
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        401 => anyhow::bail!(
+            "the admin API at {} refused the token (401): check PRIVGATE_ADMIN_TOKEN or \
+             --token-file against the server's [admin] tokens",
+            server.url()
+        ),
+        403 => anyhow::bail!("the token may not do this (403): {}", message()),
+        429 => anyhow::bail!(
+            "too many failed authentications from this host (429): wait a minute and retry"
+        ),
+        status => anyhow::bail!("the admin API answered {status}: {}", message()),
+    }
+}
+
+// === consent ===
+
+/// What a consent write asks for, local or remote.
+struct ConsentWrite {
+    kind: privgate::consent::ConsentEventKind,
+    subject: String,
+    purpose: Option<String>,
+    evidence: Option<String>,
+    source: Option<String>,
+}
+
+impl ConsentCommand {
+    fn write(&self) -> Option<ConsentWrite> {
+        use privgate::consent::ConsentEventKind as K;
+        let (kind, subject, purpose, evidence, source) = match self {
+            ConsentCommand::Grant(a) => (
+                K::Grant,
+                &a.subject,
+                Some(&a.purpose),
+                &a.evidence,
+                &a.source,
+            ),
+            ConsentCommand::Withdraw(a) => (
+                K::Withdraw,
+                &a.subject,
+                Some(&a.purpose),
+                &a.evidence,
+                &a.source,
+            ),
+            ConsentCommand::Restrict(a) => (K::Restrict, &a.subject, None, &a.evidence, &a.source),
+            ConsentCommand::Unrestrict(a) => {
+                (K::Unrestrict, &a.subject, None, &a.evidence, &a.source)
+            }
+            ConsentCommand::Show { .. } | ConsentCommand::Erase { .. } => return None,
+        };
+        Some(ConsentWrite {
+            kind,
+            subject: subject.clone(),
+            purpose: purpose.cloned(),
+            evidence: evidence.clone(),
+            source: source.clone(),
+        })
+    }
+}
+
+/// The answer of a consent command, rendered the same whichever way it was obtained.
+enum ConsentOutput {
+    Recorded(privgate::consent::view::RecordedView),
+    Shown(privgate::consent::view::ConsentView),
+    Erased(u64),
+}
+
+impl ConsentOutput {
+    fn print(&self, json: bool) -> ExitCode {
+        match self {
+            ConsentOutput::Recorded(v) if json => {
+                println!("{}", serde_json::to_string(v).unwrap_or_default())
+            }
+            ConsentOutput::Recorded(v) => print!("{}", v.to_line()),
+            ConsentOutput::Shown(v) if json => {
+                println!("{}", serde_json::to_string(v).unwrap_or_default())
+            }
+            ConsentOutput::Shown(v) => print!("{}", v.to_table()),
+            ConsentOutput::Erased(n) if json => {
+                println!("{}", serde_json::json!({ "events_deleted": n }))
+            }
+            ConsentOutput::Erased(n) => println!("erased: {n} consent event(s) deleted"),
+        }
+        match self {
+            ConsentOutput::Shown(v) if v.history.is_empty() => ExitCode::from(1),
+            _ => ExitCode::SUCCESS,
+        }
+    }
+}
+
+/// `privgate consent …`: on the data dir itself, or, when a server runs on it (its `admin.json`
+/// names a live process, or the store is locked and `admin.json` exists), through that server's
+/// admin API, printing the same.
+fn consent(
+    command: ConsentCommand,
+    data_dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use privgate::admin::client::Discovery;
+    use privgate::consent::{ConsentError, ConsentEvent, ConsentRegistry};
+    let data_dir = match (data_dir, &config) {
+        (Some(d), _) => d,
+        (None, Some(c)) => Config::load(c)?.server.data_dir,
+        (None, None) => PathBuf::from("data"),
+    };
+    if let Some(d) = Discovery::read(&data_dir).filter(Discovery::alive) {
+        return consent_remote(&command, &data_dir, &d, token_file.as_deref(), json);
+    }
+    let reg = match ConsentRegistry::open(&data_dir) {
+        Ok(r) => r,
+        Err(ConsentError::Locked) => {
+            let d = Discovery::read(&data_dir)
+                .context("the consent store is locked by another process")?;
+            return consent_remote(&command, &data_dir, &d, token_file.as_deref(), json);
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(format!(
+                "opening the consent registry in {}",
+                data_dir.display()
+            )))
+        }
+    };
+    let out = match (&command, command.write()) {
+        (_, Some(w)) => {
+            let event = ConsentEvent {
+                time_ms: privgate::consent::now_ms(),
+                kind: w.kind,
+                purpose: w.purpose,
+                source: w.source.unwrap_or_else(|| "cli".into()),
+                evidence: w.evidence,
+            };
+            ConsentOutput::Recorded(reg.record_view(&w.subject, event)?)
+        }
+        (ConsentCommand::Show { subject }, None) => ConsentOutput::Shown(reg.show(subject)?),
+        (ConsentCommand::Erase { subject }, None) => {
+            ConsentOutput::Erased(reg.erase_subject(subject)?)
+        }
+        (_, None) => unreachable!("every other command is a write"),
+    };
+    Ok(out.print(json))
+}
+
+/// Runs a consent command through a running server's admin API.
+fn consent_remote(
+    command: &ConsentCommand,
+    data_dir: &std::path::Path,
+    server: &privgate::admin::client::Discovery,
+    token_file: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use http::Method;
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let Some(token) = admin_token_from(token_file)? else {
+        anyhow::bail!(
+            "a privgate server (pid {pid}, admin API at {url}) is running on {dir} and holds the \
+             consent registry, so this command goes through its admin API, which needs a token: \
+             set PRIVGATE_ADMIN_TOKEN or pass --token-file FILE. Create one with \
+             `privgate admin token --name NAME --roles consent` (or officer), add the line it \
+             prints to [admin] tokens in the server's config and restart it",
+            pid = server.pid,
+            url = server.url(),
+            dir = data_dir.display()
+        );
+    };
+    let (method, target, body) = match (command, command.write()) {
+        (_, Some(w)) => {
+            let mut body = serde_json::json!({ "subject": w.subject });
+            for (k, v) in [
+                ("purpose", w.purpose),
+                ("evidence", w.evidence),
+                ("source", w.source),
+            ] {
+                if let Some(v) = v {
+                    body[k] = serde_json::Value::String(v);
+                }
+            }
+            (
+                Method::POST,
+                format!("/admin/consent/{}", w.kind.as_str()),
+                Some(body),
+            )
+        }
+        (ConsentCommand::Show { subject }, None) => (
+            Method::GET,
+            format!(
+                "/admin/consent/show?subject={}",
+                utf8_percent_encode(subject, NON_ALPHANUMERIC)
+            ),
+            None,
+        ),
+        (ConsentCommand::Erase { subject }, None) => (
+            Method::POST,
+            "/admin/consent/erase".to_string(),
+            Some(serde_json::json!({ "subject": subject })),
+        ),
+        (_, None) => unreachable!("every other command is a write"),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let resp = runtime.block_on(privgate::admin::client::request(
+        server, &token, method, &target, body,
+    ))?;
+    let message = || {
+        serde_json::from_str::<serde_json::Value>(&resp.body)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| resp.body.trim().to_string())
+    };
+    let unexpected = || format!("unexpected answer from the admin API at {}", server.url());
+    match resp.status {
+        200 => {
+            let out = match command {
+                ConsentCommand::Show { .. } => {
+                    ConsentOutput::Shown(serde_json::from_str(&resp.body).with_context(unexpected)?)
+                }
+                ConsentCommand::Erase { .. } => ConsentOutput::Erased(
+                    serde_json::from_str::<serde_json::Value>(&resp.body)
+                        .ok()
+                        .and_then(|v| v["events_deleted"].as_u64())
+                        .with_context(unexpected)?,
+                ),
+                _ => ConsentOutput::Recorded(
+                    serde_json::from_str(&resp.body).with_context(unexpected)?,
+                ),
+            };
+            Ok(out.print(json))
         }
         401 => anyhow::bail!(
             "the admin API at {} refused the token (401): check PRIVGATE_ADMIN_TOKEN or \

@@ -5,8 +5,8 @@
 //! request data, so the number of series is bounded whatever clients send.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Pre-registered metric handles.
@@ -44,6 +44,13 @@ pub struct Metrics {
     pub admin_auth_failures_total: IntCounterVec,
     /// `privgate_streams_aborted_total{side}`: streams that ended early (`upstream`, `client`).
     pub streams_aborted_total: IntCounterVec,
+    /// `privgate_consent_checks_total{result}`: policy-gate decisions on the request path, by
+    /// result (`granted`, `withdrawn`, `missing`, `restricted`, `not_required` when the lawful
+    /// basis is not consent, `no_subject`). Count through
+    /// [`Metrics::consent_check`], which uses handles resolved once.
+    pub consent_checks_total: IntCounterVec,
+    /// The `consent_checks_total` children, in [`CONSENT_RESULTS`] order.
+    consent_checks: [IntCounter; 6],
     /// `privgate_active_streams`: streamed answers in flight.
     pub active_streams: IntGauge,
     /// `privgate_active_connections`: client connections open.
@@ -55,6 +62,16 @@ impl std::fmt::Debug for Metrics {
         f.write_str("Metrics")
     }
 }
+
+/// The `result` label values of `privgate_consent_checks_total` (a closed set).
+pub const CONSENT_RESULTS: [&str; 6] = [
+    "granted",
+    "withdrawn",
+    "missing",
+    "restricted",
+    "not_required",
+    "no_subject",
+];
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -104,7 +121,15 @@ impl Metrics {
                 .expect("metric names are unique");
             g
         };
+        let consent_checks_total = counter(
+            "consent_checks_total",
+            "Consent checks on the request path, by result (restricted wins over the state).",
+            &["result"],
+        );
+        let consent_checks = CONSENT_RESULTS.map(|r| consent_checks_total.with_label_values(&[r]));
         Metrics {
+            consent_checks_total,
+            consent_checks,
             requests_total: counter(
                 "requests_total",
                 "Requests handled, by route template, provider and status class.",
@@ -184,6 +209,14 @@ impl Metrics {
             active_streams: gauge("active_streams", "Streamed answers in flight."),
             active_connections: gauge("active_connections", "Client connections open."),
             registry,
+        }
+    }
+
+    /// Counts one gate decision by its result (one of [`CONSENT_RESULTS`]); no label lookup, no
+    /// allocation. A label outside the set is not counted.
+    pub fn consent_check(&self, result: &str) {
+        if let Some(i) = CONSENT_RESULTS.iter().position(|r| *r == result) {
+            self.consent_checks[i].inc();
         }
     }
 

@@ -62,7 +62,7 @@ async fn call(
     auth: Option<&str>,
 ) -> reqwest::Response {
     let client = reqwest::Client::new();
-    let query = if path == "/admin/audit/export" {
+    let query = if path == "/admin/audit/export" || path == "/admin/consent/show" {
         "?subject=nobody-in-particular"
     } else {
         ""
@@ -78,6 +78,12 @@ async fn call(
     req = match path {
         "/admin/audit/erase" => req.json(&json!({"subject": "nobody-in-particular"})),
         "/admin/audit/purge" => req.json(&json!({"before": "2000-01-01"})),
+        "/admin/consent/grant" | "/admin/consent/withdraw" => {
+            req.json(&json!({"subject": "nobody-in-particular", "purpose": "support"}))
+        }
+        "/admin/consent/restrict" | "/admin/consent/unrestrict" | "/admin/consent/erase" => {
+            req.json(&json!({"subject": "nobody-in-particular"}))
+        }
         _ => req,
     };
     req.send().await.unwrap()

@@ -9,6 +9,7 @@ mod admin;
 mod audit_trail;
 
 mod cli;
+mod consent;
 
 mod errors;
 mod forwarding;

@@ -1,6 +1,7 @@
 //! The admin listener: observability (`/metrics`, `/healthz`, `/readyz`) and the admin API
 //! (`/admin/...`: the audit trail's query, export, erase, verify, stats, public key and purge;
-//! policy reload; key rotation) for tools, dashboards and the CLI while a server runs.
+//! the consent registry's grant, withdraw, restrict, unrestrict, show and erase; policy reload;
+//! key rotation) for tools, dashboards, application backends and the CLI while a server runs.
 //!
 //! Every `/admin/...` request (and observability when `[admin] open_observability = false`)
 //! needs `Authorization: Bearer <token>`; see `auth` for how tokens are checked. Order of checks:
@@ -39,6 +40,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::audit::{cli, AuditError, AuditFilter, AuditLog};
 use crate::config::AdminRole;
+use crate::consent::{ConsentError, ConsentEvent, ConsentEventKind};
 use crate::proxy::AppState;
 use auth::{Authenticator, FailureLimiter, Principal};
 
@@ -135,23 +137,42 @@ enum Action {
     Purge,
     Reload,
     RotateKeys,
+    ConsentGrant,
+    ConsentWithdraw,
+    ConsentRestrict,
+    ConsentUnrestrict,
+    ConsentShow,
+    ConsentErase,
 }
 
 impl Action {
-    /// The role a route needs (`admin` has every role). Default deny: no route is open to a
-    /// token without its role.
-    fn role(self) -> AdminRole {
+    /// The roles that may use a route, any one suffices (`admin` has every role). Default deny:
+    /// no route is open to a token without one of its roles.
+    fn roles(self) -> &'static [AdminRole] {
         match self {
-            Action::Metrics | Action::Health | Action::Ready | Action::Reload => AdminRole::Ops,
+            Action::Metrics | Action::Health | Action::Ready | Action::Reload => &[AdminRole::Ops],
             Action::Query
             | Action::Export
             | Action::Erase
             | Action::Verify
             | Action::Stats
             | Action::PublicKey
-            | Action::Purge => AdminRole::Officer,
-            Action::RotateKeys => AdminRole::Admin,
+            | Action::Purge
+            // Erasure is the officer's decision, not an application's.
+            | Action::ConsentErase => &[AdminRole::Officer],
+            // Application backends record what their users chose; officers may too.
+            Action::ConsentGrant
+            | Action::ConsentWithdraw
+            | Action::ConsentRestrict
+            | Action::ConsentUnrestrict
+            | Action::ConsentShow => &[AdminRole::Consent, AdminRole::Officer],
+            Action::RotateKeys => &[AdminRole::Admin],
         }
+    }
+
+    /// Whether `p` may use this route.
+    fn permits(self, p: &Principal) -> bool {
+        self.roles().iter().any(|r| p.may(*r))
     }
 
     /// The action's name in audit access events.
@@ -169,7 +190,24 @@ impl Action {
             Action::Purge => "purge",
             Action::Reload => "reload",
             Action::RotateKeys => "keys-rotate",
+            Action::ConsentGrant => "consent-grant",
+            Action::ConsentWithdraw => "consent-withdraw",
+            Action::ConsentRestrict => "consent-restrict",
+            Action::ConsentUnrestrict => "consent-unrestrict",
+            Action::ConsentShow => "consent-show",
+            Action::ConsentErase => "consent-erase",
         }
+    }
+
+    /// The event a consent write records.
+    fn consent_kind(self) -> Option<ConsentEventKind> {
+        Some(match self {
+            Action::ConsentGrant => ConsentEventKind::Grant,
+            Action::ConsentWithdraw => ConsentEventKind::Withdraw,
+            Action::ConsentRestrict => ConsentEventKind::Restrict,
+            Action::ConsentUnrestrict => ConsentEventKind::Unrestrict,
+            _ => return None,
+        })
     }
 }
 
@@ -187,6 +225,24 @@ const ROUTES: &[(&str, &Method, Action)] = &[
     ("/admin/audit/purge", &Method::POST, Action::Purge),
     ("/admin/reload", &Method::POST, Action::Reload),
     ("/admin/keys/rotate", &Method::POST, Action::RotateKeys),
+    ("/admin/consent/grant", &Method::POST, Action::ConsentGrant),
+    (
+        "/admin/consent/withdraw",
+        &Method::POST,
+        Action::ConsentWithdraw,
+    ),
+    (
+        "/admin/consent/restrict",
+        &Method::POST,
+        Action::ConsentRestrict,
+    ),
+    (
+        "/admin/consent/unrestrict",
+        &Method::POST,
+        Action::ConsentUnrestrict,
+    ),
+    ("/admin/consent/show", &Method::GET, Action::ConsentShow),
+    ("/admin/consent/erase", &Method::POST, Action::ConsentErase),
 ];
 
 /// Every admin route as `(method, path)`, for tests and docs.
@@ -277,12 +333,13 @@ async fn handle(admin: &Admin, peer: SocketAddr, req: Request<Incoming>) -> Resp
         }
         Err(_) => return error(StatusCode::NOT_FOUND, "not_found", "no such route"),
     };
-    if !principal.may(action.role()) {
+    if !action.permits(&principal) {
         tracing::info!(principal = %principal.name, action = action.name(), "admin action forbidden");
+        let roles: Vec<&str> = action.roles().iter().map(|r| r.as_str()).collect();
         return error(
             StatusCode::FORBIDDEN,
             "forbidden",
-            &format!("this token lacks the {} role", action.role().as_str()),
+            &format!("this token lacks the {} role", roles.join(" or ")),
         );
     }
     tracing::info!(principal = %principal.name, action = action.name(), "admin action");
@@ -353,6 +410,49 @@ impl From<AuditError> for Failure {
     }
 }
 
+impl From<ConsentError> for Failure {
+    fn from(e: ConsentError) -> Failure {
+        match e {
+            ConsentError::InvalidPurpose => {
+                Failure(StatusCode::BAD_REQUEST, "invalid_purpose", e.to_string())
+            }
+            ConsentError::InvalidInput(_) => {
+                Failure(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+            }
+            _ => Failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "consent_unavailable",
+                e.to_string(),
+            ),
+        }
+    }
+}
+
+/// The consent routes answer malformed input with `invalid_request` (the audit routes keep
+/// their historical `invalid`).
+fn invalid_request(f: Failure) -> Failure {
+    match f {
+        Failure(StatusCode::BAD_REQUEST, "invalid", m) => {
+            Failure(StatusCode::BAD_REQUEST, "invalid_request", m)
+        }
+        other => other,
+    }
+}
+
+/// Runs a blocking consent registry call (sled I/O, fsync) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ConsentError> + Send + 'static,
+) -> Result<T, Failure> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(Failure::from),
+        Err(_) => Err(Failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the consent operation failed".into(),
+        )),
+    }
+}
+
 fn bad(message: impl Into<String>) -> Failure {
     Failure(StatusCode::BAD_REQUEST, "invalid", message.into())
 }
@@ -412,6 +512,29 @@ async fn json_body<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Re
 #[serde(deny_unknown_fields)]
 struct SubjectBody {
     subject: String,
+}
+
+/// The body of a consent write. `purpose` for grant and withdraw only; `source` defaults to
+/// `admin:<token name>`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    subject: String,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    evidence: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+/// The access event's filter for a consent action: the subject under the *audit* trail's blind
+/// index (the consent store's index uses another key).
+fn consent_filter(state: &AppState, subject: &str) -> AuditFilter {
+    AuditFilter {
+        subject: state.audit.as_ref().map(|log| log.subject_ref(subject)),
+        ..AuditFilter::default()
+    }
 }
 
 #[derive(Deserialize)]
@@ -584,6 +707,62 @@ async fn run(
             audited(state, who, action, &none, 0).await?;
             Ok(json(
                 serde_json::json!({"master_generation": generation}).to_string() + "\n",
+            ))
+        }
+        Action::ConsentGrant
+        | Action::ConsentWithdraw
+        | Action::ConsentRestrict
+        | Action::ConsentUnrestrict => {
+            let kind = action
+                .consent_kind()
+                .expect("every consent write has an event kind");
+            let b: ConsentBody = json_body(req).await.map_err(invalid_request)?;
+            crate::consent::validate_subject(&b.subject)?;
+            let event = ConsentEvent {
+                time_ms: crate::consent::now_ms(),
+                kind,
+                purpose: b.purpose,
+                source: b.source.unwrap_or_else(|| format!("admin:{}", who.name)),
+                evidence: b.evidence,
+            };
+            event.validate()?;
+            let filter = consent_filter(state, &b.subject);
+            let consent = state.consent.clone();
+            let view = blocking(move || consent.record_view(&b.subject, event)).await?;
+            // Recorded after the write: the access event says what was done, and who did it. If
+            // it cannot be written the caller gets 503 although the consent event is durable;
+            // a retry records the same event again, which leaves the same state.
+            audited(state, who, action, &filter, 1).await?;
+            Ok(json(
+                serde_json::to_string(&view).expect("a view serialises") + "\n",
+            ))
+        }
+        Action::ConsentShow => {
+            let ps = params(query.as_deref(), &["subject"]).map_err(invalid_request)?;
+            let subject = param(&ps, "subject")
+                .ok_or_else(|| invalid_request(bad("subject is required")))?
+                .to_string();
+            crate::consent::validate_subject(&subject)?;
+            let filter = consent_filter(state, &subject);
+            let consent = state.consent.clone();
+            let view = blocking(move || consent.show(&subject)).await?;
+            audited(state, who, action, &filter, view.history.len() as u64).await?;
+            let mut r = json(serde_json::to_string(&view).expect("a view serialises") + "\n");
+            r.headers_mut().insert(
+                "x-privgate-count",
+                HeaderValue::from(view.history.len() as u64),
+            );
+            Ok(r)
+        }
+        Action::ConsentErase => {
+            let b: SubjectBody = json_body(req).await.map_err(invalid_request)?;
+            crate::consent::validate_subject(&b.subject)?;
+            let filter = consent_filter(state, &b.subject);
+            let consent = state.consent.clone();
+            let n = blocking(move || consent.erase_subject(&b.subject)).await?;
+            audited(state, who, action, &filter, n).await?;
+            Ok(json(
+                serde_json::json!({ "events_deleted": n }).to_string() + "\n",
             ))
         }
         Action::Metrics | Action::Health | Action::Ready => Ok(observe(state, action)),

@@ -84,6 +84,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The audit trail (`None` when `[audit] enabled = false`).
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// The consent registry (`<data_dir>/consent`), always open: the request path asks it
+    /// `lookup(subject, purpose)` on every request; the admin API records and shows consent.
+    pub consent: Arc<crate::consent::ConsentRegistry>,
     /// Readiness: false until listening, and while shutting down.
     pub ready: AtomicBool,
     /// False after an audit write failed, until one succeeds again (readiness reports it).
@@ -161,13 +164,22 @@ impl AppState {
         (policy, selected.purpose)
     }
 
-    /// Whether `subject` restricted processing, and its consent for `purpose`.
-    pub fn consent_lookup(&self, _subject: &str, _purpose: &str) -> (bool, gate::ConsentOutcome) {
-        (false, gate::ConsentOutcome::Missing)
+    /// Whether `subject` restricted processing, and its consent for `purpose`: one lookup in
+    /// the registry's in-memory index (no I/O; a withdrawal is seen by the next request).
+    pub fn consent_lookup(&self, subject: &str, purpose: &str) -> (bool, gate::ConsentOutcome) {
+        let check = self.consent.lookup(subject, purpose);
+        let state = match check.state {
+            crate::consent::ConsentState::Granted => gate::ConsentOutcome::Granted,
+            crate::consent::ConsentState::Withdrawn => gate::ConsentOutcome::Withdrawn,
+            crate::consent::ConsentState::Missing => gate::ConsentOutcome::Missing,
+        };
+        (check.restricted, state)
     }
 
     /// Counts one gate decision in `privgate_consent_checks_total{result}`.
-    pub fn count_consent_check(&self, _outcome: gate::ConsentOutcome) {}
+    pub fn count_consent_check(&self, outcome: gate::ConsentOutcome) {
+        self.metrics.consent_check(outcome.as_str());
+    }
 
     /// The policy of paths no `[[route]]` covers (`server.policy`).
     pub fn policy(&self) -> Arc<CompiledPolicy> {
@@ -204,6 +216,14 @@ pub enum StartError {
     /// A `[[route]]` names a missing policy or a purpose its policy does not permit.
     #[error("routes:\n{0}")]
     Routes(String),
+    /// The consent registry could not be opened.
+    #[error("consent registry in {path}: {source}")]
+    Consent {
+        /// The data dir.
+        path: PathBuf,
+        /// Why.
+        source: crate::consent::ConsentError,
+    },
     /// The chosen policy does not exist.
     #[error("policy {id:?} not found; loaded: {loaded}")]
     UnknownPolicy {
@@ -271,6 +291,12 @@ impl Server {
         } else {
             None
         };
+        let consent = crate::consent::ConsentRegistry::open(&config.server.data_dir)
+            .map(Arc::new)
+            .map_err(|source| StartError::Consent {
+                path: config.server.data_dir.clone(),
+                source,
+            })?;
         let tls = crate::tls::server_config(&config.server.cert_path(), &config.server.key_path())?;
         let admin_tls = if config.admin.tls {
             Some(crate::admin::tls_acceptor(
@@ -345,6 +371,7 @@ impl Server {
             upstreams,
             metrics,
             audit,
+            consent,
             ready: AtomicBool::new(false),
             audit_healthy: AtomicBool::new(true),
         });
@@ -366,12 +393,13 @@ impl Server {
                 rx,
             )),
         ];
-        if let (Some(audit), Some(days)) = (state.audit.clone(), state.config.audit.retention_days)
-        {
+        let audit_retention = state.audit.clone().zip(state.config.audit.retention_days);
+        let consent_retention = state.config.consent.retention_days;
+        if audit_retention.is_some() || consent_retention.is_some() {
             // Ends with the server's shutdown signal.
             tasks.push(tokio::spawn(purge_periodically(
-                audit,
-                days,
+                audit_retention,
+                consent_retention,
                 state.clone(),
                 rx_watch.clone(),
             )));
@@ -479,25 +507,38 @@ pub fn load_or_create_key(data_dir: &std::path::Path) -> Result<PseudonymKey, St
     }
 }
 
-/// Deletes audit records older than `days`, at start and then hourly.
+/// Deletes audit records and consent events older than their retention (days), at start and
+/// then hourly.
 async fn purge_periodically(
-    audit: Arc<crate::audit::AuditLog>,
-    days: u32,
+    audit: Option<(Arc<crate::audit::AuditLog>, u32)>,
+    consent_days: Option<u32>,
     state: Arc<AppState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
         let now = crate::proxy::auditing::now_ms();
-        let before = now.saturating_sub(u64::from(days) * 86_400_000);
-        match audit.purge_before(before).await {
-            Ok(report) => tracing::info!(?report, "audit retention purge"),
-            Err(e) => {
-                state
-                    .metrics
-                    .audit_write_failures_total
-                    .with_label_values(&["purge"])
-                    .inc();
-                tracing::error!(error = %e, "audit retention purge failed");
+        if let Some((audit, days)) = &audit {
+            let before = now.saturating_sub(u64::from(*days) * 86_400_000);
+            match audit.purge_before(before).await {
+                Ok(report) => tracing::info!(?report, "audit retention purge"),
+                Err(e) => {
+                    state
+                        .metrics
+                        .audit_write_failures_total
+                        .with_label_values(&["purge"])
+                        .inc();
+                    tracing::error!(error = %e, "audit retention purge failed");
+                }
+            }
+        }
+        if let Some(days) = consent_days {
+            let consent = state.consent.clone();
+            let keep = Duration::from_secs(u64::from(days) * 86_400);
+            // sled I/O: off the async workers.
+            match tokio::task::spawn_blocking(move || consent.purge(keep, now)).await {
+                Ok(Ok(report)) => tracing::info!(?report, "consent retention purge"),
+                Ok(Err(e)) => tracing::error!(error = %e, "consent retention purge failed"),
+                Err(_) => tracing::error!("consent retention purge panicked"),
             }
         }
         tokio::select! {
