@@ -12,7 +12,9 @@
 //!    and regions that cannot hold their entity;
 //! 3. runs the recognizers: `patterns` (regex core + code boundary checks + validators + cue
 //!    words), `dates` (dates of birth need a birth cue), `address` (street grammars and cue-led
-//!    capture), `names` (name lists, cues, layout; Chinese surnames);
+//!    capture), `names` (name lists, cues, layout; Chinese surnames), `ids` (EU national
+//!    identifiers, MAC and wallet addresses: tokens around digit runs) and the policy's
+//!    `custom` recognizers;
 //! 4. drops findings under `min_score` or on the allow list, resolves overlaps (highest score,
 //!    then longest) and maps offsets back to the original text.
 //!
@@ -25,13 +27,17 @@ use std::fmt;
 
 mod address;
 mod context;
+pub mod custom;
 mod dates;
+mod ids;
 mod names;
 mod normalize;
 mod patterns;
 pub mod validators;
 
 use serde::{Deserialize, Serialize};
+
+pub use custom::{CustomRecognizer, CustomSpec, Validator};
 
 /// A kind of personal data (or secret) the detector can find. Names match the labelled corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,11 +73,29 @@ pub enum EntityType {
     UkNino,
     /// A passport number.
     Passport,
+    /// A German tax identification number (Steuer-IdNr, MOD 11,10 check digit).
+    DeTaxId,
+    /// A German identity card (Personalausweis) document number (7-3-1 check digit).
+    DeIdCard,
+    /// A French social security number (NIR / INSEE, mod-97 key).
+    FrNir,
+    /// A Spanish DNI or NIE (control letter).
+    EsDni,
+    /// An Italian fiscal code (codice fiscale, check letter).
+    ItFiscalCode,
+    /// A Dutch citizen service number (BSN, 11-proof).
+    NlBsn,
+    /// A network interface's MAC address.
+    MacAddress,
+    /// A cryptocurrency wallet address (Bitcoin, Ethereum).
+    Crypto,
+    /// A value found by a policy's own `[[recognizer]]` (which one is in the policy file).
+    Custom,
 }
 
 impl EntityType {
     /// Every entity type, in a stable order.
-    pub const ALL: [EntityType; 15] = [
+    pub const ALL: [EntityType; 24] = [
         EntityType::Person,
         EntityType::Email,
         EntityType::Phone,
@@ -87,6 +111,15 @@ impl EntityType {
         EntityType::ApiKey,
         EntityType::UkNino,
         EntityType::Passport,
+        EntityType::DeTaxId,
+        EntityType::DeIdCard,
+        EntityType::FrNir,
+        EntityType::EsDni,
+        EntityType::ItFiscalCode,
+        EntityType::NlBsn,
+        EntityType::MacAddress,
+        EntityType::Crypto,
+        EntityType::Custom,
     ];
 
     /// The canonical upper-case name, as used in policies, placeholders and metrics labels.
@@ -107,6 +140,15 @@ impl EntityType {
             EntityType::ApiKey => "API_KEY",
             EntityType::UkNino => "UK_NINO",
             EntityType::Passport => "PASSPORT",
+            EntityType::DeTaxId => "DE_TAX_ID",
+            EntityType::DeIdCard => "DE_ID_CARD",
+            EntityType::FrNir => "FR_NIR",
+            EntityType::EsDni => "ES_DNI",
+            EntityType::ItFiscalCode => "IT_FISCAL_CODE",
+            EntityType::NlBsn => "NL_BSN",
+            EntityType::MacAddress => "MAC_ADDRESS",
+            EntityType::Crypto => "CRYPTO",
+            EntityType::Custom => "CUSTOM",
         }
     }
 
@@ -154,6 +196,9 @@ pub struct DetectorConfig {
     /// Exact strings never reported (e.g. a company's own support address). Compared against the
     /// matched text, case-insensitively.
     pub allow_list: Vec<String>,
+    /// A policy's own recognizers (`[[recognizer]]`), run after the built-in ones; their
+    /// findings are filtered and resolved like any other.
+    pub custom: Vec<CustomRecognizer>,
 }
 
 impl Default for DetectorConfig {
@@ -162,6 +207,7 @@ impl Default for DetectorConfig {
             entities: EntityType::ALL.into_iter().collect(),
             min_score: 0.5,
             allow_list: Vec::new(),
+            custom: Vec::new(),
         }
     }
 }
@@ -426,6 +472,8 @@ pub struct Detector {
     passport_cues: context::Context,
     addresses: address::Addresses,
     names: names::Names,
+    /// National identifiers, MAC and wallet addresses.
+    ids: ids::Ids,
 }
 
 impl Detector {
@@ -464,6 +512,7 @@ impl Detector {
             dates: dates::Dates::new()?,
             addresses: address::Addresses::new()?,
             names: names::Names::new()?,
+            ids: ids::Ids::new()?,
             config,
         })
     }
@@ -500,6 +549,10 @@ impl Detector {
             }
         }
         self.patterns.run(&scan, &passport_windows, &mut cands);
+        self.ids.run(&scan, &mut cands);
+        for c in &self.config.custom {
+            c.run(&scan, &mut cands);
+        }
         if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 {
             let mut birth_windows = Vec::new();
             for h in self.birth_cues.all_of(&scan.lower, &[context::Ctx::Birth]) {
