@@ -83,22 +83,26 @@ impl Ids {
             .is_some()
     }
 
-    /// Whether another identifier's cue (phone, card, bank, order, …) sits just before `pos`.
-    fn other_cue(scan: &Scan<'_>, pos: usize) -> bool {
+    /// Where the nearest other identifier's cue (phone, card, bank, order, …) before `pos` ends.
+    fn other_cue(scan: &Scan<'_>, pos: usize) -> Option<usize> {
         scan.ctx
             .nearest_before(&scan.lower, pos, 40)
-            .is_some_and(|h| h.kind != Ctx::Birth)
+            .filter(|h| h.kind != Ctx::Birth)
+            .map(|h| h.end)
     }
 
-    /// Scores a validated candidate: `cued` with its own cue, `bare` without, `0.3` when another
-    /// identifier's cue is nearer.
+    /// Scores a validated candidate: `cued` when its own cue is the nearest identifier cue,
+    /// at most `0.3` when another identifier's cue is nearer, `bare` without either.
     fn score(&self, scan: &Scan<'_>, s: usize, kind: Ctx, cued: f32, bare: f32) -> f32 {
-        if self.cue(scan, s, kind) {
-            cued
-        } else if Self::other_cue(scan, s) {
-            bare.min(0.3)
-        } else {
-            bare
+        let own = self
+            .cues
+            .kind_before(&scan.lower, s, CUE_WINDOW, &[kind])
+            .map(|h| h.end);
+        match (own, Self::other_cue(scan, s)) {
+            (Some(o), Some(other)) if other > o => bare.min(0.3),
+            (Some(_), _) => cued,
+            (None, Some(_)) => bare.min(0.3),
+            (None, None) => bare,
         }
     }
 
