@@ -2,8 +2,10 @@
 //!
 //! Owns: pure functions that say whether a candidate string is a plausible instance of an entity
 //! (Luhn, IBAN mod-97 with per-country lengths, PRC resident ID ISO 7064 MOD 11-2 with a birth
-//! date check, US SSN area/group/serial rules, UK NINO prefix rules, IP address parsing). Does not
-//! own: finding candidates in text (see `patterns`), nor scoring.
+//! date check, US SSN area/group/serial rules, UK NINO prefix rules, IP address parsing, the EU
+//! national identifiers' check digits and letters, MAC address rules, Bitcoin base58check and
+//! bech32/bech32m, Ethereum EIP-55 with a small keccak-256). Does not own: finding candidates in
+//! text (see `patterns`, `ids`), nor scoring.
 
 use std::net::Ipv6Addr;
 
