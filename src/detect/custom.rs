@@ -379,6 +379,24 @@ mod tests {
     }
 
     #[test]
+    fn findings_name_their_recognizer_on_request() {
+        let d = detector(vec![
+            CustomSpec {
+                name: "cust".into(),
+                ..spec("CUST-[0-9]{8}")
+            },
+            CustomSpec {
+                name: "emp".into(),
+                ..spec("EMP[0-9]{5}")
+            },
+        ]);
+        let t = "ｍａｉｌ a@b.com about EMP12345 and CUST－12345678";
+        let f = d.find(t);
+        let names: Vec<Option<&str>> = f.iter().map(|x| d.custom_recognizer_of(t, x)).collect();
+        assert_eq!(names, vec![None, Some("emp"), Some("cust")], "{f:?}");
+    }
+
+    #[test]
     fn a_value_group_is_what_is_reported_and_validated() {
         let d = detector(vec![CustomSpec {
             validator: Some(Validator::DeTaxId),

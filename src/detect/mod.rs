@@ -590,6 +590,31 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// Which of the policy's custom recognizers produced `finding` (from [`Detector::find`] on
+    /// the same `text`), if one did: for reports such as `privgate scan --json`. Not for the
+    /// request path: it runs the custom recognizers again.
+    pub fn custom_recognizer_of(&self, text: &str, finding: &Finding) -> Option<&str> {
+        if self.config.custom.is_empty() {
+            return None;
+        }
+        let norm = normalize::normalize(text);
+        let scan = Scan::new(&norm.text, &self.ctx, &self.config.entities);
+        let mut out = Vec::new();
+        self.config.custom.iter().find_map(|c| {
+            out.clear();
+            c.run(&scan, &mut out);
+            out.iter()
+                .any(|f| {
+                    f.entity == finding.entity
+                        && norm.original(f.start) == finding.start
+                        && norm.original(f.end) == finding.end
+                })
+                .then(|| c.name())
+        })
+    }
+}
+
 /// One default detector shared by the unit tests (building one compiles every recognizer).
 #[cfg(test)]
 pub(crate) fn test_detector() -> &'static Detector {
@@ -656,6 +681,17 @@ mod tests {
     #[test]
     fn detector_is_send_sync() {
         assert_send_sync::<Detector>();
+    }
+
+    #[test]
+    fn entity_names_are_the_serde_names_and_parse_back() {
+        for e in EntityType::ALL {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.as_str()));
+            assert_eq!(EntityType::parse(&e.as_str().to_lowercase()), Some(e));
+        }
+        let distinct: BTreeSet<EntityType> = EntityType::ALL.into_iter().collect();
+        assert_eq!(distinct.len(), EntityType::ALL.len());
     }
 
     #[test]
