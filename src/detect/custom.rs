@@ -240,8 +240,9 @@ impl CustomRecognizer {
         let word = |c: u8| c.is_ascii_alphanumeric();
         cues.find_iter(&t[lo..pos]).any(|m| {
             let (s, e) = (lo + m.start(), lo + m.end());
-            !(word(b[s]) && s > 0 && word(b[s - 1]))
-                && !(word(b[e - 1]) && e < b.len() && word(b[e]))
+            let glued_left = word(b[s]) && s > 0 && word(b[s - 1]);
+            let glued_right = word(b[e - 1]) && e < b.len() && word(b[e]);
+            !glued_left && !glued_right
         })
     }
 

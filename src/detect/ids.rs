@@ -140,103 +140,67 @@ impl Ids {
 
     /// One token, dispatched on its length and first bytes.
     fn token(&self, scan: &Scan<'_>, tok: Token<'_>, out: &mut Vec<Finding>) {
+        use EntityType as E;
         let Token { lo, hi, t } = tok;
         let all_digits = t.iter().all(u8::is_ascii_digit);
-        let mut push = |entity: EntityType, score: f32| {
-            if scan.want(entity) {
-                out.push(Finding {
-                    start: lo,
-                    end: hi,
-                    entity,
-                    score,
-                });
+        let found = match t.len() {
+            // Any nine digits pass the 11-proof one time in eleven: a BSN needs its cue.
+            9 if all_digits && scan.want(E::NlBsn) && v::nl_bsn(t) => {
+                Some((E::NlBsn, self.score(scan, lo, Ctx::NlBsn, 0.95, 0.3)))
             }
-        };
-        match t.len() {
-            9 if all_digits => {
-                // Any nine digits pass the 11-proof one time in eleven: a BSN needs its cue.
-                if scan.want(EntityType::NlBsn) && v::nl_bsn(t) {
-                    push(
-                        EntityType::NlBsn,
-                        self.score(scan, lo, Ctx::NlBsn, 0.95, 0.3),
-                    );
-                }
+            9 if !all_digits && scan.want(E::EsDni) => {
+                self.es_dni(scan, lo, t).map(|score| (E::EsDni, score))
             }
-            9 => {
-                if scan.want(EntityType::EsDni) {
-                    if let Some(score) = self.es_dni(scan, lo, t) {
-                        push(EntityType::EsDni, score);
-                    }
-                }
+            // One random token in ten passes a 7-3-1 check digit: the bare form needs a cue.
+            10 if scan.want(E::DeIdCard) && v::de_id_card(t) => {
+                Some((E::DeIdCard, self.score(scan, lo, Ctx::DeIdCard, 0.95, 0.4)))
             }
-            10 if t[0].is_ascii_uppercase() => {
-                // One random token in ten passes a 7-3-1 check digit: the bare form needs a cue.
-                if scan.want(EntityType::DeIdCard) && v::de_id_card(t) {
-                    push(
-                        EntityType::DeIdCard,
-                        self.score(scan, lo, Ctx::DeIdCard, 0.95, 0.4),
-                    );
-                }
+            11 if all_digits && scan.want(E::DeTaxId) && v::de_tax_id(t) => {
+                Some((E::DeTaxId, self.score(scan, lo, Ctx::DeTaxId, 0.97, 0.55)))
             }
-            11 if all_digits => {
-                if scan.want(EntityType::DeTaxId) && v::de_tax_id(t) {
-                    push(
-                        EntityType::DeTaxId,
-                        self.score(scan, lo, Ctx::DeTaxId, 0.97, 0.55),
-                    );
-                }
+            15 if scan.want(E::FrNir) && v::fr_nir(&t.to_ascii_uppercase()) => {
+                Some((E::FrNir, self.score(scan, lo, Ctx::FrNir, 0.98, 0.7)))
             }
-            15 => {
-                if scan.want(EntityType::FrNir) && v::fr_nir(&t.to_ascii_uppercase()) {
-                    push(
-                        EntityType::FrNir,
-                        self.score(scan, lo, Ctx::FrNir, 0.98, 0.7),
-                    );
-                }
+            16 if scan.want(E::ItFiscalCode)
+                && one_case(t)
+                && v::it_fiscal_code(&t.to_ascii_uppercase()) =>
+            {
+                let cued = self.cue(scan, lo, Ctx::ItFiscal);
+                Some((E::ItFiscalCode, if cued { 0.99 } else { 0.95 }))
             }
-            16 => {
-                if scan.want(EntityType::ItFiscalCode) && one_case(t) {
-                    if v::it_fiscal_code(&t.to_ascii_uppercase()) {
-                        let cued = self.cue(scan, lo, Ctx::ItFiscal);
-                        push(EntityType::ItFiscalCode, if cued { 0.99 } else { 0.95 });
-                    }
-                }
-            }
-            26..=35 if matches!(t[0], b'1' | b'3') => {
-                if scan.want(EntityType::Crypto) && v::btc_base58(t) {
-                    push(
-                        EntityType::Crypto,
-                        if self.cue(scan, lo, Ctx::Crypto) {
-                            0.99
-                        } else {
-                            0.95
-                        },
-                    );
-                }
-            }
-            42 if t[0] == b'0' && matches!(t[1], b'x' | b'X') => {
-                if scan.want(EntityType::Crypto) {
-                    let cued = self.cue(scan, lo, Ctx::Crypto);
-                    match v::eth_address(t) {
-                        Some(v::EthAddress::Checksummed) => push(EntityType::Crypto, 0.97),
-                        Some(v::EthAddress::Uncased) => {
-                            push(EntityType::Crypto, if cued { 0.95 } else { 0.85 })
-                        }
-                        None => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-        if (14..=90).contains(&t.len())
-            && t[..3].eq_ignore_ascii_case(b"bc1")
-            && scan.want(EntityType::Crypto)
-        {
-            // Only ASCII bytes in a token, so it is valid UTF-8.
-            if std::str::from_utf8(t).is_ok_and(v::btc_bech32) {
+            26..=35 if matches!(t[0], b'1' | b'3') && scan.want(E::Crypto) && v::btc_base58(t) => {
                 let cued = self.cue(scan, lo, Ctx::Crypto);
-                push(EntityType::Crypto, if cued { 0.99 } else { 0.97 });
+                Some((E::Crypto, if cued { 0.99 } else { 0.95 }))
             }
+            42 if t.starts_with(b"0x") || t.starts_with(b"0X") => {
+                let cued = scan.want(E::Crypto) && self.cue(scan, lo, Ctx::Crypto);
+                match v::eth_address(t) {
+                    _ if !scan.want(E::Crypto) => None,
+                    Some(v::EthAddress::Checksummed) => Some((E::Crypto, 0.97)),
+                    Some(v::EthAddress::Uncased) => {
+                        Some((E::Crypto, if cued { 0.95 } else { 0.85 }))
+                    }
+                    None => None,
+                }
+            }
+            14..=90
+                if t[..3].eq_ignore_ascii_case(b"bc1")
+                    && scan.want(E::Crypto)
+                    // A token holds only ASCII bytes, so it is valid UTF-8.
+                    && std::str::from_utf8(t).is_ok_and(v::btc_bech32) =>
+            {
+                let cued = self.cue(scan, lo, Ctx::Crypto);
+                Some((E::Crypto, if cued { 0.99 } else { 0.97 }))
+            }
+            _ => None,
+        };
+        if let Some((entity, score)) = found {
+            out.push(Finding {
+                start: lo,
+                end: hi,
+                entity,
+                score,
+            });
         }
     }
 
