@@ -560,4 +560,58 @@ mod tests {
             assert!(found.is_empty(), "{t}: {found:?}");
         }
     }
+
+    /// Full-width forms of ASCII (letters, digits, punctuation; a space becomes U+3000).
+    fn full_width(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                ' ' => '\u{3000}',
+                '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                _ => c,
+            })
+            .collect()
+    }
+
+    /// Every type, with a cue it accepts: found as written, full-width next to CJK text, and not
+    /// when glued to a letter or digit on either side.
+    #[test]
+    fn every_type_cjk_full_width_and_boundaries() {
+        let table = [
+            ("Steuer-ID", "86095742719", EntityType::DeTaxId),
+            ("Steuer-ID", "86 095 742 719", EntityType::DeTaxId),
+            ("Personalausweis", "T220001293", EntityType::DeIdCard),
+            ("NIR", "1 85 05 78 006 084 91", EntityType::FrNir),
+            ("NIR", "185052B00608462", EntityType::FrNir),
+            ("DNI", "12345678Z", EntityType::EsDni),
+            ("NIE", "Y7654321G", EntityType::EsDni),
+            ("CF", "MRTMTT25D09F205Z", EntityType::ItFiscalCode),
+            ("BSN", "123456782", EntityType::NlBsn),
+            ("MAC", "3c-22-fb-01-02-03", EntityType::MacAddress),
+            (
+                "BTC",
+                "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+                EntityType::Crypto,
+            ),
+            (
+                "BTC",
+                "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+                EntityType::Crypto,
+            ),
+            (
+                "ETH",
+                "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+                EntityType::Crypto,
+            ),
+        ];
+        for (cue, value, e) in table {
+            let plain = format!("{cue}: {value}.");
+            assert!(has(&plain, e, value), "{plain}: {:?}", types(&plain));
+            let fw = full_width(value);
+            let cjk = format!("{cue}：{fw}谢谢");
+            assert!(has(&cjk, e, &fw), "{cjk}: {:?}", types(&cjk));
+            for glued in [format!("{cue}: A{value}"), format!("{cue}: {value}7")] {
+                assert!(none_of(&glued, e), "{glued}: {:?}", types(&glued));
+            }
+        }
+    }
 }
