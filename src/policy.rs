@@ -816,6 +816,17 @@ fn compile_recognizers(
     let mut compiled = Vec::new();
     let mut set: BTreeMap<EntityType, (Action, String)> = BTreeMap::new();
     let mut names = BTreeSet::new();
+    // Each recognizer is a regex search per scanned text (and up to a few MiB of automaton).
+    if raw.len() > MAX_RECOGNIZERS {
+        problems.push(problem(
+            line_in_table(source, "[[recognizer]]", MAX_RECOGNIZERS, "name"),
+            &format!("recognizer[{MAX_RECOGNIZERS}]"),
+            format!(
+                "at most {MAX_RECOGNIZERS} recognizers per policy, got {}",
+                raw.len()
+            ),
+        ));
+    }
     for (i, r) in raw.iter().enumerate() {
         let line = |k: &str| line_in_table(source, "[[recognizer]]", i, k);
         let key = |k: &str| format!("recognizer[{i}].{k}");
@@ -859,7 +870,8 @@ fn compile_recognizers(
                     line("validator"),
                     &key("validator"),
                     format!(
-                        "unknown validator {v:?}: expected one of {}",
+                        "unknown validator {v:?}{}: expected one of {}",
+                        did_you_mean_validator(v),
                         Validator::names()
                     ),
                 ));
@@ -947,6 +959,21 @@ fn compile_recognizers(
         }
     }
     (compiled, set)
+}
+
+/// The most `[[recognizer]]` tables one policy may have.
+const MAX_RECOGNIZERS: usize = 64;
+
+/// " (did you mean luhn?)" for a validator name one or two edits away from a known one.
+fn did_you_mean_validator(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    Validator::ALL
+        .iter()
+        .map(|(n, _)| (strsim_distance(&lower, n), *n))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= 2)
+        .map(|(_, n)| format!(" (did you mean {n}?)"))
+        .unwrap_or_default()
 }
 
 /// A regex error in one line: the regex crate's `error: …` line without its caret diagram.
@@ -1253,5 +1280,21 @@ action = "remove"
             "{text}"
         );
         assert_eq!(err.problems.len(), 3, "{text}");
+        let typo = "id = \"r\"\nversion = \"1\"\n[[recognizer]]\nname = \"c\"\npattern = \"C[0-9]{8}\"\nvalidator = \"lunh\"\n";
+        let text = compile("p.toml", typo).unwrap_err().to_string();
+        assert!(
+            text.contains("p.toml:6: recognizer[0].validator: unknown validator \"lunh\" (did you mean luhn?)"),
+            "{text}"
+        );
+        let many: String = (0..=MAX_RECOGNIZERS)
+            .map(|i| format!("[[recognizer]]\nname = \"r{i}\"\npattern = \"R{i}-[0-9]{{4}}\"\n"))
+            .collect();
+        let text = compile("p.toml", &format!("id = \"r\"\nversion = \"1\"\n{many}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("at most 64 recognizers per policy, got 65"),
+            "{text}"
+        );
     }
 }
