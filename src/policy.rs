@@ -705,7 +705,7 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         }
     }
     let (custom_recognizers, recognizer_actions) =
-        compile_recognizers(&raw.recognizers, &actions, source, &problem, &mut problems);
+        compile_recognizers(&raw, &actions, source, &problem, &mut problems);
     for (e, (a, _)) in recognizer_actions {
         actions.insert(e, a);
     }
@@ -803,7 +803,7 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
 /// metrics and restoring all work per entity type, so it may not contradict `[actions]` or
 /// another recognizer reporting the same type.
 fn compile_recognizers(
-    raw: &[RawRecognizer],
+    policy: &RawPolicy,
     actions: &BTreeMap<EntityType, Action>,
     source: &str,
     problem: &dyn Fn(Option<usize>, &str, String) -> PolicyProblem,
@@ -813,6 +813,7 @@ fn compile_recognizers(
     BTreeMap<EntityType, (Action, String)>,
 ) {
     const ACTIONS: &str = "pseudonymise, mask, hash, remove, block or allow";
+    let raw = &policy.recognizers;
     let mut compiled = Vec::new();
     let mut set: BTreeMap<EntityType, (Action, String)> = BTreeMap::new();
     let mut names = BTreeSet::new();
@@ -895,6 +896,27 @@ fn compile_recognizers(
             r.context_boost,
             custom::DEFAULT_CONTEXT_BOOST,
         );
+        // A recognizer that can never reach min_score is a mistake, not a rule.
+        let best = if r.context.is_empty() {
+            score
+        } else {
+            score + context_boost
+        };
+        if best < policy.min_score {
+            let why = if r.context.is_empty() {
+                format!("score {best} without context words")
+            } else {
+                format!("score + context_boost ({best})")
+            };
+            problems.push(problem(
+                line("score"),
+                &key("score"),
+                format!(
+                    "{why} is under min_score {}: this recognizer would never report",
+                    policy.min_score
+                ),
+            ));
+        }
         if r.context.iter().any(|w| w.trim().is_empty()) {
             problems.push(problem(
                 line("context"),
@@ -1282,6 +1304,12 @@ action = "remove"
         assert_eq!(err.problems.len(), 3, "{text}");
         let typo = "id = \"r\"\nversion = \"1\"\n[[recognizer]]\nname = \"c\"\npattern = \"C[0-9]{8}\"\nvalidator = \"lunh\"\n";
         let text = compile("p.toml", typo).unwrap_err().to_string();
+        let silent = "id = \"r\"\nversion = \"1\"\n[[recognizer]]\nname = \"c\"\npattern = \"C[0-9]{8}\"\nscore = 0.3\n";
+        let silent = compile("p.toml", silent).unwrap_err().to_string();
+        assert!(
+            silent.contains("p.toml:6: recognizer[0].score: score 0.3 without context words is under min_score 0.5"),
+            "{silent}"
+        );
         assert!(
             text.contains("p.toml:6: recognizer[0].validator: unknown validator \"lunh\" (did you mean luhn?)"),
             "{text}"
