@@ -1,5 +1,6 @@
 //! The policy model (`policies/*.toml`): which entity types to look for, what to do with each,
-//! values never to redact, content privgate cannot read, and the file's own regression tests.
+//! the company's own recognizers (`[[recognizer]]`), values never to redact, content privgate
+//! cannot read, and the file's own regression tests.
 //!
 //! Owns: parsing and validation (every problem reported, each naming file, line and key),
 //! compilation into a ready-to-run [`CompiledPolicy`], and the [`PolicySet`] of all loaded

@@ -39,7 +39,8 @@ use serde::{Deserialize, Serialize};
 
 pub use custom::{CustomRecognizer, CustomSpec, Validator};
 
-/// A kind of personal data (or secret) the detector can find. Names match the labelled corpus.
+/// A kind of personal data (or secret) the detector can find. The names of the first fifteen match
+/// the labelled corpus; the national identifiers, `MAC_ADDRESS` and `CRYPTO` are not labelled there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EntityType {
@@ -89,7 +90,8 @@ pub enum EntityType {
     MacAddress,
     /// A cryptocurrency wallet address (Bitcoin, Ethereum).
     Crypto,
-    /// A value found by a policy's own `[[recognizer]]` (which one is in the policy file).
+    /// A value found by a policy's own `[[recognizer]]` ([`Detector::custom_recognizer_of`] tells
+    /// which one).
     Custom,
 }
 
@@ -196,7 +198,7 @@ pub struct DetectorConfig {
     /// Exact strings never reported (e.g. a company's own support address). Compared against the
     /// matched text, case-insensitively.
     pub allow_list: Vec<String>,
-    /// A policy's own recognizers (`[[recognizer]]`), run after the built-in ones; their
+    /// A policy's own recognizers (`[[recognizer]]`), run beside the built-in ones; their
     /// findings are filtered and resolved like any other.
     pub custom: Vec<CustomRecognizer>,
 }
