@@ -43,7 +43,8 @@ enum Command {
         /// Directory of policy files.
         #[arg(long)]
         policies: Option<PathBuf>,
-        /// Print findings (byte offsets, entity type, score) as JSON instead of redacted text.
+        /// Print findings (byte offsets, entity type, score, action, and the policy's own
+        /// recognizer when one found it) as JSON instead of redacted text.
         #[arg(long)]
         json: bool,
     },
@@ -1252,10 +1253,15 @@ fn scan(policy: Option<String>, policies: Option<PathBuf>, json: bool) -> anyhow
             .find(&input)
             .into_iter()
             .map(|f| {
-                serde_json::json!({
+                let mut j = serde_json::json!({
                     "start": f.start, "end": f.end, "entity": f.entity.as_str(),
                     "score": (f64::from(f.score) * 1000.0).round() / 1000.0, "action": policy.action_for(f.entity).as_str(),
-                })
+                });
+                // Which [[recognizer]] of the policy found it, when one did.
+                if let Some(name) = policy.detector.custom_recognizer_of(&input, &f) {
+                    j["recognizer"] = name.into();
+                }
+                j
             })
             .collect();
         println!(

@@ -1,5 +1,6 @@
 //! The policy model (`policies/*.toml`): which entity types to look for, what to do with each,
-//! values never to redact, content privgate cannot read, and the file's own regression tests.
+//! the company's own recognizers (`[[recognizer]]`), values never to redact, content privgate
+//! cannot read, and the file's own regression tests.
 //!
 //! Owns: parsing and validation (every problem reported, each naming file, line and key),
 //! compilation into a ready-to-run [`CompiledPolicy`], and the [`PolicySet`] of all loaded
@@ -13,7 +14,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::detect::{Detector, DetectorConfig, EntityType};
+use crate::detect::{
+    custom, CustomRecognizer, CustomSpec, Detector, DetectorConfig, EntityType, Validator,
+};
 use crate::redact::{normalise_placeholders, Action, Applied, PseudonymKey, Redaction};
 
 /// The default policy's source, compiled into the binary (the same file ships in `policies/`).
@@ -227,6 +230,8 @@ struct RawPolicy {
     strict: RawStrict,
     #[serde(default)]
     retention: RawRetention,
+    #[serde(default, rename = "recognizer")]
+    recognizers: Vec<RawRecognizer>,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
 }
@@ -330,6 +335,30 @@ struct RawMinimise {
 struct RawDeny {
     entity: String,
     values: Vec<String>,
+}
+
+/// One `[[recognizer]]` table: the policy's own pattern for an identifier privgate does not know.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecognizer {
+    name: String,
+    #[serde(default = "default_recognizer_entity")]
+    entity: String,
+    pattern: String,
+    #[serde(default)]
+    validator: Option<String>,
+    #[serde(default)]
+    context: Vec<String>,
+    #[serde(default)]
+    score: Option<f32>,
+    #[serde(default)]
+    context_boost: Option<f32>,
+    #[serde(default)]
+    action: Option<String>,
+}
+
+fn default_recognizer_entity() -> String {
+    EntityType::Custom.as_str().into()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1038,6 +1067,11 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             ));
         }
     }
+    let (custom_recognizers, recognizer_actions) =
+        compile_recognizers(&raw, &actions, source, &problem, &mut problems);
+    for (e, (a, _)) in recognizer_actions {
+        actions.insert(e, a);
+    }
     let mut tests = Vec::new();
     for (i, t) in raw.tests.iter().enumerate() {
         if t.expect.is_none() && t.expect_decision.is_none() {
@@ -1098,6 +1132,7 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
     let detector_config = DetectorConfig {
         entities,
         min_score: raw.min_score,
+        custom: custom_recognizers,
         ..DetectorConfig::default()
     };
     let detector = Detector::new(detector_config).map_err(|e| PolicyError {
@@ -1155,6 +1190,241 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         tests,
         source: file.to_string(),
     })
+}
+
+/// Validates and compiles the `[[recognizer]]` tables, reporting every problem. Returns the
+/// compiled recognizers and the actions they set (each with the recognizer's name).
+///
+/// A recognizer's `action` is shorthand for `actions.<its entity>`: actions, placeholders,
+/// metrics and restoring all work per entity type, so it may not contradict `[actions]` or
+/// another recognizer reporting the same type.
+fn compile_recognizers(
+    policy: &RawPolicy,
+    actions: &BTreeMap<EntityType, Action>,
+    source: &str,
+    problem: &dyn Fn(Option<usize>, &str, String) -> PolicyProblem,
+    problems: &mut Vec<PolicyProblem>,
+) -> (
+    Vec<CustomRecognizer>,
+    BTreeMap<EntityType, (Action, String)>,
+) {
+    const ACTIONS: &str = "pseudonymise, mask, hash, remove, block or allow";
+    let raw = &policy.recognizers;
+    let mut compiled = Vec::new();
+    let mut set: BTreeMap<EntityType, (Action, String)> = BTreeMap::new();
+    let mut names = BTreeSet::new();
+    // Each recognizer is a regex search per scanned text (and up to a few MiB of automaton).
+    if raw.len() > MAX_RECOGNIZERS {
+        problems.push(problem(
+            line_in_table(source, "[[recognizer]]", MAX_RECOGNIZERS, "name"),
+            &format!("recognizer[{MAX_RECOGNIZERS}]"),
+            format!(
+                "at most {MAX_RECOGNIZERS} recognizers per policy, got {}",
+                raw.len()
+            ),
+        ));
+    }
+    for (i, r) in raw.iter().enumerate() {
+        let line = |k: &str| line_in_table(source, "[[recognizer]]", i, k);
+        let key = |k: &str| format!("recognizer[{i}].{k}");
+        let before = problems.len();
+        let name_ok = !r.name.is_empty()
+            && r.name.len() <= 32
+            && r.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            problems.push(problem(
+                line("name"),
+                &key("name"),
+                format!(
+                    "expected a short id (at most 32 letters, digits, '-' or '_'), got {:?}",
+                    r.name
+                ),
+            ));
+        } else if !names.insert(r.name.to_ascii_lowercase()) {
+            problems.push(problem(
+                line("name"),
+                &key("name"),
+                format!("duplicate recognizer name {:?}", r.name),
+            ));
+        }
+        let entity = EntityType::parse(&r.entity);
+        if entity.is_none() {
+            problems.push(problem(
+                line("entity"),
+                &key("entity"),
+                format!(
+                    "unknown entity type{}: expected a catalogue name, or CUSTOM for a type of your own",
+                    did_you_mean(&r.entity)
+                ),
+            ));
+        }
+        let validator = r.validator.as_deref().and_then(|v| {
+            let parsed = Validator::parse(v);
+            if parsed.is_none() {
+                problems.push(problem(
+                    line("validator"),
+                    &key("validator"),
+                    format!(
+                        "unknown validator {v:?}{}: expected one of {}",
+                        did_you_mean_validator(v),
+                        Validator::names()
+                    ),
+                ));
+            }
+            parsed
+        });
+        let mut unit = |k: &str, value: Option<f32>, default: f32| {
+            let v = value.unwrap_or(default);
+            if !(0.0..=1.0).contains(&v) {
+                problems.push(problem(
+                    line(k),
+                    &key(k),
+                    format!("expected a number from 0.0 to 1.0, got {v}"),
+                ));
+            }
+            v
+        };
+        let score = unit("score", r.score, custom::DEFAULT_SCORE);
+        let context_boost = unit(
+            "context_boost",
+            r.context_boost,
+            custom::DEFAULT_CONTEXT_BOOST,
+        );
+        // A recognizer that can never reach min_score is a mistake, not a rule.
+        let best = if r.context.is_empty() {
+            score
+        } else {
+            score + context_boost
+        };
+        if best < policy.min_score {
+            let why = if r.context.is_empty() {
+                format!("score {best} without context words")
+            } else {
+                format!("score + context_boost ({best})")
+            };
+            problems.push(problem(
+                line("score"),
+                &key("score"),
+                format!(
+                    "{why} is under min_score {}: this recognizer would never report",
+                    policy.min_score
+                ),
+            ));
+        }
+        if r.context.iter().any(|w| w.trim().is_empty()) {
+            problems.push(problem(
+                line("context"),
+                &key("context"),
+                "expected non-empty words or phrases".into(),
+            ));
+        }
+        if let Some(a) = &r.action {
+            match (Action::parse(a), entity) {
+                (None, _) => problems.push(problem(
+                    line("action"),
+                    &key("action"),
+                    format!("unknown action {a:?}: expected {ACTIONS}"),
+                )),
+                (Some(act), Some(e)) => {
+                    if let Some(other) = actions.get(&e).filter(|o| **o != act) {
+                        problems.push(problem(
+                            line("action"),
+                            &key("action"),
+                            format!(
+                                "{:?} contradicts actions.{e} = {:?} (actions apply per entity type; report under another type, e.g. CUSTOM)",
+                                a,
+                                other.as_str()
+                            ),
+                        ));
+                    } else if let Some((other, by)) = set.get(&e).filter(|(o, _)| *o != act) {
+                        problems.push(problem(
+                            line("action"),
+                            &key("action"),
+                            format!(
+                                "{:?} contradicts recognizer {by:?}, which sets {:?} for {e} (actions apply per entity type)",
+                                a,
+                                other.as_str()
+                            ),
+                        ));
+                    } else {
+                        set.insert(e, (act, r.name.clone()));
+                    }
+                }
+                (Some(_), None) => {}
+            }
+        }
+        let (Some(entity), true) = (entity, problems.len() == before) else {
+            continue;
+        };
+        let spec = CustomSpec {
+            name: r.name.clone(),
+            entity,
+            pattern: r.pattern.clone(),
+            validator,
+            context: r.context.clone(),
+            score,
+            context_boost,
+        };
+        match CustomRecognizer::new(spec) {
+            Ok(c) => compiled.push(c),
+            Err(crate::detect::DetectError::Pattern { reason, .. }) => problems.push(problem(
+                line("pattern"),
+                &key("pattern"),
+                format!("invalid pattern: {}", regex_reason(&reason)),
+            )),
+        }
+    }
+    (compiled, set)
+}
+
+/// The most `[[recognizer]]` tables one policy may have.
+const MAX_RECOGNIZERS: usize = 64;
+
+/// " (did you mean luhn?)" for a validator name one or two edits away from a known one.
+fn did_you_mean_validator(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    Validator::ALL
+        .iter()
+        .map(|(n, _)| (strsim_distance(&lower, n), *n))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= 2)
+        .map(|(_, n)| format!(" (did you mean {n}?)"))
+        .unwrap_or_default()
+}
+
+/// A regex error in one line: the regex crate's `error: …` line without its caret diagram.
+fn regex_reason(reason: &str) -> String {
+    reason
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| reason.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The line of `key` inside the `index`-th `header` table (the second `[[recognizer]]`, …), or
+/// of the table's header when the key is not written there.
+fn line_in_table(source: &str, header: &str, index: usize, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = source.lines().collect();
+    let (start, _) = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == header)
+        .nth(index)?;
+    for (i, l) in lines.iter().enumerate().skip(start + 1) {
+        let t = l.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        if t.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(i + 1);
+        }
+    }
+    Some(start + 1)
 }
 
 /// The deny-list automaton, built once per policy load.
@@ -1335,6 +1605,125 @@ mod tests {
         assert!(
             err.contains("deny[0].entity: unknown entity type (did you mean PERSON?)"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn custom_recognizers_run_with_their_action_and_context() {
+        let src = r#"id = "r"
+version = "1"
+[actions]
+EMAIL = "mask"
+
+[[recognizer]]
+name = "customer-number"
+pattern = "CUST-[0-9]{8}"
+context = ["Kundennummer", "customer number"]
+score = 0.4
+context_boost = 0.5
+action = "hash"
+
+[[recognizer]]
+name = "device-id"
+entity = "API_KEY"
+pattern = 'DEV-(?P<value>[0-9]{4}-[0-9]{4})'
+validator = "luhn"
+"#;
+        let p = compile("r.toml", src).unwrap();
+        assert_eq!(p.action_for(EntityType::Custom), Action::Hash);
+        let text =
+            "CUST-87654321 (no cue), Kundennummer CUST-12345678, DEV-1234-5674, DEV-1234-5675";
+        let found: Vec<(EntityType, &str)> = p
+            .findings(text)
+            .iter()
+            .map(|f| (f.entity, &text[f.start..f.end]))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (EntityType::Custom, "CUST-12345678"),
+                (EntityType::ApiKey, "1234-5674")
+            ]
+        );
+    }
+
+    #[test]
+    fn recognizer_problems_name_file_line_and_key() {
+        let src = r#"id = "r"
+version = "1"
+[actions]
+CUSTOM = "mask"
+
+[[recognizer]]
+name = "ok"
+pattern = "A[0-9]{6}"
+
+[[recognizer]]
+name = "bad regex"
+entity = "API_KYE"
+pattern = "CUST-[0-9"
+validator = "mod97"
+score = 1.5
+action = "hash"
+
+[[recognizer]]
+name = "ok"
+pattern = "x*"
+action = "remove"
+"#;
+        let err = compile("policies/r.toml", src).unwrap_err();
+        let text = err.to_string();
+        for want in [
+            "policies/r.toml:11: recognizer[1].name: expected a short id",
+            "policies/r.toml:12: recognizer[1].entity: unknown entity type (did you mean API_KEY?)",
+            "policies/r.toml:14: recognizer[1].validator: unknown validator \"mod97\": expected one of luhn,",
+            "policies/r.toml:15: recognizer[1].score: expected a number from 0.0 to 1.0, got 1.5",
+            "policies/r.toml:19: recognizer[2].name: duplicate recognizer name \"ok\"",
+            "policies/r.toml:21: recognizer[2].action: \"remove\" contradicts actions.CUSTOM = \"mask\"",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        // The pattern is only compiled when the rest of its table is valid.
+        let bad_pattern = "id = \"r\"\nversion = \"1\"\n[[recognizer]]\nname = \"c\"\npattern = \"CUST-[0-9\"\n[[recognizer]]\nname = \"e\"\npattern = \"x*\"\n[[recognizer]]\nname = \"big\"\npattern = \"[a-z]{1000}{1000}\"\n";
+        let err = compile("p.toml", bad_pattern).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(
+                "p.toml:5: recognizer[0].pattern: invalid pattern: unclosed character class"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("p.toml:8: recognizer[1].pattern: invalid pattern: the pattern matches the empty string"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p.toml:11: recognizer[2].pattern: invalid pattern:")
+                && text.contains("size limit"),
+            "{text}"
+        );
+        assert_eq!(err.problems.len(), 3, "{text}");
+        let typo = "id = \"r\"\nversion = \"1\"\n[[recognizer]]\nname = \"c\"\npattern = \"C[0-9]{8}\"\nvalidator = \"lunh\"\n";
+        let text = compile("p.toml", typo).unwrap_err().to_string();
+        let silent = "id = \"r\"\nversion = \"1\"\n[[recognizer]]\nname = \"c\"\npattern = \"C[0-9]{8}\"\nscore = 0.3\n";
+        let silent = compile("p.toml", silent).unwrap_err().to_string();
+        assert!(
+            silent.contains("p.toml:6: recognizer[0].score: score 0.3 without context words is under min_score 0.5"),
+            "{silent}"
+        );
+        assert!(
+            text.contains("p.toml:6: recognizer[0].validator: unknown validator \"lunh\" (did you mean luhn?)"),
+            "{text}"
+        );
+        let many: String = (0..=MAX_RECOGNIZERS)
+            .map(|i| format!("[[recognizer]]\nname = \"r{i}\"\npattern = \"R{i}-[0-9]{{4}}\"\n"))
+            .collect();
+        let text = compile("p.toml", &format!("id = \"r\"\nversion = \"1\"\n{many}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("at most 64 recognizers per policy, got 65"),
+            "{text}"
         );
     }
 }

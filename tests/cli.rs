@@ -87,6 +87,49 @@ fn check_reports_every_problem_with_file_line_and_key() {
 }
 
 #[test]
+fn check_reports_recognizer_problems_and_scan_names_the_recognizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("rec.toml"),
+        "id = \"rec\"\nversion = \"1\"\n[[recognizer]]\nname = \"emp\"\npattern = \"EMP[0-9]{5}\"\n\n[[recognizer]]\nname = \"bad\"\nentity = \"EMPLOYEE\"\npattern = \"(EMP\"\nvalidator = \"crc32\"\n",
+    )
+    .unwrap();
+    let (code, _out, err) = privgate(&["check", "--policies", policies.to_str().unwrap()], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("rec.toml:9: recognizer[1].entity: unknown entity type"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rec.toml:11: recognizer[1].validator: unknown validator \"crc32\""),
+        "{err}"
+    );
+    // Fixed, the recognizer runs, and `scan --json` names it.
+    std::fs::write(
+        policies.join("rec.toml"),
+        "id = \"rec\"\nversion = \"1\"\n[[recognizer]]\nname = \"emp\"\npattern = \"EMP[0-9]{5}\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = privgate(
+        &[
+            "scan",
+            "--json",
+            "--policy",
+            "rec",
+            "--policies",
+            policies.to_str().unwrap(),
+        ],
+        Some("employee EMP12345 asked"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["findings"][0]["entity"], "CUSTOM", "{out}");
+    assert_eq!(v["findings"][0]["recognizer"], "emp", "{out}");
+}
+
+#[test]
 fn scan_redacts_stdin_and_reports_findings() {
     let (code, out, _) = privgate(&["scan"], Some("write to ops.team@example.org today"));
     assert_eq!(code, 0);

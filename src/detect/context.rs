@@ -1,7 +1,7 @@
 //! Context words: the cues around a candidate that make it (or unmake it) PII.
 //!
 //! Owns: one case-insensitive Aho-Corasick automaton over every cue in the five supported
-//! languages, each cue tagged with a [`Ctx`] kind, and the look-ups recognizers use ("which cue
+//! languages, each cue tagged with a [`Ctx`] kind (the new identifier kinds also in Italian and Dutch), and the look-ups recognizers use ("which cue
 //! is nearest before this position?"). Cues are searched lazily in a small window around a
 //! candidate, never over the whole text. Does not own: deciding what a cue means for a score.
 
@@ -36,6 +36,22 @@ pub enum Ctx {
     Title,
     /// Identifiers that are not PII (orders, tracking, versions, tickets, totals).
     NotPii,
+    /// German tax identification numbers.
+    DeTaxId,
+    /// German identity cards.
+    DeIdCard,
+    /// French social security numbers.
+    FrNir,
+    /// Spanish DNI / NIE numbers.
+    EsDni,
+    /// Italian fiscal codes.
+    ItFiscal,
+    /// Dutch citizen service numbers.
+    NlBsn,
+    /// MAC addresses.
+    Mac,
+    /// Cryptocurrency wallets.
+    Crypto,
 }
 
 const CUES: &[(&str, Ctx)] = &[
@@ -337,6 +353,101 @@ const CUES: &[(&str, Ctx)] = &[
     ("bestellnummer", Ctx::NotPii),
     ("commande", Ctx::NotPii),
     ("pedido", Ctx::NotPii),
+    // German tax id (de, en)
+    ("steuer-id", Ctx::DeTaxId),
+    ("steuerid", Ctx::DeTaxId),
+    ("steuer-idnr", Ctx::DeTaxId),
+    ("steuer-idnr.", Ctx::DeTaxId),
+    ("steuer-identifikationsnummer", Ctx::DeTaxId),
+    ("steueridentifikationsnummer", Ctx::DeTaxId),
+    ("steuerliche identifikationsnummer", Ctx::DeTaxId),
+    ("identifikationsnummer", Ctx::DeTaxId),
+    ("idnr", Ctx::DeTaxId),
+    ("idnr.", Ctx::DeTaxId),
+    ("steuernummer", Ctx::DeTaxId),
+    ("tax id", Ctx::DeTaxId),
+    ("tax identification number", Ctx::DeTaxId),
+    ("tin", Ctx::DeTaxId),
+    // German identity card (de, en, fr)
+    ("personalausweis", Ctx::DeIdCard),
+    ("personalausweisnummer", Ctx::DeIdCard),
+    ("ausweis", Ctx::DeIdCard),
+    ("ausweisnummer", Ctx::DeIdCard),
+    ("ausweis-nr", Ctx::DeIdCard),
+    ("ausweis-nr.", Ctx::DeIdCard),
+    ("ausweisnr", Ctx::DeIdCard),
+    ("id card", Ctx::DeIdCard),
+    ("identity card", Ctx::DeIdCard),
+    ("id-karte", Ctx::DeIdCard),
+    ("carte d'identité", Ctx::DeIdCard),
+    // French NIR (fr, en)
+    ("nir", Ctx::FrNir),
+    ("insee", Ctx::FrNir),
+    ("numéro insee", Ctx::FrNir),
+    ("sécurité sociale", Ctx::FrNir),
+    ("securite sociale", Ctx::FrNir),
+    ("numéro de sécurité sociale", Ctx::FrNir),
+    ("numero de securite sociale", Ctx::FrNir),
+    ("n° de sécurité sociale", Ctx::FrNir),
+    ("sécu", Ctx::FrNir),
+    ("secu", Ctx::FrNir),
+    ("carte vitale", Ctx::FrNir),
+    ("french social security", Ctx::FrNir),
+    // Spanish DNI / NIE (es, en)
+    ("dni", Ctx::EsDni),
+    ("d.n.i.", Ctx::EsDni),
+    ("nie", Ctx::EsDni),
+    ("n.i.e.", Ctx::EsDni),
+    ("nif", Ctx::EsDni),
+    ("documento nacional de identidad", Ctx::EsDni),
+    ("documento de identidad", Ctx::EsDni),
+    ("número de identidad", Ctx::EsDni),
+    ("numero de identidad", Ctx::EsDni),
+    ("número de extranjero", Ctx::EsDni),
+    ("spanish id", Ctx::EsDni),
+    // Italian fiscal code (it, en)
+    ("codice fiscale", Ctx::ItFiscal),
+    ("cod. fiscale", Ctx::ItFiscal),
+    ("cod. fisc.", Ctx::ItFiscal),
+    ("c.f.", Ctx::ItFiscal),
+    ("cf", Ctx::ItFiscal),
+    ("fiscal code", Ctx::ItFiscal),
+    ("tax code", Ctx::ItFiscal),
+    // Dutch BSN (nl, en)
+    ("bsn", Ctx::NlBsn),
+    ("bsn-nummer", Ctx::NlBsn),
+    ("bsn nummer", Ctx::NlBsn),
+    ("burgerservicenummer", Ctx::NlBsn),
+    ("sofinummer", Ctx::NlBsn),
+    ("sofi-nummer", Ctx::NlBsn),
+    ("sofi nummer", Ctx::NlBsn),
+    ("citizen service number", Ctx::NlBsn),
+    // MAC addresses (en, de, fr, es, it, nl)
+    ("mac", Ctx::Mac),
+    ("mac address", Ctx::Mac),
+    ("mac-adresse", Ctx::Mac),
+    ("mac-adres", Ctx::Mac),
+    ("adresse mac", Ctx::Mac),
+    ("dirección mac", Ctx::Mac),
+    ("indirizzo mac", Ctx::Mac),
+    ("hardware address", Ctx::Mac),
+    ("hwaddr", Ctx::Mac),
+    ("bssid", Ctx::Mac),
+    ("ether", Ctx::Mac),
+    // Wallets (en, de, fr, es, it, nl)
+    ("bitcoin", Ctx::Crypto),
+    ("btc", Ctx::Crypto),
+    ("ethereum", Ctx::Crypto),
+    ("eth", Ctx::Crypto),
+    ("wallet", Ctx::Crypto),
+    ("wallet address", Ctx::Crypto),
+    ("krypto-wallet", Ctx::Crypto),
+    ("adresse de portefeuille", Ctx::Crypto),
+    ("portefeuille", Ctx::Crypto),
+    ("billetera", Ctx::Crypto),
+    ("monedero", Ctx::Crypto),
+    ("portafoglio", Ctx::Crypto),
+    ("portemonnee", Ctx::Crypto),
 ];
 
 /// A cue found in the text.

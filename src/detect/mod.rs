@@ -12,7 +12,9 @@
 //!    and regions that cannot hold their entity;
 //! 3. runs the recognizers: `patterns` (regex core + code boundary checks + validators + cue
 //!    words), `dates` (dates of birth need a birth cue), `address` (street grammars and cue-led
-//!    capture), `names` (name lists, cues, layout; Chinese surnames);
+//!    capture), `names` (name lists, cues, layout; Chinese surnames), `ids` (EU national
+//!    identifiers, MAC and wallet addresses: tokens around digit runs) and the policy's
+//!    `custom` recognizers;
 //! 4. drops findings under `min_score` or on the allow list, resolves overlaps (highest score,
 //!    then longest) and maps offsets back to the original text.
 //!
@@ -25,7 +27,9 @@ use std::fmt;
 
 mod address;
 mod context;
+pub mod custom;
 mod dates;
+mod ids;
 mod names;
 mod normalize;
 mod patterns;
@@ -33,7 +37,10 @@ pub mod validators;
 
 use serde::{Deserialize, Serialize};
 
-/// A kind of personal data (or secret) the detector can find. Names match the labelled corpus.
+pub use custom::{CustomRecognizer, CustomSpec, Validator};
+
+/// A kind of personal data (or secret) the detector can find. The names of the first fifteen match
+/// the labelled corpus; the national identifiers, `MAC_ADDRESS` and `CRYPTO` are not labelled there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EntityType {
@@ -67,11 +74,30 @@ pub enum EntityType {
     UkNino,
     /// A passport number.
     Passport,
+    /// A German tax identification number (Steuer-IdNr, MOD 11,10 check digit).
+    DeTaxId,
+    /// A German identity card (Personalausweis) document number (7-3-1 check digit).
+    DeIdCard,
+    /// A French social security number (NIR / INSEE, mod-97 key).
+    FrNir,
+    /// A Spanish DNI or NIE (control letter).
+    EsDni,
+    /// An Italian fiscal code (codice fiscale, check letter).
+    ItFiscalCode,
+    /// A Dutch citizen service number (BSN, 11-proof).
+    NlBsn,
+    /// A network interface's MAC address.
+    MacAddress,
+    /// A cryptocurrency wallet address (Bitcoin, Ethereum).
+    Crypto,
+    /// A value found by a policy's own `[[recognizer]]` ([`Detector::custom_recognizer_of`] tells
+    /// which one).
+    Custom,
 }
 
 impl EntityType {
     /// Every entity type, in a stable order.
-    pub const ALL: [EntityType; 15] = [
+    pub const ALL: [EntityType; 24] = [
         EntityType::Person,
         EntityType::Email,
         EntityType::Phone,
@@ -87,6 +113,15 @@ impl EntityType {
         EntityType::ApiKey,
         EntityType::UkNino,
         EntityType::Passport,
+        EntityType::DeTaxId,
+        EntityType::DeIdCard,
+        EntityType::FrNir,
+        EntityType::EsDni,
+        EntityType::ItFiscalCode,
+        EntityType::NlBsn,
+        EntityType::MacAddress,
+        EntityType::Crypto,
+        EntityType::Custom,
     ];
 
     /// The canonical upper-case name, as used in policies, placeholders and metrics labels.
@@ -107,6 +142,15 @@ impl EntityType {
             EntityType::ApiKey => "API_KEY",
             EntityType::UkNino => "UK_NINO",
             EntityType::Passport => "PASSPORT",
+            EntityType::DeTaxId => "DE_TAX_ID",
+            EntityType::DeIdCard => "DE_ID_CARD",
+            EntityType::FrNir => "FR_NIR",
+            EntityType::EsDni => "ES_DNI",
+            EntityType::ItFiscalCode => "IT_FISCAL_CODE",
+            EntityType::NlBsn => "NL_BSN",
+            EntityType::MacAddress => "MAC_ADDRESS",
+            EntityType::Crypto => "CRYPTO",
+            EntityType::Custom => "CUSTOM",
         }
     }
 
@@ -154,6 +198,9 @@ pub struct DetectorConfig {
     /// Exact strings never reported (e.g. a company's own support address). Compared against the
     /// matched text, case-insensitively.
     pub allow_list: Vec<String>,
+    /// A policy's own recognizers (`[[recognizer]]`), run beside the built-in ones; their
+    /// findings are filtered and resolved like any other.
+    pub custom: Vec<CustomRecognizer>,
 }
 
 impl Default for DetectorConfig {
@@ -162,6 +209,7 @@ impl Default for DetectorConfig {
             entities: EntityType::ALL.into_iter().collect(),
             min_score: 0.5,
             allow_list: Vec::new(),
+            custom: Vec::new(),
         }
     }
 }
@@ -426,6 +474,8 @@ pub struct Detector {
     passport_cues: context::Context,
     addresses: address::Addresses,
     names: names::Names,
+    /// National identifiers, MAC and wallet addresses.
+    ids: ids::Ids,
 }
 
 impl Detector {
@@ -464,6 +514,7 @@ impl Detector {
             dates: dates::Dates::new()?,
             addresses: address::Addresses::new()?,
             names: names::Names::new()?,
+            ids: ids::Ids::new()?,
             config,
         })
     }
@@ -500,6 +551,10 @@ impl Detector {
             }
         }
         self.patterns.run(&scan, &passport_windows, &mut cands);
+        self.ids.run(&scan, &mut cands);
+        for c in &self.config.custom {
+            c.run(&scan, &mut cands);
+        }
         if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 {
             let mut birth_windows = Vec::new();
             for h in self.birth_cues.all_of(&scan.lower, &[context::Ctx::Birth]) {
@@ -534,6 +589,31 @@ impl Detector {
             f.end = norm.original(f.end);
         }
         out
+    }
+}
+
+impl Detector {
+    /// Which of the policy's custom recognizers produced `finding` (from [`Detector::find`] on
+    /// the same `text`), if one did: for reports such as `privgate scan --json`. Not for the
+    /// request path: it runs the custom recognizers again.
+    pub fn custom_recognizer_of(&self, text: &str, finding: &Finding) -> Option<&str> {
+        if self.config.custom.is_empty() {
+            return None;
+        }
+        let norm = normalize::normalize(text);
+        let scan = Scan::new(&norm.text, &self.ctx, &self.config.entities);
+        let mut out = Vec::new();
+        self.config.custom.iter().find_map(|c| {
+            out.clear();
+            c.run(&scan, &mut out);
+            out.iter()
+                .any(|f| {
+                    f.entity == finding.entity
+                        && norm.original(f.start) == finding.start
+                        && norm.original(f.end) == finding.end
+                })
+                .then(|| c.name())
+        })
     }
 }
 
@@ -603,6 +683,17 @@ mod tests {
     #[test]
     fn detector_is_send_sync() {
         assert_send_sync::<Detector>();
+    }
+
+    #[test]
+    fn entity_names_are_the_serde_names_and_parse_back() {
+        for e in EntityType::ALL {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.as_str()));
+            assert_eq!(EntityType::parse(&e.as_str().to_lowercase()), Some(e));
+        }
+        let distinct: BTreeSet<EntityType> = EntityType::ALL.into_iter().collect();
+        assert_eq!(distinct.len(), EntityType::ALL.len());
     }
 
     #[test]
