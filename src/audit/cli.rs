@@ -104,7 +104,11 @@ fn csv_field(s: &str) -> String {
 fn columns(e: &AuditEntry) -> [String; 9] {
     let (state, route, provider, policy, subject, entities) = match &e.content {
         EntryContent::Record { record, completion } => (
-            "ok".to_string(),
+            match e.payload {
+                Some(super::PayloadState::Expired) => "payload_expired",
+                _ => "ok",
+            }
+            .to_string(),
             record.route.clone(),
             record.provider.clone(),
             record.policy_id.clone(),
@@ -133,6 +137,14 @@ fn columns(e: &AuditEntry) -> [String; 9] {
         ),
         EntryContent::Erased => (
             "erased".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+        ),
+        EntryContent::Tombstone => (
+            "tombstone".into(),
             "".into(),
             "".into(),
             "".into(),

@@ -569,6 +569,7 @@ async fn given_master_key_is_required_to_reopen() {
             EntryContent::Erased => "erased",
             EntryContent::Event { .. } => "event",
             EntryContent::Unreadable => "unreadable",
+            EntryContent::Tombstone => "tombstone",
         })
         .collect();
     assert_eq!(states, ["record", "erased", "event"]);
