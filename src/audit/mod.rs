@@ -578,8 +578,7 @@ impl AuditLog {
                     .for_policy(Some(policy))
                     .effective_payload()
                     .is_some_and(|d| {
-                        (day + 1).saturating_mul(86_400_000)
-                            <= now_ms.saturating_sub(writer::ms(d))
+                        (day + 1).saturating_mul(86_400_000) <= now_ms.saturating_sub(writer::ms(d))
                     })
             })
         };
@@ -734,50 +733,51 @@ impl Inner {
                 Ok(event) => EntryContent::Event { event },
                 Err(_) => EntryContent::Unreadable,
             },
-            (_, Decrypted::Plain(p)) => match serde_json::from_slice::<BodyOwned<AuditRecord>>(&p)
-            {
-                Ok(body) => {
-                    let mut record = body.record;
-                    if let Some(sealed) = &body.sealed_payload {
-                        let (text, state) = self.open_payload(rec, sealed);
-                        record.prompt_text = text.prompt_text;
-                        record.answer_text = text.answer_text;
-                        payload = Some(state);
-                    }
-                    let mut completion = None;
-                    if let Some(cseq) = self
-                        .trees
-                        .completed
-                        .get(seq_key(seq))?
-                        .and_then(|v| parse_seq(&v))
-                    {
-                        completion_seq = Some(cseq);
-                        if let Some(Stored::Record(crec)) = self.trees.get(cseq)? {
-                            if let Decrypted::Plain(cp) = self.decrypt(&crec) {
-                                let body =
-                                    serde_json::from_slice::<BodyOwned<Completion>>(&cp).ok();
-                                completion = body.map(|b| {
-                                    let mut c = b.record;
-                                    if let Some(sealed) = &b.sealed_payload {
-                                        let (text, state) = self.open_payload(&crec, sealed);
-                                        c.answer_text = text.answer_text;
-                                        payload = Some(match payload {
-                                            Some(PayloadState::Kept) | None => state,
-                                            Some(worse) => worse,
-                                        });
-                                    }
-                                    c
-                                });
+            (_, Decrypted::Plain(p)) => {
+                match serde_json::from_slice::<BodyOwned<AuditRecord>>(&p) {
+                    Ok(body) => {
+                        let mut record = body.record;
+                        if let Some(sealed) = &body.sealed_payload {
+                            let (text, state) = self.open_payload(rec, sealed);
+                            record.prompt_text = text.prompt_text;
+                            record.answer_text = text.answer_text;
+                            payload = Some(state);
+                        }
+                        let mut completion = None;
+                        if let Some(cseq) = self
+                            .trees
+                            .completed
+                            .get(seq_key(seq))?
+                            .and_then(|v| parse_seq(&v))
+                        {
+                            completion_seq = Some(cseq);
+                            if let Some(Stored::Record(crec)) = self.trees.get(cseq)? {
+                                if let Decrypted::Plain(cp) = self.decrypt(&crec) {
+                                    let body =
+                                        serde_json::from_slice::<BodyOwned<Completion>>(&cp).ok();
+                                    completion = body.map(|b| {
+                                        let mut c = b.record;
+                                        if let Some(sealed) = &b.sealed_payload {
+                                            let (text, state) = self.open_payload(&crec, sealed);
+                                            c.answer_text = text.answer_text;
+                                            payload = Some(match payload {
+                                                Some(PayloadState::Kept) | None => state,
+                                                Some(worse) => worse,
+                                            });
+                                        }
+                                        c
+                                    });
+                                }
                             }
                         }
+                        EntryContent::Record {
+                            record: Box::new(record),
+                            completion,
+                        }
                     }
-                    EntryContent::Record {
-                        record: Box::new(record),
-                        completion,
-                    }
+                    Err(_) => EntryContent::Unreadable,
                 }
-                Err(_) => EntryContent::Unreadable,
-            },
+            }
         };
         Ok(AuditEntry {
             seq,
@@ -827,7 +827,13 @@ impl Inner {
             .ok()
             .and_then(|()| hex::decode(&sealed.ct).ok())
             .and_then(|ct| {
-                crypto::open(&cipher, &crypto::payload_aad(rec.header.seq, id), &ct, &nonce).ok()
+                crypto::open(
+                    &cipher,
+                    &crypto::payload_aad(rec.header.seq, id),
+                    &ct,
+                    &nonce,
+                )
+                .ok()
             })
             .and_then(|p| serde_json::from_slice::<PayloadText>(&p).ok());
         match opened {
@@ -857,29 +863,29 @@ impl Inner {
     fn query(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, AuditError> {
         let limit = f.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
-        let consider =
-            |seq: Seq, stored: Stored, out: &mut Vec<AuditEntry>| -> Result<bool, AuditError> {
-                let (kind, time_ms) = match &stored {
-                    Stored::Record(r) => (r.header.kind, r.header.time_ms),
-                    Stored::Tombstone { tombstone: t, .. } => (t.kind, t.time_ms),
-                };
-                if kind == RecordKind::Completion {
-                    return Ok(true);
-                }
-                if f.since_ms.is_some_and(|t| time_ms < t)
-                    || f.until_ms.is_some_and(|t| time_ms >= t)
-                {
-                    return Ok(true);
-                }
-                let e = match &stored {
-                    Stored::Record(rec) => self.entry(seq, rec)?,
-                    Stored::Tombstone { tombstone, .. } => Inner::tombstone_entry(seq, tombstone),
-                };
-                if f.matches(&e) {
-                    out.push(e);
-                }
-                Ok(out.len() < limit)
+        let consider = |seq: Seq,
+                        stored: Stored,
+                        out: &mut Vec<AuditEntry>|
+         -> Result<bool, AuditError> {
+            let (kind, time_ms) = match &stored {
+                Stored::Record(r) => (r.header.kind, r.header.time_ms),
+                Stored::Tombstone { tombstone: t, .. } => (t.kind, t.time_ms),
             };
+            if kind == RecordKind::Completion {
+                return Ok(true);
+            }
+            if f.since_ms.is_some_and(|t| time_ms < t) || f.until_ms.is_some_and(|t| time_ms >= t) {
+                return Ok(true);
+            }
+            let e = match &stored {
+                Stored::Record(rec) => self.entry(seq, rec)?,
+                Stored::Tombstone { tombstone, .. } => Inner::tombstone_entry(seq, tombstone),
+            };
+            if f.matches(&e) {
+                out.push(e);
+            }
+            Ok(out.len() < limit)
+        };
         if let Some(s) = &f.subject {
             for k in self.trees.by_subject.scan_prefix(s.0).keys() {
                 let k = k?;

@@ -15,7 +15,9 @@
 //! (or a checkpoint) binds its hash; only the recomputation of its own hash is impossible, so it
 //! is counted in `tombstones`, not reported as a problem. Detection limits: records appended after the newest checkpoint can be cut off
 //! or rewritten (with recomputed hashes) undetected; that window is `checkpoint_every` records or
-//! `checkpoint_interval`.
+//! `checkpoint_interval`. Someone with write access to the store can replace a record by a
+//! tombstone (keeping its hash) without breaking a link: verify counts it as a tombstone; the
+//! `Tombstoned` events (encrypted) name every seq retention removed, for a check with keys.
 
 use std::collections::BTreeMap;
 use std::path::Path;

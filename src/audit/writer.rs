@@ -35,7 +35,7 @@ use super::{AuditError, ErasureReport, PurgeReport, RetentionRules};
 
 /// The most records one retention sweep step looks at: appends wait while a step runs, so a
 /// large sweep is cut into steps with appends in between.
-pub(crate) const SWEEP_STEP: usize = 4096;
+pub(crate) const SWEEP_STEP: usize = if cfg!(test) { 64 } else { 4096 };
 
 type Reply<T> = oneshot::Sender<Result<T, AuditError>>;
 
