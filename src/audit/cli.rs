@@ -249,6 +249,17 @@ pub async fn purge(log: &AuditLog, before_ms: u64) -> Result<String, AuditError>
     Ok(serde_json::to_string(&r).unwrap_or_default() + "\n")
 }
 
+/// `privgate audit purge --retention`: applies retention rules as of `now_ms`; a one-line JSON
+/// report.
+pub async fn apply_retention(
+    log: &AuditLog,
+    rules: super::RetentionRules,
+    now_ms: u64,
+) -> Result<String, AuditError> {
+    let r = log.enforce_retention(rules, now_ms).await?;
+    Ok(serde_json::to_string(&r).unwrap_or_default() + "\n")
+}
+
 /// `privgate audit stats`: a one-line JSON object.
 pub async fn stats(log: &AuditLog) -> Result<String, AuditError> {
     let s = log.stats().await?;

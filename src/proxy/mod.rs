@@ -94,6 +94,13 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The audit retention rules in force, read by the hourly sweep (so a policy reload applies
+    /// at the next sweep). For now `[audit] retention_days` is the default for every record,
+    /// metadata and kept text alike, as before retention per policy.
+    pub fn retention_rules(&self) -> crate::audit::RetentionRules {
+        retention_rules(&self.config, &self.policies.load())
+    }
+
     /// Reloads the policies directory: validated first, then swapped atomically. In-flight
     /// requests finish under the version they started with; an invalid change keeps the old
     /// policies. Counted in `privgate_policy_reloads_total{result}`.
@@ -324,12 +331,10 @@ impl Server {
                 rx,
             )),
         ];
-        if let (Some(audit), Some(days)) = (state.audit.clone(), state.config.audit.retention_days)
-        {
+        if let Some(audit) = state.audit.clone() {
             // Ends with the server's shutdown signal.
             tasks.push(tokio::spawn(purge_periodically(
                 audit,
-                days,
                 state.clone(),
                 rx_watch.clone(),
             )));
@@ -386,6 +391,23 @@ impl Server {
     }
 }
 
+/// The audit retention rules of a config and its policies: what the hourly sweep of `serve` and
+/// `privgate audit purge --retention` apply. `[audit] retention_days` is the default rule.
+pub fn retention_rules(config: &Config, policies: &PolicySet) -> crate::audit::RetentionRules {
+    use crate::audit::{Retention, RetentionRules};
+    // TODO(lead): one entry per policy from its `[retention] audit_days, payload_days`:
+    //   for p in policies.iter() {
+    //       by_policy.insert(p.id.clone(), Retention::days(p.retention.audit_days,
+    //           p.retention.payload_days));
+    //   }
+    // A listed policy's rule replaces the default entirely (None = no limit from it).
+    let _ = policies;
+    RetentionRules {
+        by_policy: std::collections::BTreeMap::new(),
+        default: Retention::days(config.audit.retention_days, None),
+    }
+}
+
 /// Reads the pseudonym key from `<data_dir>/pseudonym.key`, creating the directory (0700) and a
 /// random key (0600) on first start.
 pub fn load_or_create_key(data_dir: &std::path::Path) -> Result<PseudonymKey, StartError> {
@@ -437,25 +459,31 @@ pub fn load_or_create_key(data_dir: &std::path::Path) -> Result<PseudonymKey, St
     }
 }
 
-/// Deletes audit records older than `days`, at start and then hourly.
+/// Applies the audit retention rules ([`AppState::retention_rules`], read afresh each time), at
+/// start and then hourly; does nothing while no rule limits anything.
 async fn purge_periodically(
     audit: Arc<crate::audit::AuditLog>,
-    days: u32,
     state: Arc<AppState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
+        let rules = state.retention_rules();
         let now = crate::proxy::auditing::now_ms();
-        let before = now.saturating_sub(u64::from(days) * 86_400_000);
-        match audit.purge_before(before).await {
-            Ok(report) => tracing::info!(?report, "audit retention purge"),
+        let result = if rules.is_unlimited() {
+            Ok(None)
+        } else {
+            audit.enforce_retention(rules, now).await.map(Some)
+        };
+        match result {
+            Ok(None) => {}
+            Ok(Some(report)) => tracing::info!(?report, "audit retention sweep"),
             Err(e) => {
                 state
                     .metrics
                     .audit_write_failures_total
                     .with_label_values(&["purge"])
                     .inc();
-                tracing::error!(error = %e, "audit retention purge failed");
+                tracing::error!(error = %e, "audit retention sweep failed");
             }
         }
         tokio::select! {
