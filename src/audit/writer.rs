@@ -595,11 +595,11 @@ impl Writer {
         };
         let young = st.now_ms.saturating_sub(ms(shortest));
         let mut doomed: Vec<(Seq, StoredRecord)> = Vec::new();
-        let mut examined = 0usize;
-        for item in self
+        for (examined, item) in self
             .trees
             .records
             .range(seq_key(st.from.max(1))..=seq_key(until))
+            .enumerate()
         {
             let (k, v) = item?;
             let seq = parse_seq(&k).ok_or(AuditError::Corrupt("record key"))?;
@@ -607,7 +607,6 @@ impl Writer {
                 out.next = Some(seq);
                 break;
             }
-            examined += 1;
             let Stored::Record(rec) = Stored::decode(&v)? else {
                 continue;
             };
