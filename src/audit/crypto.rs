@@ -21,9 +21,11 @@
 //!
 //! Payload keys (retention per policy): prompt/answer text a policy asks to keep is sealed under a
 //! payload key of that policy and UTC day (`p-YYYY-MM-DD-…`, its policy in the key ring line).
-//! [`KeyRing::destroy_payload_keys`] drops the keys whose day is past the policy's payload
+//! [`KeyRing::destroy_day_keys`] drops the keys whose day is past the policy's payload
 //! retention and destroys the old master generation exactly like an erasure, so the text is gone
-//! while the records around it stay readable and chained.
+//! while the records around it stay readable and chained. It also drops anonymous day keys once
+//! every rule limits metadata and their day is past the longest limit: every record sealed under
+//! them is a tombstone by then, and sled's stale copies of those records become unreadable.
 //!
 //! Nonce budget (D4): 96-bit random nonces; each DEK counts its encryptions, reserves counts in
 //! blocks persisted before use (so the count survives restarts), and is retired at
@@ -748,13 +750,19 @@ impl KeyRing {
         self.deks.get(id).and_then(|d| d.subject)
     }
 
-    /// The payload keys `expired(policy, day)` selects, sorted (nothing is destroyed yet).
-    pub(crate) fn expired_payload_keys(&self, expired: impl Fn(&str, u64) -> bool) -> Vec<String> {
+    /// The payload keys `payload(policy, day)` selects and the anonymous day keys `anonymous(day)`
+    /// selects, sorted (nothing is destroyed yet).
+    pub(crate) fn expired_day_keys(
+        &self,
+        payload: impl Fn(&str, u64) -> bool,
+        anonymous: impl Fn(u64) -> bool,
+    ) -> Vec<String> {
         let mut ids: Vec<String> = self
             .deks
             .iter()
-            .filter(|(_, d)| match (&d.policy, d.day) {
-                (Some(p), Some(day)) => expired(p, day),
+            .filter(|(_, d)| match (&d.subject, &d.policy, d.day) {
+                (None, Some(p), Some(day)) => payload(p, day),
+                (None, None, Some(day)) => anonymous(day),
                 _ => false,
             })
             .map(|(id, _)| id.clone())
@@ -763,23 +771,22 @@ impl KeyRing {
         ids
     }
 
-    /// Destroys payload keys (see the module doc): drops them, then rotates the master key
-    /// generation (file-managed) or rewrites the ring without them (given master key). Returns
-    /// the ids that existed and were destroyed.
-    pub(crate) fn destroy_payload_keys(
-        &mut self,
-        ids: &[String],
-    ) -> Result<Vec<String>, AuditError> {
+    /// Destroys payload and anonymous day keys (see the module doc; subject keys are left
+    /// alone): drops them, then rotates the master key generation (file-managed) or rewrites the
+    /// ring without them (given master key). Returns the ids that existed and were destroyed.
+    pub(crate) fn destroy_day_keys(&mut self, ids: &[String]) -> Result<Vec<String>, AuditError> {
         let mut gone = Vec::new();
         for id in ids {
             let Some(d) = self.deks.get(id) else { continue };
-            if d.policy.is_none() {
+            if d.subject.is_some() || d.day.is_none() {
                 continue;
             }
-            if let Some(p) = &d.policy {
-                if self.payload_current.get(p) == Some(id) {
+            match &d.policy {
+                Some(p) if self.payload_current.get(p) == Some(id) => {
                     self.payload_current.remove(p);
                 }
+                None if self.anon_current.as_ref() == Some(id) => self.anon_current = None,
+                _ => {}
             }
             self.deks.remove(id);
             gone.push(id.clone());

@@ -58,10 +58,13 @@
 //!   tombstones and counts them. A prefix made only of tombstones is deleted up to a signed
 //!   checkpoint, like [`AuditLog::purge_before`].
 //!
+//! * **anonymous day keys**: when every rule limits metadata, the anonymous key of a day past the
+//!   longest limit is destroyed too (all its records are tombstones by then).
+//!
 //! Every sweep step that changes something writes an event (`Tombstoned` with seq ranges,
-//! `PayloadsExpired` with key ids, `Purged`), never a subject. Caveat: sled is log-structured, so
-//! a tombstoned record's old bytes can stay in free segments until sled reuses them; they are
-//! sealed under a subject or anonymous day key that may still be alive.
+//! `KeysExpired` with key ids, `Purged`), never a subject. Caveat: sled is log-structured, so
+//! a tombstoned record's old bytes can stay in free segments until sled reuses them; those of a
+//! subject's records stay sealed under the subject's key, which lives on (until erasure).
 
 pub mod chain;
 pub mod cli;
@@ -337,6 +340,19 @@ impl RetentionRules {
         self.shortest().is_none()
     }
 
+    /// The longest metadata limit, if every rule has one (else some records live forever).
+    pub(crate) fn longest_audit(&self) -> Option<Duration> {
+        let mut longest = Duration::ZERO;
+        for r in self
+            .by_policy
+            .values()
+            .chain(std::iter::once(&self.default))
+        {
+            longest = longest.max(r.audit?);
+        }
+        Some(longest)
+    }
+
     /// The shortest limit of any rule: records younger than that are never touched.
     pub(crate) fn shortest(&self) -> Option<Duration> {
         self.by_policy
@@ -353,8 +369,8 @@ impl RetentionRules {
 pub struct RetentionReport {
     /// Retained records whose kept text was destroyed (their payload key is gone).
     pub payloads_shredded: u64,
-    /// Payload keys destroyed.
-    pub payload_keys_destroyed: u64,
+    /// Day keys destroyed: payload keys, and anonymous keys whose records are all tombstones.
+    pub keys_destroyed: u64,
     /// Records replaced by tombstones.
     pub records_tombstoned: u64,
     /// Tombstones deleted with the prefix up to a signed checkpoint.
@@ -571,16 +587,25 @@ impl AuditLog {
             return Ok(report);
         }
         let rules = Arc::new(rules);
+        // A day key expires once its whole UTC day is older than the limit.
+        let day_past = |day: u64, limit: Duration| {
+            (day + 1).saturating_mul(86_400_000) <= now_ms.saturating_sub(writer::ms(limit))
+        };
+        let longest_audit = rules.longest_audit();
+        // The writer seals today's anonymous records (this sweep's own events included) under
+        // today's key: never that one, whatever clock `now_ms` is.
+        let today = record::now_ms() / 86_400_000;
         let expiring = {
             let keys = self.inner.keys.lock().map_err(|_| AuditError::Closed)?;
-            keys.expired_payload_keys(|policy, day| {
-                rules
-                    .for_policy(Some(policy))
-                    .effective_payload()
-                    .is_some_and(|d| {
-                        (day + 1).saturating_mul(86_400_000) <= now_ms.saturating_sub(writer::ms(d))
-                    })
-            })
+            keys.expired_day_keys(
+                |policy, day| {
+                    rules
+                        .for_policy(Some(policy))
+                        .effective_payload()
+                        .is_some_and(|d| day_past(day, d))
+                },
+                |day| day < today && longest_audit.is_some_and(|d| day_past(day, d)),
+            )
         };
         let expiring_set = Arc::new(expiring.iter().cloned().collect::<HashSet<String>>());
         let (mut from, mut until) = (0, None);
@@ -603,8 +628,8 @@ impl AuditLog {
         }
         if !expiring.is_empty() {
             let records = report.payloads_shredded;
-            report.payload_keys_destroyed = self
-                .admin(|tx| Cmd::ExpirePayloads(expiring, records, tx))
+            report.keys_destroyed = self
+                .admin(|tx| Cmd::ExpireKeys(expiring, records, tx))
                 .await?;
         }
         let purged = self.admin(Cmd::PurgeTombstones).await?;

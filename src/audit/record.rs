@@ -300,12 +300,13 @@ pub enum LogEvent {
         /// How many records.
         records: u64,
     },
-    /// Retention destroyed payload keys: the prompt/answer text sealed under them is gone.
-    PayloadsExpired {
-        /// The destroyed payload key ids.
+    /// Retention destroyed day keys: payload keys (`p-…`: the prompt/answer text sealed under
+    /// them is gone) and anonymous day keys (`a-…`: every record under them was a tombstone).
+    KeysExpired {
+        /// The destroyed key ids.
         key_ids: Vec<String>,
         /// How many retained records had their payload sealed under them.
-        records: u64,
+        payload_records: u64,
         /// The master key generation after the destruction (None: the master key is external).
         master_generation: Option<u64>,
     },

@@ -815,7 +815,7 @@ async fn retention_per_policy_expires_short_and_keeps_long() {
     let shredded = 2 * (strict.len() + text7.len()) as u64;
     assert_eq!(r1.payloads_shredded, shredded, "intents and completions");
     assert_eq!(r1.records_tombstoned, 0);
-    assert!(r1.payload_keys_destroyed >= 2);
+    assert!(r1.keys_destroyed >= 2);
     assert!(
         log.keys().raw_key(&strict_key).is_none(),
         "payload key gone"
@@ -886,7 +886,7 @@ async fn retention_per_policy_expires_short_and_keeps_long() {
         .collect();
     assert!(events
         .iter()
-        .any(|e| matches!(e, LogEvent::PayloadsExpired { records, .. } if *records == shredded)));
+        .any(|e| matches!(e, LogEvent::KeysExpired { payload_records, .. } if *payload_records == shredded)));
     let tombstoned: u64 = events
         .iter()
         .map(|e| match e {
@@ -999,6 +999,51 @@ async fn tamper_altered_tombstone_is_named() {
         t.insert(seq_key(23), original.clone()).unwrap();
     });
     assert_eq!(first_bad(dir.path(), &pk), None);
+}
+
+/// Anonymous day keys go once every rule limits metadata and their day is past the longest
+/// limit; never today's, never a subject's, never while a rule keeps metadata forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_destroys_old_anonymous_day_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let now = record::now_ms();
+    let s = log.subject_ref("ivan");
+    log.append_intent(rec(1, Some(s))).await.unwrap();
+    log.append_intent(rec(2, None)).await.unwrap();
+    let today_key = log.query(AuditFilter::default()).await.unwrap()[1]
+        .key_id
+        .clone();
+    // A key of ten days ago, as a server running then would have left it.
+    let old_key = log.keys().key_for(None, now - 10 * DAY_MS).0;
+    log.keys().persist().unwrap();
+    let old_dek = log.keys().raw_key(&old_key).unwrap();
+    assert_ne!(old_key, today_key);
+
+    let forever = RetentionRules {
+        by_policy: [("default".to_string(), Retention::days(Some(5), None))].into(),
+        default: Retention::default(),
+    };
+    let r = log.enforce_retention(forever, now).await.unwrap();
+    assert_eq!(r.keys_destroyed, 0, "events are kept forever: {r:?}");
+    assert!(log.keys().raw_key(&old_key).is_some());
+
+    let limited = RetentionRules {
+        by_policy: [("default".to_string(), Retention::days(Some(5), None))].into(),
+        default: Retention::days(Some(7), None),
+    };
+    let r = log.enforce_retention(limited, now).await.unwrap();
+    assert_eq!((r.keys_destroyed, r.records_tombstoned), (1, 0), "{r:?}");
+    assert!(log.keys().raw_key(&old_key).is_none());
+    assert!(
+        log.keys().raw_key(&today_key).is_some(),
+        "today's key stays"
+    );
+    assert_eq!(log.query(AuditFilter::default()).await.unwrap().len(), 3);
+    assert!(log.verify().await.unwrap().ok);
+    drop(log);
+    assert_eq!(scan_dir(dir.path(), &old_dek), 0);
+    assert_eq!(scan_dir(dir.path(), hex::encode(old_dek).as_bytes()), 0);
 }
 
 #[test]

@@ -59,9 +59,9 @@ pub(crate) enum Cmd {
     Checkpoint(Reply<Option<Checkpoint>>),
     Purge(u64, Reply<PurgeReport>),
     Sweep(SweepStep, Reply<SweepOut>),
-    /// Destroys these payload keys; the count of retained records sealed under them goes into
-    /// the event.
-    ExpirePayloads(Vec<String>, u64, Reply<u64>),
+    /// Destroys these day keys; the count of retained records whose payload is sealed under
+    /// them goes into the event.
+    ExpireKeys(Vec<String>, u64, Reply<u64>),
     PurgeTombstones(Reply<PurgeReport>),
 }
 
@@ -236,8 +236,8 @@ impl Writer {
             Cmd::Sweep(step, reply) => {
                 let _ = reply.send(self.sweep(step));
             }
-            Cmd::ExpirePayloads(ids, records, reply) => {
-                let _ = reply.send(self.expire_payloads(ids, records));
+            Cmd::ExpireKeys(ids, records, reply) => {
+                let _ = reply.send(self.expire_keys(ids, records));
             }
             Cmd::PurgeTombstones(reply) => {
                 let _ = reply.send(self.purge_tombstones());
@@ -678,20 +678,20 @@ impl Writer {
         Ok(())
     }
 
-    /// Destroys expired payload keys (see `crypto`) and records it as a `PayloadsExpired` event.
-    fn expire_payloads(&mut self, ids: Vec<String>, records: u64) -> Result<u64, AuditError> {
+    /// Destroys expired day keys (see `crypto`) and records it as a `KeysExpired` event.
+    fn expire_keys(&mut self, ids: Vec<String>, payload_records: u64) -> Result<u64, AuditError> {
         // Everything sealed so far reaches disk before any key it may use is destroyed.
         self.flush()?;
         let (gone, master_generation) = {
             let mut k = self.keys.lock().map_err(|_| AuditError::Closed)?;
-            let gone = k.destroy_payload_keys(&ids)?;
+            let gone = k.destroy_day_keys(&ids)?;
             (gone, k.managed().then(|| k.generation()))
         };
         let n = gone.len() as u64;
         if n > 0 {
-            self.append_now(Append::Event(LogEvent::PayloadsExpired {
+            self.append_now(Append::Event(LogEvent::KeysExpired {
                 key_ids: gone,
-                records,
+                payload_records,
                 master_generation,
             }))?;
         }
