@@ -24,7 +24,8 @@
 //! log.complete(intent_seq, Completion).await -> Result<Seq>   durable when Ok
 //! log.append_final(AuditRecord).await -> Result<Seq>          one record, no completion follows
 //! log.record_access(principal, action, &filter, n).await      admin reads are audited too
-//! log.query(AuditFilter).await -> Result<Vec<AuditEntry>>     decrypted; erased ones marked
+//! log.query(AuditFilter).await -> Result<Vec<AuditEntry>>     decrypted; erased, tombstoned and
+//!                                                             expired-payload ones marked
 //! log.export_subject(SubjectRef).await -> Result<Value>       Art. 15: every record of a subject
 //! log.erase_subject(SubjectRef).await -> Result<ErasureReport> Art. 17: crypto-shredding
 //! log.rotate_master_key().await -> Result<u64>                re-wrap every data key
@@ -42,7 +43,8 @@
 //!
 //! Encryption (RELIABILITY D3–D5): each subject has its own data key, records without a subject
 //! use an anonymous key per UTC day; AES-256-GCM with a fresh random 96-bit nonce and the record
-//! header (seq, kind, time, key id, prev hash, nonce) as associated data; keys retire after
+//! header (seq, kind, time, key id, prev hash, nonce, policy id, payload key id) as associated
+//! data; keys retire after
 //! `max_encryptions_per_key` uses. Erasure destroys the subject's keys and the old master key
 //! generation (see `crypto`). Errors never carry record content or subject ids.
 //!
@@ -57,7 +59,6 @@
 //!   its chain hash (nothing else); its subject index entry goes. `verify` links through
 //!   tombstones and counts them. A prefix made only of tombstones is deleted up to a signed
 //!   checkpoint, like [`AuditLog::purge_before`].
-//!
 //! * **anonymous day keys**: when every rule limits metadata, the anonymous key of a day past the
 //!   longest limit is destroyed too (all its records are tombstones by then).
 //!
