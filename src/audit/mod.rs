@@ -61,6 +61,9 @@
 //!   checkpoint, like [`AuditLog::purge_before`].
 //! * **anonymous day keys**: when every rule limits metadata, the anonymous key of a day past the
 //!   longest limit is destroyed too (all its records are tombstones by then).
+//! * **legal hold** (`RetentionRules::legal_hold`): a held subject's records are neither
+//!   tombstoned nor stripped of their text; the payload keys they use stay, for every record
+//!   sealed under them (over-keeping others' text of that policy and day is the price).
 //!
 //! Every sweep step that changes something writes an event (`Tombstoned` with seq ranges,
 //! `KeysExpired` with key ids, `Purged`), never a subject. Caveat: sled is log-structured, so
@@ -75,7 +78,7 @@ mod store;
 pub mod verify;
 mod writer;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -325,6 +328,9 @@ pub struct RetentionRules {
     pub by_policy: BTreeMap<String, Retention>,
     /// Everything else.
     pub default: Retention,
+    /// Subjects under legal hold: their records are neither tombstoned nor stripped of their
+    /// text (the payload keys they use are kept, for every record sealed under them).
+    pub legal_hold: BTreeSet<SubjectRef>,
 }
 
 impl RetentionRules {
@@ -374,6 +380,8 @@ pub struct RetentionReport {
     pub keys_destroyed: u64,
     /// Records replaced by tombstones.
     pub records_tombstoned: u64,
+    /// Records past their retention but kept because their subject is under legal hold.
+    pub records_held: u64,
     /// Tombstones deleted with the prefix up to a signed checkpoint.
     pub prefix_purged: u64,
     /// The prefix deleted ends at this seq (a signed checkpoint), if any was.
@@ -609,6 +617,8 @@ impl AuditLog {
             )
         };
         let expiring_set = Arc::new(expiring.iter().cloned().collect::<HashSet<String>>());
+        let mut payloads: HashMap<String, u64> = HashMap::new();
+        let mut held_keys: HashSet<String> = HashSet::new();
         let (mut from, mut until) = (0, None);
         loop {
             let step = SweepStep {
@@ -620,17 +630,26 @@ impl AuditLog {
             };
             let out = self.admin(|tx| Cmd::Sweep(step, tx)).await?;
             report.records_tombstoned += out.tombstoned;
-            report.payloads_shredded += out.payloads;
+            report.records_held += out.held;
+            for (k, n) in out.payloads {
+                *payloads.entry(k).or_default() += n;
+            }
+            held_keys.extend(out.held_keys);
             until = Some(out.until);
             match out.next {
                 Some(n) => from = n,
                 None => break,
             }
         }
-        if !expiring.is_empty() {
-            let records = report.payloads_shredded;
+        let doomed: Vec<String> = expiring
+            .into_iter()
+            .filter(|k| !held_keys.contains(k))
+            .collect();
+        if !doomed.is_empty() {
+            let records: u64 = doomed.iter().filter_map(|k| payloads.get(k)).sum();
+            report.payloads_shredded = records;
             report.keys_destroyed = self
-                .admin(|tx| Cmd::ExpireKeys(expiring, records, tx))
+                .admin(|tx| Cmd::ExpireKeys(doomed, records, tx))
                 .await?;
         }
         let purged = self.admin(Cmd::PurgeTombstones).await?;

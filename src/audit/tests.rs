@@ -725,6 +725,7 @@ fn c2_rules() -> RetentionRules {
         .into_iter()
         .collect(),
         default: Retention::days(Some(400), None),
+        ..RetentionRules::default()
     }
 }
 
@@ -961,7 +962,7 @@ async fn tamper_altered_tombstone_is_named() {
     }
     let rules = RetentionRules {
         by_policy: [("strict".to_string(), Retention::days(Some(1), None))].into(),
-        default: Retention::default(),
+        ..RetentionRules::default()
     };
     let r = log
         .enforce_retention(rules, record::now_ms() + 2 * DAY_MS)
@@ -1022,7 +1023,7 @@ async fn retention_destroys_old_anonymous_day_keys() {
 
     let forever = RetentionRules {
         by_policy: [("default".to_string(), Retention::days(Some(5), None))].into(),
-        default: Retention::default(),
+        ..RetentionRules::default()
     };
     let r = log.enforce_retention(forever, now).await.unwrap();
     assert_eq!(r.keys_destroyed, 0, "events are kept forever: {r:?}");
@@ -1031,6 +1032,7 @@ async fn retention_destroys_old_anonymous_day_keys() {
     let limited = RetentionRules {
         by_policy: [("default".to_string(), Retention::days(Some(5), None))].into(),
         default: Retention::days(Some(7), None),
+        ..RetentionRules::default()
     };
     let r = log.enforce_retention(limited, now).await.unwrap();
     assert_eq!((r.keys_destroyed, r.records_tombstoned), (1, 0), "{r:?}");
@@ -1044,6 +1046,77 @@ async fn retention_destroys_old_anonymous_day_keys() {
     drop(log);
     assert_eq!(scan_dir(dir.path(), &old_dek), 0);
     assert_eq!(scan_dir(dir.path(), hex::encode(old_dek).as_bytes()), 0);
+}
+
+/// RELIABILITY C2: records under legal hold are not purged, and the text they keep stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_spares_records_under_legal_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let alice = log.subject_ref("alice");
+    let bob = log.subject_ref("bob");
+    let mut alices = Vec::new();
+    for i in 0..3 {
+        alices.push(exchange(&log, i, Some(alice), "strict").await);
+        exchange(&log, 10 + i, Some(bob), "strict").await;
+    }
+    let key = payload_key_of(&log, alices[0]);
+    let now = record::now_ms();
+    let held = |hold: bool| RetentionRules {
+        legal_hold: if hold {
+            [alice].into()
+        } else {
+            Default::default()
+        },
+        ..c2_rules()
+    };
+
+    // Text past 7 days: the strict key of the day seals alice's text too, so it stays.
+    let r = log
+        .enforce_retention(held(true), now + 10 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!((r.keys_destroyed, r.payloads_shredded), (0, 0), "{r:?}");
+    assert!(log.keys().raw_key(&key).is_some());
+
+    // Metadata past 30 days: bob's exchanges go, alice's stay whole.
+    let r = log
+        .enforce_retention(held(true), now + 40 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!((r.records_tombstoned, r.records_held), (6, 6), "{r:?}");
+    let mine = log
+        .query(AuditFilter {
+            subject: Some(alice),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 3);
+    assert!(mine.iter().all(|e| e.payload == Some(PayloadState::Kept)));
+    assert!(log
+        .query(AuditFilter {
+            subject: Some(bob),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(log.verify().await.unwrap().ok);
+
+    // The hold lifted: alice's records and the key go too.
+    let r = log
+        .enforce_retention(held(false), now + 40 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.records_tombstoned, r.records_held, r.keys_destroyed),
+        (6, 0, 1),
+        "{r:?}"
+    );
+    assert!(log.keys().raw_key(&key).is_none());
+    let rep = log.verify().await.unwrap();
+    assert!(rep.ok, "{rep:?}");
 }
 
 #[test]

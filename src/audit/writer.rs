@@ -14,7 +14,7 @@
 //! Checkpoints are signed after a successful flush, every `checkpoint_every` records or
 //! `checkpoint_interval`, and once more when the writer stops.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -86,8 +86,12 @@ pub(crate) struct SweepOut {
     pub until: Seq,
     /// Records replaced by tombstones.
     pub tombstoned: u64,
-    /// Retained records whose payload is sealed under an expiring key.
-    pub payloads: u64,
+    /// Per expiring payload key: how many retained records have their payload sealed under it.
+    pub payloads: HashMap<String, u64>,
+    /// Expiring payload keys that a record under legal hold uses: they must stay.
+    pub held_keys: HashSet<String>,
+    /// Expired records kept because their subject is under legal hold.
+    pub held: u64,
 }
 
 /// The writer's state.
@@ -575,8 +579,9 @@ impl Writer {
     }
 
     /// One retention sweep step: replaces records whose policy's audit retention has passed by
-    /// tombstones (and drops their index entries), counts retained records whose payload key is
-    /// expiring, and records what it did as a `Tombstoned` event.
+    /// tombstones (and drops their index entries) unless their subject is under legal hold,
+    /// counts retained records per expiring payload key (noting the keys held records use), and
+    /// records what it did as a `Tombstoned` event.
     ///
     /// Records are visited in seq order and the step stops at the first one too young for the
     /// shortest retention of any rule: times follow seqs, except across a clock step back, which
@@ -588,7 +593,9 @@ impl Writer {
             next: None,
             until,
             tombstoned: 0,
-            payloads: 0,
+            payloads: HashMap::new(),
+            held_keys: HashSet::new(),
+            held: 0,
         };
         let Some(shortest) = st.rules.shortest() else {
             return Ok(out);
@@ -617,15 +624,25 @@ impl Writer {
             let expired = |d: Option<Duration>| {
                 d.is_some_and(|d| rec.header.time_ms < st.now_ms.saturating_sub(ms(d)))
             };
-            if expired(rule.audit) {
+            let on_hold = !st.rules.legal_hold.is_empty()
+                && self
+                    .keys
+                    .lock()
+                    .map_err(|_| AuditError::Closed)?
+                    .subject_of(&rec.header.key_id)
+                    .is_some_and(|s| st.rules.legal_hold.contains(&s));
+            if expired(rule.audit) && !on_hold {
                 doomed.push((seq, rec));
-            } else if rec
-                .header
-                .payload_key
-                .as_ref()
-                .is_some_and(|k| st.expiring.contains(k))
-            {
-                out.payloads += 1;
+                continue;
+            }
+            out.held += u64::from(expired(rule.audit));
+            if let Some(k) = rec.header.payload_key.as_ref() {
+                if st.expiring.contains(k) {
+                    *out.payloads.entry(k.clone()).or_default() += 1;
+                    if on_hold {
+                        out.held_keys.insert(k.clone());
+                    }
+                }
             }
         }
         let mut ranges: Vec<[Seq; 2]> = Vec::new();

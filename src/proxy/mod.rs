@@ -405,6 +405,8 @@ pub fn retention_rules(config: &Config, policies: &PolicySet) -> crate::audit::R
     RetentionRules {
         by_policy: std::collections::BTreeMap::new(),
         default: Retention::days(config.audit.retention_days, None),
+        // TODO(lead): subjects under legal hold, once there is a way to place one.
+        ..RetentionRules::default()
     }
 }
 
