@@ -652,9 +652,14 @@ impl AuditLog {
                 .admin(|tx| Cmd::ExpireKeys(doomed, records, tx))
                 .await?;
         }
-        let purged = self.admin(Cmd::PurgeTombstones).await?;
-        report.prefix_purged = purged.records;
-        report.purged_through_seq = purged.through_seq.filter(|_| purged.records > 0);
+        loop {
+            let purged = self.admin(Cmd::PurgeTombstones).await?;
+            if purged.records == 0 {
+                break;
+            }
+            report.prefix_purged += purged.records;
+            report.purged_through_seq = purged.through_seq;
+        }
         Ok(report)
     }
 

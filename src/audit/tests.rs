@@ -1119,6 +1119,49 @@ async fn retention_spares_records_under_legal_hold() {
     assert!(rep.ok, "{rep:?}");
 }
 
+/// A long expired prefix (more than one sweep step and one purge step) is tombstoned and
+/// deleted in bounded steps; the chain then starts at the last checkpoint of that prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_works_through_a_long_prefix_in_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let n = 20 * writer::SWEEP_STEP as u64;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..n).step_by(8) {
+                let mut r = rec(i, None);
+                r.policy_id = "strict".into();
+                log.append_intent(r).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut r = rec(n, None);
+    r.policy_id = "gdpr-default".into();
+    let last = log.append_intent(r).await.unwrap();
+    let r = log
+        .enforce_retention(c2_rules(), record::now_ms() + 40 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(r.records_tombstoned, n);
+    let through = r.purged_through_seq.unwrap();
+    assert!(
+        through > 16 * writer::SWEEP_STEP as u64 && through < last,
+        "{r:?}"
+    );
+    assert_eq!(r.prefix_purged, through);
+    let rep = log.verify().await.unwrap();
+    assert!(rep.ok, "{rep:?}");
+    assert_eq!(
+        (rep.anchored_at, rep.tombstones),
+        (Some(through), n - through)
+    );
+}
+
 #[test]
 fn retention_rules_pick_the_policy_then_the_default() {
     let r = c2_rules();

@@ -715,13 +715,14 @@ impl Writer {
         Ok(n)
     }
 
-    /// Deletes the longest prefix of tombstones that ends at a signed checkpoint (so the chain is
-    /// anchored there), and records it as a `Purged` event.
+    /// Deletes the longest prefix of tombstones (among the first `16 × SWEEP_STEP` records)
+    /// that ends at a signed checkpoint (so the chain is anchored there), and records it as a
+    /// `Purged` event. Bounded so appends are not held up; called again while it deletes.
     fn purge_tombstones(&mut self) -> Result<PurgeReport, AuditError> {
         self.flush()?;
         let mut first = None;
         let mut last_tombstone = None;
-        for item in self.trees.records.iter() {
+        for item in self.trees.records.iter().take(16 * SWEEP_STEP) {
             let (k, v) = item?;
             let seq = parse_seq(&k).ok_or(AuditError::Corrupt("record key"))?;
             first.get_or_insert(seq);
