@@ -649,9 +649,21 @@ impl KeyRing {
             reserved: RESERVE_STEP,
             retired: false,
         });
-        // A fresh key is the newest of its owner: insert_dek makes it current.
+        let current = match &owner {
+            Owner::Subject(_) => None,
+            Owner::Anonymous => Some(None),
+            Owner::Payload(p) => Some(Some(p.clone())),
+        };
         self.insert_dek(id.clone(), key, owner, day, RESERVE_STEP, false);
         self.deks.get_mut(&id).expect("just inserted").used = 0;
+        // The fresh key is the one in use from now on, even if the clock went back a day.
+        match current {
+            Some(None) => self.anon_current = Some(id.clone()),
+            Some(Some(p)) => {
+                self.payload_current.insert(p, id.clone());
+            }
+            None => {}
+        }
         id
     }
 

@@ -941,6 +941,11 @@ async fn retention_per_policy_expires_short_and_keeps_long() {
         by_seq(&all, text7[0]).unwrap().payload,
         Some(PayloadState::Expired)
     );
+    assert_eq!(
+        by_seq(&all, kept[0]).unwrap().payload,
+        Some(PayloadState::Kept),
+        "payload keys come back from the key ring"
+    );
     assert!(log.verify().await.unwrap().ok);
     println!(
         "retention C2: expired {expired} records + {shredded} payloads / kept {} records / chain verifies ({} tombstones, prefix purged {})",
