@@ -400,8 +400,9 @@ impl StoredRecord {
     }
 }
 
-/// The text a policy asks to keep, sealed apart under a payload key (see the module doc).
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The text a policy asks to keep, sealed apart under a payload key (see the module doc). No
+/// `Debug`: it is payload.
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct PayloadText {
     /// The redacted prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -631,10 +632,27 @@ mod tests {
         for len in 0..80 {
             let v: Vec<u8> = (0..len).map(|i| (i * 37) as u8).collect();
             let _ = StoredRecord::decode(&v);
+            let _ = Stored::decode(&v);
         }
         let mut v = vec![0u8; 36];
         v[32..36].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(StoredRecord::decode(&v).is_err());
+        assert!(
+            Stored::decode(&v).is_err(),
+            "a tombstone mark without a tombstone"
+        );
+        let t = Tombstone {
+            seq: 3,
+            kind: RecordKind::Intent,
+            time_ms: 5,
+            prev: "00".into(),
+            removed_ms: 9,
+        };
+        let enc = Stored::encode_tombstone(&[7; 32], &t).unwrap();
+        match Stored::decode(&enc).unwrap() {
+            Stored::Tombstone { hash, tombstone } => assert_eq!((hash, tombstone), ([7; 32], t)),
+            Stored::Record(_) => panic!("a tombstone"),
+        }
     }
 
     #[test]
