@@ -871,6 +871,8 @@ async fn retention_per_policy_expires_short_and_keeps_long() {
             assert!(e.key_id.is_empty() && e.payload.is_none());
         }
     }
+    let csv = cli::render(&all, cli::Format::Csv);
+    assert!(csv.contains(",tombstone,") && csv.contains(",payload_expired,"));
     let readable = all.iter().filter(|e| record_of(e).is_some()).count();
     let kept_n = kept.len() + text7.len() + unlisted.len();
     assert_eq!(readable, kept_n);
