@@ -191,8 +191,10 @@ pub struct AuditSection {
     pub enabled: bool,
     /// How long a request waits for its audit record to become durable, milliseconds.
     pub write_timeout_ms: u64,
-    /// Keep audit records this many days; older ones are purged hourly by `serve` (and by
-    /// `privgate audit purge`). `None` keeps them until purged by hand.
+    /// Keep audit records at most this many days: the ceiling for every record (a policy's
+    /// `[retention] audit_days` can only shorten it for its own records). Older ones are replaced by tombstones (the chain still verifies) and then purged,
+    /// hourly by `serve` and by `privgate audit purge --retention`. `None` keeps them until
+    /// purged by hand.
     pub retention_days: Option<u32>,
 }
 

@@ -240,11 +240,24 @@ enum AuditCommand {
         #[arg(long)]
         subject: String,
     },
-    /// Deletes records stored before a time (retention).
+    /// Deletes records stored before a time, or (--retention) applies the retention rules of
+    /// the config and its policies: expired kept text is destroyed, expired records become
+    /// tombstones (the chain still verifies) and a tombstone prefix is deleted.
     Purge {
         /// Cut-off (unix ms, YYYY-MM-DD or RFC 3339 UTC).
+        #[arg(
+            long,
+            required_unless_present = "retention",
+            conflicts_with = "retention"
+        )]
+        before: Option<String>,
+        /// Apply the retention rules ([audit] retention_days and the policies' [retention]).
         #[arg(long)]
-        before: String,
+        retention: bool,
+        /// The config whose rules --retention applies on a stopped server's data dir (a
+        /// running server applies its own).
+        #[arg(long, env = "PRIVGATE_CONFIG", requires = "retention")]
+        config: Option<PathBuf>,
     },
     /// Counts, sizes, sequence range, checkpoints.
     Stats,
@@ -710,13 +723,31 @@ fn audit_local(
                         let subject = f.subject.expect("set by by_subject");
                         ("erase", f, 1, cli::erase(&log, subject).await?)
                     }
-                    AuditCommand::Purge { before } => {
+                    AuditCommand::Purge {
+                        before: Some(before),
+                        ..
+                    } => {
                         let before = cli::parse_time(&before)?;
                         let f = AuditFilter {
                             until_ms: Some(before),
                             ..AuditFilter::default()
                         };
                         ("purge", f, 0, cli::purge(&log, before).await?)
+                    }
+                    AuditCommand::Purge {
+                        before: None,
+                        config,
+                        ..
+                    } => {
+                        let config = load_config(config.as_ref())?;
+                        let policies = match &config.server.policies_dir {
+                            Some(dir) => privgate::policy::PolicySet::load_dir(dir)?,
+                            None => privgate::policy::PolicySet::embedded(),
+                        };
+                        let rules = privgate::proxy::retention_rules(&config, &policies);
+                        let now = privgate::proxy::auditing::now_ms();
+                        let text = cli::apply_retention(&log, rules, now).await?;
+                        ("purge", AuditFilter::default(), 0, text)
                     }
                     AuditCommand::Stats => {
                         ("stats", AuditFilter::default(), 0, cli::stats(&log).await?)
@@ -886,10 +917,13 @@ fn audit_remote(
             "/admin/audit/erase",
             Some(serde_json::json!({ "subject": subject })),
         ),
-        AuditCommand::Purge { before } => (
+        AuditCommand::Purge { before, .. } => (
             Method::POST,
             "/admin/audit/purge",
-            Some(serde_json::json!({ "before": before })),
+            Some(match before {
+                Some(before) => serde_json::json!({ "before": before }),
+                None => serde_json::json!({ "retention": true }),
+            }),
         ),
         AuditCommand::Stats => (Method::GET, "/admin/audit/stats", None),
         AuditCommand::Verify { public_key } => {

@@ -347,6 +347,70 @@ async fn admin_actions_are_audited_with_the_token_name() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
 
+/// `POST /admin/audit/purge {"retention": true}` applies the server's retention rules (here
+/// `retention_days = 0`: everything already written is past it) and the chain still verifies.
+#[tokio::test]
+async fn retention_over_the_admin_api() {
+    let up = FakeUpstream::start().await;
+    let tokens = Tokens::new();
+    let proxy = start_proxy(&up, |c| {
+        tokens.install(c);
+        c.audit.retention_days = Some(0);
+    })
+    .await;
+    let resp = proxy
+        .client
+        .post(proxy.url("/v1/chat/completions"))
+        .header("x-privgate-subject", "dora-3")
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let officer = bearer(&tokens.officer);
+    let client = reqwest::Client::new();
+    let purge = |body: serde_json::Value| {
+        client
+            .post(format!("{}/admin/audit/purge", proxy.admin))
+            .header("authorization", &officer)
+            .json(&body)
+            .send()
+    };
+    let resp = purge(json!({"retention": true})).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let report: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        report["records_tombstoned"].as_u64().unwrap() >= 2,
+        "intent and completion: {report}"
+    );
+    for bad in [
+        json!({}),
+        json!({"before": "2000-01-01", "retention": true}),
+    ] {
+        let resp = purge(bad.clone()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let resp = call(
+        &proxy,
+        "GET",
+        "/admin/audit/query?subject=dora-3",
+        Some(&officer),
+    )
+    .await;
+    assert_eq!(
+        resp.headers()["x-privgate-count"],
+        "0",
+        "tombstoned: out of the index"
+    );
+    let resp = call(&proxy, "GET", "/admin/audit/verify", Some(&officer)).await;
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains("\"ok\":true") && text.contains("\"tombstones\":"),
+        "{text}"
+    );
+}
+
 const V1: &str = "id = \"support\"\nversion = \"1\"\n[actions]\nEMAIL = \"pseudonymise\"\n";
 const BROKEN: &str = "id = \"support\"\nversion = \"3\"\n[actions]\nEMAIL = \"vaporise\"\n";
 

@@ -271,4 +271,22 @@ async fn audit_commands_on_a_killed_servers_data_dir() {
     );
     let (code, _, _) = run(&["verify"]);
     assert_eq!(code, 0);
+
+    // Retention from the config: with no limit nothing happens; with `retention_days = 0`
+    // every record is past it and becomes a tombstone, and the chain still verifies.
+    let (code, out, err) = run(&["purge", "--retention"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"records_tombstoned\":0"), "{out}");
+    let cfg = dir.path().join("retention.toml");
+    std::fs::write(&cfg, "[audit]\nretention_days = 0\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (code, out, err) = run(&["purge", "--retention", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(report["records_tombstoned"].as_u64().unwrap() > 3, "{out}");
+    let (code, out, _) = run(&["query", "--subject", "bob-2"]);
+    assert_eq!(code, 1, "tombstoned records leave the subject index: {out}");
+    let (code, out, err) = run(&["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("\"tombstones\":"), "{out}");
 }

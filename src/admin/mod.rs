@@ -540,7 +540,12 @@ fn consent_filter(state: &AppState, subject: &str) -> AuditFilter {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PurgeBody {
-    before: String,
+    /// Delete records before this time (`privgate audit purge --before`).
+    #[serde(default)]
+    before: Option<String>,
+    /// Apply the server's retention rules instead (`privgate audit purge --retention`).
+    #[serde(default)]
+    retention: bool,
 }
 
 fn log_of(state: &AppState) -> Result<&AuditLog, Failure> {
@@ -647,12 +652,22 @@ async fn run(
         Action::Purge => {
             let log = log_of(state)?;
             let b: PurgeBody = json_body(req).await?;
-            let before = cli::parse_time(&b.before)?;
-            let filter = AuditFilter {
-                until_ms: Some(before),
-                ..AuditFilter::default()
+            let (filter, body) = match (b.before, b.retention) {
+                (Some(before), false) => {
+                    let before = cli::parse_time(&before)?;
+                    let filter = AuditFilter {
+                        until_ms: Some(before),
+                        ..AuditFilter::default()
+                    };
+                    (filter, cli::purge(log, before).await?)
+                }
+                (None, true) => {
+                    let now = crate::proxy::auditing::now_ms();
+                    let body = cli::apply_retention(log, state.retention_rules(), now).await?;
+                    (AuditFilter::default(), body)
+                }
+                _ => return Err(bad("give either \"before\" or \"retention\": true")),
             };
-            let body = cli::purge(log, before).await?;
             audited(state, who, action, &filter, 0).await?;
             Ok(json(body))
         }

@@ -104,7 +104,11 @@ fn csv_field(s: &str) -> String {
 fn columns(e: &AuditEntry) -> [String; 9] {
     let (state, route, provider, policy, subject, entities) = match &e.content {
         EntryContent::Record { record, completion } => (
-            "ok".to_string(),
+            match e.payload {
+                Some(super::PayloadState::Expired) => "payload_expired",
+                _ => "ok",
+            }
+            .to_string(),
             record.route.clone(),
             record.provider.clone(),
             record.policy_id.clone(),
@@ -133,6 +137,14 @@ fn columns(e: &AuditEntry) -> [String; 9] {
         ),
         EntryContent::Erased => (
             "erased".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+        ),
+        EntryContent::Tombstone => (
+            "tombstone".into(),
             "".into(),
             "".into(),
             "".into(),
@@ -234,6 +246,17 @@ pub async fn erase(log: &AuditLog, subject: SubjectRef) -> Result<String, AuditE
 /// `privgate audit purge --before T`: a one-line JSON report.
 pub async fn purge(log: &AuditLog, before_ms: u64) -> Result<String, AuditError> {
     let r = log.purge_before(before_ms).await?;
+    Ok(serde_json::to_string(&r).unwrap_or_default() + "\n")
+}
+
+/// `privgate audit purge --retention`: applies retention rules as of `now_ms`; a one-line JSON
+/// report.
+pub async fn apply_retention(
+    log: &AuditLog,
+    rules: super::RetentionRules,
+    now_ms: u64,
+) -> Result<String, AuditError> {
+    let r = log.enforce_retention(rules, now_ms).await?;
     Ok(serde_json::to_string(&r).unwrap_or_default() + "\n")
 }
 

@@ -19,6 +19,14 @@
 //! n, which no longer exists anywhere. With an environment master key privgate cannot destroy the
 //! old generation: the ring is still rewritten without the erased keys, and the event says so.
 //!
+//! Payload keys (retention per policy): prompt/answer text a policy asks to keep is sealed under a
+//! payload key of that policy and UTC day (`p-YYYY-MM-DD-…`, its policy in the key ring line).
+//! [`KeyRing::destroy_day_keys`] drops the keys whose day is past the policy's payload
+//! retention and destroys the old master generation exactly like an erasure, so the text is gone
+//! while the records around it stay readable and chained. It also drops anonymous day keys once
+//! every rule limits metadata and their day is past the longest limit: every record sealed under
+//! them is a tombstone by then, and sled's stale copies of those records become unreadable.
+//!
 //! Nonce budget (D4): 96-bit random nonces; each DEK counts its encryptions, reserves counts in
 //! blocks persisted before use (so the count survives restarts), and is retired at
 //! `max_encryptions_per_key` (default 2^30, far below 2^32); a fresh DEK replaces it.
@@ -143,6 +151,14 @@ pub(crate) fn open(
         .map_err(|_| AuditError::Crypto)
 }
 
+/// The associated data of a sealed payload text: binds it to its record's seq and key id.
+pub(crate) fn payload_aad(seq: u64, key_id: &str) -> Vec<u8> {
+    let mut a = b"privgate/payload/v1\0".to_vec();
+    a.extend_from_slice(&seq.to_be_bytes());
+    a.extend_from_slice(key_id.as_bytes());
+    a
+}
+
 /// A fresh random nonce.
 pub(crate) fn random_nonce() -> [u8; 12] {
     let mut n = [0u8; 12];
@@ -264,6 +280,8 @@ enum Line {
         subject: Option<SubjectRef>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         day: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<String>,
         wrapped: String,
         reserved: u64,
         #[serde(default)]
@@ -278,12 +296,24 @@ enum Line {
     },
 }
 
+/// Whom a data key belongs to.
+enum Owner {
+    /// One subject's records.
+    Subject(SubjectRef),
+    /// Records without a subject, one key per UTC day.
+    Anonymous,
+    /// Kept prompt/answer text of one policy, one key per UTC day.
+    Payload(String),
+}
+
 /// One data key. Only the 32 key bytes are kept (the AES key schedule is rebuilt per use, which
 /// costs far less than the seal itself), so a million subjects cost ~100 MB, not ~1 GB.
 struct Dek {
     key: Secret32,
     subject: Option<SubjectRef>,
     day: Option<u64>,
+    /// For a payload key: its policy.
+    policy: Option<String>,
     used: u64,
     reserved: u64,
     retired: bool,
@@ -299,6 +329,8 @@ pub(crate) struct KeyRing {
     deks: HashMap<String, Dek>,
     subjects: HashMap<SubjectRef, Vec<String>>,
     anon_current: Option<String>,
+    /// The payload key in use per policy.
+    payload_current: HashMap<String, String>,
     pending: Vec<Line>,
     max_per_key: u64,
 }
@@ -351,6 +383,7 @@ impl KeyRing {
             deks: HashMap::new(),
             subjects: HashMap::new(),
             anon_current: None,
+            payload_current: HashMap::new(),
             pending: Vec::new(),
             max_per_key: max_per_key.max(1),
         };
@@ -409,12 +442,18 @@ impl KeyRing {
                     id,
                     subject,
                     day,
+                    policy,
                     wrapped,
                     reserved,
                     retired,
                 } => {
                     let key = unwrap(&ring.master, generation, &id, &wrapped)?;
-                    ring.insert_dek(id, key, subject, day, reserved, retired);
+                    let owner = match (subject, policy) {
+                        (Some(s), _) => Owner::Subject(s),
+                        (None, Some(p)) => Owner::Payload(p),
+                        (None, None) => Owner::Anonymous,
+                    };
+                    ring.insert_dek(id, key, owner, day, reserved, retired);
                 }
                 Line::Reserve { id, reserved } => {
                     if let Some(d) = ring.deks.get_mut(&id) {
@@ -448,28 +487,48 @@ impl KeyRing {
         &mut self,
         id: String,
         key: Secret32,
-        subject: Option<SubjectRef>,
+        owner: Owner,
         day: Option<u64>,
         reserved: u64,
         retired: bool,
     ) {
-        if let Some(s) = subject {
-            self.subjects.entry(s).or_default().push(id.clone());
-        } else if !retired {
-            let newer = match self.anon_current.as_ref().and_then(|c| self.deks.get(c)) {
-                Some(cur) => cur.day <= day,
-                None => true,
-            };
-            if newer {
-                self.anon_current = Some(id.clone());
+        let (subject, policy) = match owner {
+            Owner::Subject(s) => {
+                self.subjects.entry(s).or_default().push(id.clone());
+                (Some(s), None)
             }
-        }
+            Owner::Anonymous => {
+                if !retired {
+                    let newer = match self.anon_current.as_ref().and_then(|c| self.deks.get(c)) {
+                        Some(cur) => cur.day <= day,
+                        None => true,
+                    };
+                    if newer {
+                        self.anon_current = Some(id.clone());
+                    }
+                }
+                (None, None)
+            }
+            Owner::Payload(p) => {
+                if !retired {
+                    let newer = match self.payload_current.get(&p).and_then(|c| self.deks.get(c)) {
+                        Some(cur) => cur.day <= day,
+                        None => true,
+                    };
+                    if newer {
+                        self.payload_current.insert(p.clone(), id.clone());
+                    }
+                }
+                (None, Some(p))
+            }
+        };
         self.deks.insert(
             id,
             Dek {
                 key,
                 subject,
                 day,
+                policy,
                 used: reserved,
                 reserved,
                 retired,
@@ -506,27 +565,38 @@ impl KeyRing {
         subject: Option<SubjectRef>,
         now_ms: u64,
     ) -> (String, Aes256Gcm) {
+        match subject {
+            Some(s) => self.use_key(Owner::Subject(s), now_ms),
+            None => self.use_key(Owner::Anonymous, now_ms),
+        }
+    }
+
+    /// The payload key of `policy` for the UTC day of `now_ms`, counting the use (see
+    /// [`KeyRing::key_for`]).
+    pub(crate) fn payload_key_for(&mut self, policy: &str, now_ms: u64) -> (String, Aes256Gcm) {
+        self.use_key(Owner::Payload(policy.to_string()), now_ms)
+    }
+
+    fn use_key(&mut self, owner: Owner, now_ms: u64) -> (String, Aes256Gcm) {
         let day = now_ms / 86_400_000;
-        let current = match subject {
-            Some(s) => self
+        let live_today = |id: &&String| {
+            self.deks
+                .get(*id)
+                .is_some_and(|d| !d.retired && d.day == Some(day))
+        };
+        let current = match &owner {
+            Owner::Subject(s) => self
                 .subjects
-                .get(&s)
+                .get(s)
                 .and_then(|ids| ids.last())
                 .filter(|id| self.deks.get(*id).is_some_and(|d| !d.retired))
                 .cloned(),
-            None => self
-                .anon_current
-                .as_ref()
-                .filter(|id| {
-                    self.deks
-                        .get(*id)
-                        .is_some_and(|d| !d.retired && d.day == Some(day))
-                })
-                .cloned(),
+            Owner::Anonymous => self.anon_current.as_ref().filter(live_today).cloned(),
+            Owner::Payload(p) => self.payload_current.get(p).filter(live_today).cloned(),
         };
         let id = match current {
             Some(id) => id,
-            None => self.new_dek(subject, day),
+            None => self.new_dek(owner, day),
         };
         let max = self.max_per_key;
         let d = self
@@ -549,33 +619,50 @@ impl KeyRing {
         (id, cipher)
     }
 
-    fn new_dek(&mut self, subject: Option<SubjectRef>, day: u64) -> String {
+    fn new_dek(&mut self, owner: Owner, day: u64) -> String {
         let mut rnd = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut rnd);
-        let id = match subject {
-            Some(_) => format!("s-{}", hex::encode(rnd)),
-            None => format!(
-                "a-{}-{}",
-                super::record::rfc3339(day * 86_400_000)
-                    .get(..10)
-                    .unwrap_or("day"),
-                hex::encode(&rnd[..4])
+        let date = super::record::rfc3339(day * 86_400_000);
+        let date = date.get(..10).unwrap_or("day");
+        let (id, subject, policy, day) = match &owner {
+            Owner::Subject(s) => (format!("s-{}", hex::encode(rnd)), Some(*s), None, None),
+            Owner::Anonymous => (
+                format!("a-{date}-{}", hex::encode(&rnd[..4])),
+                None,
+                None,
+                Some(day),
+            ),
+            Owner::Payload(p) => (
+                format!("p-{date}-{}", hex::encode(&rnd[..4])),
+                None,
+                Some(p.clone()),
+                Some(day),
             ),
         };
         let key = Secret32::random();
-        let day = if subject.is_none() { Some(day) } else { None };
         self.pending.push(Line::Dek {
             id: id.clone(),
             subject,
             day,
+            policy,
             wrapped: wrap(&self.master, self.generation, &id, &key),
             reserved: RESERVE_STEP,
             retired: false,
         });
-        self.insert_dek(id.clone(), key, subject, day, RESERVE_STEP, false);
+        let current = match &owner {
+            Owner::Subject(_) => None,
+            Owner::Anonymous => Some(None),
+            Owner::Payload(p) => Some(Some(p.clone())),
+        };
+        self.insert_dek(id.clone(), key, owner, day, RESERVE_STEP, false);
         self.deks.get_mut(&id).expect("just inserted").used = 0;
-        if subject.is_none() {
-            self.anon_current = Some(id.clone());
+        // The fresh key is the one in use from now on, even if the clock went back a day.
+        match current {
+            Some(None) => self.anon_current = Some(id.clone()),
+            Some(Some(p)) => {
+                self.payload_current.insert(p, id.clone());
+            }
+            None => {}
         }
         id
     }
@@ -622,6 +709,7 @@ impl KeyRing {
                 id: id.clone(),
                 subject: d.subject,
                 day: d.day,
+                policy: d.policy.clone(),
                 wrapped: wrap(&self.master, self.generation, id, &d.key),
                 reserved: d.reserved,
                 retired: d.retired,
@@ -667,6 +755,59 @@ impl KeyRing {
         self.persist()?;
         self.rotate_master()?;
         Ok(ids)
+    }
+
+    /// The subject a data key belongs to (None: anonymous or payload key, or no such key).
+    pub(crate) fn subject_of(&self, id: &str) -> Option<SubjectRef> {
+        self.deks.get(id).and_then(|d| d.subject)
+    }
+
+    /// The payload keys `payload(policy, day)` selects and the anonymous day keys `anonymous(day)`
+    /// selects, sorted (nothing is destroyed yet).
+    pub(crate) fn expired_day_keys(
+        &self,
+        payload: impl Fn(&str, u64) -> bool,
+        anonymous: impl Fn(u64) -> bool,
+    ) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .deks
+            .iter()
+            .filter(|(_, d)| match (&d.subject, &d.policy, d.day) {
+                (None, Some(p), Some(day)) => payload(p, day),
+                (None, None, Some(day)) => anonymous(day),
+                _ => false,
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Destroys payload and anonymous day keys (see the module doc; subject keys are left
+    /// alone): drops them, then rotates the master key generation (file-managed) or rewrites the
+    /// ring without them (given master key). Returns the ids that existed and were destroyed.
+    pub(crate) fn destroy_day_keys(&mut self, ids: &[String]) -> Result<Vec<String>, AuditError> {
+        let mut gone = Vec::new();
+        for id in ids {
+            let Some(d) = self.deks.get(id) else { continue };
+            if d.subject.is_some() || d.day.is_none() {
+                continue;
+            }
+            match &d.policy {
+                Some(p) if self.payload_current.get(p) == Some(id) => {
+                    self.payload_current.remove(p);
+                }
+                None if self.anon_current.as_ref() == Some(id) => self.anon_current = None,
+                _ => {}
+            }
+            self.deks.remove(id);
+            gone.push(id.clone());
+        }
+        if !gone.is_empty() {
+            self.persist()?;
+            self.rotate_master()?;
+        }
+        Ok(gone)
     }
 
     #[cfg(test)]

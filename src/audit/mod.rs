@@ -4,10 +4,10 @@
 //! Owns: [`AuditLog`] and everything under `dir/` that it writes:
 //!
 //! ```text
-//! dir/audit/                    sled: records, subject index, open intents (see `store`)
+//! dir/audit/                    sled: records and tombstones, subject index, open intents (see `store`)
 //! dir/audit-checkpoints.jsonl   signed checkpoints, append-only (see `chain`)
 //! dir/keys/master.key           master key, 0600 (unless PRIVGATE_MASTER_KEY is given)
-//! dir/keys/keyring.jsonl        data keys wrapped by the master key, 0600 (see `crypto`)
+//! dir/keys/keyring.jsonl        data and payload keys wrapped by the master key, 0600 (see `crypto`)
 //! dir/keys/checkpoint.ed25519   checkpoint signing key, 0600; checkpoint.pub its public half
 //! ```
 //!
@@ -24,11 +24,14 @@
 //! log.complete(intent_seq, Completion).await -> Result<Seq>   durable when Ok
 //! log.append_final(AuditRecord).await -> Result<Seq>          one record, no completion follows
 //! log.record_access(principal, action, &filter, n).await      admin reads are audited too
-//! log.query(AuditFilter).await -> Result<Vec<AuditEntry>>     decrypted; erased ones marked
+//! log.query(AuditFilter).await -> Result<Vec<AuditEntry>>     decrypted; erased, tombstoned and
+//!                                                             expired-payload ones marked
 //! log.export_subject(SubjectRef).await -> Result<Value>       Art. 15: every record of a subject
 //! log.erase_subject(SubjectRef).await -> Result<ErasureReport> Art. 17: crypto-shredding
 //! log.rotate_master_key().await -> Result<u64>                re-wrap every data key
 //! log.purge_before(unix_ms).await -> Result<PurgeReport>      retention, at checkpoint granularity
+//! log.enforce_retention(RetentionRules, now_ms).await         per-policy retention (see below)
+//!     -> Result<RetentionReport>
 //! log.checkpoint().await / log.stats().await / log.verify().await
 //! log.export_public_key() -> String                            hex Ed25519 key for auditors
 //! audit::verify(dir, &public_key) -> Result<VerifyReport>     offline, no secret needed
@@ -40,9 +43,32 @@
 //!
 //! Encryption (RELIABILITY D3–D5): each subject has its own data key, records without a subject
 //! use an anonymous key per UTC day; AES-256-GCM with a fresh random 96-bit nonce and the record
-//! header (seq, kind, time, key id, prev hash, nonce) as associated data; keys retire after
+//! header (seq, kind, time, key id, prev hash, nonce, policy id, payload key id) as associated
+//! data; keys retire after
 //! `max_encryptions_per_key` uses. Erasure destroys the subject's keys and the old master key
 //! generation (see `crypto`). Errors never carry record content or subject ids.
+//!
+//! Retention per policy ([`AuditLog::enforce_retention`], RELIABILITY C2): each record's header
+//! names its policy, so the sweep needs no key to judge it. A policy's [`Retention`] says how long
+//! its audit metadata and its kept prompt/answer text (payload) live:
+//! * **payload**: kept text is sealed inside the record under a payload key per (policy, UTC day);
+//!   when the day is past the payload retention the key is destroyed like an erased subject's
+//!   (master generation rotated), so the text is gone for good while the record stays readable
+//!   (`payload: expired`) and its bytes, hence the chain, are unchanged. Granularity: one day.
+//! * **audit**: an expired record is replaced by a tombstone keeping seq, kind, time, `prev` and
+//!   its chain hash (nothing else); its subject index entry goes. `verify` links through
+//!   tombstones and counts them. A prefix made only of tombstones is deleted up to a signed
+//!   checkpoint, like [`AuditLog::purge_before`].
+//! * **anonymous day keys**: when every rule limits metadata, the anonymous key of a day past the
+//!   longest limit is destroyed too (all its records are tombstones by then).
+//! * **legal hold** (`RetentionRules::legal_hold`): a held subject's records are neither
+//!   tombstoned nor stripped of their text; the payload keys they use stay, for every record
+//!   sealed under them (over-keeping others' text of that policy and day is the price).
+//!
+//! Every sweep step that changes something writes an event (`Tombstoned` with seq ranges,
+//! `KeysExpired` with key ids, `Purged`), never a subject. Caveat: sled is log-structured, so
+//! a tombstoned record's old bytes can stay in free segments until sled reuses them; those of a
+//! subject's records stay sealed under the subject's key, which lives on (until erasure).
 
 pub mod chain;
 pub mod cli;
@@ -52,6 +78,7 @@ mod store;
 pub mod verify;
 mod writer;
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -67,14 +94,14 @@ pub use chain::{parse_public_key, read_public_key, Checkpoint};
 pub use crypto::{MasterKeySource, Secret32};
 pub use record::{
     rfc3339, AuditEntry, AuditRecord, Completion, Decision, EntityCount, EntryContent, LogEvent,
-    RecordKind, Seq, SubjectRef,
+    PayloadState, RecordKind, Seq, SubjectRef,
 };
 pub use verify::{Problem, VerifyReport};
 
 use crypto::KeyRing;
-use record::StoredRecord;
+use record::{BodyOwned, PayloadText, SealedPayload, Stored, StoredRecord};
 use store::{parse_seq, seq_key, Trees};
-use writer::{Append, Cmd, Writer};
+use writer::{Append, Cmd, SweepStep, Writer};
 
 /// Audit failures. Messages never contain record content, subject ids or key material.
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +264,7 @@ impl AuditFilter {
             }
             EntryContent::Event { .. } => !self.has_content_filter() && self.subject.is_none(),
             EntryContent::Erased | EntryContent::Unreadable => !self.has_content_filter(),
+            EntryContent::Tombstone => !self.has_content_filter() && self.subject.is_none(),
         }
     }
 }
@@ -261,6 +289,103 @@ pub struct PurgeReport {
     pub through_seq: Option<Seq>,
     /// How many records were deleted.
     pub records: u64,
+}
+
+/// How long one policy's records are kept. `None`: no limit from this policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Audit metadata: older records are replaced by tombstones.
+    pub audit: Option<Duration>,
+    /// Kept prompt/answer text: destroyed (its payload key is) once its UTC day is this old.
+    /// Never longer than `audit`.
+    pub payload: Option<Duration>,
+}
+
+impl Retention {
+    /// A retention in whole days (as policy files and `[audit] retention_days` state it).
+    pub fn days(audit: Option<u32>, payload: Option<u32>) -> Retention {
+        let d = |n: u32| Duration::from_secs(u64::from(n) * 86_400);
+        Retention {
+            audit: audit.map(d),
+            payload: payload.map(d),
+        }
+    }
+
+    /// The payload limit that applies: the shorter of `payload` and `audit`.
+    pub fn effective_payload(&self) -> Option<Duration> {
+        match (self.payload, self.audit) {
+            (Some(p), Some(a)) => Some(p.min(a)),
+            (p, a) => p.or(a),
+        }
+    }
+}
+
+/// Retention per policy id, plus the rule for records whose policy is not listed, for events,
+/// and for records written before retention per policy (their header names no policy).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionRules {
+    /// Per policy id. A listed policy's rule replaces `default` entirely.
+    pub by_policy: BTreeMap<String, Retention>,
+    /// Everything else.
+    pub default: Retention,
+    /// Subjects under legal hold: their records are neither tombstoned nor stripped of their
+    /// text (the payload keys they use are kept, for every record sealed under them).
+    pub legal_hold: BTreeSet<SubjectRef>,
+}
+
+impl RetentionRules {
+    /// The rule for records of `policy` (None: an event or an old record).
+    pub fn for_policy(&self, policy: Option<&str>) -> Retention {
+        policy
+            .and_then(|p| self.by_policy.get(p))
+            .copied()
+            .unwrap_or(self.default)
+    }
+
+    /// True when no rule limits anything (a sweep has nothing to do).
+    pub fn is_unlimited(&self) -> bool {
+        self.shortest().is_none()
+    }
+
+    /// The longest metadata limit, if every rule has one (else some records live forever).
+    pub(crate) fn longest_audit(&self) -> Option<Duration> {
+        let mut longest = Duration::ZERO;
+        for r in self
+            .by_policy
+            .values()
+            .chain(std::iter::once(&self.default))
+        {
+            longest = longest.max(r.audit?);
+        }
+        Some(longest)
+    }
+
+    /// The shortest limit of any rule: records younger than that are never touched.
+    pub(crate) fn shortest(&self) -> Option<Duration> {
+        self.by_policy
+            .values()
+            .chain(std::iter::once(&self.default))
+            .flat_map(|r| [r.audit, r.effective_payload()])
+            .flatten()
+            .min()
+    }
+}
+
+/// What [`AuditLog::enforce_retention`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    /// Retained records whose kept text was destroyed (their payload key is gone).
+    pub payloads_shredded: u64,
+    /// Day keys destroyed: payload keys, and anonymous keys whose records are all tombstones.
+    pub keys_destroyed: u64,
+    /// Records replaced by tombstones.
+    pub records_tombstoned: u64,
+    /// Records past their retention but kept because their subject is under legal hold.
+    pub records_held: u64,
+    /// Tombstones deleted with the prefix up to a signed checkpoint.
+    pub prefix_purged: u64,
+    /// The prefix deleted ends at this seq (a signed checkpoint), if any was.
+    pub purged_through_seq: Option<Seq>,
 }
 
 /// Counts and sizes.
@@ -456,6 +581,88 @@ impl AuditLog {
         self.admin(|tx| Cmd::Purge(before_ms, tx)).await
     }
 
+    /// Applies per-policy retention as of `now_ms` (see the module doc): destroys the payload
+    /// keys whose day is past their policy's payload retention, replaces records past their
+    /// policy's audit retention by tombstones, and deletes a prefix of tombstones up to a signed
+    /// checkpoint. Runs in steps of at most `SWEEP_STEP` records, so appends proceed between
+    /// them. Each step that changes something is itself audited (seqs and key ids, no subject).
+    pub async fn enforce_retention(
+        &self,
+        rules: RetentionRules,
+        now_ms: u64,
+    ) -> Result<RetentionReport, AuditError> {
+        let mut report = RetentionReport::default();
+        if rules.is_unlimited() {
+            return Ok(report);
+        }
+        let rules = Arc::new(rules);
+        // A day key expires once its whole UTC day is older than the limit.
+        let day_past = |day: u64, limit: Duration| {
+            (day + 1).saturating_mul(86_400_000) <= now_ms.saturating_sub(writer::ms(limit))
+        };
+        let longest_audit = rules.longest_audit();
+        // The writer seals today's anonymous records (this sweep's own events included) under
+        // today's key: never that one, whatever clock `now_ms` is.
+        let today = record::now_ms() / 86_400_000;
+        let expiring = {
+            let keys = self.inner.keys.lock().map_err(|_| AuditError::Closed)?;
+            keys.expired_day_keys(
+                |policy, day| {
+                    rules
+                        .for_policy(Some(policy))
+                        .effective_payload()
+                        .is_some_and(|d| day_past(day, d))
+                },
+                |day| day < today && longest_audit.is_some_and(|d| day_past(day, d)),
+            )
+        };
+        let expiring_set = Arc::new(expiring.iter().cloned().collect::<HashSet<String>>());
+        let mut payloads: HashMap<String, u64> = HashMap::new();
+        let mut held_keys: HashSet<String> = HashSet::new();
+        let (mut from, mut until) = (0, None);
+        loop {
+            let step = SweepStep {
+                rules: rules.clone(),
+                now_ms,
+                from,
+                until,
+                expiring: expiring_set.clone(),
+            };
+            let out = self.admin(|tx| Cmd::Sweep(step, tx)).await?;
+            report.records_tombstoned += out.tombstoned;
+            report.records_held += out.held;
+            for (k, n) in out.payloads {
+                *payloads.entry(k).or_default() += n;
+            }
+            held_keys.extend(out.held_keys);
+            until = Some(out.until);
+            match out.next {
+                Some(n) => from = n,
+                None => break,
+            }
+        }
+        let doomed: Vec<String> = expiring
+            .into_iter()
+            .filter(|k| !held_keys.contains(k))
+            .collect();
+        if !doomed.is_empty() {
+            let records: u64 = doomed.iter().filter_map(|k| payloads.get(k)).sum();
+            report.payloads_shredded = records;
+            report.keys_destroyed = self
+                .admin(|tx| Cmd::ExpireKeys(doomed, records, tx))
+                .await?;
+        }
+        loop {
+            let purged = self.admin(Cmd::PurgeTombstones).await?;
+            if purged.records == 0 {
+                break;
+            }
+            report.prefix_purged += purged.records;
+            report.purged_through_seq = purged.through_seq;
+        }
+        Ok(report)
+    }
+
     /// Records that someone read the log (query, export, verify…): a chained, durable event.
     pub async fn record_access(
         &self,
@@ -568,6 +775,7 @@ impl Inner {
         let h = &rec.header;
         let plain = self.decrypt(rec);
         let mut completion_seq = None;
+        let mut payload = None;
         let content = match (h.kind, plain) {
             (_, Decrypted::Erased) => EntryContent::Erased,
             (_, Decrypted::Unreadable) => EntryContent::Unreadable,
@@ -575,29 +783,51 @@ impl Inner {
                 Ok(event) => EntryContent::Event { event },
                 Err(_) => EntryContent::Unreadable,
             },
-            (_, Decrypted::Plain(p)) => match serde_json::from_slice::<AuditRecord>(&p) {
-                Ok(record) => {
-                    let mut completion = None;
-                    if let Some(cseq) = self
-                        .trees
-                        .completed
-                        .get(seq_key(seq))?
-                        .and_then(|v| parse_seq(&v))
-                    {
-                        completion_seq = Some(cseq);
-                        if let Some(crec) = self.trees.get(cseq)? {
-                            if let Decrypted::Plain(cp) = self.decrypt(&crec) {
-                                completion = serde_json::from_slice(&cp).ok();
+            (_, Decrypted::Plain(p)) => {
+                match serde_json::from_slice::<BodyOwned<AuditRecord>>(&p) {
+                    Ok(body) => {
+                        let mut record = body.record;
+                        if let Some(sealed) = &body.sealed_payload {
+                            let (text, state) = self.open_payload(rec, sealed);
+                            record.prompt_text = text.prompt_text;
+                            record.answer_text = text.answer_text;
+                            payload = Some(state);
+                        }
+                        let mut completion = None;
+                        if let Some(cseq) = self
+                            .trees
+                            .completed
+                            .get(seq_key(seq))?
+                            .and_then(|v| parse_seq(&v))
+                        {
+                            completion_seq = Some(cseq);
+                            if let Some(Stored::Record(crec)) = self.trees.get(cseq)? {
+                                if let Decrypted::Plain(cp) = self.decrypt(&crec) {
+                                    let body =
+                                        serde_json::from_slice::<BodyOwned<Completion>>(&cp).ok();
+                                    completion = body.map(|b| {
+                                        let mut c = b.record;
+                                        if let Some(sealed) = &b.sealed_payload {
+                                            let (text, state) = self.open_payload(&crec, sealed);
+                                            c.answer_text = text.answer_text;
+                                            payload = Some(match payload {
+                                                Some(PayloadState::Kept) | None => state,
+                                                Some(worse) => worse,
+                                            });
+                                        }
+                                        c
+                                    });
+                                }
                             }
                         }
+                        EntryContent::Record {
+                            record: Box::new(record),
+                            completion,
+                        }
                     }
-                    EntryContent::Record {
-                        record: Box::new(record),
-                        completion,
-                    }
+                    Err(_) => EntryContent::Unreadable,
                 }
-                Err(_) => EntryContent::Unreadable,
-            },
+            }
         };
         Ok(AuditEntry {
             seq,
@@ -606,8 +836,60 @@ impl Inner {
             kind: h.kind,
             key_id: h.key_id.clone(),
             completion_seq,
+            payload,
             content,
         })
+    }
+
+    /// A tombstone as a reader sees it: seq, time and kind, nothing else.
+    fn tombstone_entry(seq: Seq, t: &record::Tombstone) -> AuditEntry {
+        AuditEntry {
+            seq,
+            time_ms: t.time_ms,
+            time: rfc3339(t.time_ms),
+            kind: t.kind,
+            key_id: String::new(),
+            completion_seq: None,
+            payload: None,
+            content: EntryContent::Tombstone,
+        }
+    }
+
+    /// Opens a record's sealed text with the payload key its header names: `Expired` once
+    /// retention destroyed that key.
+    fn open_payload(
+        &self,
+        rec: &StoredRecord,
+        sealed: &SealedPayload,
+    ) -> (PayloadText, PayloadState) {
+        let Some(id) = rec.header.payload_key.as_deref() else {
+            return (PayloadText::default(), PayloadState::Unreadable);
+        };
+        let cipher = match self.keys.lock() {
+            Ok(k) => k.cipher(id),
+            Err(_) => None,
+        };
+        let Some(cipher) = cipher else {
+            return (PayloadText::default(), PayloadState::Expired);
+        };
+        let mut nonce = [0u8; 12];
+        let opened = hex::decode_to_slice(&sealed.nonce, &mut nonce)
+            .ok()
+            .and_then(|()| hex::decode(&sealed.ct).ok())
+            .and_then(|ct| {
+                crypto::open(
+                    &cipher,
+                    &crypto::payload_aad(rec.header.seq, id),
+                    &ct,
+                    &nonce,
+                )
+                .ok()
+            })
+            .and_then(|p| serde_json::from_slice::<PayloadText>(&p).ok());
+        match opened {
+            Some(text) => (text, PayloadState::Kept),
+            None => (PayloadText::default(), PayloadState::Unreadable),
+        }
     }
 
     fn decrypt(&self, rec: &StoredRecord) -> Decrypted {
@@ -631,22 +913,29 @@ impl Inner {
     fn query(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, AuditError> {
         let limit = f.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
-        let consider =
-            |seq: Seq, rec: StoredRecord, out: &mut Vec<AuditEntry>| -> Result<bool, AuditError> {
-                if rec.header.kind == RecordKind::Completion {
-                    return Ok(true);
-                }
-                if f.since_ms.is_some_and(|t| rec.header.time_ms < t)
-                    || f.until_ms.is_some_and(|t| rec.header.time_ms >= t)
-                {
-                    return Ok(true);
-                }
-                let e = self.entry(seq, &rec)?;
-                if f.matches(&e) {
-                    out.push(e);
-                }
-                Ok(out.len() < limit)
+        let consider = |seq: Seq,
+                        stored: Stored,
+                        out: &mut Vec<AuditEntry>|
+         -> Result<bool, AuditError> {
+            let (kind, time_ms) = match &stored {
+                Stored::Record(r) => (r.header.kind, r.header.time_ms),
+                Stored::Tombstone { tombstone: t, .. } => (t.kind, t.time_ms),
             };
+            if kind == RecordKind::Completion {
+                return Ok(true);
+            }
+            if f.since_ms.is_some_and(|t| time_ms < t) || f.until_ms.is_some_and(|t| time_ms >= t) {
+                return Ok(true);
+            }
+            let e = match &stored {
+                Stored::Record(rec) => self.entry(seq, rec)?,
+                Stored::Tombstone { tombstone, .. } => Inner::tombstone_entry(seq, tombstone),
+            };
+            if f.matches(&e) {
+                out.push(e);
+            }
+            Ok(out.len() < limit)
+        };
         if let Some(s) = &f.subject {
             for k in self.trees.by_subject.scan_prefix(s.0).keys() {
                 let k = k?;
@@ -664,7 +953,7 @@ impl Inner {
             for item in self.trees.records.iter() {
                 let (k, v) = item?;
                 let Some(seq) = parse_seq(&k) else { continue };
-                let rec = StoredRecord::decode(&v)?;
+                let rec = Stored::decode(&v)?;
                 if !consider(seq, rec, &mut out)? {
                     break;
                 }

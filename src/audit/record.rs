@@ -8,6 +8,14 @@
 //! A stored record is `hash[32] ‖ header_len (u32 BE) ‖ header ‖ ciphertext`. The header is JSON,
 //! stays readable without keys and after shredding, and is the AEAD associated data, so the
 //! ciphertext cannot be moved to another position or key id.
+//!
+//! A record removed by retention is replaced by a [`Tombstone`]: `hash[32] ‖ 0xFFFF_FFFF ‖ JSON`
+//! keeping the record's chain hash, seq, kind, time and previous hash (nothing else), so the chain
+//! still links through it ([`Stored`] reads either form).
+//!
+//! Kept payload text (`prompt_text`, `answer_text`) is sealed a second time, inside the record's
+//! ciphertext, under a payload key of the record's policy and UTC day (`Header::payload_key`), so
+//! retention can destroy it alone (see `crypto`).
 
 use std::fmt;
 
@@ -285,6 +293,23 @@ pub enum LogEvent {
         /// How many records were deleted.
         records: u64,
     },
+    /// Retention replaced records whose policy's audit retention had passed by tombstones.
+    Tombstoned {
+        /// The seq ranges `[first, last]` replaced (no subjects: seqs only).
+        ranges: Vec<[Seq; 2]>,
+        /// How many records.
+        records: u64,
+    },
+    /// Retention destroyed day keys: payload keys (`p-…`: the prompt/answer text sealed under
+    /// them is gone) and anonymous day keys (`a-…`: every record under them was a tombstone).
+    KeysExpired {
+        /// The destroyed key ids.
+        key_ids: Vec<String>,
+        /// How many retained records had their payload sealed under them.
+        payload_records: u64,
+        /// The master key generation after the destruction (None: the master key is external).
+        master_generation: Option<u64>,
+    },
 }
 
 /// The kind of a stored record, visible in its header.
@@ -319,6 +344,13 @@ pub struct Header {
     pub prev: String,
     /// The 96-bit AES-GCM nonce, hex.
     pub nonce: String,
+    /// The policy the exchange ran under (a completion carries its intent's): retention reads it
+    /// without decrypting. None for events and for records written before retention per policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The payload key (`p-…`) the record's kept prompt/answer text is sealed under, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_key: Option<String>,
 }
 
 /// A stored record split into its parts, as read from the store.
@@ -368,6 +400,119 @@ impl StoredRecord {
     }
 }
 
+/// The text a policy asks to keep, sealed apart under a payload key (see the module doc). No
+/// `Debug`: it is payload.
+#[derive(Default, Serialize, Deserialize)]
+pub(crate) struct PayloadText {
+    /// The redacted prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_text: Option<String>,
+    /// The redacted answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_text: Option<String>,
+}
+
+impl PayloadText {
+    /// Whether there is any text to keep.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.prompt_text.is_none() && self.answer_text.is_none()
+    }
+}
+
+/// [`PayloadText`] sealed under the payload key named in the header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SealedPayload {
+    /// The 96-bit AES-GCM nonce, hex.
+    pub nonce: String,
+    /// The sealed text, hex.
+    pub ct: String,
+}
+
+/// What a record's ciphertext holds: the record (or completion) with its text fields empty, and
+/// the text sealed apart.
+#[derive(Serialize)]
+pub(crate) struct Body<'a, T> {
+    /// The record or completion.
+    #[serde(flatten)]
+    pub record: &'a T,
+    /// The kept text, sealed under the payload key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed_payload: Option<SealedPayload>,
+}
+
+/// [`Body`] as read back.
+#[derive(Deserialize)]
+pub(crate) struct BodyOwned<T> {
+    /// The record or completion.
+    #[serde(flatten)]
+    pub record: T,
+    /// The kept text, sealed under the payload key.
+    #[serde(default)]
+    pub sealed_payload: Option<SealedPayload>,
+}
+
+/// Marks a tombstone in place of the header length.
+const TOMBSTONE_MARK: u32 = u32::MAX;
+
+/// What is left of a record that retention removed: enough to keep the chain linked and to say
+/// what was there, nothing of its content (no key id, no policy, no ciphertext).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The removed record's seq.
+    pub seq: Seq,
+    /// Its kind.
+    pub kind: RecordKind,
+    /// When it was stored, unix ms.
+    pub time_ms: u64,
+    /// The previous record's chain hash, hex (as in the removed header).
+    pub prev: String,
+    /// When retention removed it, unix ms.
+    pub removed_ms: u64,
+}
+
+/// A stored value: a record, or the tombstone that replaced it.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// A record as written.
+    Record(StoredRecord),
+    /// A record removed by retention; `hash` is its chain hash.
+    Tombstone {
+        /// The removed record's chain hash (the next record's `prev`).
+        hash: [u8; 32],
+        /// What is left of it.
+        tombstone: Tombstone,
+    },
+}
+
+impl Stored {
+    /// Decodes a stored value of either form; `Err` (never a panic) on malformed input.
+    pub fn decode(bytes: &[u8]) -> Result<Stored, AuditError> {
+        let bad = || AuditError::Corrupt("malformed record");
+        if bytes.len() >= 36 && bytes[32..36] == TOMBSTONE_MARK.to_be_bytes() {
+            let hash: [u8; 32] = bytes[..32].try_into().map_err(|_| bad())?;
+            let tombstone = serde_json::from_slice(&bytes[36..]).map_err(|_| bad())?;
+            return Ok(Stored::Tombstone { hash, tombstone });
+        }
+        StoredRecord::decode(bytes).map(Stored::Record)
+    }
+
+    /// Encodes a tombstone.
+    pub fn encode_tombstone(hash: &[u8; 32], t: &Tombstone) -> Result<Vec<u8>, AuditError> {
+        let mut v = hash.to_vec();
+        v.extend_from_slice(&TOMBSTONE_MARK.to_be_bytes());
+        serde_json::to_writer(&mut v, t).map_err(|_| AuditError::Corrupt("tombstone"))?;
+        Ok(v)
+    }
+
+    /// The chain hash stored with the record or tombstone.
+    pub fn hash(&self) -> [u8; 32] {
+        match self {
+            Stored::Record(r) => r.hash,
+            Stored::Tombstone { hash, .. } => *hash,
+        }
+    }
+}
+
 /// What a reader gets for one stored intent or event record.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
@@ -383,8 +528,23 @@ pub struct AuditEntry {
     pub key_id: String,
     /// The seq of the completion record, if any.
     pub completion_seq: Option<Seq>,
+    /// Whether prompt/answer text was kept, and whether it is still readable (absent: none kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<PayloadState>,
     /// The decrypted content, or `erased`.
     pub content: EntryContent,
+}
+
+/// The state of an exchange's kept prompt/answer text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadState {
+    /// Kept and readable: it is in the record's `prompt_text`/`answer_text`.
+    Kept,
+    /// Kept once, destroyed by retention (its payload key is gone): never readable again.
+    Expired,
+    /// The payload key exists but the sealed text does not open (altered bytes).
+    Unreadable,
 }
 
 /// The readable part of an [`AuditEntry`].
@@ -407,6 +567,9 @@ pub enum EntryContent {
     Erased,
     /// The key exists but the payload does not authenticate (altered bytes) or parse.
     Unreadable,
+    /// Removed by retention: only seq, time and kind are left (and the chain hash, so the chain
+    /// still verifies).
+    Tombstone,
 }
 
 impl AuditEntry {
@@ -469,10 +632,27 @@ mod tests {
         for len in 0..80 {
             let v: Vec<u8> = (0..len).map(|i| (i * 37) as u8).collect();
             let _ = StoredRecord::decode(&v);
+            let _ = Stored::decode(&v);
         }
         let mut v = vec![0u8; 36];
         v[32..36].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(StoredRecord::decode(&v).is_err());
+        assert!(
+            Stored::decode(&v).is_err(),
+            "a tombstone mark without a tombstone"
+        );
+        let t = Tombstone {
+            seq: 3,
+            kind: RecordKind::Intent,
+            time_ms: 5,
+            prev: "00".into(),
+            removed_ms: 9,
+        };
+        let enc = Stored::encode_tombstone(&[7; 32], &t).unwrap();
+        match Stored::decode(&enc).unwrap() {
+            Stored::Tombstone { hash, tombstone } => assert_eq!((hash, tombstone), ([7; 32], t)),
+            Stored::Record(_) => panic!("a tombstone"),
+        }
     }
 
     #[test]

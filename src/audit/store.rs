@@ -5,14 +5,14 @@
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `records` | seq (u64 BE) | `hash ‖ header_len ‖ header ‖ ciphertext` |
+//! | `records` | seq (u64 BE) | `hash ‖ header_len ‖ header ‖ ciphertext`, or a tombstone `hash ‖ FFFFFFFF ‖ JSON` |
 //! | `by_subject` | subject ref (32 B) ‖ seq | empty: one subject's records without a scan |
 //! | `open` | intent seq | subject ref or empty: intents without a completion yet |
 //! | `completed` | intent seq | completion seq |
 
 use std::path::Path;
 
-use super::record::{Seq, StoredRecord, SubjectRef};
+use super::record::{Seq, Stored, SubjectRef};
 use super::AuditError;
 
 impl From<sled::Error> for AuditError {
@@ -91,14 +91,13 @@ impl Trees {
             return Ok(None);
         };
         let seq = parse_seq(&k).ok_or(AuditError::Corrupt("record key"))?;
-        let rec = StoredRecord::decode(&v)?;
-        Ok(Some((seq, rec.hash)))
+        Ok(Some((seq, Stored::decode(&v)?.hash())))
     }
 
-    /// One stored record.
-    pub(crate) fn get(&self, seq: Seq) -> Result<Option<StoredRecord>, AuditError> {
+    /// One stored record or tombstone.
+    pub(crate) fn get(&self, seq: Seq) -> Result<Option<Stored>, AuditError> {
         match self.records.get(seq_key(seq))? {
-            Some(v) => Ok(Some(StoredRecord::decode(&v)?)),
+            Some(v) => Ok(Some(Stored::decode(&v)?)),
             None => Ok(None),
         }
     }

@@ -569,6 +569,7 @@ async fn given_master_key_is_required_to_reopen() {
             EntryContent::Erased => "erased",
             EntryContent::Event { .. } => "event",
             EntryContent::Unreadable => "unreadable",
+            EntryContent::Tombstone => "tombstone",
         })
         .collect();
     assert_eq!(states, ["record", "erased", "event"]);
@@ -704,6 +705,490 @@ async fn purge_keeps_the_chain_verifiable_from_a_checkpoint() {
         .collect();
     fs::write(&path, kept).unwrap();
     assert_eq!(first_bad(dir.path(), &pk), Some(21));
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+/// The rules of the C2 test: `strict` keeps metadata 30 days and text 7, `gdpr-default` keeps
+/// metadata 365 days and text 90, `text-7` keeps metadata forever and text 7 days; unlisted
+/// policies and events: metadata 400 days.
+fn c2_rules() -> RetentionRules {
+    RetentionRules {
+        by_policy: [
+            ("strict".to_string(), Retention::days(Some(30), Some(7))),
+            (
+                "gdpr-default".to_string(),
+                Retention::days(Some(365), Some(90)),
+            ),
+            ("text-7".to_string(), Retention::days(None, Some(7))),
+        ]
+        .into_iter()
+        .collect(),
+        default: Retention::days(Some(400), None),
+        ..RetentionRules::default()
+    }
+}
+
+/// An exchange under `policy` with kept prompt and answer: intent + completion.
+async fn exchange(log: &AuditLog, i: u64, subject: Option<SubjectRef>, policy: &str) -> Seq {
+    let mut r = rec(i, subject);
+    r.policy_id = policy.into();
+    let s = log.append_intent(r).await.unwrap();
+    let mut c = Completion::new(Decision::Forwarded);
+    c.answer_text = Some(format!("answer <EMAIL_{i}>"));
+    log.complete(s, c).await.unwrap();
+    s
+}
+
+fn by_seq(all: &[AuditEntry], seq: Seq) -> Option<&AuditEntry> {
+    all.iter().find(|e| e.seq == seq)
+}
+
+/// The payload key a stored record's text is sealed under.
+fn payload_key_of(log: &AuditLog, seq: Seq) -> String {
+    match log.inner.trees.get(seq).unwrap().unwrap() {
+        Stored::Record(r) => r.header.payload_key.unwrap(),
+        Stored::Tombstone { .. } => panic!("seq {seq} is a tombstone"),
+    }
+}
+
+/// RELIABILITY C2 with an injected clock: two policies with different retentions (plus a
+/// text-only one and an unlisted one). Figure: "expired N / kept N / chain verifies".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_per_policy_expires_short_and_keeps_long() {
+    let n: u64 = std::env::var("PRIVGATE_TEST_RETENTION_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let alice = log.subject_ref("alice");
+    let bob = log.subject_ref("bob");
+    // A prefix of strict exchanges (so a tombstone prefix can be purged), then all mixed.
+    let mut strict = Vec::new();
+    let mut kept = Vec::new();
+    let mut text7 = Vec::new();
+    for i in 0..12 {
+        strict.push(exchange(&log, i, Some(alice), "strict").await);
+    }
+    let mut tasks = Vec::new();
+    for w in 0..4u64 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for i in (w..n).step_by(4) {
+                let subject = [Some(alice), Some(bob), None][(i % 3) as usize];
+                mine.0
+                    .push(exchange(&log, 1000 + i, subject, "strict").await);
+                mine.1
+                    .push(exchange(&log, 2000 + i, subject, "gdpr-default").await);
+                mine.2
+                    .push(exchange(&log, 3000 + i, subject, "text-7").await);
+                mine.3
+                    .push(exchange(&log, 4000 + i, subject, "unlisted").await);
+            }
+            mine
+        }));
+    }
+    let mut unlisted = Vec::new();
+    for t in tasks {
+        let (a, b, c, d) = t.await.unwrap();
+        strict.extend(a);
+        kept.extend(b);
+        text7.extend(c);
+        unlisted.extend(d);
+    }
+    let strict_key = payload_key_of(&log, strict[0]);
+    let strict_dek = log.keys().raw_key(&strict_key).unwrap();
+    let kept_key = payload_key_of(&log, kept[0]);
+    assert_ne!(strict_key, kept_key, "one payload key per policy and day");
+    let now = record::now_ms();
+
+    // Nothing is due yet.
+    let r0 = log.enforce_retention(c2_rules(), now).await.unwrap();
+    assert_eq!(r0, RetentionReport::default());
+
+    // +10 days: the text of `strict` and `text-7` is past 7 days; all metadata stays.
+    let r1 = log
+        .enforce_retention(c2_rules(), now + 10 * DAY_MS)
+        .await
+        .unwrap();
+    let shredded = 2 * (strict.len() + text7.len()) as u64;
+    assert_eq!(r1.payloads_shredded, shredded, "intents and completions");
+    assert_eq!(r1.records_tombstoned, 0);
+    assert!(r1.keys_destroyed >= 2);
+    assert!(
+        log.keys().raw_key(&strict_key).is_none(),
+        "payload key gone"
+    );
+    assert!(log.keys().raw_key(&kept_key).is_some());
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    for &s in strict.iter().chain(&text7) {
+        let e = by_seq(&all, s).unwrap();
+        assert_eq!(e.payload, Some(PayloadState::Expired), "seq {s}");
+        let EntryContent::Record { record, completion } = &e.content else {
+            panic!("metadata stays readable: seq {s}")
+        };
+        assert!(record.prompt_text.is_none() && record.request_id.starts_with("req-"));
+        assert!(completion.as_ref().unwrap().answer_text.is_none());
+    }
+    for &s in kept.iter().chain(&unlisted) {
+        let e = by_seq(&all, s).unwrap();
+        assert_eq!(e.payload, Some(PayloadState::Kept), "seq {s}");
+        let EntryContent::Record { record, completion } = &e.content else {
+            panic!("seq {s}")
+        };
+        assert!(record
+            .prompt_text
+            .as_deref()
+            .unwrap()
+            .starts_with("hello <EMAIL_"));
+        assert!(completion.as_ref().unwrap().answer_text.is_some());
+    }
+    assert!(log.verify().await.unwrap().ok);
+
+    // +40 days: `strict` metadata (30 days) is past too; the others stay.
+    let r2 = log
+        .enforce_retention(c2_rules(), now + 40 * DAY_MS)
+        .await
+        .unwrap();
+    let expired = 2 * strict.len() as u64;
+    assert_eq!(r2.records_tombstoned, expired, "intents and completions");
+    assert_eq!(r2.payloads_shredded, 0, "already counted");
+    assert!(
+        r2.prefix_purged >= 20 && r2.purged_through_seq.is_some(),
+        "the all-strict prefix goes up to a checkpoint: {r2:?}"
+    );
+    let rep = log.verify().await.unwrap();
+    assert!(rep.ok, "{rep:?}");
+    assert_eq!(rep.tombstones, expired - r2.prefix_purged);
+    assert_eq!(rep.anchored_at, r2.purged_through_seq);
+
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    for &s in &strict {
+        if let Some(e) = by_seq(&all, s) {
+            assert!(matches!(e.content, EntryContent::Tombstone), "seq {s}");
+            assert!(e.key_id.is_empty() && e.payload.is_none());
+        }
+    }
+    let csv = cli::render(&all, cli::Format::Csv);
+    assert!(csv.contains(",tombstone,") && csv.contains(",payload_expired,"));
+    let readable = all.iter().filter(|e| record_of(e).is_some()).count();
+    let kept_n = kept.len() + text7.len() + unlisted.len();
+    assert_eq!(readable, kept_n);
+    for &s in &kept {
+        assert_eq!(by_seq(&all, s).unwrap().payload, Some(PayloadState::Kept));
+    }
+    // The deletions are audited, with seqs and key ids but no subject.
+    let events: Vec<&LogEvent> = all
+        .iter()
+        .filter_map(|e| match &e.content {
+            EntryContent::Event { event } => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, LogEvent::KeysExpired { payload_records, .. } if *payload_records == shredded)));
+    let tombstoned: u64 = events
+        .iter()
+        .map(|e| match e {
+            LogEvent::Tombstoned { records, .. } => *records,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(tombstoned, expired);
+    assert!(events.iter().any(|e| matches!(e, LogEvent::Purged { .. })));
+    let events_json = serde_json::to_string(&events).unwrap();
+    assert!(!events_json.contains(&alice.to_hex()) && !events_json.contains(&bob.to_hex()));
+
+    // The subject export holds alice's kept records only.
+    let export = log.export_subject(alice).await.unwrap();
+    let seqs: HashSet<u64> = export["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert!(strict.iter().all(|s| !seqs.contains(s)));
+    assert!(kept
+        .iter()
+        .chain(&text7)
+        .chain(&unlisted)
+        .any(|s| seqs.contains(s)));
+    assert!(export.to_string().contains("\"payload\":\"expired\""));
+    assert!(export.to_string().contains("\"payload\":\"kept\""));
+
+    let pk = parse_public_key(&log.export_public_key()).unwrap();
+    drop(log);
+    let offline = verify(dir.path(), &pk).unwrap();
+    assert!(offline.ok, "{offline:?}");
+    assert_eq!(offline.tombstones, expired - r2.prefix_purged);
+    // The strict payload key is nowhere on disk, raw or hex, so its text can never be opened.
+    assert_eq!(scan_dir(dir.path(), &strict_dek), 0);
+    assert_eq!(scan_dir(dir.path(), hex::encode(strict_dek).as_bytes()), 0);
+    assert!(!fs::read_to_string(dir.path().join("keys/keyring.jsonl"))
+        .unwrap()
+        .contains(&strict_key));
+    assert_eq!(scan_dir(dir.path(), b"EMAIL_1000"), 0, "never plaintext");
+
+    // After a reopen: same state.
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let all = log.query(AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        all.iter().filter(|e| record_of(e).is_some()).count(),
+        kept_n
+    );
+    assert_eq!(
+        by_seq(&all, text7[0]).unwrap().payload,
+        Some(PayloadState::Expired)
+    );
+    assert_eq!(
+        by_seq(&all, kept[0]).unwrap().payload,
+        Some(PayloadState::Kept),
+        "payload keys come back from the key ring"
+    );
+    assert!(log.verify().await.unwrap().ok);
+    println!(
+        "retention C2: expired {expired} records + {shredded} payloads / kept {} records / chain verifies ({} tombstones, prefix purged {})",
+        2 * kept_n,
+        offline.tombstones,
+        r2.prefix_purged
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tamper_altered_tombstone_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    // 25 intents of `strict`, then 5 of a policy kept forever: 1..=25 become tombstones.
+    for i in 0..30 {
+        let mut r = rec(i, None);
+        r.policy_id = if i < 25 { "strict" } else { "forever" }.into();
+        log.append_intent(r).await.unwrap();
+    }
+    let rules = RetentionRules {
+        by_policy: [("strict".to_string(), Retention::days(Some(1), None))].into(),
+        ..RetentionRules::default()
+    };
+    let r = log
+        .enforce_retention(rules, record::now_ms() + 2 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!((r.records_tombstoned, r.prefix_purged), (25, 20));
+    let pk = parse_public_key(&log.export_public_key()).unwrap();
+    drop(log);
+    let rep = verify(dir.path(), &pk).unwrap();
+    assert!(rep.ok && rep.tombstones == 5, "{rep:?}");
+    let original = Trees::open(&dir.path().join("audit"))
+        .unwrap()
+        .records
+        .get(seq_key(23))
+        .unwrap()
+        .unwrap()
+        .to_vec();
+    // A changed hash breaks the next link; a changed `prev` breaks its own.
+    tamper(dir.path(), |t| {
+        let mut v = original.clone();
+        v[0] ^= 1;
+        t.insert(seq_key(23), v).unwrap();
+    });
+    assert_eq!(first_bad(dir.path(), &pk), Some(24));
+    tamper(dir.path(), |t| {
+        let s = String::from_utf8(original[36..].to_vec()).unwrap();
+        let pos = s.find("\"prev\":\"").unwrap() + 8;
+        let mut v = original.clone();
+        v[36 + pos] = if v[36 + pos] == b'a' { b'b' } else { b'a' };
+        t.insert(seq_key(23), v).unwrap();
+    });
+    assert_eq!(first_bad(dir.path(), &pk), Some(23));
+    // The untouched tombstone verifies again.
+    tamper(dir.path(), |t| {
+        t.insert(seq_key(23), original.clone()).unwrap();
+    });
+    assert_eq!(first_bad(dir.path(), &pk), None);
+}
+
+/// Anonymous day keys go once every rule limits metadata and their day is past the longest
+/// limit; never today's, never a subject's, never while a rule keeps metadata forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_destroys_old_anonymous_day_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let now = record::now_ms();
+    let s = log.subject_ref("ivan");
+    log.append_intent(rec(1, Some(s))).await.unwrap();
+    log.append_intent(rec(2, None)).await.unwrap();
+    let today_key = log.query(AuditFilter::default()).await.unwrap()[1]
+        .key_id
+        .clone();
+    // A key of ten days ago, as a server running then would have left it.
+    let old_key = log.keys().key_for(None, now - 10 * DAY_MS).0;
+    log.keys().persist().unwrap();
+    let old_dek = log.keys().raw_key(&old_key).unwrap();
+    assert_ne!(old_key, today_key);
+
+    let forever = RetentionRules {
+        by_policy: [("default".to_string(), Retention::days(Some(5), None))].into(),
+        ..RetentionRules::default()
+    };
+    let r = log.enforce_retention(forever, now).await.unwrap();
+    assert_eq!(r.keys_destroyed, 0, "events are kept forever: {r:?}");
+    assert!(log.keys().raw_key(&old_key).is_some());
+
+    let limited = RetentionRules {
+        by_policy: [("default".to_string(), Retention::days(Some(5), None))].into(),
+        default: Retention::days(Some(7), None),
+        ..RetentionRules::default()
+    };
+    let r = log.enforce_retention(limited, now).await.unwrap();
+    assert_eq!((r.keys_destroyed, r.records_tombstoned), (1, 0), "{r:?}");
+    assert!(log.keys().raw_key(&old_key).is_none());
+    assert!(
+        log.keys().raw_key(&today_key).is_some(),
+        "today's key stays"
+    );
+    assert_eq!(log.query(AuditFilter::default()).await.unwrap().len(), 3);
+    assert!(log.verify().await.unwrap().ok);
+    drop(log);
+    assert_eq!(scan_dir(dir.path(), &old_dek), 0);
+    assert_eq!(scan_dir(dir.path(), hex::encode(old_dek).as_bytes()), 0);
+}
+
+/// RELIABILITY C2: records under legal hold are not purged, and the text they keep stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_spares_records_under_legal_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let alice = log.subject_ref("alice");
+    let bob = log.subject_ref("bob");
+    let mut alices = Vec::new();
+    for i in 0..3 {
+        alices.push(exchange(&log, i, Some(alice), "strict").await);
+        exchange(&log, 10 + i, Some(bob), "strict").await;
+    }
+    let key = payload_key_of(&log, alices[0]);
+    let now = record::now_ms();
+    let held = |hold: bool| RetentionRules {
+        legal_hold: if hold {
+            [alice].into()
+        } else {
+            Default::default()
+        },
+        ..c2_rules()
+    };
+
+    // Text past 7 days: the strict key of the day seals alice's text too, so it stays.
+    let r = log
+        .enforce_retention(held(true), now + 10 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!((r.keys_destroyed, r.payloads_shredded), (0, 0), "{r:?}");
+    assert!(log.keys().raw_key(&key).is_some());
+
+    // Metadata past 30 days: bob's exchanges go, alice's stay whole.
+    let r = log
+        .enforce_retention(held(true), now + 40 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!((r.records_tombstoned, r.records_held), (6, 6), "{r:?}");
+    let mine = log
+        .query(AuditFilter {
+            subject: Some(alice),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 3);
+    assert!(mine.iter().all(|e| e.payload == Some(PayloadState::Kept)));
+    assert!(log
+        .query(AuditFilter {
+            subject: Some(bob),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(log.verify().await.unwrap().ok);
+
+    // The hold lifted: alice's records and the key go too.
+    let r = log
+        .enforce_retention(held(false), now + 40 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.records_tombstoned, r.records_held, r.keys_destroyed),
+        (6, 0, 1),
+        "{r:?}"
+    );
+    assert!(log.keys().raw_key(&key).is_none());
+    let rep = log.verify().await.unwrap();
+    assert!(rep.ok, "{rep:?}");
+}
+
+/// A long expired prefix (more than one sweep step and one purge step) is tombstoned and
+/// deleted in bounded steps; the chain then starts at the last checkpoint of that prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_works_through_a_long_prefix_in_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), opts()).unwrap();
+    let n = 20 * writer::SWEEP_STEP as u64;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..n).step_by(8) {
+                let mut r = rec(i, None);
+                r.policy_id = "strict".into();
+                log.append_intent(r).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut r = rec(n, None);
+    r.policy_id = "gdpr-default".into();
+    let last = log.append_intent(r).await.unwrap();
+    let r = log
+        .enforce_retention(c2_rules(), record::now_ms() + 40 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(r.records_tombstoned, n);
+    let through = r.purged_through_seq.unwrap();
+    assert!(
+        through > 16 * writer::SWEEP_STEP as u64 && through < last,
+        "{r:?}"
+    );
+    assert_eq!(r.prefix_purged, through);
+    let rep = log.verify().await.unwrap();
+    assert!(rep.ok, "{rep:?}");
+    assert_eq!(
+        (rep.anchored_at, rep.tombstones),
+        (Some(through), n - through)
+    );
+}
+
+#[test]
+fn retention_rules_pick_the_policy_then_the_default() {
+    let r = c2_rules();
+    assert_eq!(
+        r.for_policy(Some("strict")),
+        Retention::days(Some(30), Some(7))
+    );
+    assert_eq!(r.for_policy(Some("nope")), r.default);
+    assert_eq!(r.for_policy(None), r.default);
+    // Text never outlives its metadata.
+    assert_eq!(
+        Retention::days(Some(5), Some(30)).effective_payload(),
+        Some(Duration::from_secs(5 * 86_400))
+    );
+    assert_eq!(
+        Retention::days(Some(5), None).effective_payload(),
+        Retention::days(Some(5), None).audit
+    );
+    assert_eq!(r.shortest(), Some(Duration::from_secs(7 * 86_400)));
+    assert!(RetentionRules::default().is_unlimited());
 }
 
 #[test]

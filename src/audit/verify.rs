@@ -10,9 +10,14 @@
 //! link to the previous checkpoint's signature, increasing seqs, and, where the record is retained,
 //! the chain head at its seq. A checkpoint beyond the last record means truncation. After a
 //! retention purge the chain must start right after a signed checkpoint (reported as
-//! `anchored_at`). Detection limits: records appended after the newest checkpoint can be cut off
+//! `anchored_at`). A tombstone (a record removed by retention) keeps its seq, its `prev` and its
+//! chain hash: its position and its link to the previous record are checked, and the next record
+//! (or a checkpoint) binds its hash; only the recomputation of its own hash is impossible, so it
+//! is counted in `tombstones`, not reported as a problem. Detection limits: records appended after the newest checkpoint can be cut off
 //! or rewritten (with recomputed hashes) undetected; that window is `checkpoint_every` records or
-//! `checkpoint_interval`.
+//! `checkpoint_interval`. Someone with write access to the store can replace a record by a
+//! tombstone (keeping its hash) without breaking a link: verify counts it as a tombstone; the
+//! `Tombstoned` events (encrypted) name every seq retention removed, for a check with keys.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,7 +26,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 
 use super::chain::{chain_hash, read_checkpoints, GENESIS};
-use super::record::{Seq, StoredRecord};
+use super::record::{Seq, Stored};
 use super::store::parse_seq;
 use super::AuditError;
 
@@ -39,8 +44,10 @@ pub struct Problem {
 pub struct VerifyReport {
     /// True when no problem was found.
     pub ok: bool,
-    /// Records checked.
+    /// Records checked (tombstones included).
     pub records: u64,
+    /// Of those, tombstones: records removed by retention, whose hash stays in the chain.
+    pub tombstones: u64,
     /// The first retained seq.
     pub first_seq: Option<Seq>,
     /// The last seq.
@@ -134,8 +141,29 @@ where
         }
         expected = Some(seq + 1);
         rep.last_seq = Some(seq);
-        let rec = match StoredRecord::decode(&v) {
-            Ok(r) => r,
+        let rec = match Stored::decode(&v) {
+            Ok(Stored::Record(r)) => r,
+            Ok(Stored::Tombstone { hash, tombstone }) => {
+                rep.tombstones += 1;
+                if tombstone.seq != seq {
+                    problem(&mut rep, seq, "header seq does not match position");
+                }
+                if tombstone.prev != hex::encode(running) {
+                    problem(&mut rep, seq, "previous hash does not match");
+                }
+                running = hash;
+                if let Some(cp_head) = heads.get(&seq) {
+                    rep.checkpoints_matched += 1;
+                    if *cp_head != hash {
+                        problem(
+                            &mut rep,
+                            seq,
+                            "chain head differs from the signed checkpoint",
+                        );
+                    }
+                }
+                continue;
+            }
             Err(_) => {
                 problem(&mut rep, seq, "malformed record");
                 continue;

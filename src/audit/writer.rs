@@ -1,7 +1,8 @@
 //! The single writer: assigns seqs, seals, chains, stores, and acknowledges with group commit.
 //!
 //! Owns: the chain head, the checkpoint cadence, and every mutation of the log (appends, erasure,
-//! master key rotation, retention purge), so they are serialised without locks on the hot path.
+//! master key rotation, retention purge, retention sweep steps), so they are serialised without
+//! locks on the hot path.
 //!
 //! Runs on its own OS thread (sled's calls block). Loop: wait for one command, drain whatever else
 //! is queued (up to `max_batch`), stage every append (seal, hash, insert), persist new key ring
@@ -13,6 +14,7 @@
 //! Checkpoints are signed after a successful flush, every `checkpoint_every` records or
 //! `checkpoint_interval`, and once more when the writer stops.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -23,13 +25,17 @@ use ed25519_dalek::SigningKey;
 use tokio::sync::oneshot;
 
 use super::chain::{self, chain_hash, Checkpoint, GENESIS};
-use super::crypto::{random_nonce, seal, KeyRing};
+use super::crypto::{payload_aad, random_nonce, seal, KeyRing};
 use super::record::{
-    now_ms, AuditRecord, Completion, Decision, Header, LogEvent, RecordKind, Seq, StoredRecord,
-    SubjectRef,
+    now_ms, AuditRecord, Body, Completion, Decision, Header, LogEvent, PayloadText, RecordKind,
+    SealedPayload, Seq, Stored, StoredRecord, SubjectRef, Tombstone,
 };
 use super::store::{parse_seq, seq_key, subject_key, Trees};
-use super::{AuditError, ErasureReport, PurgeReport};
+use super::{AuditError, ErasureReport, PurgeReport, RetentionRules};
+
+/// The most records one retention sweep step looks at: appends wait while a step runs, so a
+/// large sweep is cut into steps with appends in between.
+pub(crate) const SWEEP_STEP: usize = if cfg!(test) { 64 } else { 4096 };
 
 type Reply<T> = oneshot::Sender<Result<T, AuditError>>;
 
@@ -52,6 +58,40 @@ pub(crate) enum Cmd {
     RotateMaster(Reply<u64>),
     Checkpoint(Reply<Option<Checkpoint>>),
     Purge(u64, Reply<PurgeReport>),
+    Sweep(SweepStep, Reply<SweepOut>),
+    /// Destroys these day keys; the count of retained records whose payload is sealed under
+    /// them goes into the event.
+    ExpireKeys(Vec<String>, u64, Reply<u64>),
+    PurgeTombstones(Reply<PurgeReport>),
+}
+
+/// One step of a retention sweep over seqs `from..=until`.
+pub(crate) struct SweepStep {
+    pub rules: Arc<RetentionRules>,
+    pub now_ms: u64,
+    /// The first seq to look at.
+    pub from: Seq,
+    /// The last seq to look at (None: the head when the step runs). Fixed by the first step, so
+    /// a sweep never touches what was written after it started (its own events included).
+    pub until: Option<Seq>,
+    /// Payload keys about to be destroyed: retained records sealed under them are counted.
+    pub expiring: Arc<HashSet<String>>,
+}
+
+/// What one sweep step did.
+pub(crate) struct SweepOut {
+    /// Where the next step starts (None: the sweep is done).
+    pub next: Option<Seq>,
+    /// The sweep's last seq.
+    pub until: Seq,
+    /// Records replaced by tombstones.
+    pub tombstoned: u64,
+    /// Per expiring payload key: how many retained records have their payload sealed under it.
+    pub payloads: HashMap<String, u64>,
+    /// Expiring payload keys that a record under legal hold uses: they must stay.
+    pub held_keys: HashSet<String>,
+    /// Expired records kept because their subject is under legal hold.
+    pub held: u64,
 }
 
 /// The writer's state.
@@ -197,6 +237,15 @@ impl Writer {
             Cmd::Purge(before_ms, reply) => {
                 let _ = reply.send(self.purge(before_ms));
             }
+            Cmd::Sweep(step, reply) => {
+                let _ = reply.send(self.sweep(step));
+            }
+            Cmd::ExpireKeys(ids, records, reply) => {
+                let _ = reply.send(self.expire_keys(ids, records));
+            }
+            Cmd::PurgeTombstones(reply) => {
+                let _ = reply.send(self.purge_tombstones());
+            }
         }
     }
 
@@ -204,23 +253,41 @@ impl Writer {
     pub(crate) fn stage(&mut self, a: Append) -> Result<Seq, AuditError> {
         let now = now_ms();
         let mut opens = false;
-        let (kind, subject, refers_to, payload) = match a {
+        let seq = self.head.0 + 1;
+        // An intent and a final record are stored alike; only an intent stays open.
+        let a = match a {
             Append::Intent(r) => {
                 opens = true;
+                Append::Final(r)
+            }
+            other => other,
+        };
+        let (kind, subject, refers_to, policy, payload_key, payload) = match a {
+            Append::Intent(_) => unreachable!("turned into Final above"),
+            Append::Final(mut r) => {
+                let text = PayloadText {
+                    prompt_text: r.prompt_text.take(),
+                    answer_text: r.answer_text.take(),
+                };
+                let (payload_key, sealed) = self.seal_payload(&r.policy_id, seq, now, &text)?;
+                let body = serde_json::to_vec(&Body {
+                    record: &*r,
+                    sealed_payload: sealed,
+                })
+                .map_err(|_| AuditError::InvalidInput("record"))?;
                 (
                     RecordKind::Intent,
                     r.subject,
                     None,
-                    serde_json::to_vec(&r).map_err(|_| AuditError::InvalidInput("record"))?,
+                    Some(r.policy_id.clone()),
+                    payload_key,
+                    body,
                 )
             }
-            Append::Final(r) => (
-                RecordKind::Intent,
-                r.subject,
-                None,
-                serde_json::to_vec(&r).map_err(|_| AuditError::InvalidInput("record"))?,
-            ),
-            Append::Complete { intent, completion } => {
+            Append::Complete {
+                intent,
+                mut completion,
+            } => {
                 let Some(v) = self.trees.open.get(seq_key(intent))? else {
                     return Err(if self.trees.completed.contains_key(seq_key(intent))? {
                         AuditError::AlreadyCompleted
@@ -229,22 +296,46 @@ impl Writer {
                     });
                 };
                 let subject = <[u8; 32]>::try_from(&v[..]).ok().map(SubjectRef);
+                // The completion follows its intent's policy (for retention and its payload key).
+                let policy = match self.trees.get(intent)? {
+                    Some(Stored::Record(r)) => r.header.policy,
+                    _ => None,
+                };
+                let text = PayloadText {
+                    prompt_text: None,
+                    answer_text: completion.answer_text.take(),
+                };
+                let (payload_key, sealed) = match &policy {
+                    Some(p) => self.seal_payload(p, seq, now, &text)?,
+                    // An intent written before payload keys: keep the text as it was stored then.
+                    None => {
+                        completion.answer_text = text.answer_text;
+                        (None, None)
+                    }
+                };
+                let body = serde_json::to_vec(&Body {
+                    record: &completion,
+                    sealed_payload: sealed,
+                })
+                .map_err(|_| AuditError::InvalidInput("completion"))?;
                 (
                     RecordKind::Completion,
                     subject,
                     Some(intent),
-                    serde_json::to_vec(&completion)
-                        .map_err(|_| AuditError::InvalidInput("completion"))?,
+                    policy,
+                    payload_key,
+                    body,
                 )
             }
             Append::Event(e) => (
                 RecordKind::Event,
                 None,
                 None,
+                None,
+                None,
                 serde_json::to_vec(&e).map_err(|_| AuditError::InvalidInput("event"))?,
             ),
         };
-        let seq = self.head.0 + 1;
         let (key_id, cipher) = self
             .keys
             .lock()
@@ -260,6 +351,8 @@ impl Writer {
             refers_to,
             prev: hex::encode(self.head.1),
             nonce: hex::encode(nonce),
+            policy,
+            payload_key,
         };
         let hb = serde_json::to_vec(&header).map_err(|_| AuditError::Corrupt("header"))?;
         let ct = seal(&cipher, &hb, &payload, &nonce)?;
@@ -287,6 +380,34 @@ impl Writer {
             RecordKind::Intent | RecordKind::Event => {}
         }
         Ok(seq)
+    }
+
+    /// Seals kept text under the payload key of `policy` for today (nothing when there is none).
+    fn seal_payload(
+        &mut self,
+        policy: &str,
+        seq: Seq,
+        now: u64,
+        text: &PayloadText,
+    ) -> Result<(Option<String>, Option<SealedPayload>), AuditError> {
+        if text.is_empty() {
+            return Ok((None, None));
+        }
+        let (id, cipher) = self
+            .keys
+            .lock()
+            .map_err(|_| AuditError::Closed)?
+            .payload_key_for(policy, now);
+        let plain = serde_json::to_vec(text).map_err(|_| AuditError::InvalidInput("payload"))?;
+        let nonce = random_nonce();
+        let ct = seal(&cipher, &payload_aad(seq, &id), &plain, &nonce)?;
+        Ok((
+            Some(id),
+            Some(SealedPayload {
+                nonce: hex::encode(nonce),
+                ct: hex::encode(ct),
+            }),
+        ))
     }
 
     /// Makes everything staged durable (key ring, then sled) and releases the waiters.
@@ -420,22 +541,7 @@ impl Writer {
                 records: 0,
             });
         };
-        let mut records = 0u64;
-        for k in self.trees.records.range(..=seq_key(through)).keys() {
-            self.trees.records.remove(k?)?;
-            records += 1;
-        }
-        for tree in [&self.trees.open, &self.trees.completed] {
-            for k in tree.range(..=seq_key(through)).keys() {
-                tree.remove(k?)?;
-            }
-        }
-        for k in self.trees.by_subject.iter().keys() {
-            let k = k?;
-            if parse_seq(&k[32..]).is_some_and(|s| s <= through) {
-                self.trees.by_subject.remove(k)?;
-            }
-        }
+        let records = self.delete_through(through, true)?;
         if records > 0 {
             self.append_now(Append::Event(LogEvent::Purged {
                 through_seq: through,
@@ -447,4 +553,215 @@ impl Writer {
             records,
         })
     }
+
+    /// Deletes every record up to `through` and its `open`/`completed` entries; with
+    /// `scan_index`, also its subject index entries (tombstones have none left).
+    fn delete_through(&mut self, through: Seq, scan_index: bool) -> Result<u64, AuditError> {
+        let mut records = 0u64;
+        for k in self.trees.records.range(..=seq_key(through)).keys() {
+            self.trees.records.remove(k?)?;
+            records += 1;
+        }
+        for tree in [&self.trees.open, &self.trees.completed] {
+            for k in tree.range(..=seq_key(through)).keys() {
+                tree.remove(k?)?;
+            }
+        }
+        if scan_index {
+            for k in self.trees.by_subject.iter().keys() {
+                let k = k?;
+                if parse_seq(&k[32..]).is_some_and(|s| s <= through) {
+                    self.trees.by_subject.remove(k)?;
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// One retention sweep step: replaces records whose policy's audit retention has passed by
+    /// tombstones (and drops their index entries) unless their subject is under legal hold,
+    /// counts retained records per expiring payload key (noting the keys held records use), and
+    /// records what it did as a `Tombstoned` event.
+    ///
+    /// Records are visited in seq order and the step stops at the first one too young for the
+    /// shortest retention of any rule: times follow seqs, except across a clock step back, which
+    /// only delays expiry by that step.
+    fn sweep(&mut self, st: SweepStep) -> Result<SweepOut, AuditError> {
+        self.flush()?;
+        let until = st.until.unwrap_or(self.head.0);
+        let mut out = SweepOut {
+            next: None,
+            until,
+            tombstoned: 0,
+            payloads: HashMap::new(),
+            held_keys: HashSet::new(),
+            held: 0,
+        };
+        let Some(shortest) = st.rules.shortest() else {
+            return Ok(out);
+        };
+        let young = st.now_ms.saturating_sub(ms(shortest));
+        let mut doomed: Vec<(Seq, StoredRecord)> = Vec::new();
+        for (examined, item) in self
+            .trees
+            .records
+            .range(seq_key(st.from.max(1))..=seq_key(until))
+            .enumerate()
+        {
+            let (k, v) = item?;
+            let seq = parse_seq(&k).ok_or(AuditError::Corrupt("record key"))?;
+            if examined == SWEEP_STEP {
+                out.next = Some(seq);
+                break;
+            }
+            let Stored::Record(rec) = Stored::decode(&v)? else {
+                continue;
+            };
+            if rec.header.time_ms >= young {
+                break;
+            }
+            let rule = st.rules.for_policy(rec.header.policy.as_deref());
+            let expired = |d: Option<Duration>| {
+                d.is_some_and(|d| rec.header.time_ms < st.now_ms.saturating_sub(ms(d)))
+            };
+            let on_hold = !st.rules.legal_hold.is_empty()
+                && self
+                    .keys
+                    .lock()
+                    .map_err(|_| AuditError::Closed)?
+                    .subject_of(&rec.header.key_id)
+                    .is_some_and(|s| st.rules.legal_hold.contains(&s));
+            if expired(rule.audit) && !on_hold {
+                doomed.push((seq, rec));
+                continue;
+            }
+            out.held += u64::from(expired(rule.audit));
+            if let Some(k) = rec.header.payload_key.as_ref() {
+                if st.expiring.contains(k) {
+                    *out.payloads.entry(k.clone()).or_default() += 1;
+                    if on_hold {
+                        out.held_keys.insert(k.clone());
+                    }
+                }
+            }
+        }
+        let mut ranges: Vec<[Seq; 2]> = Vec::new();
+        for (seq, rec) in &doomed {
+            self.tombstone(*seq, rec, st.now_ms)?;
+            match ranges.last_mut() {
+                Some(r) if r[1] + 1 == *seq => r[1] = *seq,
+                _ => ranges.push([*seq, *seq]),
+            }
+        }
+        out.tombstoned = doomed.len() as u64;
+        if out.tombstoned > 0 {
+            self.append_now(Append::Event(LogEvent::Tombstoned {
+                ranges,
+                records: out.tombstoned,
+            }))?;
+        }
+        Ok(out)
+    }
+
+    /// Replaces one record by its tombstone (same chain hash) and drops what points at it.
+    fn tombstone(
+        &mut self,
+        seq: Seq,
+        rec: &StoredRecord,
+        removed_ms: u64,
+    ) -> Result<(), AuditError> {
+        let t = Tombstone {
+            seq,
+            kind: rec.header.kind,
+            time_ms: rec.header.time_ms,
+            prev: rec.header.prev.clone(),
+            removed_ms,
+        };
+        self.trees
+            .records
+            .insert(seq_key(seq), Stored::encode_tombstone(&rec.hash, &t)?)?;
+        let subject = self
+            .keys
+            .lock()
+            .map_err(|_| AuditError::Closed)?
+            .subject_of(&rec.header.key_id);
+        if let Some(s) = subject {
+            self.trees.by_subject.remove(subject_key(&s, seq))?;
+        }
+        if rec.header.kind == RecordKind::Intent {
+            self.trees.open.remove(seq_key(seq))?;
+            self.trees.completed.remove(seq_key(seq))?;
+        }
+        Ok(())
+    }
+
+    /// Destroys expired day keys (see `crypto`) and records it as a `KeysExpired` event.
+    fn expire_keys(&mut self, ids: Vec<String>, payload_records: u64) -> Result<u64, AuditError> {
+        // Everything sealed so far reaches disk before any key it may use is destroyed.
+        self.flush()?;
+        let (gone, master_generation) = {
+            let mut k = self.keys.lock().map_err(|_| AuditError::Closed)?;
+            let gone = k.destroy_day_keys(&ids)?;
+            (gone, k.managed().then(|| k.generation()))
+        };
+        let n = gone.len() as u64;
+        if n > 0 {
+            self.append_now(Append::Event(LogEvent::KeysExpired {
+                key_ids: gone,
+                payload_records,
+                master_generation,
+            }))?;
+        }
+        Ok(n)
+    }
+
+    /// Deletes the longest prefix of tombstones (among the first `16 × SWEEP_STEP` records)
+    /// that ends at a signed checkpoint (so the chain is anchored there), and records it as a
+    /// `Purged` event. Bounded so appends are not held up; called again while it deletes.
+    fn purge_tombstones(&mut self) -> Result<PurgeReport, AuditError> {
+        self.flush()?;
+        let mut first = None;
+        let mut last_tombstone = None;
+        for item in self.trees.records.iter().take(16 * SWEEP_STEP) {
+            let (k, v) = item?;
+            let seq = parse_seq(&k).ok_or(AuditError::Corrupt("record key"))?;
+            first.get_or_insert(seq);
+            match Stored::decode(&v)? {
+                Stored::Tombstone { .. } => last_tombstone = Some(seq),
+                Stored::Record(_) => break,
+            }
+        }
+        let none = PurgeReport {
+            through_seq: None,
+            records: 0,
+        };
+        let (Some(first), Some(last)) = (first, last_tombstone) else {
+            return Ok(none);
+        };
+        let anchor = chain::read_checkpoints(&self.dir)?
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|c| c.seq >= first && c.seq <= last && c.seq < self.head.0)
+            .map(|c| c.seq)
+            .max();
+        let Some(through) = anchor else {
+            return Ok(none);
+        };
+        let records = self.delete_through(through, false)?;
+        if records > 0 {
+            self.append_now(Append::Event(LogEvent::Purged {
+                through_seq: through,
+                records,
+            }))?;
+        }
+        Ok(PurgeReport {
+            through_seq: Some(through),
+            records,
+        })
+    }
+}
+
+/// Whole milliseconds of a duration (saturating).
+pub(crate) fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

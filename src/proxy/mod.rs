@@ -103,6 +103,17 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The audit retention rules in force (see [`retention_rules`]), read by the hourly sweep, so
+    /// a policy reload applies at the next sweep.
+    pub fn retention_rules(&self) -> crate::audit::RetentionRules {
+        retention_rules(&self.config, &self.policies.load())
+    }
+
+    /// The consent history's retention in force (see [`consent_retention_days`]).
+    pub fn consent_retention_days(&self) -> Option<u32> {
+        consent_retention_days(&self.config, &self.policies.load())
+    }
+
     /// Reloads the policies directory: validated first, then swapped atomically. In-flight
     /// requests finish under the version they started with; an invalid change keeps the old
     /// policies. Counted in `privgate_policy_reloads_total{result}`.
@@ -393,17 +404,11 @@ impl Server {
                 rx,
             )),
         ];
-        let audit_retention = state.audit.clone().zip(state.config.audit.retention_days);
-        let consent_retention = state.config.consent.retention_days;
-        if audit_retention.is_some() || consent_retention.is_some() {
-            // Ends with the server's shutdown signal.
-            tasks.push(tokio::spawn(purge_periodically(
-                audit_retention,
-                consent_retention,
-                state.clone(),
-                rx_watch.clone(),
-            )));
-        }
+        // Retention: always running (a reload may set a limit); ends with the shutdown signal.
+        tasks.push(tokio::spawn(purge_periodically(
+            state.clone(),
+            rx_watch.clone(),
+        )));
         if let Some(dir) = state.config.server.policies_dir.clone() {
             // Ends with the server's shutdown signal.
             tasks.push(tokio::spawn(watch_policies(dir, state.clone(), rx_watch)));
@@ -454,6 +459,46 @@ impl Server {
         }
         crate::admin::client::Discovery::remove_own(&self.state.config.server.data_dir);
     }
+}
+
+/// The audit retention rules of a config and its policies: what the hourly sweep of `serve` and
+/// `privgate audit purge --retention` apply. `[audit] retention_days` is the default rule.
+pub fn retention_rules(config: &Config, policies: &PolicySet) -> crate::audit::RetentionRules {
+    use crate::audit::{Retention, RetentionRules};
+    // `[audit] retention_days` is the ceiling for every record; a policy's `[retention]` can
+    // only shorten it for its own records. Kept text never outlives its record.
+    let cap = config.audit.retention_days;
+    let shorter = |a: Option<u32>, b: Option<u32>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let by_policy = policies
+        .iter()
+        .map(|p| {
+            let audit = shorter(p.retention.audit, cap);
+            (p.id.clone(), Retention::days(audit, p.retention.payload))
+        })
+        .collect();
+    RetentionRules {
+        by_policy,
+        default: Retention::days(config.audit.retention_days, None),
+        // Subjects under legal hold: none can be placed yet (see the note in README).
+        ..RetentionRules::default()
+    }
+}
+
+/// How long consent history is kept: `[consent] retention_days` when set, else the longest
+/// `[retention] consent_days` of the loaded policies when every policy sets one (consent is
+/// per purpose, and a purpose may serve several policies: the longest limit wins), else no limit.
+pub fn consent_retention_days(config: &Config, policies: &PolicySet) -> Option<u32> {
+    if let Some(days) = config.consent.retention_days {
+        return Some(days);
+    }
+    policies
+        .iter()
+        .map(|p| p.retention.consent)
+        .try_fold(0u32, |acc, d| d.map(|d| acc.max(d)))
+        .filter(|d| *d > 0)
 }
 
 /// Reads the pseudonym key from `<data_dir>/pseudonym.key`, creating the directory (0700) and a
@@ -507,31 +552,30 @@ pub fn load_or_create_key(data_dir: &std::path::Path) -> Result<PseudonymKey, St
     }
 }
 
-/// Deletes audit records and consent events older than their retention (days), at start and
-/// then hourly.
-async fn purge_periodically(
-    audit: Option<(Arc<crate::audit::AuditLog>, u32)>,
-    consent_days: Option<u32>,
-    state: Arc<AppState>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Applies the retention rules at start and then hourly: the audit rules
+/// ([`AppState::retention_rules`]) and the consent history's ([`AppState::consent_retention_days`]),
+/// both read afresh each time so a policy reload applies at the next sweep; does nothing while no
+/// rule limits anything.
+async fn purge_periodically(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
     loop {
         let now = crate::proxy::auditing::now_ms();
-        if let Some((audit, days)) = &audit {
-            let before = now.saturating_sub(u64::from(*days) * 86_400_000);
-            match audit.purge_before(before).await {
-                Ok(report) => tracing::info!(?report, "audit retention purge"),
-                Err(e) => {
-                    state
-                        .metrics
-                        .audit_write_failures_total
-                        .with_label_values(&["purge"])
-                        .inc();
-                    tracing::error!(error = %e, "audit retention purge failed");
+        if let Some(audit) = state.audit.clone() {
+            let rules = state.retention_rules();
+            if !rules.is_unlimited() {
+                match audit.enforce_retention(rules, now).await {
+                    Ok(report) => tracing::info!(?report, "audit retention sweep"),
+                    Err(e) => {
+                        state
+                            .metrics
+                            .audit_write_failures_total
+                            .with_label_values(&["purge"])
+                            .inc();
+                        tracing::error!(error = %e, "audit retention sweep failed");
+                    }
                 }
             }
         }
-        if let Some(days) = consent_days {
+        if let Some(days) = state.consent_retention_days() {
             let consent = state.consent.clone();
             let keep = Duration::from_secs(u64::from(days) * 86_400);
             // sled I/O: off the async workers.
@@ -692,4 +736,63 @@ async fn serve_connection(
         }
     }
     state.metrics.active_connections.dec();
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    fn shipped() -> PolicySet {
+        PolicySet::load_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")).unwrap()
+    }
+
+    #[test]
+    fn each_policy_keeps_its_own_records_and_text_for_its_own_time() {
+        let day = Duration::from_secs(86_400);
+        let mut config = Config::default();
+        config.audit.retention_days = Some(500);
+        let rules = retention_rules(&config, &shipped());
+        let strict = rules.for_policy(Some("strict"));
+        assert_eq!(
+            (strict.audit, strict.payload),
+            (Some(365 * day), Some(7 * day))
+        );
+        let default = rules.for_policy(Some("gdpr-default"));
+        assert_eq!(
+            (default.audit, default.payload),
+            (Some(365 * day), Some(30 * day))
+        );
+        // monitor sets only audit_days; its kept text follows its records.
+        let monitor = rules.for_policy(Some("monitor"));
+        assert_eq!(monitor.effective_payload(), Some(90 * day));
+        // Records of an unknown (e.g. since deleted) policy follow the config's default.
+        assert_eq!(rules.for_policy(Some("gone")).audit, Some(500 * day));
+        // The config's limit is a ceiling no policy can extend.
+        config.audit.retention_days = Some(100);
+        let rules = retention_rules(&config, &shipped());
+        assert_eq!(rules.for_policy(Some("strict")).audit, Some(100 * day));
+        assert_eq!(rules.for_policy(Some("monitor")).audit, Some(90 * day));
+    }
+
+    #[test]
+    fn consent_history_keeps_the_longest_policy_limit_unless_the_config_sets_one() {
+        let mut config = Config::default();
+        let set = shipped();
+        // monitor sets no consent_days: no limit from the policies.
+        assert_eq!(consent_retention_days(&config, &set), None);
+        let mut only_limited = PolicySet::embedded();
+        only_limited.insert(
+            crate::policy::compile(
+                "s.toml",
+                &std::fs::read_to_string(
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/strict.toml"),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(consent_retention_days(&config, &only_limited), Some(1095));
+        config.consent.retention_days = Some(30);
+        assert_eq!(consent_retention_days(&config, &set), Some(30));
+    }
 }
