@@ -327,6 +327,8 @@ struct RawMinimise {
     #[serde(default)]
     drop_fields: Vec<String>,
     #[serde(default)]
+    overwrite_fields: BTreeMap<String, String>,
+    #[serde(default)]
     strip_headers: Vec<String>,
 }
 
@@ -505,6 +507,9 @@ pub struct CompiledPolicy {
     pub response_holdback: usize,
     /// Data minimisation: JSON fields (dotted paths) removed before forwarding.
     pub drop_fields: Vec<Vec<String>>,
+    /// Data minimisation: JSON fields (dotted paths) whose value, when present, is replaced by a
+    /// fixed string before forwarding (e.g. `user` = `"anonymous"` for APIs that require it).
+    pub overwrite_fields: Vec<(Vec<String>, String)>,
     /// Data minimisation: request headers never forwarded (lower-case).
     pub strip_headers: Vec<String>,
     /// International transfers: upstream regions this policy permits (empty = any).
@@ -598,18 +603,36 @@ impl CompiledPolicy {
         None
     }
 
-    /// Removes the policy's `drop_fields` from a request body; returns true if any was there.
+    /// Removes the policy's `drop_fields` from a request body and overwrites its
+    /// `overwrite_fields` (only where present); returns true if anything changed.
     pub fn minimise_body(&self, body: &mut serde_json::Value) -> bool {
-        let mut changed = false;
-        for path in &self.drop_fields {
-            let Some((last, parents)) = path.split_last() else {
-                continue;
-            };
+        fn parent<'v>(
+            body: &'v mut serde_json::Value,
+            path: &'v [String],
+        ) -> Option<(
+            &'v mut serde_json::Map<String, serde_json::Value>,
+            &'v String,
+        )> {
+            let (last, parents) = path.split_last()?;
             let target = parents
                 .iter()
-                .try_fold(&mut *body, |cur, key| cur.get_mut(key));
-            if let Some(obj) = target.and_then(|t| t.as_object_mut()) {
+                .try_fold(&mut *body, |cur, key| cur.get_mut(key))?;
+            Some((target.as_object_mut()?, last))
+        }
+        let mut changed = false;
+        for path in &self.drop_fields {
+            if let Some((obj, last)) = parent(body, path) {
                 changed |= obj.shift_remove(last).is_some();
+            }
+        }
+        for (path, value) in &self.overwrite_fields {
+            if let Some((obj, last)) = parent(body, path) {
+                if let Some(v) = obj.get_mut(last) {
+                    if v.as_str() != Some(value.as_str()) {
+                        *v = serde_json::Value::String(value.clone());
+                        changed = true;
+                    }
+                }
             }
         }
         changed
@@ -904,6 +927,15 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             ));
         }
     }
+    for f in raw.minimise.overwrite_fields.keys() {
+        if f.is_empty() || f.split('.').any(str::is_empty) {
+            problems.push(problem(
+                line_of(source, f),
+                &format!("minimise.overwrite_fields.{f}"),
+                "expected a field name or dotted path like metadata.user_id".into(),
+            ));
+        }
+    }
     for (i, f) in raw.minimise.drop_fields.iter().enumerate() {
         if f.is_empty() || f.split('.').any(str::is_empty) {
             problems.push(problem(
@@ -1153,6 +1185,12 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         response_actions,
         response_default,
         response_holdback: raw.response.holdback_bytes,
+        overwrite_fields: raw
+            .minimise
+            .overwrite_fields
+            .iter()
+            .map(|(f, v)| (f.split('.').map(str::to_string).collect(), v.clone()))
+            .collect(),
         drop_fields: raw
             .minimise
             .drop_fields

@@ -12,7 +12,7 @@ async fn minimisation_removes_fields_and_headers_before_forwarding() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("min.toml"),
-        "id = \"min\"\nversion = \"1\"\n[minimise]\ndrop_fields = [\"user\", \"metadata.user_id\"]\nstrip_headers = [\"Cookie\", \"x-forwarded-for\"]\n",
+        "id = \"min\"\nversion = \"1\"\n[minimise]\ndrop_fields = [\"user\", \"metadata.user_id\"]\nstrip_headers = [\"Cookie\", \"x-forwarded-for\"]\noverwrite_fields = { \"metadata.tier\" = \"standard\", \"safety_identifier\" = \"anon\" }\n",
     )
     .unwrap();
     let pdir = dir.path().to_path_buf();
@@ -37,7 +37,11 @@ async fn minimisation_removes_fields_and_headers_before_forwarding() {
     let body = r.json();
     assert!(body.get("user").is_none());
     assert!(body["metadata"].get("user_id").is_none());
-    assert_eq!(body["metadata"]["tier"], "gold");
+    assert_eq!(body["metadata"]["tier"], "standard", "overwritten");
+    assert!(
+        body.get("safety_identifier").is_none(),
+        "an absent field is not created"
+    );
     assert!(!r.headers.contains_key("cookie") && !r.headers.contains_key("x-forwarded-for"));
     assert_eq!(r.headers["x-keep"], "1");
 }
