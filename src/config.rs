@@ -942,6 +942,21 @@ mod presidio_tests {
     }
 
     #[test]
+    fn the_commented_presidio_example_is_valid() {
+        let example = include_str!("../privgate.example.toml");
+        let start = example.find("# [presidio]").expect("the example documents [presidio]");
+        let section: String = example[start..]
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+            .collect();
+        let c = super::Config::parse("privgate.example.toml", &section).unwrap();
+        let p = c.presidio.expect("uncommented, the section parses");
+        assert_eq!(p.entity_map["LOCATION"], "STREET_ADDRESS");
+        assert_eq!(p.on_error, super::PresidioOnError::FailClosed);
+    }
+
+    #[test]
     fn presidio_problems_are_reported_together() {
         let err = super::Config::parse(
             "c.toml",
