@@ -944,7 +944,9 @@ mod presidio_tests {
     #[test]
     fn the_commented_presidio_example_is_valid() {
         let example = include_str!("../privgate.example.toml");
-        let start = example.find("# [presidio]").expect("the example documents [presidio]");
+        let start = example
+            .find("# [presidio]")
+            .expect("the example documents [presidio]");
         let section: String = example[start..]
             .lines()
             .take_while(|l| !l.trim().is_empty())

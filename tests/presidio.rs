@@ -19,6 +19,19 @@ use tokio::net::TcpListener;
 
 use crate::common::{start_proxy, FakeUpstream};
 
+/// How the fake analyzer answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Answer {
+    /// Every occurrence of its words, as Presidio reports them.
+    Words,
+    /// 500 with an error body.
+    Status500,
+    /// 200 with a body that is not a JSON list.
+    Garbage,
+    /// A result whose `end` is one past the text.
+    OffsetPastEnd,
+}
+
 /// A fake Presidio analyzer: reports every occurrence of its words with their entity types,
 /// after an optional delay; records every request body.
 #[derive(Clone)]
@@ -26,17 +39,27 @@ struct FakePresidio {
     url: String,
     words: Arc<Vec<(&'static str, &'static str, f64)>>,
     delay: Duration,
+    mode: Answer,
     seen: Arc<Mutex<Vec<Value>>>,
 }
 
 impl FakePresidio {
     async fn start(words: Vec<(&'static str, &'static str, f64)>, delay: Duration) -> FakePresidio {
+        Self::start_answering(words, delay, Answer::Words).await
+    }
+
+    async fn start_answering(
+        words: Vec<(&'static str, &'static str, f64)>,
+        delay: Duration,
+        mode: Answer,
+    ) -> FakePresidio {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let fake = FakePresidio {
             url: format!("http://{addr}"),
             words: Arc::new(words),
             delay,
+            mode,
             seen: Arc::new(Mutex::new(Vec::new())),
         };
         let shared = fake.clone();
@@ -66,6 +89,23 @@ impl FakePresidio {
         tokio::time::sleep(self.delay).await;
         assert_eq!(path, "/analyze");
         let text = v["text"].as_str().unwrap();
+        let n = text.chars().count();
+        match self.mode {
+            Answer::Words => {}
+            Answer::Status500 => {
+                let mut r = Response::new(Full::new(Bytes::from_static(b"{\"error\": \"boom\"}")));
+                *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                return Ok(r);
+            }
+            Answer::Garbage => {
+                return Ok(Response::new(Full::new(Bytes::from_static(b"<html>oops"))));
+            }
+            Answer::OffsetPastEnd => {
+                let body =
+                    json!([{"entity_type": "PERSON", "start": 0, "end": n + 1, "score": 0.9}]);
+                return Ok(Response::new(Full::new(Bytes::from(body.to_string()))));
+            }
+        }
         let mut results = Vec::new();
         for (word, entity, score) in self.words.iter() {
             for (byte_start, _) in text.match_indices(word) {
@@ -284,6 +324,29 @@ async fn presidio_down_or_slow_fails_closed() {
         );
         assert!(
             m.contains(r#"privgate_redaction_failures_total{stage="request"} 1"#),
+            "{m}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn presidio_malformed_answers_fail_closed() {
+    for mode in [Answer::Status500, Answer::Garbage, Answer::OffsetPastEnd] {
+        let up = FakeUpstream::start().await;
+        let presidio = FakePresidio::start_answering(vec![], Duration::ZERO, mode).await;
+        let url = presidio.url.clone();
+        let proxy = start_proxy(&up, |c| c.presidio = Some(PresidioSection::new(&url))).await;
+        let resp = proxy
+            .post("/v1/chat/completions", &chat("ask zofia 中文"))
+            .await;
+        assert_eq!(resp.status(), 503);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "redaction_unavailable", "{v}");
+        assert!(up.requests().is_empty(), "nothing went upstream");
+        assert_eq!(presidio.requests().len(), 1);
+        let m = proxy.metrics().await;
+        assert!(
+            m.contains(r#"privgate_presidio_requests_total{result="error"} 1"#),
             "{m}"
         );
     }

@@ -472,6 +472,67 @@ mod tests {
         is_send(p.request_findings("", policy, Endpoint::Models, None, json));
     }
 
+    fn client(entity_map: &[(&str, &str)]) -> Presidio {
+        crate::tls::install_crypto_provider();
+        let mut section = PresidioSection::new("http://127.0.0.1:5002/presidio/");
+        section.entity_map = entity_map
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Presidio::new(&section, &Metrics::new()).unwrap()
+    }
+
+    fn result(entity_type: &str, start: usize, end: usize, score: f32) -> AnalyzeResult {
+        AnalyzeResult {
+            entity_type: entity_type.into(),
+            start,
+            end,
+            score,
+        }
+    }
+
+    #[test]
+    fn entity_map_overrides_merge_over_the_defaults() {
+        let p = client(&[("LOCATION", "STREET_ADDRESS"), ("URL", "IGNORE")]);
+        assert_eq!(p.map["LOCATION"], EntityType::StreetAddress);
+        assert_eq!(p.map["PERSON"], EntityType::Person);
+        assert!(!p.map.contains_key("URL") && !p.map.contains_key("DATE_TIME"));
+        assert!(p.entities.contains(&"LOCATION".to_string()));
+        assert!(!p.entities.contains(&"URL".to_string()));
+        assert_eq!(
+            p.endpoint().to_string(),
+            "http://127.0.0.1:5002/presidio/analyze"
+        );
+    }
+
+    #[test]
+    fn results_become_findings_unmapped_and_weak_ones_dropped() {
+        let p = client(&[]);
+        let text = "é zofia in lisbon";
+        let found = p
+            .to_findings(
+                text,
+                &[
+                    result("PERSON", 2, 7, 0.85),
+                    result("LOCATION", 11, 17, 0.9),
+                    result("PERSON", 11, 17, 0.3),
+                ],
+            )
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(&text[found[0].start..found[0].end], "zofia");
+        assert_eq!(found[0].entity, EntityType::Person);
+        assert_eq!(
+            p.to_findings(text, &[result("PERSON", 2, 18, 0.9)]),
+            Err(PresidioError::Malformed)
+        );
+        // Offsets of dropped results are not checked: nothing is done with them.
+        assert!(p
+            .to_findings(text, &[result("DATE_TIME", 0, 99, 0.9)])
+            .unwrap()
+            .is_empty());
+    }
+
     #[test]
     fn auto_language_is_a_script_test() {
         assert_eq!(auto_language("call ana tomorrow"), "en");
