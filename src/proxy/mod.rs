@@ -377,7 +377,11 @@ impl Server {
         let presidio = match &config.presidio {
             Some(section) => {
                 let p = presidio::Presidio::new(section, &metrics)?;
-                tracing::info!(endpoint = %p.endpoint(), on_error = ?section.on_error, "external presidio analyzer enabled");
+                let host = p.endpoint().host().unwrap_or("");
+                tracing::info!(host, on_error = ?section.on_error, "external presidio analyzer enabled");
+                if p.is_plaintext_remote() {
+                    tracing::warn!(host, "presidio analyzer over plain http to a non-loopback host: prompts travel unencrypted");
+                }
                 Some(p)
             }
             None => None,

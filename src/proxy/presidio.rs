@@ -146,7 +146,7 @@ pub struct Presidio {
 impl std::fmt::Debug for Presidio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Presidio")
-            .field("endpoint", &self.endpoint)
+            .field("host", &self.endpoint.host())
             .field("on_error", &self.on_error)
             .finish_non_exhaustive()
     }
@@ -227,6 +227,21 @@ impl Presidio {
     /// The `/analyze` URL called.
     pub fn endpoint(&self) -> &Uri {
         &self.endpoint
+    }
+
+    /// True when prompts would travel unencrypted to another machine: plain `http://` to a host
+    /// that is not loopback (worth a warning at start).
+    pub fn is_plaintext_remote(&self) -> bool {
+        let loopback = match self.endpoint.host() {
+            Some("localhost") => true,
+            Some(h) => h
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()),
+            None => false,
+        };
+        self.endpoint.scheme_str() == Some("http") && !loopback
     }
 
     /// The analyzer's findings for each text slot of a request body, in the order
@@ -503,6 +518,17 @@ mod tests {
             p.endpoint().to_string(),
             "http://127.0.0.1:5002/presidio/analyze"
         );
+        assert!(!p.is_plaintext_remote());
+        let remote = Presidio::new(
+            &PresidioSection::new("http://10.0.0.5:5002"),
+            &Metrics::new(),
+        );
+        assert!(remote.unwrap().is_plaintext_remote());
+        let tls = Presidio::new(
+            &PresidioSection::new("https://pii.internal"),
+            &Metrics::new(),
+        );
+        assert!(!tls.unwrap().is_plaintext_remote());
     }
 
     #[test]
