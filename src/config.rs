@@ -43,6 +43,84 @@ pub struct Config {
     /// The consent registry under `<data_dir>/consent`.
     #[serde(default)]
     pub consent: ConsentSection,
+    /// An external Presidio-compatible analyzer asked beside the built-in detector. Absent = off
+    /// (the default): no client is built and no call is made.
+    #[serde(default)]
+    pub presidio: Option<PresidioSection>,
+}
+
+/// `[presidio]`: an external analyzer speaking Presidio's `POST /analyze` API, whose findings
+/// are merged with the built-in detector's on every text slot of a request body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresidioSection {
+    /// Base URL, e.g. `http://127.0.0.1:5002`; privgate posts to `<url>/analyze`.
+    pub url: String,
+    /// Longest the analyzer may take for one request (all its text slots), milliseconds.
+    #[serde(default = "PresidioSection::default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// The `language` sent with each text: a code such as `en`, or `auto` (CJK text → `zh`,
+    /// anything else → `en`).
+    #[serde(default = "PresidioSection::default_language")]
+    pub language: String,
+    /// Presidio entity name → privgate entity type, merged over the defaults (see
+    /// `proxy::presidio::DEFAULT_ENTITY_MAP`); the value `IGNORE` unmaps a default. Findings of
+    /// unmapped types are ignored.
+    #[serde(default)]
+    pub entity_map: std::collections::BTreeMap<String, String>,
+    /// Presidio findings scoring below this are ignored (sent as `score_threshold`).
+    #[serde(default = "PresidioSection::default_min_score")]
+    pub min_score: f32,
+    /// What a failed, slow or malformed analyzer answer does to the request.
+    #[serde(default)]
+    pub on_error: PresidioOnError,
+    /// Calls in flight at once for one request (one call per text slot).
+    #[serde(default = "PresidioSection::default_max_concurrent_calls")]
+    pub max_concurrent_calls: usize,
+    /// Extra CA certificate (PEM) to trust for an `https://` analyzer.
+    #[serde(default)]
+    pub extra_ca: Option<PathBuf>,
+}
+
+impl PresidioSection {
+    fn default_timeout_ms() -> u64 {
+        500
+    }
+    fn default_language() -> String {
+        "en".into()
+    }
+    fn default_min_score() -> f32 {
+        0.6
+    }
+    fn default_max_concurrent_calls() -> usize {
+        4
+    }
+
+    /// A section with every default, for `url`.
+    pub fn new(url: &str) -> PresidioSection {
+        PresidioSection {
+            url: url.to_string(),
+            timeout_ms: Self::default_timeout_ms(),
+            language: Self::default_language(),
+            entity_map: Default::default(),
+            min_score: Self::default_min_score(),
+            on_error: PresidioOnError::default(),
+            max_concurrent_calls: Self::default_max_concurrent_calls(),
+            extra_ca: None,
+        }
+    }
+}
+
+/// `presidio.on_error`: what happens when the analyzer fails, times out or answers garbage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresidioOnError {
+    /// Refuse the request (503 `redaction_unavailable`); nothing goes upstream.
+    #[default]
+    FailClosed,
+    /// Forward with the built-in detector's findings only (counted in
+    /// `privgate_presidio_skipped_requests_total`).
+    Skip,
 }
 
 /// `[consent]`: the consent registry (grants, withdrawals, restrictions per subject; see
@@ -660,6 +738,60 @@ impl Config {
                 bad(key, format!("expected a lower-case header name, got {h:?}"));
             }
         }
+        if let Some(p) = &self.presidio {
+            if let Err(m) = validate_upstream_url(&p.url) {
+                bad("presidio.url", m);
+            }
+            if p.timeout_ms == 0 {
+                bad(
+                    "presidio.timeout_ms",
+                    "expected a value greater than 0".into(),
+                );
+            }
+            if p.max_concurrent_calls == 0 {
+                bad(
+                    "presidio.max_concurrent_calls",
+                    "expected a value greater than 0".into(),
+                );
+            }
+            if !(0.0..=1.0).contains(&p.min_score) {
+                bad(
+                    "presidio.min_score",
+                    format!("expected a score in 0.0..=1.0, got {}", p.min_score),
+                );
+            }
+            let lang_ok = p.language == "auto"
+                || (!p.language.is_empty()
+                    && p.language.len() <= 16
+                    && p.language
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+            if !lang_ok {
+                bad(
+                    "presidio.language",
+                    format!(
+                        "expected a language code such as \"en\" or \"auto\", got {:?}",
+                        p.language
+                    ),
+                );
+            }
+            for (name, target) in &p.entity_map {
+                if target != "IGNORE" && crate::detect::EntityType::parse(target).is_none() {
+                    bad(
+                        &format!("presidio.entity_map.{name}"),
+                        format!("expected a privgate entity type (e.g. PERSON) or IGNORE, got {target:?}"),
+                    );
+                }
+            }
+            if let Some(ca) = &p.extra_ca {
+                if !ca.exists() {
+                    bad(
+                        "presidio.extra_ca",
+                        format!("expected a PEM file, {} does not exist", ca.display()),
+                    );
+                }
+            }
+        }
         if l.max_header_bytes < 8192 {
             bad(
                 "limits.max_header_bytes",
@@ -789,6 +921,69 @@ mod example_tests {
             include_str!("../privgate.example.toml"),
         )
         .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod presidio_tests {
+    #[test]
+    fn absent_section_is_off_and_defaults_apply() {
+        assert!(super::Config::parse("c.toml", "")
+            .unwrap()
+            .presidio
+            .is_none());
+        let c = super::Config::parse("c.toml", "[presidio]\nurl = \"http://127.0.0.1:5002\"\n")
+            .unwrap();
+        let p = c.presidio.unwrap();
+        assert_eq!(p.timeout_ms, 500);
+        assert_eq!(p.language, "en");
+        assert_eq!(p.min_score, 0.6);
+        assert_eq!(p.on_error, super::PresidioOnError::FailClosed);
+    }
+
+    #[test]
+    fn the_commented_presidio_example_is_valid() {
+        let example = include_str!("../privgate.example.toml");
+        let start = example
+            .find("# [presidio]")
+            .expect("the example documents [presidio]");
+        let section: String = example[start..]
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+            .collect();
+        let c = super::Config::parse("privgate.example.toml", &section).unwrap();
+        let p = c.presidio.expect("uncommented, the section parses");
+        assert_eq!(p.entity_map["LOCATION"], "STREET_ADDRESS");
+        assert_eq!(p.on_error, super::PresidioOnError::FailClosed);
+    }
+
+    #[test]
+    fn presidio_problems_are_reported_together() {
+        let err = super::Config::parse(
+            "c.toml",
+            "[presidio]\nurl = \"ftp://x\"\ntimeout_ms = 0\nmin_score = 2.0\nlanguage = \"e n\"\n\
+             entity_map = { PERSON = \"PERSN\", LOCATION = \"IGNORE\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "presidio.url",
+            "presidio.timeout_ms",
+            "presidio.min_score",
+            "presidio.language",
+            "presidio.entity_map.PERSON",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        assert!(!err.contains("LOCATION"), "{err}");
+        let err = super::Config::parse(
+            "c.toml",
+            "[presidio]\nurl = \"http://h\"\non_error = \"open\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("presidio.on_error"), "{err}");
     }
 }
 

@@ -5,8 +5,8 @@
 //! request data, so the number of series is bounded whatever clients send.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Pre-registered metric handles.
@@ -51,6 +51,14 @@ pub struct Metrics {
     pub consent_checks_total: IntCounterVec,
     /// The `consent_checks_total` children, in [`CONSENT_RESULTS`] order.
     consent_checks: [IntCounter; 6],
+    /// `privgate_presidio_requests_total{result}`: calls to the optional `[presidio]` analyzer,
+    /// by result (`ok`, `error`, `timeout`).
+    pub presidio_requests_total: IntCounterVec,
+    /// `privgate_presidio_duration_seconds`: time of each `[presidio]` analyzer call.
+    pub presidio_duration: Histogram,
+    /// `privgate_presidio_skipped_requests_total`: requests forwarded with the built-in
+    /// detector's findings only because the analyzer failed under `on_error = "skip"`.
+    pub presidio_skipped_requests_total: IntCounter,
     /// `privgate_active_streams`: streamed answers in flight.
     pub active_streams: IntGauge,
     /// `privgate_active_connections`: client connections open.
@@ -206,6 +214,40 @@ impl Metrics {
                 "Streamed answers that ended early, by the side that ended them.",
                 &["side"],
             ),
+            presidio_requests_total: counter(
+                "presidio_requests_total",
+                "Calls to the external Presidio analyzer, by result (ok, error, timeout).",
+                &["result"],
+            ),
+            presidio_duration: {
+                let h = Histogram::with_opts(
+                    HistogramOpts::new(
+                        "presidio_duration_seconds",
+                        "Time of each call to the external Presidio analyzer.",
+                    )
+                    .namespace("privgate")
+                    .buckets(LATENCY_BUCKETS.to_vec()),
+                )
+                .expect("static metric definition is valid");
+                registry
+                    .register(Box::new(h.clone()))
+                    .expect("metric names are unique");
+                h
+            },
+            presidio_skipped_requests_total: {
+                let c = IntCounter::with_opts(
+                    Opts::new(
+                        "presidio_skipped_requests_total",
+                        "Requests forwarded with built-in findings only: the analyzer failed under on_error = skip.",
+                    )
+                    .namespace("privgate"),
+                )
+                .expect("static metric definition is valid");
+                registry
+                    .register(Box::new(c.clone()))
+                    .expect("metric names are unique");
+                c
+            },
             active_streams: gauge("active_streams", "Streamed answers in flight."),
             active_connections: gauge("active_connections", "Client connections open."),
             registry,

@@ -657,7 +657,20 @@ impl CompiledPolicy {
         redaction: &mut Redaction,
         level: Level,
     ) -> Applied<'a> {
-        let findings = self.findings(text);
+        self.redact_with_extra(text, redaction, level, &[])
+    }
+
+    /// Like [`CompiledPolicy::redact_at`], with `extra` findings from another recognizer (an
+    /// external analyzer) on the same `text` merged in: see
+    /// [`CompiledPolicy::findings_with_extra`].
+    pub fn redact_with_extra<'a>(
+        &self,
+        text: &'a str,
+        redaction: &mut Redaction,
+        level: Level,
+        extra: &[crate::detect::Finding],
+    ) -> Applied<'a> {
+        let findings = self.findings_with_extra(text, extra);
         let monitor = self.mode == Mode::Monitor;
         let action = |e| match level {
             Level::Normal => self.action_for(e),
@@ -672,7 +685,40 @@ impl CompiledPolicy {
     /// The detector's findings with this policy's tuning applied: per-entity thresholds, the
     /// allow-list removed, deny-list values added (they win over overlapping findings).
     pub fn findings(&self, text: &str) -> Vec<crate::detect::Finding> {
+        self.findings_with_extra(text, &[])
+    }
+
+    /// [`CompiledPolicy::findings`] with `extra` findings on the same `text` (byte ranges, e.g.
+    /// from an external analyzer) merged in. An extra finding counts only if its range is on
+    /// char boundaries inside `text`, its entity type is one this policy looks for, it passes
+    /// the policy's per-entity threshold and neither allow-list holds its value; survivors and
+    /// the detector's findings are resolved as the detector resolves its own (highest score,
+    /// then longest), and deny-list values still win over both.
+    pub fn findings_with_extra(
+        &self,
+        text: &str,
+        extra: &[crate::detect::Finding],
+    ) -> Vec<crate::detect::Finding> {
         let mut findings = self.detector.find(text);
+        if !extra.is_empty() {
+            let config = self.detector.config();
+            let before = findings.len();
+            findings.extend(extra.iter().copied().filter(|f| {
+                let Some(value) = (f.start < f.end)
+                    .then(|| text.get(f.start..f.end))
+                    .flatten()
+                else {
+                    return false;
+                };
+                let lower = value.to_lowercase();
+                config.entities.contains(&f.entity)
+                    && self.thresholds.get(&f.entity).is_none_or(|t| f.score >= *t)
+                    && !config.allow_list.iter().any(|a| a.to_lowercase() == lower)
+            }));
+            if findings.len() > before {
+                findings = crate::detect::resolve_overlaps(findings);
+            }
+        }
         if !self.thresholds.is_empty() {
             findings.retain(|f| self.thresholds.get(&f.entity).is_none_or(|t| f.score >= *t));
         }
@@ -1619,6 +1665,82 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.problems[0].line, Some(3));
         assert!(err.problems[0].message.contains("moed"));
+    }
+
+    fn extra(start: usize, end: usize, entity: EntityType, score: f32) -> crate::detect::Finding {
+        crate::detect::Finding {
+            start,
+            end,
+            entity,
+            score,
+        }
+    }
+
+    #[test]
+    fn extra_findings_are_merged_and_acted_on() {
+        let set = PolicySet::embedded();
+        let p = set.get(DEFAULT_POLICY_ID).unwrap();
+        let text = "ask ana about it, mail a.b@example.com";
+        assert!(p
+            .findings(text)
+            .iter()
+            .all(|f| f.entity != EntityType::Person));
+        let ana = extra(4, 7, EntityType::Person, 0.85);
+        let found = p.findings_with_extra(text, &[ana]);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0], ana);
+        assert_eq!(found[1].entity, EntityType::Email);
+        let mut r = Redaction::new(PseudonymKey::from_bytes([7; 32]));
+        let Applied::Text(out) = p.redact_with_extra(text, &mut r, Level::Normal, &[ana]) else {
+            panic!("not blocked");
+        };
+        assert!(out.starts_with("ask <PERSON_") && !out.contains("ana ") && !out.contains("a.b@"));
+        assert_eq!(r.restorer().process(&out), text);
+    }
+
+    #[test]
+    fn extra_findings_are_resolved_like_the_detectors_own() {
+        let set = PolicySet::embedded();
+        let p = set.get(DEFAULT_POLICY_ID).unwrap();
+        let text = "mail a.b@example.com now";
+        let email = p.findings(text)[0];
+        // A weaker overlapping extra loses; a stronger, longer one wins (score, then length).
+        let weak = extra(5, 8, EntityType::Person, 0.1);
+        assert_eq!(p.findings_with_extra(text, &[weak]), vec![email]);
+        let strong = extra(0, 20, EntityType::Person, 1.0);
+        assert_eq!(p.findings_with_extra(text, &[strong]), vec![strong]);
+    }
+
+    #[test]
+    fn extra_findings_obey_the_policy() {
+        let src = "id = \"t\"\nversion = \"1\"\nallow_values = [\"Ana\"]\n[thresholds]\nPHONE = 0.9\n[actions]\nURL = \"allow\"\n[response]\ndefault_action = \"allow\"\n";
+        let p = compile("t.toml", src).unwrap();
+        let text = "ana, 12345, x.io, é";
+        let found = p.findings_with_extra(
+            text,
+            &[
+                // Allow-listed value.
+                extra(0, 3, EntityType::Person, 0.9),
+                // Under the policy's threshold.
+                extra(5, 10, EntityType::Phone, 0.8),
+                // A type the policy does not look for.
+                extra(12, 16, EntityType::Url, 0.9),
+                // Not on a char boundary, and past the end: ignored, never a panic.
+                extra(19, 20, EntityType::Person, 0.9),
+                extra(18, 99, EntityType::Person, 0.9),
+            ],
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn deny_list_values_win_over_extra_findings() {
+        let src = "id = \"t\"\nversion = \"1\"\n[[deny]]\nentity = \"PERSON\"\nvalues = [\"Project Falcon\"]\n";
+        let p = compile("t.toml", src).unwrap();
+        let text = "about project falcon today";
+        let found = p.findings_with_extra(text, &[extra(0, 20, EntityType::Email, 1.0)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].entity, EntityType::Person);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod leaks;
 mod load;
 mod more_providers;
 mod policy_gate;
+mod presidio;
 mod privacy;
 mod protocol;
 mod reload;

@@ -625,6 +625,13 @@ pub(crate) fn test_detector() -> &'static Detector {
     &D
 }
 
+/// The detector's overlap resolution, for findings from several sources (the built-in
+/// detector and an external analyzer): keep the highest score, then the longest, then the
+/// earliest, then the first in `findings`; result sorted by start and non-overlapping.
+pub fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
+    resolve(findings)
+}
+
 /// Overlap resolution: keep the highest score, then the longest (then the earliest, then the first
 /// reported); result sorted by start.
 ///

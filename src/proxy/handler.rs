@@ -315,6 +315,21 @@ async fn process(
     }
     let level = admission.into_level(&policy)?;
     let wants_stream = providers::wants_stream(route.endpoint, &json);
+    // Optional `[presidio]` analyzer: its findings per text slot, merged in by the scan below.
+    let extra = match &state.presidio {
+        Some(p) => {
+            let selectors = generic_selectors(state, route);
+            p.request_findings(
+                &ex.request_id,
+                &policy,
+                route.endpoint,
+                selectors.as_deref(),
+                &mut json,
+            )
+            .await?
+        }
+        None => None,
+    };
     let budget = config::ms(state.config.limits.scan_budget_ms);
     let ((changed, unreadable), mut json, mut redaction) = if collected.len() > INLINE_SCAN_BYTES {
         // Large bodies are scanned off the async workers so they cannot stall other requests.
@@ -331,6 +346,7 @@ async fn process(
                 &mut json,
                 &mut redaction,
                 budget,
+                extra.as_deref(),
             );
             (r, json, redaction)
         })
@@ -347,6 +363,7 @@ async fn process(
             &mut json,
             &mut redaction,
             budget,
+            extra.as_deref(),
         )
         .map(|changed| (changed, json, redaction))
     }
@@ -578,7 +595,8 @@ fn strip_control_headers(state: &AppState, headers: &mut http::HeaderMap) {
 
 /// Runs detection and the policy over every text slot. A panic in the detector, or a scan that
 /// exceeds its time budget, becomes [`ProxyError::RedactionUnavailable`]: fail closed, nothing
-/// goes upstream.
+/// goes upstream. `extra` holds an external analyzer's findings per slot, in walk order.
+#[allow(clippy::too_many_arguments)]
 fn redact_request(
     policy: &CompiledPolicy,
     level: Level,
@@ -587,13 +605,17 @@ fn redact_request(
     json: &mut Value,
     redaction: &mut Redaction,
     budget: Duration,
+    extra: Option<&[Vec<crate::detect::Finding>]>,
 ) -> Result<(bool, u32), ProxyError> {
     let (result, unreadable) = providers::counting_unreadable(|| {
-        redact_slots(policy, level, selectors, route, json, redaction, budget)
+        redact_slots(
+            policy, level, selectors, route, json, redaction, budget, extra,
+        )
     });
     result.map(|changed| (changed, unreadable))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn redact_slots(
     policy: &CompiledPolicy,
     level: Level,
@@ -602,16 +624,24 @@ fn redact_slots(
     json: &mut Value,
     redaction: &mut Redaction,
     budget: Duration,
+    extra: Option<&[Vec<crate::detect::Finding>]>,
 ) -> Result<bool, ProxyError> {
     let started = Instant::now();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let mut changed = false;
         let mut blocked = false;
+        let mut slot_index = 0usize;
         let mut visitor = |slot: &mut String| {
             if started.elapsed() > budget {
                 return Err(ProxyError::RedactionUnavailable);
             }
-            match policy.redact_at(slot, redaction, level) {
+            // Slots are walked in the order the analyzer saw them; a mismatch fails closed.
+            let slot_extra: &[crate::detect::Finding] = match extra {
+                Some(e) => e.get(slot_index).ok_or(ProxyError::RedactionUnavailable)?,
+                None => &[],
+            };
+            slot_index += 1;
+            match policy.redact_with_extra(slot, redaction, level, slot_extra) {
                 Applied::Text(std::borrow::Cow::Owned(new)) => {
                     *slot = new;
                     changed = true;
@@ -634,8 +664,11 @@ fn redact_slots(
                 providers::generic::visit_selected(selectors, json, &mut visitor)
             }
             None => providers::visit_request(route.endpoint, json, policy.unreadable, &mut visitor),
+        }?;
+        if extra.is_some_and(|e| e.len() != slot_index) {
+            return Err(ProxyError::RedactionUnavailable);
         }
-        .map(|()| changed || blocked)
+        Ok(changed || blocked)
     }));
     match outcome {
         Ok(r) => r,

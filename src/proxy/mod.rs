@@ -10,6 +10,7 @@ pub mod body;
 pub mod gate;
 pub mod handler;
 pub mod headers;
+pub mod presidio;
 pub mod routing;
 pub mod sniff;
 pub mod upstream;
@@ -87,6 +88,8 @@ pub struct AppState {
     /// The consent registry (`<data_dir>/consent`), always open: the request path asks it
     /// `lookup(subject, purpose)` on every request; the admin API records and shows consent.
     pub consent: Arc<crate::consent::ConsentRegistry>,
+    /// The optional external analyzer (`[presidio]`); `None` when the section is absent.
+    pub presidio: Option<presidio::Presidio>,
     /// Readiness: false until listening, and while shutting down.
     pub ready: AtomicBool,
     /// False after an audit write failed, until one succeeds again (readiness reports it).
@@ -371,7 +374,20 @@ impl Server {
             .inc();
         let apps = routing::Apps::new(&config);
         let routes = routing::RouteTable::new(&config, &policy_id);
+        let presidio = match &config.presidio {
+            Some(section) => {
+                let p = presidio::Presidio::new(section, &metrics)?;
+                let host = p.endpoint().host().unwrap_or("");
+                tracing::info!(host, on_error = ?section.on_error, "external presidio analyzer enabled");
+                if p.is_plaintext_remote() {
+                    tracing::warn!(host, "presidio analyzer over plain http to a non-loopback host: prompts travel unencrypted");
+                }
+                Some(p)
+            }
+            None => None,
+        };
         let state = Arc::new(AppState {
+            presidio,
             apps,
             routes,
             config,
