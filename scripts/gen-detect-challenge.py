@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Builds tests/fixtures/detect-challenge.jsonl: a hand-written PII challenge set in the format of
+pii-dev.jsonl, written from templates of its own (support chat, sign-offs, casing, particles,
+Spanish) to measure how the detector generalises beyond the dev corpus.
+
+Markup: {{TYPE:value}} is a gold span, {{~kind:value}} an ignore span (city, organisation, ...).
+Offsets (code points and UTF-8 bytes) are computed here, never by hand.
+Run: python3 scripts/gen-detect-challenge.py > tests/fixtures/detect-challenge.jsonl
+"""
+import json
+import re
+import sys
+
+MARK = re.compile(r"\{\{(~?)([A-Za-z_]+):(.*?)\}\}", re.S)
+
+# (lang, hard_negative, text)
+R = []
+
+
+def add(lang, text, hn=False):
+    R.append((lang, hn, text))
+
+
+# ---------------------------------------------------------------- English
+en = [
+    "Thanks, {{PERSON:Priya Natarajan}}",
+    "hey there, my name is {{PERSON:priya natarajan}} and my package never arrived",
+    "ACCOUNT HOLDER: {{PERSON:MARGARET O'BRIEN}}",
+    "Please update the billing contact to {{PERSON:Liam van der Berg}}, email {{EMAIL:liam.vdberg+invoices@mail.example.co.uk}}",
+    "Hi team, this is {{PERSON:Minh Nguyen}} from accounts. Can someone call me back on {{PHONE:+1 (415) 555-0132}}?",
+    "Best regards,\n{{PERSON:Anna-Lena Whitaker}}",
+    "Kind regards,\n{{PERSON:Declan O'Sullivan}}\n{{PHONE:(212) 555-0187}} ext. 204",
+    "You can reach me at {{PHONE:415.555.0199}} after 6pm.",
+    "My UK mobile is {{PHONE:+447700900123}}, landline {{PHONE:020 7946 0958}}.",
+    "Ship the replacement to {{STREET_ADDRESS:742 Maple Grove Ave, Apt 5B, Springfield, IL 62704}} please.",
+    "Billing address: {{STREET_ADDRESS:PO Box 4471, Tulsa, OK 74159}}",
+    "I moved to {{STREET_ADDRESS:Flat 3, 27 Elmwood Road, Leeds LS6 2AB}} last month.",
+    "New address is {{STREET_ADDRESS:19 Harbour View Terrace, Brighton BN2 1TS}}.",
+    "DOB {{DATE_OF_BIRTH:1990-03-03}}, member since 2015.",
+    "I was born on {{DATE_OF_BIRTH:March 3, 1990}} in {{~city:Cork}}.",
+    "Patient {{PERSON:Rosa Delgado}}, date of birth {{DATE_OF_BIRTH:07/14/1985}}, requests her records.",
+    "She was born {{DATE_OF_BIRTH:14 July 1985}}, so she's 39 now.",
+    "Reset link they sent me: {{URL:https://portal.example.com/reset?token=9f8e7d6c5b4a3210&uid=55821}}",
+    "My login attempts come from {{IP_ADDRESS:2001:db8:85a3::8a2e:370:7334}} according to the log.",
+    "The VPN gave me {{IP_ADDRESS:10.44.201.17}} this morning.",
+    "Send the contract to {{EMAIL:ops-team@eu.mail.example.org}} and cc {{EMAIL:k.ramaswamy@example.io}}.",
+    "Cheers,\n{{PERSON:Tomás Ferreira-Lind}}",
+    "Hello {{PERSON:Siobhan McAllister}}, your case has been escalated.",
+    "Card on file is {{CREDIT_CARD:4111 1111 1111 1111}}, please charge it.",
+    "Wire it to {{IBAN:GB82 WEST 1234 5698 7654 32}}, account name {{PERSON:Oliver Grant}}.",
+    "please ask for {{PERSON:Dr. Amara Okafor}} at the front desk",
+    "The form was signed by {{PERSON:JAMES WHITFIELD}} on behalf of the tenant.",
+    "my wife {{PERSON:Ingrid Halvorsen}} will pick it up",
+    "Contact person: {{PERSON:Rahul Mehta}}, tel {{PHONE:+91 98765 43210}}",
+    "Sincerely,\n{{PERSON:Eleanor Price-Whitman}}\n{{STREET_ADDRESS:58 Cedar Lane, Portland, OR 97205}}",
+    "I'm {{PERSON:Kenji Watanabe}}, my SSN is {{US_SSN:536-22-8147}}.",
+    "Passport number {{PASSPORT:533184972}}, issued last year.",
+    # hard negatives
+    ("Who was Marie Curie and why did she win two Nobel prizes?", True),
+    ("Is Oxford Street busy on a Saturday afternoon?", True),
+    ("Order #A1-884213 shipped on 2024-03-03; total $149.99 incl. VAT.", True),
+    ("After upgrading from v2.14.3 to 3.0.1 (build 20240303.1) the app crashes on start.", True),
+    ("The meeting moved to 03/03/2024 at 10:30 in Room 4B.", True),
+    ("Tracking number 1Z999AA10123456784 says out for delivery.", True),
+    ("How tall is the Statue of Liberty and when was it built?", True),
+    ("Ticket INC0012345 was created at 2024-05-17T08:15:00Z, priority P2.", True),
+    ("What is the population of New York in 2020?", True),
+]
+# ---------------------------------------------------------------- German
+de = [
+    "Mit freundlichen Grüßen\n{{PERSON:Jürgen Weiß}}",
+    "Hallo, ich heiße {{PERSON:Katharina Schröder}} und habe eine Frage zu meiner Rechnung.",
+    "mein name ist {{PERSON:lukas meier}}, bitte rufen Sie mich an.",
+    "Bitte schicken Sie das Paket an {{STREET_ADDRESS:Lindenstraße 42, 10969 Berlin}}.",
+    "Meine neue Anschrift: {{STREET_ADDRESS:Am Kirchberg 7a, 79098 Freiburg}}",
+    "Ich wohne in der {{STREET_ADDRESS:Hauptstr. 5, 80331 München}}.",
+    "Rechnungsadresse: {{STREET_ADDRESS:Karl-Marx-Allee 101, 10243 Berlin}}",
+    "Sie erreichen mich unter {{PHONE:+49 30 12345678}} oder mobil {{PHONE:0171 2345678}}.",
+    "Telefon: {{PHONE:030/1234567}}",
+    "Ich bin am {{DATE_OF_BIRTH:03.03.1990}} geboren.",
+    "Geburtsdatum: {{DATE_OF_BIRTH:3. März 1990}}",
+    "{{PERSON:Frau Dr. Sabine Krüger}}, geb. {{DATE_OF_BIRTH:12.5.1978}}, Versichertennummer folgt.",
+    "Viele Grüße\n{{PERSON:Maximilian von Hohenberg}}",
+    "Liebe Grüße, {{PERSON:Lena}}",
+    "Bitte an {{PERSON:Herrn Thomas Brandt}} weiterleiten.",
+    "Meine E-Mail ist {{EMAIL:j.weiss@kunden.example.de}}.",
+    "Kontoinhaber {{PERSON:Stefan Wagner}}, IBAN {{IBAN:DE89 3704 0044 0532 0130 00}}",
+    "Der Login kam von {{IP_ADDRESS:fe80::1ff:fe23:4567:890a}}, das war ich nicht.",
+    "Unter {{URL:https://kundenportal.example.de/konto?session=a8f3c2e19b7d}} sehe ich nichts.",
+    "Gruß\n{{PERSON:Annika Hoffmann-Berger}}",
+    "Ansprechpartner: {{PERSON:Florian Zimmermann}}, Tel. {{PHONE:089 2180 4455}}",
+    "Ich, {{PERSON:Mehmet Yılmaz}}, bestätige die Kündigung.",
+    "Lieferung bitte an {{STREET_ADDRESS:Schillerplatz 3, 70173 Stuttgart}}, Hinterhaus.",
+    "Hallo {{PERSON:Frau Neumann}}, danke für Ihre Nachricht.",
+    "Mein Sohn {{PERSON:Jonas Becker}} ist am {{DATE_OF_BIRTH:17. Juni 2008}} geboren.",
+    "Kreditkarte {{CREDIT_CARD:5500 0000 0000 0004}}, gültig bis 08/27.",
+    "Mit besten Grüßen\n{{PERSON:Dr. Ulrich Sommer}}\n{{STREET_ADDRESS:Goethestraße 18, 60313 Frankfurt am Main}}",
+    "Bitte schreiben Sie an {{EMAIL:info+support@service.example.at}}.",
+    "Name: {{PERSON:Petra Schulze}}, Geburtstag {{DATE_OF_BIRTH:1969-11-23}}",
+    "Ich bin {{PERSON:Sven Lindqvist}} und wohne in {{STREET_ADDRESS:Bahnhofstraße 9, 01067 Dresden}}.",
+    "Die Lieferung soll an {{STREET_ADDRESS:Postfach 10 02 45, 20002 Hamburg}} gehen.",
+    "Mein Handy: {{PHONE:+49 176 98765432}}",
+    # hard negatives
+    ("Wer war Johann Wolfgang von Goethe und was hat er geschrieben?", True),
+    ("Ist die Königsallee am Sonntag geöffnet?", True),
+    ("Bestellnummer 4711-0815-2024, Gesamtbetrag 89,95 €, Lieferung am 03.03.2024.", True),
+    ("Nach dem Update auf Version 5.2.11 (Build 20240117) stürzt die App ab.", True),
+    ("Der Termin ist am 12.04.2024 um 14:30 Uhr in Raum 2.17.", True),
+    ("Artikelnummer 4006381333931 ist leider ausverkauft.", True),
+    ("Wann wurde die Berliner Mauer gebaut und wann fiel sie?", True),
+    ("Die Sendung DE123456789 liegt seit 2 Tagen im Paketzentrum 44.", True),
+]
+# ---------------------------------------------------------------- French
+fr = [
+    "Cordialement, {{PERSON:Hélène Dubois}}",
+    "Cordialement,\n{{PERSON:Jean-Baptiste Lefèvre}}",
+    "Bonjour, je m'appelle {{PERSON:Camille Rousseau}} et j'ai un problème de livraison.",
+    "je m'appelle {{PERSON:amélie durand}}, merci de me rappeler",
+    "Je suis née le {{DATE_OF_BIRTH:3 mars 1990}} à {{~city:Lyon}}.",
+    "Né le {{DATE_OF_BIRTH:1er avril 1987}}, je souhaite mettre à jour mon dossier.",
+    "Date de naissance : {{DATE_OF_BIRTH:21/09/1979}}",
+    "Mon adresse est {{STREET_ADDRESS:12 bis, rue des Lilas, 75019 Paris}}.",
+    "Livraison au {{STREET_ADDRESS:8 avenue Jean Jaurès, 69007 Lyon}}, s'il vous plaît.",
+    "J'habite au {{STREET_ADDRESS:27, boulevard Victor Hugo, 06000 Nice}}.",
+    "Adresse : {{STREET_ADDRESS:3 place de la République, 13001 Marseille}}",
+    "Vous pouvez me joindre au {{PHONE:06 12 34 56 78}} ou au {{PHONE:+33 6 98 76 54 32}}.",
+    "Tél. : {{PHONE:01.42.68.53.00}}",
+    "Mon e-mail : {{EMAIL:c.rousseau+sav@orange.example.fr}}",
+    "Bien à vous,\n{{PERSON:François de la Tour}}",
+    "Merci, {{PERSON:Océane Marchand}}",
+    "Madame {{PERSON:Isabelle Lambert}} attend votre rappel.",
+    "Veuillez contacter {{PERSON:M. Olivier Girard}} au {{PHONE:04 78 12 34 56}}.",
+    "Le titulaire du compte est {{PERSON:Nathalie Bernard}}, IBAN {{IBAN:FR14 2004 1010 0505 0001 3M02 606}}.",
+    "Bonne journée,\n{{PERSON:Théo Moreau}}",
+    "Je vis au {{STREET_ADDRESS:45 rue du Faubourg Saint-Antoine, 75011 Paris}} depuis deux ans.",
+    "Mon fils {{PERSON:Hugo Petit}} est né le {{DATE_OF_BIRTH:14/02/2012}}.",
+    "Connexion suspecte depuis {{IP_ADDRESS:192.168.14.250}} hier soir.",
+    "Voici le lien : {{URL:https://espace-client.example.fr/factures?id=88213&cle=Zx81Qp}}",
+    "Salutations,\n{{PERSON:Margaux Lemaire-Fontaine}}",
+    "Je suis {{PERSON:Antoine Fournier}}, client depuis 2019.",
+    "Envoyez le colis à {{PERSON:Claire Dupont}}, {{STREET_ADDRESS:14 allée des Tilleuls, 44300 Nantes}}.",
+    "Carte bancaire {{CREDIT_CARD:4970 1000 0000 0063}}, expiration 11/26.",
+    "Nom : {{PERSON:GAUTHIER Sylvie}}",
+    "Cordialement\n{{PERSON:Élodie Chevalier}}\n{{PHONE:07 81 22 45 90}}",
+    "Mon adresse : {{STREET_ADDRESS:BP 214, 31004 Toulouse}}",
+    # hard negatives
+    ("Qui était Victor Hugo et quelles sont ses œuvres principales ?", True),
+    ("Les Champs-Élysées sont-ils fermés le 14 juillet ?", True),
+    ("Commande n° 2024-0303-8841, montant total 129,90 €, expédiée le 03/03/2024.", True),
+    ("Depuis la mise à jour 4.18.2 (build 20231102) l'application plante.", True),
+    ("La réunion est fixée au 15 mars 2024 à 9 h 30, salle 3.", True),
+    ("Référence produit 3017620422003, lot 24B17.", True),
+    ("Quand la tour Eiffel a-t-elle été construite ?", True),
+    ("Le colis 6A12345678901 est en cours d'acheminement.", True),
+]
+# ---------------------------------------------------------------- Spanish
+es = [
+    "Hola, me llamo {{PERSON:Lucía Fernández}} y no me ha llegado el pedido.",
+    "Mi nombre es {{PERSON:Javier Ruiz de la Fuente}}.",
+    "me llamo {{PERSON:carlos gómez}}, gracias",
+    "Saludos,\n{{PERSON:María José Herrera}}",
+    "Un saludo, {{PERSON:Pablo Navarro}}",
+    "Atentamente,\n{{PERSON:Ana Belén Ortega}}",
+    "Mi teléfono es {{PHONE:+34 612 345 678}}.",
+    "Llámame al {{PHONE:912 345 678}} por la tarde.",
+    "Móvil: {{PHONE:612345678}}",
+    "Vivo en {{STREET_ADDRESS:Calle Mayor 12, 28013 Madrid}}.",
+    "Mi dirección es {{STREET_ADDRESS:C/ Alcalá 45, 3º B, 28014 Madrid}}.",
+    "Envíenlo a {{STREET_ADDRESS:Avda. de la Constitución 8, 41001 Sevilla}}, por favor.",
+    "Dirección: {{STREET_ADDRESS:Paseo de Gracia 92, 08008 Barcelona}}",
+    "Cambié mi domicilio a {{STREET_ADDRESS:Plaza de España 3, 2º izq., 50004 Zaragoza}}.",
+    "Mi DNI es {{ES_DNI:12345678Z}}.",
+    "Nacido el {{DATE_OF_BIRTH:3 de marzo de 1990}}, quiero actualizar mis datos.",
+    "Fecha de nacimiento: {{DATE_OF_BIRTH:15/06/1982}}",
+    "Soy {{PERSON:Diego Castillo}}, nací el {{DATE_OF_BIRTH:2 de enero de 1975}}.",
+    "Mi correo es {{EMAIL:lucia.fernandez+pedidos@correo.example.es}}.",
+    "El titular de la cuenta es {{PERSON:Sergio Molina}}, IBAN {{IBAN:ES91 2100 0418 4502 0005 1332}}.",
+    "Tarjeta {{CREDIT_CARD:4111-1111-1111-1111}}, caduca en 09/27.",
+    "Gracias, {{PERSON:Carmen Vázquez}}",
+    "Por favor, contacten con {{PERSON:Sra. Elena Morales}} en el {{PHONE:+34 699 112 233}}.",
+    "Envío a nombre de {{PERSON:Andrés Romero}}, {{STREET_ADDRESS:c/ San Vicente 21, 46002 Valencia}}.",
+    "Me conecté desde {{IP_ADDRESS:83.45.120.7}} y no funcionó.",
+    "El enlace era {{URL:https://micuenta.example.es/verificar?token=QW9x72LmP0}}",
+    "Un cordial saludo,\n{{PERSON:Raúl Jiménez-Prieto}}",
+    "Nombre: {{PERSON:Isabel Domínguez}}, teléfono {{PHONE:654 321 987}}",
+    "Mi hija {{PERSON:Valeria Santos}} nació el {{DATE_OF_BIRTH:8 de agosto de 2011}}.",
+    "Vivo en la {{STREET_ADDRESS:Avenida de América 37, 28002 Madrid}} desde 2018.",
+    "NIE {{ES_DNI:X1234567L}}, a nombre de {{PERSON:Mohamed El Amrani}}.",
+    "Dirección de entrega: {{STREET_ADDRESS:Calle del Prado 4, bajo, 37001 Salamanca}}",
+    # hard negatives
+    ("¿Quién fue Miguel de Cervantes y qué escribió?", True),
+    ("¿Está abierta la Gran Vía el domingo por la mañana?", True),
+    ("Pedido n.º 2024-118832, importe total 59,90 €, enviado el 03/03/2024.", True),
+    ("Tras actualizar a la versión 7.3.2 (compilación 20240211) la app se cierra.", True),
+    ("La reunión es el 12 de abril de 2024 a las 10:30 en la sala 5.", True),
+    ("Código de producto 8410076472694, referencia ES-4471-B.", True),
+    ("¿Cuándo se construyó la Sagrada Familia?", True),
+    ("El envío PK3382917ES está en reparto.", True),
+]
+# ---------------------------------------------------------------- Chinese
+zh = [
+    "出生日期：{{DATE_OF_BIRTH:1990年3月3日}}",
+    "我是{{PERSON:王建国}}，手机{{CN_PHONE:13912345678}}，麻烦尽快联系我。",
+    "收件人：{{PERSON:李娜}}，地址：{{STREET_ADDRESS:北京市朝阳区建国路88号}}",
+    "请寄到{{STREET_ADDRESS:上海市浦东新区世纪大道100号3栋1201室}}，谢谢。",
+    "我家住在{{STREET_ADDRESS:广东省深圳市南山区科技园南路15号}}。",
+    "联系电话：{{CN_PHONE:+86 139 1234 5678}}",
+    "办公室座机{{PHONE:021-62345678}}，工作日可以打。",
+    "我叫{{PERSON:张伟}}，{{DATE_OF_BIRTH:1988年5月20日}}出生。",
+    "{{PERSON:陈静}}女士的邮箱是{{EMAIL:chenjing+vip@mail.example.cn}}。",
+    "本人{{PERSON:刘洋}}，身份证号{{CN_RESIDENT_ID:11010519491231002X}}。",
+    "麻烦转告{{PERSON:赵敏}}经理，我明天过去。",
+    "我的生日是{{DATE_OF_BIRTH:1979-08-15}}。",
+    "姓名：{{PERSON:欧阳娜娜}}",
+    "登录IP是{{IP_ADDRESS:2408:8207:1851:aa0::15}}，不是我本人。",
+    "链接：{{URL:https://pay.example.cn/order?ticket=7d9a61bc02ef&uid=3391}}",
+    "银行卡号{{CREDIT_CARD:6222 0214 5678 9012 344}}",
+    "我的邮箱{{EMAIL:wang.jianguo@corp.example.com.cn}}，有问题发邮件。",
+    "地址是{{STREET_ADDRESS:浙江省杭州市西湖区文三路478号}}，周末也有人。",
+    "{{PERSON:孙丽}}的手机是{{CN_PHONE:186 0123 4567}}。",
+    "联系人：{{PERSON:周杰}}，电话{{CN_PHONE:15800001111}}",
+    "我叫{{PERSON:林晓明}}，出生于{{DATE_OF_BIRTH:1992年11月2日}}。",
+    "请把发票寄到{{STREET_ADDRESS:江苏省南京市鼓楼区中山北路200号5单元302室}}。",
+    "客户{{PERSON:黄海}}说他没收到货。",
+    "{{PERSON:马}}先生，您好，您的订单已发货。",
+    "护照号码：{{PASSPORT:E12345678}}",
+    "收货地址：{{STREET_ADDRESS:四川省成都市武侯区人民南路四段12号}}",
+    "谢谢！\n{{PERSON:吴芳}}",
+    "他的出生年月是{{DATE_OF_BIRTH:1985/07/09}}。",
+    "Hi, I'm {{PERSON:Li Wei}}, my phone is {{CN_PHONE:13700001234}}.",
+    "{{PERSON:郭子豪}}同学，请带上学生证。",
+    "家住{{STREET_ADDRESS:湖北省武汉市洪山区珞喻路1037号}}",
+    "微信同号：{{CN_PHONE:17612345678}}",
+    # hard negatives
+    ("谁是鲁迅？他写过哪些作品？", True),
+    ("南京路步行街周末人多吗？", True),
+    ("订单号202403031234567，总价￥299.00，已于2024-03-03发货。", True),
+    ("升级到版本3.2.1（构建号20240303）后闪退。", True),
+    ("会议定在2024年3月15日下午2点，在301会议室。", True),
+    ("商品编号6901234567892，库存不足。", True),
+    ("长城是什么时候修建的？", True),
+    ("快递单号SF1234567890123，预计明天送达。", True),
+]
+
+for lang, rows in [("en", en), ("de", de), ("fr", fr), ("es", es), ("zh", zh)]:
+    for row in rows:
+        if isinstance(row, tuple):
+            add(lang, row[0], row[1])
+        else:
+            add(lang, row)
+
+
+def build(i, lang, hn, marked):
+    text, spans, ignore = "", [], []
+    pos = 0
+    for m in MARK.finditer(marked):
+        text += marked[pos : m.start()]
+        start = len(text)
+        value = m.group(3)
+        text += value
+        span = {
+            "start": start,
+            "end": len(text),
+            "bstart": len(text[:start].encode()),
+            "bend": len(text.encode()),
+            "type": m.group(2),
+            "value": value,
+        }
+        (ignore if m.group(1) else spans).append(span)
+        pos = m.end()
+    text += marked[pos:]
+    assert "{{" not in text and "}}" not in text, marked
+    for s in spans + ignore:
+        assert text[s["start"] : s["end"]] == s["value"]
+        assert text.encode()[s["bstart"] : s["bend"]].decode() == s["value"]
+    return {
+        "id": f"c{i:04d}",
+        "lang": lang,
+        "source": "hard_negative" if hn else "challenge_chat",
+        "hard_negative": hn,
+        "text": text,
+        "spans": spans,
+        "ignore_spans": ignore,
+    }
+
+
+for i, (lang, hn, marked) in enumerate(R):
+    print(json.dumps(build(i, lang, hn, marked), ensure_ascii=False))
