@@ -300,10 +300,67 @@ const STOP: &[&str] = &[
     "records",
     "music",
     "band",
+    // "I'm Kenji …": a capitalised contraction must not start the name sequence.
+    "i'm",
+    "i'd",
+    "i've",
+    "i'll",
+    // Articles that start a capitalised place name ("Les Champs-Élysées", "Die Zeil").
+    "les",
+    "des",
+    "los",
+    "las",
+    "die",
+    "das",
+    "der",
+    // Sign-off and greeting words: a name after them is not "Last, First" ("Cordialement,
+    // Hélène Dubois" is not the surname "Cordialement").
+    "cordialement",
+    "salutations",
+    "bien",
+    "vous",
+    "atentamente",
+    "saludo",
+    "saludos",
+    "cordial",
+    "grüße",
+    "grüßen",
+    "gruß",
+    "viele",
+    "liebe",
+    "beste",
+    "freundlichen",
+    "mit",
+    "bonne",
+    "journée",
+    "nom",
+    "nombre",
+    "name",
+    "mein",
+    "meine",
+    "mes",
+    "estimado",
+    "estimada",
+    "querido",
+    "querida",
+    "cher",
+    "chère",
+    "sehr",
+    "geehrte",
+    "geehrter",
+    "buenos",
+    "buenas",
+    "días",
+    "tardes",
+    "guten",
+    "tag",
+    "morgen",
+    "salut",
+    "bonsoir",
 ];
 
 const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "dr", "prof", "herr", "frau", "mme", "mlle", "m", "sr", "sra",
+    "mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mme", "mlle", "m", "sr", "sra",
     "monsieur", "madame", "señor", "señora", "sir", "dame", "lord", "lady",
 ];
 
@@ -346,6 +403,41 @@ const WEAK: &[&str] = &[
     "cc",
     "owner",
     "holder",
+    // de, fr, es: relations and roles right before a name ("Mein Sohn Jonas", "Kontoinhaber
+    // Stefan Wagner", "mi hija Valeria"). Capitalised German nouns among them separate the
+    // cue from the name instead of joining it.
+    "sohn",
+    "tochter",
+    "mann",
+    "ehemann",
+    "ehefrau",
+    "kunde",
+    "kundin",
+    "patientin",
+    "inhaber",
+    "inhaberin",
+    "kontoinhaber",
+    "kontoinhaberin",
+    "ansprechpartner",
+    "ansprechpartnerin",
+    "kollege",
+    "kollegin",
+    "fils",
+    "fille",
+    "mari",
+    "femme",
+    "titulaire",
+    "cliente",
+    "collègue",
+    "hijo",
+    "hija",
+    "esposo",
+    "esposa",
+    "marido",
+    "titular",
+    "paciente",
+    "compañero",
+    "compañera",
 ];
 
 /// Strong cues (matched on the text before a name, lower-cased, ignoring trailing spaces).
@@ -393,6 +485,51 @@ const STRONG: &[&str] = &[
     "asked",
     "replied",
     "wrote",
+    // Sign-offs without a comma and in de, fr, es (a name on the next line counts too).
+    "regards",
+    "kind regards",
+    "best regards",
+    "sincerely",
+    "cheers",
+    "cordialement",
+    "bien à vous",
+    "bien à vous,",
+    "salutations,",
+    "bonne journée,",
+    "atentamente",
+    "atentamente,",
+    "un saludo",
+    "un saludo,",
+    "un cordial saludo,",
+    "saludos",
+    "mit freundlichen grüßen",
+    "viele grüße",
+    "liebe grüße",
+    "liebe grüße,",
+    "beste grüße",
+    "gruß",
+    "grüße",
+    // Form labels in support chats.
+    "contact person:",
+    "account holder:",
+    "cardholder:",
+    "full name:",
+    "nom :",
+    "nom:",
+    "nombre:",
+    "ansprechpartner:",
+];
+
+/// Questions about a (historical) public figure: a name right after them is not personal data
+/// ("Who was Marie Curie?", "Qui était Victor Hugo ?").
+const FAMOUS: &[&str] = &[
+    "who was",
+    "wer war",
+    "qui était",
+    "qui etait",
+    "quién fue",
+    "quien fue",
+    "quién era",
 ];
 
 /// Compiled PERSON recognizer.
@@ -734,7 +871,11 @@ impl Names {
             }
             let shape = Self::shape_ok(w);
             let fl = if shape { self.flags(w) } else { 0 };
-            let mut is_stop = !shape || fl & STOP_F != 0;
+            // A capitalised cue word that is no listed name ("Kontoinhaber", "Patient")
+            // separates the cue from the name that follows instead of joining it.
+            let mut is_stop = !shape
+                || fl & STOP_F != 0
+                || (fl & WEAK_F != 0 && fl & (FIRST_F | LAST_F) == 0);
             if is_stop && shape && fl & FIRST_F != 0 {
                 // "June Smith", "April Lee": a stop word that is also a given name counts when a
                 // known surname follows.
@@ -869,10 +1010,20 @@ impl Names {
         let lo = floor_boundary(t, start.saturating_sub(40));
         let before = &b[lo..start];
         let mut bt_len = before.len();
-        while bt_len > 0 && matches!(before[bt_len - 1], b' ' | b'\t') {
+        // Line breaks too: a sign-off cue may end the line above the name ("Regards,\nAna").
+        while bt_len > 0 && matches!(before[bt_len - 1], b' ' | b'\t' | b'\n' | b'\r') {
             bt_len -= 1;
         }
         let before_trim = &before[..bt_len];
+        let ends_with_ci = |c: &[u8]| {
+            before_trim.len() >= c.len()
+                && before_trim[before_trim.len() - c.len()..].eq_ignore_ascii_case(c)
+                && (before_trim.len() == c.len()
+                    || !before_trim[before_trim.len() - c.len() - 1].is_ascii_alphanumeric())
+        };
+        if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
+            return None;
+        }
         // Unlisted words need a cue word right before them: test that with one look-up first.
         if !(f || s_ || single_s) {
             let ts = before_trim
@@ -907,9 +1058,26 @@ impl Names {
         let mut span_start = start;
         let pw_flags =
             std::str::from_utf8(pw).map_or(0, |w| if w.is_empty() { 0 } else { self.flags(w) });
-        let title = clean_before && !pw.eq_ignore_ascii_case(b"m") && pw_flags & TITLE_F != 0;
+        // "M." is a French title only before a full name ("M. Olivier Girard"), not an initial.
+        let title = clean_before
+            && (n >= 2 || !pw.eq_ignore_ascii_case(b"m"))
+            && pw_flags & TITLE_F != 0;
         if title {
             span_start = lo + ws;
+            // A second title before the first ("Frau Dr. Krüger", "Mr. Prof. Lee").
+            let mut w2 = ws;
+            while w2 > 0 && before[w2 - 1] == b' ' {
+                w2 -= 1;
+            }
+            let mut w1 = w2;
+            while w1 > 0 && (before[w1 - 1].is_ascii_alphabetic() || before[w1 - 1] == b'.') {
+                w1 -= 1;
+            }
+            let prev_title = std::str::from_utf8(&before[w1..w2])
+                .is_ok_and(|w| w.len() >= 2 && self.flags(w.trim_end_matches('.')) & TITLE_F != 0);
+            if w1 < w2 && prev_title && (w1 == 0 || !before[w1 - 1].is_ascii_alphanumeric()) {
+                span_start = lo + w1;
+            }
         }
         // The last space-free token before ("regards,", "is"), to gate the strong-cue test.
         let ts = before_trim
@@ -918,14 +1086,7 @@ impl Names {
             .map_or(0, |p| p + 1);
         let cue_end = std::str::from_utf8(&before_trim[ts..])
             .is_ok_and(|w| !w.is_empty() && self.flags(w) & CUE_END_F != 0);
-        let strong = cue_end
-            && STRONG.iter().any(|c| {
-                let c = c.as_bytes();
-                before_trim.len() >= c.len()
-                    && before_trim[before_trim.len() - c.len()..].eq_ignore_ascii_case(c)
-                    && (before_trim.len() == c.len()
-                        || !before_trim[before_trim.len() - c.len() - 1].is_ascii_alphanumeric())
-            });
+        let strong = cue_end && STRONG.iter().any(|c| ends_with_ci(c.as_bytes()));
         let weak = clean_before && pw_flags & WEAK_F != 0;
         let line_start = (bt_len == 0 && lo == 0)
             || before.last() == Some(&b'\n')
