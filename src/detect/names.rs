@@ -357,6 +357,20 @@ const STOP: &[&str] = &[
     "morgen",
     "salut",
     "bonsoir",
+    "soy",
+    "herrn",
+    // Street words that start capitalised street names ("Paseo de Gracia", "Rue du Bac").
+    "calle",
+    "plaza",
+    "paseo",
+    "avenida",
+    "camino",
+    "rue",
+    "boulevard",
+    "chemin",
+    "allée",
+    "impasse",
+    "quai",
 ];
 
 const TITLES: &[&str] = &[
@@ -896,6 +910,14 @@ impl Names {
             }
             toks.push((Tok { s, e }, is_stop, fl));
         }
+        // A listed role word right before a given name is a cue, not a surname ("Sohn Jonas
+        // Becker", "Mann Peter Roth").
+        for k in 1..toks.len() {
+            let (prev, next) = (toks[k - 1], toks[k]);
+            if prev.2 & WEAK_F != 0 && next.2 & FIRST_F != 0 && next.0.s == prev.0.e + 1 {
+                toks[k - 1].1 = true;
+            }
+        }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
         // (start, end, score) of each sequence, and whether a token is on a name list.
         let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::new();
@@ -907,6 +929,9 @@ impl Names {
             }
             // A sequence is the contiguous token range i..j.
             let mut j = i + 1;
+            let mut particle = false;
+            // Every word after a particle is a listed surname.
+            let mut particle_last = true;
             while j < toks.len() && j - i < 4 && !toks[j].1 {
                 let gap = &t[toks[j - 1].0.e..toks[j].0.s];
                 let gb = gap.as_bytes();
@@ -918,7 +943,21 @@ impl Names {
                         && gb[0] == b' '
                         && gb[1].is_ascii_uppercase()
                         && gb[2] == b' ');
-                if gap == " " || initial {
+                // Surname particles after a listed name ("Liam van der Berg", "Ruiz de la
+                // Fuente"); such a name must then score as a full or cued name (below).
+                let nobiliary = (toks[j - 1].2 & (FIRST_F | LAST_F) != 0
+                    || toks[j].2 & LAST_F != 0)
+                    && matches!(
+                        gap,
+                        " van " | " van der " | " van den " | " von " | " von der " | " de "
+                            | " de la " | " del " | " de los " | " da " | " dos " | " di "
+                            | " du " | " ten " | " ter "
+                    );
+                if gap == " " || initial || nobiliary {
+                    if nobiliary {
+                        particle = true;
+                        particle_last &= toks[j].2 & LAST_F != 0;
+                    }
                     j += 1;
                 } else {
                     break;
@@ -947,6 +986,10 @@ impl Names {
             let words = &buf[..end_tok - first_tok];
             let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
             let scored = self.score_latin(scan, s, e, words, inverted);
+            // With a particle, only a full or cued name counts, or a cue word before a listed
+            // surname ("to Liam van der Berg"), never a place ("to Santiago de Compostela").
+            let scored = scored
+                .filter(|&(_, sc)| !particle || sc >= 0.85 || (sc >= 0.75 && particle_last));
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
