@@ -554,7 +554,22 @@ pub struct Names {
     last_len: usize,
     cn: HashSet<String>,
     cn_cues: aho_corasick::AhoCorasick,
+    /// Self-introductions a lower-case name may follow ("my name is priya natarajan").
+    intro_cues: aho_corasick::AhoCorasick,
 }
+
+/// Self-introductions (lower case) after which a name written in lower case is still a name.
+const INTRO: &[&str] = &[
+    "my name is ",
+    "my name's ",
+    "mein name ist ",
+    "ich heiße ",
+    "ich heisse ",
+    "je m'appelle ",
+    "je m’appelle ",
+    "me llamo ",
+    "mi nombre es ",
+];
 
 /// Chinese cues followed by a name.
 const CN_NAME_BEFORE: &[&str] = &[
@@ -689,6 +704,12 @@ impl Names {
                 name: "cn_name_cues".into(),
                 reason: e.to_string(),
             })?;
+        let intro_cues = aho_corasick::AhoCorasick::builder()
+            .build(INTRO)
+            .map_err(|e| super::DetectError::Pattern {
+                name: "intro_cues".into(),
+                reason: e.to_string(),
+            })?;
         let mut lex: HashMap<u64, u8, BuildHasherDefault<IdHasher>> = HashMap::default();
         let mut add = |w: &str, f: u8| *lex.entry(key(w)).or_insert(0) |= f;
         let (mut first_len, mut last_len) = (0, 0);
@@ -714,6 +735,7 @@ impl Names {
         }
         Ok(Names {
             cn_cues,
+            intro_cues,
             lex,
             first_len,
             last_len,
@@ -745,6 +767,7 @@ impl Names {
         if scan.has_upper || scan.has_non_ascii {
             self.latin(scan, &covered, out);
         }
+        self.lower_case(scan, &covered, out);
         if scan.has_cjk {
             self.chinese(scan, &covered, out);
         }
@@ -769,6 +792,67 @@ impl Names {
             && w.chars().any(char::is_lowercase)
             && w.chars().last().is_some_and(char::is_alphabetic)
             && !w.contains("--")
+    }
+
+    /// Names written in lower case right after a self-introduction ("me llamo carlos gómez"):
+    /// the first word must be a listed name; a second word is taken when it is listed too or
+    /// ends the clause. One automaton pass over the lower-cased copy.
+    fn lower_case(
+        &self,
+        scan: &Scan<'_>,
+        covered: &dyn Fn(usize, usize) -> bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let t = scan.text;
+        let word_end = |from: usize| {
+            t[from..]
+                .char_indices()
+                .find(|&(_, c)| !(c.is_alphabetic() || c == '\'' || c == '-'))
+                .map_or(t.len(), |(p, _)| from + p)
+        };
+        for m in self.intro_cues.find_iter(scan.lower.as_str()) {
+            let s = m.end();
+            if m.start() > 0 && scan.bytes[m.start() - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            let e1 = word_end(s);
+            let w1 = &t[s..e1];
+            // Capitalised names are the capitalised-word pass's.
+            if w1.chars().count() < 2 || !w1.chars().all(char::is_lowercase) {
+                continue;
+            }
+            let f1 = self.flags(w1);
+            if f1 & (FIRST_F | LAST_F) == 0 || f1 & STOP_F != 0 {
+                continue;
+            }
+            let mut e = e1;
+            if t[e1..].starts_with(' ') {
+                let e2 = word_end(e1 + 1);
+                let w2 = &t[e1 + 1..e2];
+                let f2 = self.flags(w2);
+                let rest = &t[e2..];
+                let clause_end = rest.is_empty()
+                    || rest.starts_with([',', '.', '!', '?', ';', '\n'])
+                    || [" and ", " und ", " et ", " y "]
+                        .iter()
+                        .any(|c| rest.starts_with(c));
+                if w2.chars().count() >= 2
+                    && w2.chars().all(char::is_lowercase)
+                    && f2 & STOP_F == 0
+                    && (f2 & (FIRST_F | LAST_F) != 0 || clause_end)
+                {
+                    e = e2;
+                }
+            }
+            if !covered(s, e) {
+                out.push(Finding {
+                    start: s,
+                    end: e,
+                    entity: EntityType::Person,
+                    score: 0.8,
+                });
+            }
+        }
     }
 
     /// Capitalised word spans: an upper-case letter not preceded by a letter or digit, then letters,
@@ -884,7 +968,16 @@ impl Names {
                 continue;
             }
             let shape = Self::shape_ok(w);
-            let fl = if shape { self.flags(w) } else { 0 };
+            // An all-capitals word ("MARGARET O'BRIEN") is a name part when listed, or an
+            // Irish/French prefixed surname; its sequence must then score as a full or cued name.
+            let caps = !shape
+                && w.len() >= 2
+                && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '-');
+            let fl = if shape || caps { self.flags(w) } else { 0 };
+            let caps_ok = caps
+                && (fl & (FIRST_F | LAST_F) != 0
+                    || (w.len() >= 4 && (w.starts_with("O'") || w.starts_with("D'"))));
+            let shape = shape || caps_ok;
             // A capitalised cue word that is no listed name ("Kontoinhaber", "Patient")
             // separates the cue from the name that follows instead of joining it.
             let mut is_stop = !shape
@@ -988,8 +1081,10 @@ impl Names {
             let scored = self.score_latin(scan, s, e, words, inverted);
             // With a particle, only a full or cued name counts, or a cue word before a listed
             // surname ("to Liam van der Berg"), never a place ("to Santiago de Compostela").
+            let all_caps = !t[s..e].chars().any(char::is_lowercase);
             let scored = scored
-                .filter(|&(_, sc)| !particle || sc >= 0.85 || (sc >= 0.75 && particle_last));
+                .filter(|&(_, sc)| !particle || sc >= 0.85 || (sc >= 0.75 && particle_last))
+                .filter(|&(_, sc)| !all_caps || sc >= 0.85);
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
