@@ -315,6 +315,81 @@ for lang, rows in [("en", en2), ("de", de2), ("fr", fr2), ("es", es2), ("zh", zh
             add(lang, row)
 
 
+# ---------------------------------------------------------------- third batch
+# A probe for weaknesses after the second batch passed: terser chat, labels, odd punctuation.
+en3 = [
+    "Name on the card is {{PERSON:Olivia Chen}}.",
+    "hey it's {{PERSON:Marcus Reid}} again, still no refund",
+    "Ship to: {{PERSON:Ava Thompson}}, {{STREET_ADDRESS:88 Pine St, Unit 12, Denver, CO 80202}}",
+    "My dad, {{PERSON:Robert Jones}}, is the account owner.",
+    "D.O.B. {{DATE_OF_BIRTH:15 Mar 1962}}",
+    "Call the hotline at {{PHONE:+1-800-555-0199}} x123 or text {{PHONE:(555) 010-4477}}.",
+    "-- {{PERSON:Samira Haddad}}\nSupport Lead",
+    ("Washington Street is closed for the parade on 4 July 2024.", True),
+    ("Apple released iOS 17.4.1 on 2024-03-21 to fix a Bluetooth bug.", True),
+    ("What did Shakespeare write about Denmark?", True),
+    ("Your verification code is 481 516, valid for 10 minutes.", True),
+]
+de3 = [
+    "Viele Grüße aus {{~city:Bremen}}, {{PERSON:Anna Winkler}}",
+    "Tel.: {{PHONE:+49 (0)89 123456-78}}",
+    "Ich heiße {{PERSON:Ömer Çelik}} und brauche Hilfe.",
+    "Wir sind wohnhaft in der {{STREET_ADDRESS:Bergstraße 4a, 69120 Heidelberg}}.",
+    "Geb.-Datum: {{DATE_OF_BIRTH:05.11.1971}}",
+    "Unterschrift: {{PERSON:Clara Neubauer}}",
+    "Rückruf bitte an {{PHONE:0221 9876543}}, Ansprechpartnerin {{PERSON:Jana Roth}}.",
+    ("Die Sendung 00340434161234567890 wurde am 05.03.2024 zugestellt.", True),
+    ("Ist die Hauptstraße in Wien eine Einbahnstraße?", True),
+    ("Was hat Immanuel Kant über die Aufklärung geschrieben?", True),
+    ("Preis: 19,99 €, Rabattcode SOMMER24, gültig bis 31.08.2024.", True),
+]
+fr3 = [
+    "Signé : {{PERSON:Louise Martin}}",
+    "Tél : {{PHONE:+33 (0)1 44 55 66 77}}",
+    "Je suis domicilié au {{STREET_ADDRESS:5 impasse des Roses, 33000 Bordeaux}}.",
+    "Je suis née le {{DATE_OF_BIRTH:5/11/1971}} à {{~city:Brest}}.",
+    "Votre conseillère, {{PERSON:Manon Leroy}}",
+    "Le dossier de {{PERSON:Mme Aurélie Faure}} est incomplet.",
+    "Pour {{PERSON:Nicolas Roux}} : le colis arrive au {{STREET_ADDRESS:22 avenue Foch, 54000 Nancy}}.",
+    ("La rue de Rivoli est-elle piétonne le dimanche ?", True),
+    ("Qu'a écrit Albert Camus en 1942 ?", True),
+    ("Code promo PRINTEMPS24 : -15 % jusqu'au 31/05/2024.", True),
+    ("Le vol AF1234 part à 14h05 du terminal 2E.", True),
+]
+es3 = [
+    "Atte. {{PERSON:Marta Gil}}",
+    "Firmado: {{PERSON:Hugo Ramos}}",
+    "Mi teléfono fijo es el {{PHONE:93 123 45 67}}.",
+    "Vivo en {{STREET_ADDRESS:calle Gran Vía, 28, 4ºD, 28013 Madrid}}.",
+    "Soy {{PERSON:Nuria Prieto}}, nacida el {{DATE_OF_BIRTH:5-11-1971}}.",
+    "F. nacimiento: {{DATE_OF_BIRTH:05/11/1971}}",
+    "Mi nombre: {{PERSON:Pedro Alonso}}",
+    ("¿La calle Alcalá es la más larga de Madrid?", True),
+    ("¿Qué escribió Gabriel García Márquez?", True),
+    ("Vuelo IB3166 con salida a las 07:45, puerta K82.", True),
+    ("Código de descuento VERANO24, válido hasta el 31/08/2024.", True),
+]
+zh3 = [
+    "我的名字叫{{PERSON:赵雷}}，请多关照。",
+    "寄给{{PERSON:刘}}女士，地址：{{STREET_ADDRESS:上海市黄浦区南京东路100弄5号}}",
+    "{{PERSON:王小明}}同学的家长电话是{{CN_PHONE:13698765432}}。",
+    "我出生于{{DATE_OF_BIRTH:1990年1月8日}}，今年要办退休手续吗？",
+    "客户{{PERSON:钱多多}}反映没有收到退款。",
+    "地址：{{STREET_ADDRESS:广州市天河区天河路385号}}",
+    "联系邮箱：{{EMAIL:zhao.lei@example.cn}}",
+    ("李白是哪个朝代的诗人？", True),
+    ("航班CA1501，登机口A12，起飞时间08:30。", True),
+    ("验证码：482913，5分钟内有效。", True),
+    ("北京路上的书店几点关门？", True),
+]
+for lang, rows in [("en", en3), ("de", de3), ("fr", fr3), ("es", es3), ("zh", zh3)]:
+    for row in rows:
+        if isinstance(row, tuple):
+            add(lang, row[0], row[1])
+        else:
+            add(lang, row)
+
+
 def build(i, lang, hn, marked):
     text, spans, ignore = "", [], []
     pos = 0

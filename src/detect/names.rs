@@ -359,6 +359,27 @@ const STOP: &[&str] = &[
     "bonsoir",
     "soy",
     "herrn",
+    "für",
+    // Possessives and formal pronouns, capitalised in German letters ("Ihre Nachricht").
+    "ihre",
+    "ihr",
+    "ihren",
+    "ihrem",
+    "ihrer",
+    "ihnen",
+    "unser",
+    "unsere",
+    "eure",
+    "dein",
+    "deine",
+    "votre",
+    "vos",
+    "notre",
+    "nos",
+    "su",
+    "sus",
+    "nuestro",
+    "nuestra",
     // Street words that start capitalised street names ("Paseo de Gracia", "Rue du Bac").
     "calle",
     "plaza",
@@ -452,6 +473,10 @@ const WEAK: &[&str] = &[
     "paciente",
     "compañero",
     "compañera",
+    // "for" in fr and es ("Pour Nicolas Roux : …"). German "für" is a stop word instead:
+    // German nouns are capitalised ("für Ihre Nachricht").
+    "pour",
+    "para",
 ];
 
 /// Strong cues (matched on the text before a name, lower-cased, ignoring trailing spaces).
@@ -1062,6 +1087,11 @@ impl Names {
                 && !toks[j].1
                 && &t[toks[i].0.e..toks[j].0.s] == ", "
                 && (toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0)
+                // Not when a full name follows the comma ("Grüße aus Bremen, Anna Winkler").
+                && !(j + 1 < toks.len()
+                    && !toks[j + 1].1
+                    && toks[j + 1].0.s == toks[j].0.e + 1
+                    && b[toks[j].0.e] == b' ')
             {
                 j += 1;
                 inverted = true;
@@ -1287,7 +1317,8 @@ impl Names {
                     // Name follows: 姓名张三 / 我叫李四 / 本人王五
                     let mut s = ce;
                     for c in t[s..].chars() {
-                        if matches!(c, ':' | '：' | ' ' | '是') {
+                        // "名字叫赵雷", "姓名是…".
+                        if matches!(c, ':' | '：' | ' ' | '是' | '叫') {
                             s += c.len_utf8();
                         } else {
                             break;
@@ -1443,6 +1474,10 @@ mod tests {
             ("ACCOUNT HOLDER: MARGARET O'BRIEN", &["MARGARET O'BRIEN"]),
             ("mein name ist lukas meier, bitte", &["lukas meier"]),
             ("me llamo carlos gómez, gracias", &["carlos gómez"]),
+            ("Viele Grüße aus Bremen, Anna Winkler", &["Anna Winkler"]),
+            ("Pour Nicolas Roux : le colis arrive", &["Nicolas Roux"]),
+            ("Hallo Frau Neumann, danke für Ihre Nachricht.", &["Frau Neumann"]),
+            ("我的名字叫赵雷，请多关照。", &["赵雷"]),
         ];
         for (text, want) in cases {
             assert_eq!(people(text), *want, "{text}");
