@@ -283,7 +283,7 @@ impl Addresses {
             r"[0-9]{{1,4}}(?: ?(?:bis|ter))?,? (?i:rue|avenue|av\.|boulevard|bd|chemin|allée|allee|place|impasse|route|quai|cours|square|passage)(?: (?:{word}|des|du|de|la|les|le|d'{word}|l'{word})){{1,5}}(?:, [0-9]{{5}} {word}(?:(?:-(?:sur|sous|en|lès|lez|les|le|la|du|des|de|aux))?[ \-]{word}){{0,3}})?"
         );
         let es = format!(
-            r"(?:Calle|[Cc]/|Avenida|Avda\.|Av\.|Paseo|Plaza|Camino|Carretera|Ctra\.|Ronda|Travesía|Rua|R\.|Apartado)(?: (?:{word}|del|de|las|la|los)){{1,5}},? (?:n[º°o]\.? ?)?[0-9]{{1,5}}(?:, (?:[0-9]{{1,2}}[º°ª]\.?(?: ?(?:[A-Z]|izq(?:da)?\.?|dcha\.?|der\.?|centro))?|bajo|ático|entlo\.?|piso [0-9]{{1,2}}|puerta [0-9A-Z]{{1,3}}|esc\.? [0-9A-Z]{{1,2}})){{0,3}}(?:,? [0-9]{{5}} {word}(?:[ \-](?:de |del )?{word}){{0,2}})?"
+            r"(?:(?i:calle|c/|avenida|avda\.|paseo|plaza|camino|carretera|ctra\.|ronda|travesía)|Av\.|Rua|R\.|Apartado)(?: (?:{word}|del|de|las|la|los)){{1,5}},? (?:n[º°o]\.? ?)?[0-9]{{1,5}}(?:, (?:[0-9]{{1,2}}[º°ª]\.?(?: ?(?:[A-Z]|izq(?:da)?\.?|dcha\.?|der\.?|centro))?|bajo|ático|entlo\.?|piso [0-9]{{1,2}}|puerta [0-9A-Z]{{1,3}}|esc\.? [0-9A-Z]{{1,2}})){{0,3}}(?:,? [0-9]{{5}} {word}(?:[ \-](?:de |del )?{word}){{0,2}})?"
         );
         let zh = r"(?:北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门)(?:省|市|维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区)?[\p{Han}A-Za-z0-9\-]{2,30}(?:号|座|室|楼|栋|弄|路|街|道|村|巷)(?: ?[0-9]{6})?";
         let cues = super::context::Context::with_kinds(&[Ctx::Address, Ctx::Zip]).map_err(|e| {
@@ -714,6 +714,7 @@ mod tests {
             ("soll an Postfach 10 02 45, 20002 Hamburg gehen.", "Postfach 10 02 45, 20002 Hamburg"),
             ("Goethestraße 18, 60313 Frankfurt am Main", "Goethestraße 18, 60313 Frankfurt am Main"),
             ("envoi au 3 rue Nationale, 62200 Boulogne-sur-Mer.", "3 rue Nationale, 62200 Boulogne-sur-Mer"),
+            ("es para Inés, calle Serrano 41, 28001 Madrid", "calle Serrano 41, 28001 Madrid"),
         ];
         for (text, want) in cases {
             assert_eq!(addr(text), [*want], "{text}");

@@ -473,6 +473,14 @@ const WEAK: &[&str] = &[
     "paciente",
     "compañero",
     "compañera",
+    // Greetings in de, fr, es ("Hola Marta", "Bonjour Claire").
+    "hola",
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "hallo",
+    "servus",
+    "moin",
     // "for" in fr and es ("Pour Nicolas Roux : …"). German "für" is a stop word instead:
     // German nouns are capitalised ("für Ihre Nachricht").
     "pour",
@@ -548,6 +556,33 @@ const STRONG: &[&str] = &[
     "beste grüße",
     "gruß",
     "grüße",
+    "warm regards",
+    "warm regards,",
+    "best wishes",
+    "best wishes,",
+    "all the best",
+    "all the best,",
+    "take care,",
+    "talk soon,",
+    "many thanks,",
+    "thanks!",
+    "thank you!",
+    "un abrazo",
+    "un abrazo,",
+    "abrazos,",
+    "saludos cordiales",
+    "saludos cordiales,",
+    "cordialmente,",
+    "hasta pronto,",
+    "merci !",
+    "merci!",
+    "bises,",
+    "à bientôt,",
+    "bis bald,",
+    "herzliche grüße",
+    "herzliche grüße,",
+    "freundliche grüße",
+    "freundliche grüße,",
     // Form labels in support chats.
     "contact person:",
     "account holder:",
@@ -606,6 +641,12 @@ const CN_NAME_BEFORE: &[&str] = &[
     "收件人",
     "我是",
     "客户",
+    // Sign-offs with the name on the next line.
+    "谢谢！\n",
+    "谢谢!\n",
+    "谢谢\n",
+    "敬礼\n",
+    "敬礼！\n",
 ];
 /// Chinese cues preceded by a full name (birth, "张三的电话…").
 const CN_BIRTH: &[&str] = &[
@@ -1255,7 +1296,17 @@ impl Names {
         let cue_end = std::str::from_utf8(&before_trim[ts..])
             .is_ok_and(|w| !w.is_empty() && self.flags(w) & CUE_END_F != 0);
         let strong = cue_end && STRONG.iter().any(|c| ends_with_ci(c.as_bytes()));
-        let weak = clean_before && pw_flags & WEAK_F != 0;
+        // A greeting then a comma ("Hello, Jessica here", "Hola, Marta") is a weak cue too.
+        let greet_comma = before_trim.last() == Some(&b',') && {
+            let g = &before_trim[..before_trim.len() - 1];
+            let gs = g
+                .iter()
+                .rposition(|c| !c.is_ascii_alphabetic())
+                .map_or(0, |p| p + 1);
+            gs < g.len()
+                && std::str::from_utf8(&g[gs..]).is_ok_and(|w| self.flags(w) & WEAK_F != 0)
+        };
+        let weak = clean_before && pw_flags & WEAK_F != 0 || greet_comma;
         let line_start = (bt_len == 0 && lo == 0)
             || before.last() == Some(&b'\n')
             || matches!(before_trim.last(), Some(b'.' | b'!' | b'?' | b'\n' | b':'));
@@ -1478,6 +1529,11 @@ mod tests {
             ("Pour Nicolas Roux : le colis arrive", &["Nicolas Roux"]),
             ("Hallo Frau Neumann, danke für Ihre Nachricht.", &["Frau Neumann"]),
             ("我的名字叫赵雷，请多关照。", &["赵雷"]),
+            ("Hola Marta, ¿qué tal?", &["Marta"]),
+            ("Hello, Jessica here.", &["Jessica"]),
+            ("Talk soon, Björn Åkesson", &["Björn Åkesson"]),
+            ("Thanks!\nAoife", &["Aoife"]),
+            ("谢谢！\n吴芳", &["吴芳"]),
         ];
         for (text, want) in cases {
             assert_eq!(people(text), *want, "{text}");
@@ -1500,6 +1556,8 @@ mod tests {
             "URGENT: ORDER NOT DELIVERED",
             "my name is not important here",
             "my name is wrong on the invoice",
+            "Hello, Everyone is welcome",
+            "Hello, World",
         ] {
             assert!(people(text).is_empty(), "{text}: {:?}", people(text));
         }
