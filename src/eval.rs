@@ -446,7 +446,11 @@ mod tests {
             "/tests/fixtures/detect-challenge.jsonl"
         ));
         let recs = load_corpus(path).unwrap();
-        assert!(recs.len() >= 200, "challenge set has {} records", recs.len());
+        assert!(
+            recs.len() >= 200,
+            "challenge set has {} records",
+            recs.len()
+        );
         let d = Detector::new(DetectorConfig::default()).unwrap();
         let r = evaluate(&d, &recs);
         eprintln!("{}", r.to_table());

@@ -705,16 +705,46 @@ mod tests {
     #[test]
     fn generalised_grammar() {
         let cases: &[(&str, &str)] = &[
-            ("au 14 rue des Tilleuls, 44300 Nantes.", "14 rue des Tilleuls, 44300 Nantes"),
-            ("Mon adresse est 12 bis, rue des Lilas, 75019 Paris.", "12 bis, rue des Lilas, 75019 Paris"),
-            ("Envíenlo a Avda. de la Constitución 8, 41001 Sevilla, por favor.", "Avda. de la Constitución 8, 41001 Sevilla"),
-            ("a Plaza de España 3, 2º izq., 50004 Zaragoza.", "Plaza de España 3, 2º izq., 50004 Zaragoza"),
-            ("a nombre de Andrés, c/ San Vicente 21, 46002 Valencia.", "c/ San Vicente 21, 46002 Valencia"),
-            ("entrega: Calle del Prado 4, bajo, 37001 Salamanca", "Calle del Prado 4, bajo, 37001 Salamanca"),
-            ("soll an Postfach 10 02 45, 20002 Hamburg gehen.", "Postfach 10 02 45, 20002 Hamburg"),
-            ("Goethestraße 18, 60313 Frankfurt am Main", "Goethestraße 18, 60313 Frankfurt am Main"),
-            ("envoi au 3 rue Nationale, 62200 Boulogne-sur-Mer.", "3 rue Nationale, 62200 Boulogne-sur-Mer"),
-            ("es para Inés, calle Serrano 41, 28001 Madrid", "calle Serrano 41, 28001 Madrid"),
+            (
+                "au 14 rue des Tilleuls, 44300 Nantes.",
+                "14 rue des Tilleuls, 44300 Nantes",
+            ),
+            (
+                "Mon adresse est 12 bis, rue des Lilas, 75019 Paris.",
+                "12 bis, rue des Lilas, 75019 Paris",
+            ),
+            (
+                "Envíenlo a Avda. de la Constitución 8, 41001 Sevilla, por favor.",
+                "Avda. de la Constitución 8, 41001 Sevilla",
+            ),
+            (
+                "a Plaza de España 3, 2º izq., 50004 Zaragoza.",
+                "Plaza de España 3, 2º izq., 50004 Zaragoza",
+            ),
+            (
+                "a nombre de Andrés, c/ San Vicente 21, 46002 Valencia.",
+                "c/ San Vicente 21, 46002 Valencia",
+            ),
+            (
+                "entrega: Calle del Prado 4, bajo, 37001 Salamanca",
+                "Calle del Prado 4, bajo, 37001 Salamanca",
+            ),
+            (
+                "soll an Postfach 10 02 45, 20002 Hamburg gehen.",
+                "Postfach 10 02 45, 20002 Hamburg",
+            ),
+            (
+                "Goethestraße 18, 60313 Frankfurt am Main",
+                "Goethestraße 18, 60313 Frankfurt am Main",
+            ),
+            (
+                "envoi au 3 rue Nationale, 62200 Boulogne-sur-Mer.",
+                "3 rue Nationale, 62200 Boulogne-sur-Mer",
+            ),
+            (
+                "es para Inés, calle Serrano 41, 28001 Madrid",
+                "calle Serrano 41, 28001 Madrid",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(addr(text), [*want], "{text}");

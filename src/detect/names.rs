@@ -395,8 +395,8 @@ const STOP: &[&str] = &[
 ];
 
 const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mme", "mlle", "m", "sr", "sra",
-    "monsieur", "madame", "señor", "señora", "sir", "dame", "lord", "lady",
+    "mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mme", "mlle", "m", "sr",
+    "sra", "monsieur", "madame", "señor", "señora", "sir", "dame", "lord", "lady",
 ];
 
 /// Words right before a name that make it likely, but less so than a strong cue.
@@ -1046,9 +1046,8 @@ impl Names {
             let shape = shape || caps_ok;
             // A capitalised cue word that is no listed name ("Kontoinhaber", "Patient")
             // separates the cue from the name that follows instead of joining it.
-            let mut is_stop = !shape
-                || fl & STOP_F != 0
-                || (fl & WEAK_F != 0 && fl & (FIRST_F | LAST_F) == 0);
+            let mut is_stop =
+                !shape || fl & STOP_F != 0 || (fl & WEAK_F != 0 && fl & (FIRST_F | LAST_F) == 0);
             if is_stop && shape && fl & FIRST_F != 0 {
                 // "June Smith", "April Lee": a stop word that is also a given name counts when a
                 // known surname follows.
@@ -1108,9 +1107,21 @@ impl Names {
                     || toks[j].2 & LAST_F != 0)
                     && matches!(
                         gap,
-                        " van " | " van der " | " van den " | " von " | " von der " | " de "
-                            | " de la " | " del " | " de los " | " da " | " dos " | " di "
-                            | " du " | " ten " | " ter "
+                        " van "
+                            | " van der "
+                            | " van den "
+                            | " von "
+                            | " von der "
+                            | " de "
+                            | " de la "
+                            | " del "
+                            | " de los "
+                            | " da "
+                            | " dos "
+                            | " di "
+                            | " du "
+                            | " ten "
+                            | " ter "
                     );
                 if gap == " " || initial || nobiliary {
                     if nobiliary {
@@ -1268,9 +1279,8 @@ impl Names {
         let pw_flags =
             std::str::from_utf8(pw).map_or(0, |w| if w.is_empty() { 0 } else { self.flags(w) });
         // "M." is a French title only before a full name ("M. Olivier Girard"), not an initial.
-        let title = clean_before
-            && (n >= 2 || !pw.eq_ignore_ascii_case(b"m"))
-            && pw_flags & TITLE_F != 0;
+        let title =
+            clean_before && (n >= 2 || !pw.eq_ignore_ascii_case(b"m")) && pw_flags & TITLE_F != 0;
         if title {
             span_start = lo + ws;
             // A second title before the first ("Frau Dr. Krüger", "Mr. Prof. Lee").
@@ -1303,8 +1313,7 @@ impl Names {
                 .iter()
                 .rposition(|c| !c.is_ascii_alphabetic())
                 .map_or(0, |p| p + 1);
-            gs < g.len()
-                && std::str::from_utf8(&g[gs..]).is_ok_and(|w| self.flags(w) & WEAK_F != 0)
+            gs < g.len() && std::str::from_utf8(&g[gs..]).is_ok_and(|w| self.flags(w) & WEAK_F != 0)
         };
         let weak = clean_before && pw_flags & WEAK_F != 0 || greet_comma;
         let line_start = (bt_len == 0 && lo == 0)
@@ -1509,25 +1518,52 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             ("Kind regards,\nDeclan O'Sullivan", &["Declan O'Sullivan"]),
             ("Cordialement, Hélène Dubois", &["Hélène Dubois"]),
-            ("Cordialement,\nJean-Baptiste Lefèvre", &["Jean-Baptiste Lefèvre"]),
-            ("Viele Grüße\nMaximilian von Hohenberg", &["Maximilian von Hohenberg"]),
+            (
+                "Cordialement,\nJean-Baptiste Lefèvre",
+                &["Jean-Baptiste Lefèvre"],
+            ),
+            (
+                "Viele Grüße\nMaximilian von Hohenberg",
+                &["Maximilian von Hohenberg"],
+            ),
             ("I'm Kenji Watanabe, my order", &["Kenji Watanabe"]),
             ("Mein Sohn Jonas Becker ist da.", &["Jonas Becker"]),
             ("Kontoinhaber Stefan Wagner, bitte", &["Stefan Wagner"]),
             ("Patient Rosa Delgado, please", &["Rosa Delgado"]),
-            ("Bitte an Herrn Thomas Brandt weiterleiten.", &["Herrn Thomas Brandt"]),
-            ("Frau Dr. Sabine Krüger, geb. 1978", &["Frau Dr. Sabine Krüger"]),
-            ("Veuillez contacter M. Olivier Girard demain.", &["M. Olivier Girard"]),
-            ("Please contact Liam van der Berg today", &["Liam van der Berg"]),
-            ("Mi nombre es Javier Ruiz de la Fuente.", &["Javier Ruiz de la Fuente"]),
+            (
+                "Bitte an Herrn Thomas Brandt weiterleiten.",
+                &["Herrn Thomas Brandt"],
+            ),
+            (
+                "Frau Dr. Sabine Krüger, geb. 1978",
+                &["Frau Dr. Sabine Krüger"],
+            ),
+            (
+                "Veuillez contacter M. Olivier Girard demain.",
+                &["M. Olivier Girard"],
+            ),
+            (
+                "Please contact Liam van der Berg today",
+                &["Liam van der Berg"],
+            ),
+            (
+                "Mi nombre es Javier Ruiz de la Fuente.",
+                &["Javier Ruiz de la Fuente"],
+            ),
             ("Contact person: Rahul Mehta, tel", &["Rahul Mehta"]),
-            ("The form was signed by JAMES WHITFIELD today.", &["JAMES WHITFIELD"]),
+            (
+                "The form was signed by JAMES WHITFIELD today.",
+                &["JAMES WHITFIELD"],
+            ),
             ("ACCOUNT HOLDER: MARGARET O'BRIEN", &["MARGARET O'BRIEN"]),
             ("mein name ist lukas meier, bitte", &["lukas meier"]),
             ("me llamo carlos gómez, gracias", &["carlos gómez"]),
             ("Viele Grüße aus Bremen, Anna Winkler", &["Anna Winkler"]),
             ("Pour Nicolas Roux : le colis arrive", &["Nicolas Roux"]),
-            ("Hallo Frau Neumann, danke für Ihre Nachricht.", &["Frau Neumann"]),
+            (
+                "Hallo Frau Neumann, danke für Ihre Nachricht.",
+                &["Frau Neumann"],
+            ),
             ("我的名字叫赵雷，请多关照。", &["赵雷"]),
             ("Hola Marta, ¿qué tal?", &["Marta"]),
             ("Hello, Jessica here.", &["Jessica"]),
