@@ -329,6 +329,7 @@ en3 = [
     ("Apple released iOS 17.4.1 on 2024-03-21 to fix a Bluetooth bug.", True),
     ("What did Shakespeare write about Denmark?", True),
     ("Your verification code is 481 516, valid for 10 minutes.", True),
+    ("Your replacement ships Monday.\nBest wishes,\nAcme Corp", True),
 ]
 de3 = [
     "Viele Grüße aus {{~city:Bremen}}, {{PERSON:Anna Winkler}}",
@@ -342,6 +343,7 @@ de3 = [
     ("Ist die Hauptstraße in Wien eine Einbahnstraße?", True),
     ("Was hat Immanuel Kant über die Aufklärung geschrieben?", True),
     ("Preis: 19,99 €, Rabattcode SOMMER24, gültig bis 31.08.2024.", True),
+    ("Ihr Ticket 55120 wurde geschlossen.\nMit freundlichen Grüßen\nIhr Kundenservice", True),
 ]
 fr3 = [
     "Signé : {{PERSON:Louise Martin}}",
@@ -355,6 +357,7 @@ fr3 = [
     ("Qu'a écrit Albert Camus en 1942 ?", True),
     ("Code promo PRINTEMPS24 : -15 % jusqu'au 31/05/2024.", True),
     ("Le vol AF1234 part à 14h05 du terminal 2E.", True),
+    ("Votre commande 2024-7781 est prête.\nCordialement,\nService Client", True),
 ]
 es3 = [
     "Atte. {{PERSON:Marta Gil}}",
@@ -368,6 +371,7 @@ es3 = [
     ("¿Qué escribió Gabriel García Márquez?", True),
     ("Vuelo IB3166 con salida a las 07:45, puerta K82.", True),
     ("Código de descuento VERANO24, válido hasta el 31/08/2024.", True),
+    ("Su incidencia 88213 está resuelta.\nSaludos,\nEquipo de Soporte", True),
 ]
 zh3 = [
     "我的名字叫{{PERSON:赵雷}}，请多关照。",

