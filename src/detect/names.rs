@@ -705,6 +705,129 @@ fn key(w: &str) -> u64 {
     }
 }
 
+/// First- and second-person words (en, de, fr, es): a question with none of them asks about the
+/// world, not about the writer or the reader.
+const PERSONAL: &[&str] = &[
+    "i",
+    "i'm",
+    "i've",
+    "i'd",
+    "me",
+    "my",
+    "mine",
+    "we",
+    "our",
+    "us",
+    "you",
+    "your",
+    "ich",
+    "mich",
+    "mir",
+    "mein",
+    "meine",
+    "meinen",
+    "meinem",
+    "meiner",
+    "wir",
+    "uns",
+    "unser",
+    "unsere",
+    "du",
+    "dich",
+    "dir",
+    "dein",
+    "deine",
+    "sie",
+    "ihnen",
+    "je",
+    "j",
+    "moi",
+    "mon",
+    "ma",
+    "mes",
+    "nous",
+    "notre",
+    "nos",
+    "vous",
+    "votre",
+    "vos",
+    "tu",
+    "ton",
+    "ta",
+    "tes",
+    "yo",
+    "mi",
+    "mis",
+    "nosotros",
+    "nuestro",
+    "nuestra",
+    "usted",
+    "ustedes",
+    "te",
+    "tus",
+    // A question about someone's contact details is about a private person.
+    "phone",
+    "email",
+    "e-mail",
+    "address",
+    "contact",
+    "account",
+    "password",
+    "salary",
+    "telefon",
+    "adresse",
+    "téléphone",
+    "teléfono",
+    "dirección",
+    "correo",
+    "courriel",
+];
+
+/// Question words a general-knowledge question starts with (en, de, fr, es).
+const ASK: &[&str] = &[
+    "who", "what", "when", "where", "which", "how", "why", "was", "wer", "wann", "wo", "wie",
+    "welche", "welcher", "qui", "que", "qu", "quand", "où", "quel", "quelle", "comment", "quién",
+    "quien", "qué", "cuándo", "dónde", "cuál", "cómo", "cuántos", "cuántas",
+];
+
+/// A one-sentence general-knowledge question ("Who painted …?", "Qu'a écrit Albert Camus
+/// en 1942 ?"): a short single line that starts with a question word and ends in a question
+/// mark, with no first- or second-person word and no contact-detail word. The capitalised names in it are public figures or places, not personal data.
+fn general_question(scan: &Scan<'_>) -> bool {
+    let l = scan.lower.trim_end();
+    if !(l.ends_with('?') || l.ends_with('？')) || l.len() > 200 || l.contains('\n') {
+        return false;
+    }
+    let body = &l[..l.len() - 1];
+    if body.contains(['?', '.', '!', ':', '@']) || scan.digits > 4 {
+        return false;
+    }
+    let mut words = body
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+        .flat_map(|w| w.split('\''))
+        .filter(|w| !w.is_empty());
+    words.next().is_some_and(|w| ASK.contains(&w)) && !words.any(|w| PERSONAL.contains(&w))
+}
+
+/// A lower-case Latin letter without its accent (`é` → `e`); other chars unchanged.
+fn fold_accent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'ę' | 'ě' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ı' => 'i',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'ů' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'š' | 'ś' | 'ş' => 's',
+        'ž' | 'ź' | 'ż' => 'z',
+        'ł' => 'l',
+        'ř' => 'r',
+        _ => c,
+    }
+}
+
 /// The keys are already hashes: use them as they are.
 #[derive(Default)]
 struct IdHasher(u64);
@@ -982,9 +1105,22 @@ impl Names {
         out
     }
 
-    /// Lexicon flags of a word (0 when unknown).
+    /// Lexicon flags of a word (0 when unknown). A word with accents not in the lists is looked
+    /// up again without them ("Amélie" → `amelie`, "Gómez" → `gomez`), hashing the folded
+    /// bytes directly (no allocation).
     fn flags(&self, w: &str) -> u8 {
-        self.lex.get(&key(w)).copied().unwrap_or(0)
+        match self.lex.get(&key(w)) {
+            Some(&f) => f,
+            None if !w.is_ascii() => {
+                let folded = w.chars().flat_map(char::to_lowercase).flat_map(|c| {
+                    let mut b = [0u8; 4];
+                    let n = fold_accent(c).encode_utf8(&mut b).len();
+                    b.into_iter().take(n)
+                });
+                self.lex.get(&fx_bytes(folded)).copied().unwrap_or(0)
+            }
+            None => 0,
+        }
     }
 
     fn latin(
@@ -995,6 +1131,9 @@ impl Names {
     ) {
         let t = scan.text;
         let b = scan.bytes;
+        if general_question(scan) {
+            return;
+        }
         // 1. Capitalised, name-shaped words, each with its lower-case form.
         let mut toks: Vec<(Tok, bool, u8)> = Vec::new(); // (token, is_stop, lexicon flags)
         for (s, e) in Self::cap_words(t) {
@@ -1571,6 +1710,14 @@ mod tests {
             ("Hello, Jessica here.", &["Jessica"]),
             ("Talk soon, Björn Åkesson", &["Björn Åkesson"]),
             ("Thanks! Aoife", &["Aoife"]),
+            // Questions about a private person keep their names.
+            ("What is the phone number of John Smith?", &["John Smith"]),
+            ("Is Maria Lopez available tomorrow?", &["Maria Lopez"]),
+            (
+                "Why did you cancel Harriet Todd's order?",
+                &["Harriet Todd"],
+            ),
+            ("je m'appelle amélie durand, merci", &["amélie durand"]),
             ("谢谢！\n吴芳", &["吴芳"]),
         ];
         for (text, want) in cases {
@@ -1596,6 +1743,9 @@ mod tests {
             "my name is wrong on the invoice",
             "Hello, Everyone is welcome",
             "Hello, World",
+            "Qu'a écrit Albert Camus en 1942 ?",
+            "¿Qué escribió Gabriel García Márquez?",
+            "When did Johann Sebastian Bach compose the Goldberg Variations?",
             "Saludos,\nEquipo de Soporte",
             "Best wishes,\nAcme Corp",
             "Regards,\nThe Billing Team",
