@@ -274,7 +274,7 @@ impl Addresses {
             r"(?:, {word}(?: {word}){{0,2}},? (?:[A-Z]{{2}} [0-9]{{5}}(?:-[0-9]{{4}})?|[A-Z]{{1,2}}[0-9][A-Z0-9]? [0-9][A-Z]{{2}}))?"
         );
         let en = format!(
-            r"[0-9]{{1,6}}[A-Za-z]?(?: {word}){{1,4}} (?i:{SUFFIXES})\.?(?: (?:N|S|E|W|NE|NW|SE|SW)\.?)?(?: [0-9]{{1,5}})?{unit}{city}"
+            r"[0-9]{{1,6}}[A-Za-z]?(?: (?:{word}|[0-9]{{1,3}}(?:st|nd|rd|th))){{1,4}} (?i:{SUFFIXES})\.?(?: (?:N|S|E|W|NE|NW|SE|SW)\.?)?(?: [0-9]{{1,5}})?{unit}{city}"
         );
         let de = format!(
             r"(?:{word}(?i:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|hof|berg) [0-9]{{1,4}}[a-zA-Z]?(?: ?[/-] ?[0-9]+[a-z]?)?|Postfach [0-9]{{1,6}}(?: [0-9]{{2}}){{0,3}})(?:, [0-9]{{5}} {word}(?:(?: am| an der| im| ob der| bei)? {word})?)?"
@@ -744,6 +744,10 @@ mod tests {
             (
                 "es para Inés, calle Serrano 41, 28001 Madrid",
                 "calle Serrano 41, 28001 Madrid",
+            ),
+            (
+                "go to 310 West 72nd Street, New York, NY 10023.",
+                "310 West 72nd Street, New York, NY 10023",
             ),
         ];
         for (text, want) in cases {

@@ -359,6 +359,11 @@ const STOP: &[&str] = &[
     "bonsoir",
     "soy",
     "herrn",
+    // Place-name saints ("Santa Monica", "Sankt Gallen").
+    "santa",
+    "sankt",
+    "sainte",
+    "san",
     "für",
     // Possessives and formal pronouns, capitalised in German letters ("Ihre Nachricht").
     "ihre",
@@ -585,6 +590,12 @@ const STRONG: &[&str] = &[
     "freundliche grüße,",
     // Form labels in support chats.
     "contact person:",
+    "customer:",
+    "client:",
+    "cliente:",
+    "kunde:",
+    "kundin:",
+    "patient:",
     "account holder:",
     "cardholder:",
     "full name:",
@@ -1486,6 +1497,8 @@ impl Names {
                 _ if fi && weak => 0.72,
                 _ if single_s && weak => 0.6,
                 _ if fi && alone => 0.75,
+                // An unlisted surname after a title ("Ms. O'Neill", "Mr. Ngata").
+                _ if title => 0.7,
                 _ if fi && line_start && {
                     let next: &str = after.strip_prefix(' ').map_or("", |a| {
                         a.split(|c: char| !c.is_alphabetic()).next().unwrap_or("")
@@ -1710,6 +1723,8 @@ mod tests {
             ("Hello, Jessica here.", &["Jessica"]),
             ("Talk soon, Björn Åkesson", &["Björn Åkesson"]),
             ("Thanks! Aoife", &["Aoife"]),
+            ("Ms. O'Neill asked us to update it.", &["Ms. O'Neill"]),
+            ("Customer: Nguyen Van Minh, DOB", &["Nguyen Van Minh"]),
             // Questions about a private person keep their names.
             ("What is the phone number of John Smith?", &["John Smith"]),
             ("Is Maria Lopez available tomorrow?", &["Maria Lopez"]),
