@@ -357,6 +357,9 @@ const STOP: &[&str] = &[
     "morgen",
     "salut",
     "bonsoir",
+    "hiya",
+    "howdy",
+    "greetings",
     "soy",
     "herrn",
     // Place-name saints ("Santa Monica", "Sankt Gallen").
@@ -486,6 +489,9 @@ const WEAK: &[&str] = &[
     "hallo",
     "servus",
     "moin",
+    "hiya",
+    "howdy",
+    "greetings",
     // "for" in fr and es ("Pour Nicolas Roux : …"). German "für" is a stop word instead:
     // German nouns are capitalised ("für Ihre Nachricht").
     "pour",
@@ -652,6 +658,13 @@ const CN_NAME_BEFORE: &[&str] = &[
     "收件人",
     "我是",
     "客户",
+    "收货人",
+    "寄件人",
+    "发件人",
+    "持卡人",
+    "开户名",
+    "户名",
+    "申请人",
     // Sign-offs with the name on the next line.
     "谢谢！\n",
     "谢谢!\n",
@@ -1122,6 +1135,18 @@ impl Names {
     fn flags(&self, w: &str) -> u8 {
         match self.lex.get(&key(w)) {
             Some(&f) => f,
+            // A hyphenated name whose every part is listed ("Kai-Uwe", "Hartley-Brown") has the
+            // kinds all its parts share.
+            None if w.contains('-') => {
+                let mut f = FIRST_F | LAST_F;
+                for part in w.split('-') {
+                    if part.is_empty() {
+                        return 0;
+                    }
+                    f &= self.flags(part);
+                }
+                f
+            }
             None if !w.is_ascii() => {
                 let folded = w.chars().flat_map(char::to_lowercase).flat_map(|c| {
                     let mut b = [0u8; 4];
@@ -1725,6 +1750,12 @@ mod tests {
             ("Thanks! Aoife", &["Aoife"]),
             ("Ms. O'Neill asked us to update it.", &["Ms. O'Neill"]),
             ("Customer: Nguyen Van Minh, DOB", &["Nguyen Van Minh"]),
+            (
+                "Bitte melden bei Kai-Uwe Hansen, Durchwahl 12",
+                &["Kai-Uwe Hansen"],
+            ),
+            ("Hiya, Callum Fraser here", &["Callum Fraser"]),
+            ("收货人：韩梅梅，天津市", &["韩梅梅"]),
             // Questions about a private person keep their names.
             ("What is the phone number of John Smith?", &["John Smith"]),
             ("Is Maria Lopez available tomorrow?", &["Maria Lopez"]),
