@@ -164,6 +164,20 @@ mod tests {
         );
         assert_eq!(dob("王伟出生于1980年5月3日"), ["1980年5月3日"]);
         assert_eq!(dob("date of birth: Nov 17, 1981"), ["Nov 17, 1981"]);
+        // Spanish first person and abbreviated cues; 生于 without 出.
+        assert_eq!(
+            dob("Soy Diego, nací el 2 de enero de 1975."),
+            ["2 de enero de 1975"]
+        );
+        assert_eq!(dob("Mi hija nació el 8/8/2011."), ["8/8/2011"]);
+        assert_eq!(dob("Fecha nac.: 12/05/1985"), ["12/05/1985"]);
+        assert_eq!(dob("date de naiss. : 12/05/1985"), ["12/05/1985"]);
+        assert_eq!(
+            dob("Mi cumpleaños es el 12 de mayo de 1985"),
+            ["12 de mayo de 1985"]
+        );
+        assert_eq!(dob("他生于1979年8月15日"), ["1979年8月15日"]);
+        assert!(dob("Es de nacionalidad española desde 12/05/1985").is_empty());
     }
 
     #[test]
