@@ -318,6 +318,7 @@ struct ServeArgs {
 fn main() -> ExitCode {
     install_panic_hook();
     let cli = Cli::parse();
+
     let result = match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Check { config, policies } => check(config, policies),
@@ -365,6 +366,17 @@ fn main() -> ExitCode {
 /// Panic messages can carry request data; the hook prints only where it happened.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        // `privgate eval … | head`: the reader went away. End quietly, as Unix tools do, rather
+        // than report an internal error. (std's own message; it holds no data of ours.)
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         let location = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
