@@ -270,10 +270,13 @@ pub struct AuditSection {
     /// How long a request waits for its audit record to become durable, milliseconds.
     pub write_timeout_ms: u64,
     /// Keep audit records at most this many days: the ceiling for every record (a policy's
-    /// `[retention] audit_days` can only shorten it for its own records). Older ones are replaced by tombstones (the chain still verifies) and then purged,
-    /// hourly by `serve` and by `privgate audit purge --retention`. `None` keeps them until
-    /// purged by hand.
+    /// `[retention] audit_days` can only shorten it for its own records). Older ones are
+    /// replaced by tombstones (the chain still verifies) and then purged, hourly by `serve` and
+    /// by `privgate audit purge --retention`. `None` keeps them until purged by hand.
     pub retention_days: Option<u32>,
+    /// Subjects under legal hold, as `ref:<64 hex>` blind indexes (shown by `privgate audit
+    /// query`; never raw ids in a config file): retention leaves their records alone.
+    pub legal_hold: Vec<String>,
 }
 
 impl Default for AuditSection {
@@ -282,6 +285,7 @@ impl Default for AuditSection {
             enabled: true,
             write_timeout_ms: 2_000,
             retention_days: None,
+            legal_hold: Vec::new(),
         }
     }
 }
@@ -661,6 +665,18 @@ impl Config {
                 bad(
                     &format!("admin.tokens[{i}].roles"),
                     "expected at least one of officer, ops, admin".into(),
+                );
+            }
+        }
+        for (i, h) in self.audit.legal_hold.iter().enumerate() {
+            let ok = h
+                .strip_prefix("ref:")
+                .is_some_and(|x| x.len() == 64 && hex::decode(x).is_ok());
+            if !ok {
+                bad(
+                    &format!("audit.legal_hold[{i}]"),
+                    "expected ref:<64 hex>, the subject's blind index as `privgate audit query` shows it"
+                        .into(),
                 );
             }
         }

@@ -498,8 +498,12 @@ pub fn retention_rules(config: &Config, policies: &PolicySet) -> crate::audit::R
     RetentionRules {
         by_policy,
         default: Retention::days(config.audit.retention_days, None),
-        // Subjects under legal hold: none can be placed yet (see the note in README).
-        ..RetentionRules::default()
+        legal_hold: config
+            .audit
+            .legal_hold
+            .iter()
+            .filter_map(|h| crate::audit::SubjectRef::from_hex(h.strip_prefix("ref:")?).ok())
+            .collect(),
     }
 }
 
@@ -788,6 +792,12 @@ mod retention_tests {
         let rules = retention_rules(&config, &shipped());
         assert_eq!(rules.for_policy(Some("strict")).audit, Some(100 * day));
         assert_eq!(rules.for_policy(Some("monitor")).audit, Some(90 * day));
+        // Legal holds come from the config, as blind indexes.
+        config.audit.legal_hold = vec![format!("ref:{}", "ab".repeat(32))];
+        let rules = retention_rules(&config, &shipped());
+        assert!(rules
+            .legal_hold
+            .contains(&crate::audit::SubjectRef([0xab; 32])));
     }
 
     #[test]
