@@ -232,8 +232,23 @@ struct RawPolicy {
     retention: RawRetention,
     #[serde(default, rename = "recognizer")]
     recognizers: Vec<RawRecognizer>,
+    #[serde(default, rename = "context_boost")]
+    context_boosts: Vec<RawContextBoost>,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContextBoost {
+    entity: String,
+    words: Vec<String>,
+    #[serde(default = "default_boost")]
+    boost: f32,
+}
+
+fn default_boost() -> f32 {
+    0.3
 }
 
 #[derive(Debug, Deserialize)]
@@ -1150,6 +1165,38 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
     for (e, (a, _)) in recognizer_actions {
         actions.insert(e, a);
     }
+    let mut boosts = Vec::new();
+    for (i, b) in raw.context_boosts.iter().enumerate() {
+        let entity = EntityType::parse(&b.entity);
+        if entity.is_none() {
+            problems.push(problem(
+                line_of(source, "entity"),
+                &format!("context_boost[{i}].entity"),
+                format!("unknown entity type{}", did_you_mean(&b.entity)),
+            ));
+        }
+        if !(b.boost > 0.0 && b.boost <= 1.0) {
+            problems.push(problem(
+                line_of(source, "boost"),
+                &format!("context_boost[{i}].boost"),
+                format!("expected a number above 0.0, at most 1.0, got {}", b.boost),
+            ));
+        }
+        if b.words.iter().all(|w| w.trim().is_empty()) {
+            problems.push(problem(
+                line_of(source, "words"),
+                &format!("context_boost[{i}].words"),
+                "expected at least one word".into(),
+            ));
+        }
+        if let Some(entity) = entity {
+            boosts.push(crate::detect::ContextBoost {
+                entity,
+                words: b.words.clone(),
+                boost: b.boost,
+            });
+        }
+    }
     let mut tests = Vec::new();
     for (i, t) in raw.tests.iter().enumerate() {
         if t.expect.is_none() && t.expect_decision.is_none() {
@@ -1211,6 +1258,7 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
         entities,
         min_score: raw.min_score,
         custom: custom_recognizers,
+        boosts,
         ..DetectorConfig::default()
     };
     let detector = Detector::new(detector_config).map_err(|e| PolicyError {
@@ -1741,6 +1789,48 @@ mod tests {
         let found = p.findings_with_extra(text, &[extra(0, 20, EntityType::Email, 1.0)]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].entity, EntityType::Person);
+    }
+
+    #[test]
+    fn context_boosts_lift_findings_after_their_words_only() {
+        // A bare 9-digit number scores under min_score without a cue (it could be anything);
+        // a policy whose users write "Sozialversicherung" before SSNs can boost it.
+        let plain = "id = \"p\"\nversion = \"1\"\n";
+        let boosted = format!(
+            "{plain}[[context_boost]]\nentity = \"US_SSN\"\nwords = [\"Sozialversicherung\", \"SV-Nummer\"]\nboost = 0.4\n"
+        );
+        let text = "Meine Sozialversicherung: 536229175. Vielen Dank für die schnelle Hilfe, und die Bestellung 536229175 ist unterwegs.";
+        let p = compile("p.toml", plain).unwrap();
+        assert!(
+            p.findings(text)
+                .iter()
+                .all(|f| f.entity != EntityType::UsSsn),
+            "{:?}",
+            p.findings(text)
+        );
+        let b = compile("b.toml", &boosted).unwrap();
+        let found: Vec<_> = b
+            .findings(text)
+            .into_iter()
+            .filter(|f| f.entity == EntityType::UsSsn)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "only the number right after the word: {found:?}"
+        );
+        assert_eq!(&text[found[0].start..found[0].end], "536229175");
+        assert!(found[0].start < 40);
+        let bad =
+            format!("{plain}[[context_boost]]\nentity = \"USSSN\"\nwords = []\nboost = 2.0\n");
+        let err = compile("x.toml", &bad).unwrap_err().to_string();
+        for key in [
+            "context_boost[0].entity",
+            "context_boost[0].boost",
+            "context_boost[0].words",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
     }
 
     #[test]

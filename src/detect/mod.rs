@@ -26,6 +26,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 mod address;
+mod boost;
 mod context;
 pub mod custom;
 mod dates;
@@ -37,6 +38,7 @@ pub mod validators;
 
 use serde::{Deserialize, Serialize};
 
+pub use boost::{ContextBoost, BOOST_WINDOW};
 pub use custom::{CustomRecognizer, CustomSpec, Validator};
 
 /// A kind of personal data (or secret) the detector can find. The names of the first fifteen match
@@ -201,6 +203,9 @@ pub struct DetectorConfig {
     /// A policy's own recognizers (`[[recognizer]]`), run beside the built-in ones; their
     /// findings are filtered and resolved like any other.
     pub custom: Vec<CustomRecognizer>,
+    /// A policy's context boosts (`[[context_boost]]`): words that raise the score of findings
+    /// of a type right after them.
+    pub boosts: Vec<ContextBoost>,
 }
 
 impl Default for DetectorConfig {
@@ -210,6 +215,7 @@ impl Default for DetectorConfig {
             min_score: 0.5,
             allow_list: Vec::new(),
             custom: Vec::new(),
+            boosts: Vec::new(),
         }
     }
 }
@@ -476,6 +482,8 @@ pub struct Detector {
     names: names::Names,
     /// National identifiers, MAC and wallet addresses.
     ids: ids::Ids,
+    /// The policy's context boosts, if it declares any.
+    boosts: Option<boost::Boosts>,
 }
 
 impl Detector {
@@ -515,6 +523,7 @@ impl Detector {
             addresses: address::Addresses::new()?,
             names: names::Names::new()?,
             ids: ids::Ids::new()?,
+            boosts: boost::Boosts::new(&config.boosts)?,
             config,
         })
     }
@@ -571,6 +580,9 @@ impl Detector {
         }
         if scan.want(EntityType::Person) {
             self.names.run(&scan, &cands.clone(), &mut cands);
+        }
+        if let Some(b) = &self.boosts {
+            b.apply(t, &mut cands);
         }
         cands.retain(|f| {
             f.score >= self.config.min_score
