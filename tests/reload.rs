@@ -162,6 +162,9 @@ async fn a_reload_under_load_loses_no_request_and_never_mixes_policies() {
         old > 0 && new > 0,
         "both versions served traffic: {old} old, {new} new"
     );
+    eprintln!(
+        "C1 reload under load: {answered} answered, 0 lost, {old} under v1, {new} under v2, 0 mixed"
+    );
     let metrics = proxy.metrics().await;
     assert!(
         metrics.contains("privgate_policy_reloads_total{result=\"error\"}"),
