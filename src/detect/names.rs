@@ -455,21 +455,43 @@ const TITLE_F: u8 = 8;
 const WEAK_F: u8 = 16;
 const CUE_END_F: u8 = 32;
 
-/// FxHash over lower-cased bytes (the lexicon stores only these 64-bit keys).
-fn fx_bytes(bytes: impl Iterator<Item = u8>) -> u64 {
-    let mut h: u64 = 0;
-    for b in bytes {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+/// ASCII capitals of eight packed bytes turned lower case (other bytes, including UTF-8 bytes of
+/// non-ASCII chars, unchanged): the SWAR form of `to_ascii_lowercase`.
+fn fold8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    let upper = (low7 + ONES * (0x80 - 0x41)) & !(low7 + ONES * (0x80 - 0x5B)) & !x & HIGH;
+    // 0x80 >> 2 == 0x20, the case bit.
+    x | (upper >> 2)
+}
+
+/// An FxHash-style hash of `b` with ASCII letters lower-cased, eight bytes per step (the lexicon
+/// stores only these 64-bit keys), finished so the low bits (the table index) see every byte.
+fn hash_folded(b: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ fold8(u64::from_le_bytes(w))).wrapping_mul(K);
     }
-    h
+    let r = chunks.remainder();
+    if !r.is_empty() {
+        // Shifts, not a variable-length copy (which would be a `memcpy` call).
+        let w = r.iter().rev().fold(0u64, |a, &c| (a << 8) | u64::from(c));
+        h = (h.rotate_left(5) ^ fold8(w)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
 }
 
 /// The lexicon key of a word: its lower-case form, hashed.
 fn key(w: &str) -> u64 {
     if w.is_ascii() {
-        fx_bytes(w.bytes().map(|b| b.to_ascii_lowercase()))
+        hash_folded(w.as_bytes())
     } else {
-        fx_bytes(w.to_lowercase().bytes())
+        hash_folded(w.to_lowercase().as_bytes())
     }
 }
 
@@ -1138,6 +1160,22 @@ mod tests {
         assert_eq!(people("张伟出生于1980年"), ["张伟"]);
         assert_eq!(people("请联系刘先生"), ["刘"]);
         assert_eq!(people("张伟的电话是13800138000"), ["张伟"]);
+    }
+
+    #[test]
+    fn swar_fold_is_ascii_lowercase() {
+        for x in [
+            0u64,
+            u64::MAX,
+            0x4142_5A5B_6140_C0BF,
+            0x7F80_C1E4_4D6D_205A,
+            0x405B_7A7B_C3A4_5A41,
+        ] {
+            let want = u64::from_le_bytes(x.to_le_bytes().map(|c| c.to_ascii_lowercase()));
+            assert_eq!(super::fold8(x), want, "{x:#x}");
+        }
+        assert_eq!(super::key("McDonald-Smith"), super::key("mcdonald-smith"));
+        assert_eq!(super::key("ÉLODIE"), super::key("élodie"));
     }
 
     #[test]
