@@ -515,7 +515,8 @@ impl Detector {
             self.addresses.run(&scan, &mut cands);
         }
         if scan.want(EntityType::Person) {
-            self.names.run(&scan, &cands.clone(), &mut cands);
+            let before = cands.len();
+            self.names.run_after(&scan, &mut cands, before);
         }
         cands.retain(|f| {
             f.score >= self.config.min_score
@@ -553,7 +554,9 @@ pub(crate) fn test_detector() -> &'static Detector {
 /// (small sorts instead of one large one).
 fn resolve(cands: Vec<Finding>) -> Vec<Finding> {
     let mut c: Vec<(usize, Finding)> = cands.into_iter().enumerate().collect();
-    c.sort_unstable_by_key(|(i, f)| (f.start, *i));
+    // By start, ties in report order: a stable sort, which merges the recognizers' (mostly
+    // already sorted) runs instead of partitioning the whole list.
+    c.sort_by_key(|(_, f)| f.start);
     let priority = |a: &(usize, Finding), b: &(usize, Finding)| {
         b.1.score
             .total_cmp(&a.1.score)

@@ -592,17 +592,18 @@ impl Names {
         })
     }
 
-    /// Finds names; `existing` holds the other recognizers' findings (a name inside a strong
-    /// e-mail, URL or address finding is skipped).
-    pub fn run(&self, scan: &Scan<'_>, existing: &[Finding], out: &mut Vec<Finding>) {
+    /// Finds names and appends them to `out`, whose first `existing` entries are the other
+    /// recognizers' findings (a name inside a strong e-mail, URL or address finding is skipped).
+    pub fn run_after(&self, scan: &Scan<'_>, out: &mut Vec<Finding>, existing: usize) {
         // Strong non-name findings sorted by start, with the running maximum of their ends, so
         // "does [s, e) touch one?" is a binary search.
-        let mut strong: Vec<(usize, usize)> = existing
+        let mut strong: Vec<(usize, usize)> = out[..existing]
             .iter()
             .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
             .map(|f| (f.start, f.end))
             .collect();
-        strong.sort_unstable();
+        // Each recognizer reports in order: a run-merging sort.
+        strong.sort();
         let mut max_end = Vec::with_capacity(strong.len());
         let mut m = 0;
         for &(_, e) in &strong {
