@@ -483,17 +483,18 @@ impl Detector {
         let scan = Scan::new(t, &self.ctx, &self.config.entities);
         let mut cands = Vec::new();
         // Passports and dates of birth are only reported near their cues, so they are searched
-        // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: a
-        // SIMD substring search gates the automaton.
+        // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: SIMD
+        // substring searches find those, and the automaton runs only around them.
         let mut passport_windows = Vec::new();
-        if scan.want(EntityType::Passport)
-            && scan.digits >= 5
-            && (memchr::memmem::find(scan.lower.as_bytes(), b"pas").is_some()
-                || (scan.has_cjk && scan.text.contains("护照")))
-        {
+        if scan.want(EntityType::Passport) && scan.digits >= 5 {
+            let anchors = if scan.has_cjk {
+                context::PASSPORT_ANCHORS
+            } else {
+                &context::PASSPORT_ANCHORS[..1]
+            };
             for h in self
                 .passport_cues
-                .all_of(&scan.lower, &[context::Ctx::Passport])
+                .all_near(&scan.lower, anchors, &[context::Ctx::Passport])
             {
                 let hi = context::ceil_boundary(t, h.end + 64);
                 push_window(&mut passport_windows, h.end, hi);
