@@ -276,20 +276,20 @@ impl<'a> Scan<'a> {
         let mut i = 0;
         while i < bytes.len() {
             if !bytes[i].is_ascii_digit() {
-                // Skip 32-byte blocks without digits in one (vectorised) test.
-                if i % 32 == 0 && i + 32 <= bytes.len() {
-                    let block = &bytes[i..i + 32];
-                    if block
+                // Skip 32-byte blocks without digits in one (vectorised) test, from wherever the
+                // last run ended; then step to the digit inside the block that holds one.
+                while i + 32 <= bytes.len()
+                    && bytes[i..i + 32]
                         .iter()
                         .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
                         == 0
-                    {
-                        i += 32;
-                        continue;
-                    }
+                {
+                    i += 32;
                 }
-                i += 1;
-                continue;
+                match bytes[i..].iter().position(u8::is_ascii_digit) {
+                    Some(p) => i += p,
+                    None => break,
+                }
             }
             let rs = i;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
@@ -700,6 +700,28 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn digit_runs_are_the_maximal_ones(s in "[0-9a ]{0,200}") {
+            let d = test_detector();
+            let scan = Scan::new(&s, &d.ctx, &d.config.entities);
+            let b = s.as_bytes();
+            let mut want = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                let rs = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i > rs {
+                    want.push((rs, i));
+                } else {
+                    i += 1;
+                }
+            }
+            proptest::prop_assert_eq!(scan.digits, want.iter().map(|r| r.1 - r.0).sum::<usize>());
+            proptest::prop_assert_eq!(scan.digit_runs, want);
+        }
+
         #[test]
         fn grouped_resolution_is_the_greedy_one(
             v in proptest::collection::vec((0usize..60, 1usize..12, 0u8..4, 0usize..3), 0..40)
