@@ -686,6 +686,16 @@ impl Names {
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
         // multi-byte lead byte".
         while k + 8 <= b.len() {
+            // Most 32-byte stretches of running text hold no capital: skip them with one
+            // (vectorised) test.
+            if k + 32 <= b.len()
+                && b[k..k + 32].iter().fold(0u8, |a, &c| {
+                    a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
+                }) == 0
+            {
+                k += 32;
+                continue;
+            }
             let mut w = [0u8; 8];
             w.copy_from_slice(&b[k..k + 8]);
             let mut m = candidate_bits(u64::from_le_bytes(w));
@@ -926,14 +936,17 @@ impl Names {
             bt_len -= 1;
         }
         let before_trim = &before[..bt_len];
+        // The last space-free token before ("regards,", "is"). Token edges sit next to ASCII
+        // bytes (or at `lo`), so slicing the text there never fails; `get` keeps that checked
+        // without re-validating the bytes as UTF-8.
+        let ts = before_trim
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+            .map_or(0, |p| p + 1);
+        let last_tok = t.get(lo + ts..lo + bt_len).unwrap_or("");
         // Unlisted words need a cue word right before them: test that with one look-up first.
         if !(f || s_ || single_s) {
-            let ts = before_trim
-                .iter()
-                .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
-                .map_or(0, |p| p + 1);
-            let tok = std::str::from_utf8(&before_trim[ts..]).unwrap_or("");
-            let tok = tok.trim_end_matches('.');
+            let tok = last_tok.trim_end_matches('.');
             if tok.is_empty() || self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) == 0 {
                 return None;
             }
@@ -958,19 +971,19 @@ impl Names {
             p
         };
         let mut span_start = start;
-        let pw_flags =
-            std::str::from_utf8(pw).map_or(0, |w| if w.is_empty() { 0 } else { self.flags(w) });
+        let pw_flags = t.get(lo + ws..lo + ws + pw.len()).map_or(0, |w| {
+            if w.is_empty() {
+                0
+            } else {
+                self.flags(w)
+            }
+        });
         let title = clean_before && !pw.eq_ignore_ascii_case(b"m") && pw_flags & TITLE_F != 0;
         if title {
             span_start = lo + ws;
         }
-        // The last space-free token before ("regards,", "is"), to gate the strong-cue test.
-        let ts = before_trim
-            .iter()
-            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
-            .map_or(0, |p| p + 1);
-        let cue_end = std::str::from_utf8(&before_trim[ts..])
-            .is_ok_and(|w| !w.is_empty() && self.flags(w) & CUE_END_F != 0);
+        // The last token gates the strong-cue test.
+        let cue_end = !last_tok.is_empty() && self.flags(last_tok) & CUE_END_F != 0;
         let strong = cue_end
             && STRONG.iter().any(|c| {
                 let c = c.as_bytes();
