@@ -491,13 +491,18 @@ impl Context {
     /// whole-text matches inside it and no whole-text match crosses a window's edge: the result is
     /// the whole-text search's, without running the automaton (and its prefilter, which on
     /// cue-rich text stops at every common byte) over the whole text.
-    pub fn all_near(&self, text: &str, anchors: &[&str], kinds: &[Ctx]) -> Vec<Hit> {
+    pub fn all_near(
+        &self,
+        text: &str,
+        anchors: &[memchr::memmem::Finder<'_>],
+        kinds: &[Ctx],
+    ) -> Vec<Hit> {
         let b = text.as_bytes();
         let mut spots: Vec<(usize, usize)> = Vec::new();
         for a in anchors {
-            for p in memchr::memmem::find_iter(b, a.as_bytes()) {
+            for p in a.find_iter(b) {
                 let lo = floor_boundary(text, p.saturating_sub(ANCHOR_MARGIN));
-                let hi = ceil_boundary(text, p + a.len() + ANCHOR_MARGIN);
+                let hi = ceil_boundary(text, p + a.needle().len() + ANCHOR_MARGIN);
                 spots.push((lo, hi));
             }
         }
@@ -566,7 +571,8 @@ mod tests {
             let c = Context::with_kinds(&[Ctx::Passport]).unwrap();
             let lower = s.to_ascii_lowercase();
             let want: Vec<_> = c.all_of(&lower, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
-            let got: Vec<_> = c.all_near(&lower, PASSPORT_ANCHORS, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
+            let anchors: Vec<_> = PASSPORT_ANCHORS.iter().map(|a| memchr::memmem::Finder::new(a.as_bytes())).collect();
+            let got: Vec<_> = c.all_near(&lower, &anchors, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
             proptest::prop_assert_eq!(got, want);
         }
     }

@@ -272,7 +272,7 @@ impl<'a> Scan<'a> {
                 && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
-        let mut digit_runs = Vec::new();
+        let mut digit_runs = Vec::with_capacity(bytes.len() / 64 + 4);
         let mut i = 0;
         while i < bytes.len() {
             if !bytes[i].is_ascii_digit() {
@@ -424,6 +424,8 @@ pub struct Detector {
     /// Small automatons telling whether cue-only recognizers can find anything at all.
     birth_cues: context::Context,
     passport_cues: context::Context,
+    /// Substring searchers for [`context::PASSPORT_ANCHORS`], built once (not per call).
+    passport_anchors: Vec<memchr::memmem::Finder<'static>>,
     addresses: address::Addresses,
     names: names::Names,
 }
@@ -458,6 +460,10 @@ impl Detector {
         Ok(Detector {
             birth_cues: small(context::Ctx::Birth)?,
             passport_cues: small(context::Ctx::Passport)?,
+            passport_anchors: context::PASSPORT_ANCHORS
+                .iter()
+                .map(|a| memchr::memmem::Finder::new(a.as_bytes()))
+                .collect(),
             allow: config.allow_list.iter().map(|s| s.to_lowercase()).collect(),
             ctx,
             patterns: patterns::Patterns::new()?,
@@ -481,16 +487,17 @@ impl Detector {
         let norm = normalize::normalize(text);
         let t: &str = &norm.text;
         let scan = Scan::new(t, &self.ctx, &self.config.entities);
-        let mut cands = Vec::new();
+        let mut cands = Vec::with_capacity(32);
         // Passports and dates of birth are only reported near their cues, so they are searched
         // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: SIMD
         // substring searches find those, and the automaton runs only around them.
         let mut passport_windows = Vec::new();
         if scan.want(EntityType::Passport) && scan.digits >= 5 {
+            // The CJK anchor (second) cannot occur in text without CJK.
             let anchors = if scan.has_cjk {
-                context::PASSPORT_ANCHORS
+                &self.passport_anchors[..]
             } else {
-                &context::PASSPORT_ANCHORS[..1]
+                &self.passport_anchors[..1]
             };
             for h in self
                 .passport_cues

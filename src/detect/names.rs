@@ -677,11 +677,44 @@ impl Names {
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
     fn cap_words(t: &str) -> Vec<(usize, usize)> {
         let b = t.as_bytes();
-        let mut out = Vec::new();
+        // Running text has about one capital per 32 bytes.
+        let mut out = Vec::with_capacity(b.len() / 32 + 8);
         let mut next_free = 0;
         // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
-        // boundaries) are examined.
-        let mut cands: Vec<usize> = Vec::new();
+        // boundaries) are examined, in order, as the scan below finds them.
+        let mut visit = |i: usize| {
+            if i < next_free {
+                return;
+            }
+            let Some(first) = t[i..].chars().next() else {
+                return;
+            };
+            if !first.is_uppercase() {
+                return;
+            }
+            let mut j = i + first.len_utf8();
+            while j < b.len() {
+                let d = b[j];
+                if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
+                    j += 1;
+                } else if d >= 0x80 {
+                    match t[j..].chars().next() {
+                        Some(ch)
+                            if ch.is_alphabetic()
+                                || ch == '’'
+                                || ('\u{300}'..='\u{36F}').contains(&ch) =>
+                        {
+                            j += ch.len_utf8();
+                        }
+                        _ => break,
+                    }
+                } else {
+                    break;
+                }
+            }
+            out.push((i, j));
+            next_free = j;
+        };
         let mut k = 0;
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
         // multi-byte lead byte".
@@ -700,45 +733,14 @@ impl Names {
             w.copy_from_slice(&b[k..k + 8]);
             let mut m = candidate_bits(u64::from_le_bytes(w));
             while m != 0 {
-                cands.push(k + (m.trailing_zeros() / 8) as usize);
+                visit(k + (m.trailing_zeros() / 8) as usize);
                 m &= m - 1;
             }
             k += 8;
         }
-        cands.extend((k..b.len()).filter(|&i| b[i].is_ascii_uppercase() || b[i] >= 0xC0));
-        {
-            for i in cands {
-                if i < next_free {
-                    continue;
-                }
-                let Some(first) = t[i..].chars().next() else {
-                    continue;
-                };
-                if !first.is_uppercase() {
-                    continue;
-                }
-                let mut j = i + first.len_utf8();
-                while j < b.len() {
-                    let d = b[j];
-                    if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
-                        j += 1;
-                    } else if d >= 0x80 {
-                        match t[j..].chars().next() {
-                            Some(ch)
-                                if ch.is_alphabetic()
-                                    || ch == '’'
-                                    || ('\u{300}'..='\u{36F}').contains(&ch) =>
-                            {
-                                j += ch.len_utf8();
-                            }
-                            _ => break,
-                        }
-                    } else {
-                        break;
-                    }
-                }
-                out.push((i, j));
-                next_free = j;
+        for i in k..b.len() {
+            if b[i].is_ascii_uppercase() || b[i] >= 0xC0 {
+                visit(i);
             }
         }
         out
@@ -758,8 +760,9 @@ impl Names {
         let t = scan.text;
         let b = scan.bytes;
         // 1. Capitalised, name-shaped words, each with its lower-case form.
-        let mut toks: Vec<(Tok, bool, u8)> = Vec::new(); // (token, is_stop, lexicon flags)
-        for (s, e) in Self::cap_words(t) {
+        let words = Self::cap_words(t);
+        let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(words.len()); // (token, is_stop, flags)
+        for (s, e) in words {
             if s > 0 {
                 let p = b[s - 1];
                 let bad = if p < 0x80 {
