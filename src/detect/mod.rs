@@ -206,7 +206,8 @@ pub(crate) struct Scan<'a> {
     pub digit_runs: Vec<(usize, usize)>,
     /// Cue automaton.
     pub ctx: &'a context::Context,
-    entities: &'a BTreeSet<EntityType>,
+    /// The wanted entity types, one bit each (see [`entity_mask`]).
+    wanted: u64,
 }
 
 /// A regex match with absolute offsets (from a windowed search).
@@ -232,6 +233,18 @@ impl<'t> Hit<'t> {
     }
 }
 
+/// The bit of `e` in an entity mask: a set of entity types tested with one AND, where the
+/// detector asks "is this type wanted?" per recognizer and per finding (a `BTreeSet` look-up
+/// each time cost more than small texts' scanning).
+fn entity_bit(e: EntityType) -> u64 {
+    1 << (e as u32)
+}
+
+/// The mask of every type in `entities`.
+fn entity_mask(entities: &BTreeSet<EntityType>) -> u64 {
+    entities.iter().fold(0, |m, &e| m | entity_bit(e))
+}
+
 /// Adds `(lo, hi)` to sorted, merged `windows`.
 pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
     match windows.last_mut() {
@@ -241,7 +254,7 @@ pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usiz
 }
 
 impl<'a> Scan<'a> {
-    fn new(text: &'a str, ctx: &'a context::Context, entities: &'a BTreeSet<EntityType>) -> Self {
+    fn new(text: &'a str, ctx: &'a context::Context, wanted: u64) -> Self {
         let bytes = text.as_bytes();
         // Cheap whole-text flags first (each a vectorised scan), windows only where digits are.
         let has_at = memchr::memchr(b'@', bytes).is_some();
@@ -310,13 +323,13 @@ impl<'a> Scan<'a> {
             has_cjk,
             digit_runs,
             ctx,
-            entities,
+            wanted,
         }
     }
 
     /// Whether the config asks for `e`.
     pub fn want(&self, e: EntityType) -> bool {
-        self.entities.contains(&e)
+        self.wanted & entity_bit(e) != 0
     }
 
     /// The maximal runs of bytes in `class` that hold at least `min_digits` ASCII digits, taken
@@ -417,6 +430,8 @@ impl<'a> Scan<'a> {
 #[derive(Debug)]
 pub struct Detector {
     config: DetectorConfig,
+    /// `config.entities` as a mask (see [`entity_mask`]).
+    wanted: u64,
     allow: Vec<String>,
     ctx: context::Context,
     patterns: patterns::Patterns,
@@ -465,6 +480,7 @@ impl Detector {
                 .map(|a| memchr::memmem::Finder::new(a.as_bytes()))
                 .collect(),
             allow: config.allow_list.iter().map(|s| s.to_lowercase()).collect(),
+            wanted: entity_mask(&config.entities),
             ctx,
             patterns: patterns::Patterns::new()?,
             dates: dates::Dates::new()?,
@@ -486,7 +502,7 @@ impl Detector {
         }
         let norm = normalize::normalize(text);
         let t: &str = &norm.text;
-        let scan = Scan::new(t, &self.ctx, &self.config.entities);
+        let scan = Scan::new(t, &self.ctx, self.wanted);
         let mut cands = Vec::with_capacity(32);
         // Passports and dates of birth are only reported near their cues, so they are searched
         // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: SIMD
@@ -528,7 +544,7 @@ impl Detector {
         }
         cands.retain(|f| {
             f.score >= self.config.min_score
-                && self.config.entities.contains(&f.entity)
+                && self.wanted & entity_bit(f.entity) != 0
                 && f.start < f.end
                 && f.end <= t.len()
                 && t.is_char_boundary(f.start)
@@ -614,6 +630,12 @@ mod tests {
     #[test]
     fn detector_is_send_sync() {
         assert_send_sync::<Detector>();
+    }
+
+    #[test]
+    fn entity_bits_are_distinct() {
+        let mask = entity_mask(&EntityType::ALL.into_iter().collect());
+        assert_eq!(mask.count_ones() as usize, EntityType::ALL.len());
     }
 
     #[test]
@@ -710,7 +732,7 @@ mod tests {
         #[test]
         fn digit_runs_are_the_maximal_ones(s in "[0-9a ]{0,200}") {
             let d = test_detector();
-            let scan = Scan::new(&s, &d.ctx, &d.config.entities);
+            let scan = Scan::new(&s, &d.ctx, d.wanted);
             let b = s.as_bytes();
             let mut want = Vec::new();
             let mut i = 0;
