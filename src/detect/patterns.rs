@@ -435,7 +435,9 @@ impl Patterns {
                 hi += 1;
             }
             done = hi;
-            if memchr::memchr_iter(b':', &b[lo..hi]).nth(1).is_some() {
+            // A valid address has two groups and "::" at least ("a::b"): shorter runs such as
+            // the "::" of a code path ("tokio::sync") cannot hold one.
+            if hi - lo >= 4 && memchr::memchr_iter(b':', &b[lo..hi]).nth(1).is_some() {
                 windows.push((lo, hi));
             }
         }
