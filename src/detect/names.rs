@@ -402,6 +402,8 @@ pub struct Names {
     first_len: usize,
     last_len: usize,
     cn: HashSet<String>,
+    /// The one-character surnames of `cn`, looked up without building a `String` per char.
+    cn_single: HashSet<char>,
     cn_cues: aho_corasick::AhoCorasick,
 }
 
@@ -618,6 +620,13 @@ impl Names {
             lex,
             first_len,
             last_len,
+            cn_single: words(CN_SURNAMES)
+                .filter_map(|w| {
+                    let mut cs = w.chars();
+                    let c = cs.next()?;
+                    cs.next().is_none().then_some(c)
+                })
+                .collect(),
             cn: words(CN_SURNAMES).map(str::to_string).collect(),
         })
     }
@@ -1092,7 +1101,7 @@ impl Names {
                     if let Some(s) = self.cn_name_before(t, at).or_else(|| {
                         let c = t[..at].chars().next_back()?;
                         let s = at - c.len_utf8();
-                        self.cn.contains(&c.to_string()).then_some(s)
+                        self.cn_single.contains(&c).then_some(s)
                     }) {
                         if !covered(s, at) {
                             out.push(Finding {
@@ -1118,7 +1127,7 @@ impl Names {
         let two: String = chars.iter().take(2).map(|(_, c)| c).collect();
         let sur_len = if self.cn.contains(&two) && han_run >= 3 {
             2
-        } else if self.cn.contains(&chars[0].1.to_string()) {
+        } else if self.cn_single.contains(&chars[0].1) {
             1
         } else {
             return None;
@@ -1141,10 +1150,7 @@ impl Names {
         if han < 2 {
             return None;
         }
-        let is_sur = |k: usize| {
-            back.get(k)
-                .is_some_and(|(_, c)| self.cn.contains(&c.to_string()))
-        };
+        let is_sur = |k: usize| back.get(k).is_some_and(|(_, c)| self.cn_single.contains(c));
         // back[0] is the last char; a 3-char name starts at back[2].
         if han >= 3 && is_sur(2) && (han == 3 || !is_sur(1)) {
             return Some(back[2].0);
