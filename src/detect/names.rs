@@ -747,8 +747,8 @@ impl Names {
             }
             k += 8;
         }
-        for i in k..b.len() {
-            if b[i].is_ascii_uppercase() || b[i] >= 0xC0 {
+        for (i, &c) in b.iter().enumerate().skip(k) {
+            if c.is_ascii_uppercase() || c >= 0xC0 {
                 visit(i);
             }
         }
