@@ -616,7 +616,53 @@ impl Context {
         v.retain(|h| kinds.contains(&h.kind));
         v
     }
+
+    /// The same as [`Context::all_of`], searching only around `anchors`: every cue of this
+    /// automaton must contain one of them with at most [`ANCHOR_MARGIN`] bytes on either side.
+    ///
+    /// SIMD substring searches find the anchors; the automaton runs only on the merged windows
+    /// around them. Every cue occurrence lies inside one window, so a window holds exactly the
+    /// whole-text matches inside it and no whole-text match crosses a window's edge: the result is
+    /// the whole-text search's, without running the automaton (and its prefilter, which on
+    /// cue-rich text stops at every common byte) over the whole text.
+    pub fn all_near(
+        &self,
+        text: &str,
+        anchors: &[memchr::memmem::Finder<'_>],
+        kinds: &[Ctx],
+    ) -> Vec<Hit> {
+        let b = text.as_bytes();
+        let mut spots: Vec<(usize, usize)> = Vec::new();
+        for a in anchors {
+            for p in a.find_iter(b) {
+                let lo = floor_boundary(text, p.saturating_sub(ANCHOR_MARGIN));
+                let hi = ceil_boundary(text, p + a.needle().len() + ANCHOR_MARGIN);
+                spots.push((lo, hi));
+            }
+        }
+        if anchors.len() > 1 {
+            spots.sort_unstable();
+        }
+        let mut windows: Vec<(usize, usize)> = Vec::with_capacity(spots.len());
+        for (lo, hi) in spots {
+            super::push_window(&mut windows, lo, hi);
+        }
+        let mut v = Vec::new();
+        for (lo, hi) in windows {
+            v.extend(
+                self.iter_hits(text, lo, hi)
+                    .filter(|h| kinds.contains(&h.kind)),
+            );
+        }
+        v
+    }
 }
+
+/// How far a cue may extend beyond its anchor on either side (see [`Context::all_near`]).
+pub const ANCHOR_MARGIN: usize = 16;
+
+/// Every passport cue contains one of these (see [`Context::all_near`]).
+pub const PASSPORT_ANCHORS: &[&str] = &["pas", "护照"];
 
 #[cfg(test)]
 mod tests {
@@ -639,6 +685,30 @@ mod tests {
         let t = "你好，电话13812345678";
         let h = c.nearest_before(t, t.find('1').unwrap(), 30).unwrap();
         assert_eq!(h.kind, Ctx::Phone);
+    }
+
+    #[test]
+    fn passport_cues_lie_around_their_anchors() {
+        for (cue, _) in CUES.iter().filter(|(_, k)| *k == Ctx::Passport) {
+            let ok = PASSPORT_ANCHORS.iter().any(|a| {
+                cue.match_indices(a)
+                    .any(|(o, _)| o <= ANCHOR_MARGIN && cue.len() - o - a.len() <= ANCHOR_MARGIN)
+            });
+            assert!(ok, "passport cue {cue:?} has no anchor within the margin");
+        }
+    }
+
+    proptest::proptest! {
+        /// Searching around anchors finds what a whole-text search finds.
+        #[test]
+        fn all_near_is_all_of(s in "(passport|pass|pas|reisepass|nummer| number| no|-nr|eport|aporte|护照|号码|号| |x|1){0,40}") {
+            let c = Context::with_kinds(&[Ctx::Passport]).unwrap();
+            let lower = s.to_ascii_lowercase();
+            let want: Vec<_> = c.all_of(&lower, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
+            let anchors: Vec<_> = PASSPORT_ANCHORS.iter().map(|a| memchr::memmem::Finder::new(a.as_bytes())).collect();
+            let got: Vec<_> = c.all_near(&lower, &anchors, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

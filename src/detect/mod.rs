@@ -260,7 +260,8 @@ pub(crate) struct Scan<'a> {
     pub digit_runs: Vec<(usize, usize)>,
     /// Cue automaton.
     pub ctx: &'a context::Context,
-    entities: &'a BTreeSet<EntityType>,
+    /// The wanted entity types, one bit each (see [`entity_mask`]).
+    wanted: u64,
 }
 
 /// A regex match with absolute offsets (from a windowed search).
@@ -286,6 +287,18 @@ impl<'t> Hit<'t> {
     }
 }
 
+/// The bit of `e` in an entity mask: a set of entity types tested with one AND, where the
+/// detector asks "is this type wanted?" per recognizer and per finding (a `BTreeSet` look-up
+/// each time cost more than small texts' scanning).
+fn entity_bit(e: EntityType) -> u64 {
+    1 << (e as u32)
+}
+
+/// The mask of every type in `entities`.
+fn entity_mask(entities: &BTreeSet<EntityType>) -> u64 {
+    entities.iter().fold(0, |m, &e| m | entity_bit(e))
+}
+
 /// Adds `(lo, hi)` to sorted, merged `windows`.
 pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
     match windows.last_mut() {
@@ -295,7 +308,7 @@ pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usiz
 }
 
 impl<'a> Scan<'a> {
-    fn new(text: &'a str, ctx: &'a context::Context, entities: &'a BTreeSet<EntityType>) -> Self {
+    fn new(text: &'a str, ctx: &'a context::Context, wanted: u64) -> Self {
         let bytes = text.as_bytes();
         // Cheap whole-text flags first (each a vectorised scan), windows only where digits are.
         let has_at = memchr::memchr(b'@', bytes).is_some();
@@ -326,24 +339,24 @@ impl<'a> Scan<'a> {
                 && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
-        let mut digit_runs = Vec::new();
+        let mut digit_runs = Vec::with_capacity(bytes.len() / 64 + 4);
         let mut i = 0;
         while i < bytes.len() {
             if !bytes[i].is_ascii_digit() {
-                // Skip 32-byte blocks without digits in one (vectorised) test.
-                if i % 32 == 0 && i + 32 <= bytes.len() {
-                    let block = &bytes[i..i + 32];
-                    if block
+                // Skip 32-byte blocks without digits in one (vectorised) test, from wherever the
+                // last run ended; then step to the digit inside the block that holds one.
+                while i + 32 <= bytes.len()
+                    && bytes[i..i + 32]
                         .iter()
                         .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
                         == 0
-                    {
-                        i += 32;
-                        continue;
-                    }
+                {
+                    i += 32;
                 }
-                i += 1;
-                continue;
+                match bytes[i..].iter().position(u8::is_ascii_digit) {
+                    Some(p) => i += p,
+                    None => break,
+                }
             }
             let rs = i;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
@@ -364,13 +377,13 @@ impl<'a> Scan<'a> {
             has_cjk,
             digit_runs,
             ctx,
-            entities,
+            wanted,
         }
     }
 
     /// Whether the config asks for `e`.
     pub fn want(&self, e: EntityType) -> bool {
-        self.entities.contains(&e)
+        self.wanted & entity_bit(e) != 0
     }
 
     /// The maximal runs of bytes in `class` that hold at least `min_digits` ASCII digits, taken
@@ -471,6 +484,8 @@ impl<'a> Scan<'a> {
 #[derive(Debug)]
 pub struct Detector {
     config: DetectorConfig,
+    /// `config.entities` as a mask (see [`entity_mask`]).
+    wanted: u64,
     allow: Vec<String>,
     ctx: context::Context,
     patterns: patterns::Patterns,
@@ -478,6 +493,8 @@ pub struct Detector {
     /// Small automatons telling whether cue-only recognizers can find anything at all.
     birth_cues: context::Context,
     passport_cues: context::Context,
+    /// Substring searchers for [`context::PASSPORT_ANCHORS`], built once (not per call).
+    passport_anchors: Vec<memchr::memmem::Finder<'static>>,
     addresses: address::Addresses,
     names: names::Names,
     /// National identifiers, MAC and wallet addresses.
@@ -516,7 +533,12 @@ impl Detector {
         Ok(Detector {
             birth_cues: small(context::Ctx::Birth)?,
             passport_cues: small(context::Ctx::Passport)?,
+            passport_anchors: context::PASSPORT_ANCHORS
+                .iter()
+                .map(|a| memchr::memmem::Finder::new(a.as_bytes()))
+                .collect(),
             allow: config.allow_list.iter().map(|s| s.to_lowercase()).collect(),
+            wanted: entity_mask(&config.entities),
             ctx,
             patterns: patterns::Patterns::new()?,
             dates: dates::Dates::new()?,
@@ -540,20 +562,22 @@ impl Detector {
         }
         let norm = normalize::normalize(text);
         let t: &str = &norm.text;
-        let scan = Scan::new(t, &self.ctx, &self.config.entities);
-        let mut cands = Vec::new();
+        let scan = Scan::new(t, &self.ctx, self.wanted);
+        let mut cands = Vec::with_capacity(32);
         // Passports and dates of birth are only reported near their cues, so they are searched
-        // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: a
-        // SIMD substring search gates the automaton.
+        // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: SIMD
+        // substring searches find those, and the automaton runs only around them.
         let mut passport_windows = Vec::new();
-        if scan.want(EntityType::Passport)
-            && scan.digits >= 5
-            && (memchr::memmem::find(scan.lower.as_bytes(), b"pas").is_some()
-                || (scan.has_cjk && scan.text.contains("护照")))
-        {
+        if scan.want(EntityType::Passport) && scan.digits >= 5 {
+            // The CJK anchor (second) cannot occur in text without CJK.
+            let anchors = if scan.has_cjk {
+                &self.passport_anchors[..]
+            } else {
+                &self.passport_anchors[..1]
+            };
             for h in self
                 .passport_cues
-                .all_of(&scan.lower, &[context::Ctx::Passport])
+                .all_near(&scan.lower, anchors, &[context::Ctx::Passport])
             {
                 let hi = context::ceil_boundary(t, h.end + 64);
                 push_window(&mut passport_windows, h.end, hi);
@@ -579,14 +603,15 @@ impl Detector {
             self.addresses.run(&scan, &mut cands);
         }
         if scan.want(EntityType::Person) {
-            self.names.run(&scan, &cands.clone(), &mut cands);
+            let before = cands.len();
+            self.names.run_after(&scan, &mut cands, before);
         }
         if let Some(b) = &self.boosts {
             b.apply(t, &mut cands);
         }
         cands.retain(|f| {
             f.score >= self.config.min_score
-                && self.config.entities.contains(&f.entity)
+                && self.wanted & entity_bit(f.entity) != 0
                 && f.start < f.end
                 && f.end <= t.len()
                 && t.is_char_boundary(f.start)
@@ -613,7 +638,7 @@ impl Detector {
             return None;
         }
         let norm = normalize::normalize(text);
-        let scan = Scan::new(&norm.text, &self.ctx, &self.config.entities);
+        let scan = Scan::new(&norm.text, &self.ctx, self.wanted);
         let mut out = Vec::new();
         self.config.custom.iter().find_map(|c| {
             out.clear();
@@ -652,7 +677,9 @@ pub fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
 /// (small sorts instead of one large one).
 fn resolve(cands: Vec<Finding>) -> Vec<Finding> {
     let mut c: Vec<(usize, Finding)> = cands.into_iter().enumerate().collect();
-    c.sort_unstable_by_key(|(i, f)| (f.start, *i));
+    // By start, ties in report order: a stable sort, which merges the recognizers' (mostly
+    // already sorted) runs instead of partitioning the whole list.
+    c.sort_by_key(|(_, f)| f.start);
     let priority = |a: &(usize, Finding), b: &(usize, Finding)| {
         b.1.score
             .total_cmp(&a.1.score)
@@ -713,6 +740,12 @@ mod tests {
         }
         let distinct: BTreeSet<EntityType> = EntityType::ALL.into_iter().collect();
         assert_eq!(distinct.len(), EntityType::ALL.len());
+    }
+
+    #[test]
+    fn entity_bits_are_distinct() {
+        let mask = entity_mask(&EntityType::ALL.into_iter().collect());
+        assert_eq!(mask.count_ones() as usize, EntityType::ALL.len());
     }
 
     #[test]
@@ -806,6 +839,28 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn digit_runs_are_the_maximal_ones(s in "[0-9a ]{0,200}") {
+            let d = test_detector();
+            let scan = Scan::new(&s, &d.ctx, d.wanted);
+            let b = s.as_bytes();
+            let mut want = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                let rs = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i > rs {
+                    want.push((rs, i));
+                } else {
+                    i += 1;
+                }
+            }
+            proptest::prop_assert_eq!(scan.digits, want.iter().map(|r| r.1 - r.0).sum::<usize>());
+            proptest::prop_assert_eq!(scan.digit_runs, want);
+        }
+
         #[test]
         fn grouped_resolution_is_the_greedy_one(
             v in proptest::collection::vec((0usize..60, 1usize..12, 0u8..4, 0usize..3), 0..40)

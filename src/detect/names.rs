@@ -630,6 +630,8 @@ pub struct Names {
     first_len: usize,
     last_len: usize,
     cn: HashSet<String>,
+    /// The one-character surnames of `cn`, looked up without building a `String` per char.
+    cn_single: HashSet<char>,
     cn_cues: aho_corasick::AhoCorasick,
     /// Self-introductions a lower-case name may follow ("my name is priya natarajan").
     intro_cues: aho_corasick::AhoCorasick,
@@ -711,21 +713,73 @@ const TITLE_F: u8 = 8;
 const WEAK_F: u8 = 16;
 const CUE_END_F: u8 = 32;
 
-/// FxHash over lower-cased bytes (the lexicon stores only these 64-bit keys).
-fn fx_bytes(bytes: impl Iterator<Item = u8>) -> u64 {
-    let mut h: u64 = 0;
-    for b in bytes {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+/// ASCII capitals of eight packed bytes turned lower case (other bytes, including UTF-8 bytes of
+/// non-ASCII chars, unchanged): the SWAR form of `to_ascii_lowercase`.
+fn fold8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    let upper = (low7 + ONES * (0x80 - 0x41)) & !(low7 + ONES * (0x80 - 0x5B)) & !x & HIGH;
+    // 0x80 >> 2 == 0x20, the case bit.
+    x | (upper >> 2)
+}
+
+/// An FxHash-style hash of `b` with ASCII letters lower-cased, eight bytes per step (the lexicon
+/// stores only these 64-bit keys), finished so the low bits (the table index) see every byte.
+fn hash_folded(b: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ fold8(u64::from_le_bytes(w))).wrapping_mul(K);
     }
-    h
+    let r = chunks.remainder();
+    if !r.is_empty() {
+        // Shifts, not a variable-length copy (which would be a `memcpy` call).
+        let w = r.iter().rev().fold(0u64, |a, &c| (a << 8) | u64::from(c));
+        h = (h.rotate_left(5) ^ fold8(w)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+/// The bytes of a 1-8 byte slice packed little-endian into a `u64` (zero above), from a few
+/// fixed-size loads rather than a byte loop or a variable-length copy.
+fn pack_short(b: &[u8]) -> Option<u64> {
+    let n = b.len();
+    let x = match n {
+        1..=3 => {
+            u64::from(b[0])
+                | u64::from(b[n / 2]) << (8 * (n / 2))
+                | u64::from(b[n - 1]) << (8 * (n - 1))
+        }
+        4..=8 => {
+            let mut lo = [0u8; 4];
+            lo.copy_from_slice(&b[..4]);
+            let mut hi = [0u8; 4];
+            hi.copy_from_slice(&b[n - 4..]);
+            // The two halves overlap for n < 8; overlapping bytes are equal, so OR keeps them.
+            u64::from(u32::from_le_bytes(lo)) | u64::from(u32::from_le_bytes(hi)) << (8 * (n - 4))
+        }
+        _ => return None,
+    };
+    Some(x)
 }
 
 /// The lexicon key of a word: its lower-case form, hashed.
 fn key(w: &str) -> u64 {
-    if w.is_ascii() {
-        fx_bytes(w.bytes().map(|b| b.to_ascii_lowercase()))
-    } else {
-        fx_bytes(w.to_lowercase().bytes())
+    let b = w.as_bytes();
+    match pack_short(b) {
+        // A short ASCII word: `hash_folded`'s single step, on the packed bytes.
+        Some(x) if x & 0x8080_8080_8080_8080 == 0 => {
+            let h = ((b.len() as u64).rotate_left(5) ^ fold8(x))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            h ^ (h >> 29)
+        }
+        Some(_) => hash_folded(w.to_lowercase().as_bytes()),
+        None if w.is_ascii() => hash_folded(b),
+        None => hash_folded(w.to_lowercase().as_bytes()),
     }
 }
 
@@ -952,21 +1006,29 @@ impl Names {
             lex,
             first_len,
             last_len,
+            cn_single: words(CN_SURNAMES)
+                .filter_map(|w| {
+                    let mut cs = w.chars();
+                    let c = cs.next()?;
+                    cs.next().is_none().then_some(c)
+                })
+                .collect(),
             cn: words(CN_SURNAMES).map(str::to_string).collect(),
         })
     }
 
-    /// Finds names; `existing` holds the other recognizers' findings (a name inside a strong
-    /// e-mail, URL or address finding is skipped).
-    pub fn run(&self, scan: &Scan<'_>, existing: &[Finding], out: &mut Vec<Finding>) {
+    /// Finds names and appends them to `out`, whose first `existing` entries are the other
+    /// recognizers' findings (a name inside a strong e-mail, URL or address finding is skipped).
+    pub fn run_after(&self, scan: &Scan<'_>, out: &mut Vec<Finding>, existing: usize) {
         // Strong non-name findings sorted by start, with the running maximum of their ends, so
         // "does [s, e) touch one?" is a binary search.
-        let mut strong: Vec<(usize, usize)> = existing
+        let mut strong: Vec<(usize, usize)> = out[..existing]
             .iter()
             .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
             .map(|f| (f.start, f.end))
             .collect();
-        strong.sort_unstable();
+        // Each recognizer reports in order: a run-merging sort.
+        strong.sort();
         let mut max_end = Vec::with_capacity(strong.len());
         let mut m = 0;
         for &(_, e) in &strong {
@@ -1072,58 +1134,70 @@ impl Names {
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
     fn cap_words(t: &str) -> Vec<(usize, usize)> {
         let b = t.as_bytes();
-        let mut out = Vec::new();
+        // Running text has about one capital per 32 bytes.
+        let mut out = Vec::with_capacity(b.len() / 32 + 8);
         let mut next_free = 0;
         // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
-        // boundaries) are examined.
-        let mut cands: Vec<usize> = Vec::new();
+        // boundaries) are examined, in order, as the scan below finds them.
+        let mut visit = |i: usize| {
+            if i < next_free {
+                return;
+            }
+            let Some(first) = t[i..].chars().next() else {
+                return;
+            };
+            if !first.is_uppercase() {
+                return;
+            }
+            let mut j = i + first.len_utf8();
+            while j < b.len() {
+                let d = b[j];
+                if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
+                    j += 1;
+                } else if d >= 0x80 {
+                    match t[j..].chars().next() {
+                        Some(ch)
+                            if ch.is_alphabetic()
+                                || ch == '’'
+                                || ('\u{300}'..='\u{36F}').contains(&ch) =>
+                        {
+                            j += ch.len_utf8();
+                        }
+                        _ => break,
+                    }
+                } else {
+                    break;
+                }
+            }
+            out.push((i, j));
+            next_free = j;
+        };
         let mut k = 0;
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
         // multi-byte lead byte".
         while k + 8 <= b.len() {
+            // Most 32-byte stretches of running text hold no capital: skip them with one
+            // (vectorised) test.
+            if k + 32 <= b.len()
+                && b[k..k + 32].iter().fold(0u8, |a, &c| {
+                    a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
+                }) == 0
+            {
+                k += 32;
+                continue;
+            }
             let mut w = [0u8; 8];
             w.copy_from_slice(&b[k..k + 8]);
             let mut m = candidate_bits(u64::from_le_bytes(w));
             while m != 0 {
-                cands.push(k + (m.trailing_zeros() / 8) as usize);
+                visit(k + (m.trailing_zeros() / 8) as usize);
                 m &= m - 1;
             }
             k += 8;
         }
-        cands.extend((k..b.len()).filter(|&i| b[i].is_ascii_uppercase() || b[i] >= 0xC0));
-        {
-            for i in cands {
-                if i < next_free {
-                    continue;
-                }
-                let Some(first) = t[i..].chars().next() else {
-                    continue;
-                };
-                if !first.is_uppercase() {
-                    continue;
-                }
-                let mut j = i + first.len_utf8();
-                while j < b.len() {
-                    let d = b[j];
-                    if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
-                        j += 1;
-                    } else if d >= 0x80 {
-                        match t[j..].chars().next() {
-                            Some(ch)
-                                if ch.is_alphabetic()
-                                    || ch == '’'
-                                    || ('\u{300}'..='\u{36F}').contains(&ch) =>
-                            {
-                                j += ch.len_utf8();
-                            }
-                            _ => break,
-                        }
-                    } else {
-                        break;
-                    }
-                }
-                out.push((i, j));
-                next_free = j;
+        for (i, &c) in b.iter().enumerate().skip(k) {
+            if c.is_ascii_uppercase() || c >= 0xC0 {
+                visit(i);
             }
         }
         out
@@ -1148,12 +1222,13 @@ impl Names {
                 f
             }
             None if !w.is_ascii() => {
-                let folded = w.chars().flat_map(char::to_lowercase).flat_map(|c| {
-                    let mut b = [0u8; 4];
-                    let n = fold_accent(c).encode_utf8(&mut b).len();
-                    b.into_iter().take(n)
-                });
-                self.lex.get(&fx_bytes(folded)).copied().unwrap_or(0)
+                // Rare (a non-ASCII word not in the lists): one small allocation.
+                let folded: String = w
+                    .chars()
+                    .flat_map(char::to_lowercase)
+                    .map(fold_accent)
+                    .collect();
+                self.lex.get(&key(&folded)).copied().unwrap_or(0)
             }
             None => 0,
         }
@@ -1171,8 +1246,9 @@ impl Names {
             return;
         }
         // 1. Capitalised, name-shaped words, each with its lower-case form.
-        let mut toks: Vec<(Tok, bool, u8)> = Vec::new(); // (token, is_stop, lexicon flags)
-        for (s, e) in Self::cap_words(t) {
+        let words = Self::cap_words(t);
+        let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(words.len()); // (token, is_stop, flags)
+        for (s, e) in words {
             if s > 0 {
                 let p = b[s - 1];
                 let bad = if p < 0x80 {
@@ -1419,14 +1495,17 @@ impl Names {
         if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
             return None;
         }
+        // The last space-free token before ("regards,", "is"). Token edges sit next to ASCII
+        // bytes (or at `lo`), so slicing the text there never fails; `get` keeps that checked
+        // without re-validating the bytes as UTF-8.
+        let ts = before_trim
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+            .map_or(0, |p| p + 1);
+        let last_tok = t.get(lo + ts..lo + bt_len).unwrap_or("");
         // Unlisted words need a cue word right before them: test that with one look-up first.
         if !(f || s_ || single_s) {
-            let ts = before_trim
-                .iter()
-                .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
-                .map_or(0, |p| p + 1);
-            let tok = std::str::from_utf8(&before_trim[ts..]).unwrap_or("");
-            let tok = tok.trim_end_matches('.');
+            let tok = last_tok.trim_end_matches('.');
             if tok.is_empty() || self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) == 0 {
                 return None;
             }
@@ -1451,8 +1530,13 @@ impl Names {
             p
         };
         let mut span_start = start;
-        let pw_flags =
-            std::str::from_utf8(pw).map_or(0, |w| if w.is_empty() { 0 } else { self.flags(w) });
+        let pw_flags = t.get(lo + ws..lo + ws + pw.len()).map_or(0, |w| {
+            if w.is_empty() {
+                0
+            } else {
+                self.flags(w)
+            }
+        });
         // "M." is a French title only before a full name ("M. Olivier Girard"), not an initial.
         let title =
             clean_before && (n >= 2 || !pw.eq_ignore_ascii_case(b"m")) && pw_flags & TITLE_F != 0;
@@ -1473,13 +1557,8 @@ impl Names {
                 span_start = lo + w1;
             }
         }
-        // The last space-free token before ("regards,", "is"), to gate the strong-cue test.
-        let ts = before_trim
-            .iter()
-            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
-            .map_or(0, |p| p + 1);
-        let cue_end = std::str::from_utf8(&before_trim[ts..])
-            .is_ok_and(|w| !w.is_empty() && self.flags(w) & CUE_END_F != 0);
+        // The last token gates the strong-cue test.
+        let cue_end = !last_tok.is_empty() && self.flags(last_tok) & CUE_END_F != 0;
         let strong = cue_end && STRONG.iter().any(|c| ends_with_ci(c.as_bytes()));
         // A greeting then a comma ("Hello, Jessica here", "Hola, Marta") is a weak cue too.
         let greet_comma = before_trim.last() == Some(&b',') && {
@@ -1592,7 +1671,7 @@ impl Names {
                     if let Some(s) = self.cn_name_before(t, at).or_else(|| {
                         let c = t[..at].chars().next_back()?;
                         let s = at - c.len_utf8();
-                        self.cn.contains(&c.to_string()).then_some(s)
+                        self.cn_single.contains(&c).then_some(s)
                     }) {
                         if !covered(s, at) {
                             out.push(Finding {
@@ -1618,7 +1697,7 @@ impl Names {
         let two: String = chars.iter().take(2).map(|(_, c)| c).collect();
         let sur_len = if self.cn.contains(&two) && han_run >= 3 {
             2
-        } else if self.cn.contains(&chars[0].1.to_string()) {
+        } else if self.cn_single.contains(&chars[0].1) {
             1
         } else {
             return None;
@@ -1641,10 +1720,7 @@ impl Names {
         if han < 2 {
             return None;
         }
-        let is_sur = |k: usize| {
-            back.get(k)
-                .is_some_and(|(_, c)| self.cn.contains(&c.to_string()))
-        };
+        let is_sur = |k: usize| back.get(k).is_some_and(|(_, c)| self.cn_single.contains(c));
         // back[0] is the last char; a 3-char name starts at back[2].
         if han >= 3 && is_sur(2) && (han == 3 || !is_sur(1)) {
             return Some(back[2].0);
@@ -1817,6 +1893,42 @@ mod tests {
         assert_eq!(people("张伟出生于1980年"), ["张伟"]);
         assert_eq!(people("请联系刘先生"), ["刘"]);
         assert_eq!(people("张伟的电话是13800138000"), ["张伟"]);
+    }
+
+    #[test]
+    fn swar_fold_is_ascii_lowercase() {
+        for x in [
+            0u64,
+            u64::MAX,
+            0x4142_5A5B_6140_C0BF,
+            0x7F80_C1E4_4D6D_205A,
+            0x405B_7A7B_C3A4_5A41,
+        ] {
+            let want = u64::from_le_bytes(x.to_le_bytes().map(|c| c.to_ascii_lowercase()));
+            assert_eq!(super::fold8(x), want, "{x:#x}");
+        }
+        assert_eq!(super::key("McDonald-Smith"), super::key("mcdonald-smith"));
+        for w in [
+            "a",
+            "Ab",
+            "abc",
+            "ABCD",
+            "abcdE",
+            "abcdef",
+            "abcdefG",
+            "ABCDEFGH",
+            "abcdefghi",
+            "é",
+            "Éa",
+        ] {
+            let want = if w.is_ascii() {
+                super::hash_folded(w.as_bytes())
+            } else {
+                super::hash_folded(w.to_lowercase().as_bytes())
+            };
+            assert_eq!(super::key(w), want, "{w}");
+        }
+        assert_eq!(super::key("ÉLODIE"), super::key("élodie"));
     }
 
     #[test]

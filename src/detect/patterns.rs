@@ -28,6 +28,8 @@ pub struct Patterns {
     secret_words: aho_corasick::AhoCorasick,
     /// Every secret keyword contains one of these (SIMD substring searches).
     secret_anchors: Vec<memchr::memmem::Finder<'static>>,
+    /// URL gates: `://`, `www.`, `.com/`, `t.me/` (searchers built once, not per call).
+    url_gates: [memchr::memmem::Finder<'static>; 4],
 }
 
 fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
@@ -118,6 +120,12 @@ impl Patterns {
             reason: e.to_string(),
         })?;
         Ok(Patterns {
+            url_gates: [
+                memchr::memmem::Finder::new(b"://"),
+                memchr::memmem::Finder::new(b"www."),
+                memchr::memmem::Finder::new(b".com/"),
+                memchr::memmem::Finder::new(b"t.me/"),
+            ],
             secret_anchors: [
                 "key",
                 "token",
@@ -232,10 +240,9 @@ impl Patterns {
         // SIMD substring gates: every URL here has "://" or "www.", every profile path a "/" after
         // a known host.
         let lower = scan.lower.as_bytes();
-        let schemeful = memchr::memmem::find(lower, b"://").is_some()
-            || memchr::memmem::find(lower, b"www.").is_some();
-        let social = memchr::memmem::find(lower, b".com/").is_some()
-            || memchr::memmem::find(lower, b"t.me/").is_some();
+        let [scheme, www, dotcom, tme] = &self.url_gates;
+        let schemeful = scheme.find(lower).is_some() || www.find(lower).is_some();
+        let social = dotcom.find(lower).is_some() || tme.find(lower).is_some();
         let urls = if schemeful {
             Some(self.url.find_iter(scan.text))
         } else {
@@ -428,7 +435,9 @@ impl Patterns {
                 hi += 1;
             }
             done = hi;
-            if memchr::memchr_iter(b':', &b[lo..hi]).nth(1).is_some() {
+            // A valid address has two groups and "::" at least ("a::b"): shorter runs such as
+            // the "::" of a code path ("tokio::sync") cannot hold one.
+            if hi - lo >= 4 && memchr::memchr_iter(b':', &b[lo..hi]).nth(1).is_some() {
                 windows.push((lo, hi));
             }
         }
