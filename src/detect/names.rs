@@ -633,8 +633,11 @@ pub struct Names {
     /// The one-character surnames of `cn`, looked up without building a `String` per char.
     cn_single: HashSet<char>,
     cn_cues: aho_corasick::AhoCorasick,
-    /// Self-introductions a lower-case name may follow ("my name is priya natarajan").
-    intro_cues: aho_corasick::AhoCorasick,
+    /// Self-introductions a lower-case name may follow ("my name is priya natarajan"): one
+    /// substring searcher per anchor of [`INTRO_ANCHORS`].
+    intro_finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Per phrase of [`INTRO`]: the index of its anchor and the anchor's offset in the phrase.
+    intro_at: Vec<(usize, usize)>,
 }
 
 /// Self-introductions (lower case) after which a name written in lower case is still a name.
@@ -649,6 +652,12 @@ const INTRO: &[&str] = &[
     "me llamo ",
     "mi nombre es ",
 ];
+
+/// Substrings that every [`INTRO`] phrase contains one of, searched instead of the phrases: the
+/// phrases start with very common bytes (`my`, `me`, `ich`, `je`), so a search for them stops at
+/// many false candidates, while `memmem` searchers for these anchors pick rare bytes to look for.
+/// A phrase is then confirmed in place around each anchor hit.
+const INTRO_ANCHORS: &[&str] = &["name", "ich hei", "appelle ", "llamo ", "nombre es "];
 
 /// Chinese cues followed by a name.
 const CN_NAME_BEFORE: &[&str] = &[
@@ -971,12 +980,23 @@ impl Names {
                 name: "cn_name_cues".into(),
                 reason: e.to_string(),
             })?;
-        let intro_cues = aho_corasick::AhoCorasick::builder()
-            .build(INTRO)
-            .map_err(|e| super::DetectError::Pattern {
-                name: "intro_cues".into(),
-                reason: e.to_string(),
-            })?;
+        let intro_finders = INTRO_ANCHORS
+            .iter()
+            .map(|a| memchr::memmem::Finder::new(a.as_bytes()).into_owned())
+            .collect();
+        let intro_at = INTRO
+            .iter()
+            .map(|p| {
+                INTRO_ANCHORS
+                    .iter()
+                    .enumerate()
+                    .find_map(|(k, a)| p.find(a).map(|off| (k, off)))
+                    .ok_or_else(|| super::DetectError::Pattern {
+                        name: "intro_cues".into(),
+                        reason: format!("no anchor in {p:?}"),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut lex: HashMap<u64, u8, BuildHasherDefault<IdHasher>> = HashMap::default();
         let mut add = |w: &str, f: u8| *lex.entry(key(w)).or_insert(0) |= f;
         let (mut first_len, mut last_len) = (0, 0);
@@ -1002,7 +1022,8 @@ impl Names {
         }
         Ok(Names {
             cn_cues,
-            intro_cues,
+            intro_finders,
+            intro_at,
             lex,
             first_len,
             last_len,
@@ -1071,7 +1092,7 @@ impl Names {
 
     /// Names written in lower case right after a self-introduction ("me llamo carlos gómez"):
     /// the first word must be a listed name; a second word is taken when it is listed too or
-    /// ends the clause. One automaton pass over the lower-cased copy.
+    /// ends the clause. One `memmem` pass per anchor over the lower-cased copy.
     fn lower_case(
         &self,
         scan: &Scan<'_>,
@@ -1085,9 +1106,23 @@ impl Names {
                 .find(|&(_, c)| !(c.is_alphabetic() || c == '\'' || c == '-'))
                 .map_or(t.len(), |(p, _)| from + p)
         };
-        for m in self.intro_cues.find_iter(scan.lower.as_str()) {
-            let s = m.end();
-            if m.start() > 0 && scan.bytes[m.start() - 1].is_ascii_alphanumeric() {
+        let lower = scan.lower.as_bytes();
+        // Every occurrence of every phrase, (start, end), in text order. No phrase overlaps
+        // another or itself (each ends in a space that starts none), so this is exactly what a
+        // non-overlapping multi-phrase search reports.
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        for (k, finder) in self.intro_finders.iter().enumerate() {
+            for a in finder.find_iter(lower) {
+                for (p, &(pk, off)) in INTRO.iter().zip(&self.intro_at) {
+                    if pk == k && a >= off && lower[a - off..].starts_with(p.as_bytes()) {
+                        hits.push((a - off, a - off + p.len()));
+                    }
+                }
+            }
+        }
+        hits.sort_unstable();
+        for (ms, s) in hits {
+            if ms > 0 && scan.bytes[ms - 1].is_ascii_alphanumeric() {
                 continue;
             }
             let e1 = word_end(s);
