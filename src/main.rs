@@ -953,12 +953,35 @@ fn audit_remote(
         target.push('=');
         target.push_str(&utf8_percent_encode(v, NON_ALPHANUMERIC).to_string());
     }
+    let resp = admin_call(server, &token, method, &target, body)?;
+    print!("{}", resp.body);
+    let header = |name: &str| resp.headers.get(name).and_then(|v| v.to_str().ok());
+    let none_found =
+        matches!(command, AuditCommand::Query { .. }) && header("x-privgate-count") == Some("0");
+    let failed = matches!(command, AuditCommand::Verify { .. })
+        && header("x-privgate-verify") == Some("failed");
+    Ok(if none_found || failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One admin API request for a CLI command: the answer when it is 200; any other status becomes
+/// the error the user sees (token refused, role missing, rate limited, or the server's message).
+fn admin_call(
+    server: &privgate::admin::client::Discovery,
+    token: &privgate::admin::auth::AdminToken,
+    method: http::Method,
+    target: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<privgate::admin::client::ClientResponse> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let resp = runtime.block_on(privgate::admin::client::request(
-        server, &token, method, &target, body,
+        server, token, method, target, body,
     ))?;
     let message = || {
         serde_json::from_str::<serde_json::Value>(&resp.body)
@@ -967,19 +990,7 @@ fn audit_remote(
             .unwrap_or_else(|| resp.body.trim().to_string())
     };
     match resp.status {
-        200 => {
-            print!("{}", resp.body);
-            let header = |name: &str| resp.headers.get(name).and_then(|v| v.to_str().ok());
-            let none_found = matches!(command, AuditCommand::Query { .. })
-                && header("x-privgate-count") == Some("0");
-            let failed = matches!(command, AuditCommand::Verify { .. })
-                && header("x-privgate-verify") == Some("failed");
-            Ok(if none_found || failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
+        200 => Ok(resp),
         401 => anyhow::bail!(
             "the admin API at {} refused the token (401): check PRIVGATE_ADMIN_TOKEN or \
              --token-file against the server's [admin] tokens",
@@ -1177,49 +1188,21 @@ fn consent_remote(
         ),
         (_, None) => unreachable!("every other command is a write"),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let resp = runtime.block_on(privgate::admin::client::request(
-        server, &token, method, &target, body,
-    ))?;
-    let message = || {
-        serde_json::from_str::<serde_json::Value>(&resp.body)
-            .ok()
-            .and_then(|v| v["message"].as_str().map(str::to_string))
-            .unwrap_or_else(|| resp.body.trim().to_string())
-    };
+    let resp = admin_call(server, &token, method, &target, body)?;
     let unexpected = || format!("unexpected answer from the admin API at {}", server.url());
-    match resp.status {
-        200 => {
-            let out = match command {
-                ConsentCommand::Show { .. } => {
-                    ConsentOutput::Shown(serde_json::from_str(&resp.body).with_context(unexpected)?)
-                }
-                ConsentCommand::Erase { .. } => ConsentOutput::Erased(
-                    serde_json::from_str::<serde_json::Value>(&resp.body)
-                        .ok()
-                        .and_then(|v| v["events_deleted"].as_u64())
-                        .with_context(unexpected)?,
-                ),
-                _ => ConsentOutput::Recorded(
-                    serde_json::from_str(&resp.body).with_context(unexpected)?,
-                ),
-            };
-            Ok(out.print(json))
+    let out = match command {
+        ConsentCommand::Show { .. } => {
+            ConsentOutput::Shown(serde_json::from_str(&resp.body).with_context(unexpected)?)
         }
-        401 => anyhow::bail!(
-            "the admin API at {} refused the token (401): check PRIVGATE_ADMIN_TOKEN or \
-             --token-file against the server's [admin] tokens",
-            server.url()
+        ConsentCommand::Erase { .. } => ConsentOutput::Erased(
+            serde_json::from_str::<serde_json::Value>(&resp.body)
+                .ok()
+                .and_then(|v| v["events_deleted"].as_u64())
+                .with_context(unexpected)?,
         ),
-        403 => anyhow::bail!("the token may not do this (403): {}", message()),
-        429 => anyhow::bail!(
-            "too many failed authentications from this host (429): wait a minute and retry"
-        ),
-        status => anyhow::bail!("the admin API answered {status}: {}", message()),
-    }
+        _ => ConsentOutput::Recorded(serde_json::from_str(&resp.body).with_context(unexpected)?),
+    };
+    Ok(out.print(json))
 }
 
 /// `privgate admin token`: a fresh token, shown once, and its config line.

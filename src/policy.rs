@@ -903,71 +903,22 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             format!("expected a number from 0.0 to 1.0, got {}", raw.min_score),
         ));
     }
-    const ACTIONS: &str = "pseudonymise, mask, hash, remove, block or allow";
-    let default_action = Action::parse(&raw.default_action).unwrap_or_else(|| {
-        problems.push(problem(
-            line_of(source, "default_action"),
-            "default_action",
-            format!(
-                "unknown action {:?}: expected {ACTIONS}",
-                raw.default_action
-            ),
-        ));
-        Action::Pseudonymise
-    });
-    let mut actions = BTreeMap::new();
-    for (name, action) in &raw.actions {
-        let key = format!("actions.{name}");
-        let entity = EntityType::parse(name);
-        if entity.is_none() {
-            problems.push(problem(
-                line_of(source, name),
-                &key,
-                format!("unknown entity type{}", did_you_mean(name)),
-            ));
-        }
-        let act = Action::parse(action);
-        if act.is_none() {
-            problems.push(problem(
-                line_of(source, name),
-                &key,
-                format!("unknown action {action:?}: expected {ACTIONS}"),
-            ));
-        }
-        if let (Some(e), Some(a)) = (entity, act) {
-            actions.insert(e, a);
-        }
-    }
-    let response_default = Action::parse(&raw.response.default_action).unwrap_or_else(|| {
-        problems.push(problem(
-            line_of(source, "default_action"),
-            "response.default_action",
-            format!(
-                "unknown action {:?}: expected {ACTIONS}",
-                raw.response.default_action
-            ),
-        ));
-        Action::Allow
-    });
-    let mut response_actions = BTreeMap::new();
-    for (name, action) in &raw.response.actions {
-        let key = format!("response.actions.{name}");
-        match (EntityType::parse(name), Action::parse(action)) {
-            (Some(e), Some(a)) => {
-                response_actions.insert(e, a);
-            }
-            (None, _) => problems.push(problem(
-                line_of(source, name),
-                &key,
-                format!("unknown entity type{}", did_you_mean(name)),
-            )),
-            (_, None) => problems.push(problem(
-                line_of(source, name),
-                &key,
-                format!("unknown action {action:?}: expected {ACTIONS}"),
-            )),
-        }
-    }
+    let (default_action, mut actions) = compile_actions(
+        source,
+        &problem,
+        &mut problems,
+        "",
+        (&raw.default_action, Action::Pseudonymise),
+        &raw.actions,
+    );
+    let (response_default, response_actions) = compile_actions(
+        source,
+        &problem,
+        &mut problems,
+        "response.",
+        (&raw.response.default_action, Action::Allow),
+        &raw.response.actions,
+    );
     if !(16..=4096).contains(&raw.response.holdback_bytes) {
         problems.push(problem(
             line_of(source, "holdback_bytes"),
@@ -1108,36 +1059,14 @@ pub fn compile(file: &str, source: &str) -> Result<CompiledPolicy, PolicyError> 
             "consent is given for a purpose: list the purposes this policy serves".into(),
         ));
     }
-    let strict_default = Action::parse(&raw.strict.default_action).unwrap_or_else(|| {
-        problems.push(problem(
-            line_of(source, "default_action"),
-            "strict.default_action",
-            format!(
-                "unknown action {:?}: expected {ACTIONS}",
-                raw.strict.default_action
-            ),
-        ));
-        Action::Remove
-    });
-    let mut strict_actions = BTreeMap::new();
-    for (name, action) in &raw.strict.actions {
-        let key = format!("strict.actions.{name}");
-        match (EntityType::parse(name), Action::parse(action)) {
-            (Some(e), Some(a)) => {
-                strict_actions.insert(e, a);
-            }
-            (None, _) => problems.push(problem(
-                line_of(source, name),
-                &key,
-                format!("unknown entity type{}", did_you_mean(name)),
-            )),
-            (_, None) => problems.push(problem(
-                line_of(source, name),
-                &key,
-                format!("unknown action {action:?}: expected {ACTIONS}"),
-            )),
-        }
-    }
+    let (strict_default, strict_actions) = compile_actions(
+        source,
+        &problem,
+        &mut problems,
+        "strict.",
+        (&raw.strict.default_action, Action::Remove),
+        &raw.strict.actions,
+    );
     for (key, days) in [
         ("audit_days", raw.retention.audit_days),
         ("payload_days", raw.retention.payload_days),
@@ -1340,7 +1269,6 @@ fn compile_recognizers(
     Vec<CustomRecognizer>,
     BTreeMap<EntityType, (Action, String)>,
 ) {
-    const ACTIONS: &str = "pseudonymise, mask, hash, remove, block or allow";
     let raw = &policy.recognizers;
     let mut compiled = Vec::new();
     let mut set: BTreeMap<EntityType, (Action, String)> = BTreeMap::new();
@@ -1557,6 +1485,54 @@ fn line_in_table(source: &str, header: &str, index: usize, key: &str) -> Option<
         }
     }
     Some(start + 1)
+}
+
+/// The names an action may have, for problems.
+const ACTIONS: &str = "pseudonymise, mask, hash, remove, block or allow";
+
+/// One action table (`[actions]`, `[response]`, `[strict]`): its default (or `fallback` when
+/// the name is unknown) and its per-entity actions. Every unknown entity type and action is a
+/// problem named `{prefix}default_action` / `{prefix}actions.NAME`.
+fn compile_actions(
+    source: &str,
+    problem: &dyn Fn(Option<usize>, &str, String) -> PolicyProblem,
+    problems: &mut Vec<PolicyProblem>,
+    prefix: &str,
+    (default, fallback): (&str, Action),
+    table: &BTreeMap<String, String>,
+) -> (Action, BTreeMap<EntityType, Action>) {
+    let default_action = Action::parse(default).unwrap_or_else(|| {
+        problems.push(problem(
+            line_of(source, "default_action"),
+            &format!("{prefix}default_action"),
+            format!("unknown action {default:?}: expected {ACTIONS}"),
+        ));
+        fallback
+    });
+    let mut actions = BTreeMap::new();
+    for (name, action) in table {
+        let key = format!("{prefix}actions.{name}");
+        let entity = EntityType::parse(name);
+        if entity.is_none() {
+            problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown entity type{}", did_you_mean(name)),
+            ));
+        }
+        let act = Action::parse(action);
+        if act.is_none() {
+            problems.push(problem(
+                line_of(source, name),
+                &key,
+                format!("unknown action {action:?}: expected {ACTIONS}"),
+            ));
+        }
+        if let (Some(e), Some(a)) = (entity, act) {
+            actions.insert(e, a);
+        }
+    }
+    (default_action, actions)
 }
 
 /// The deny-list automaton, built once per policy load.

@@ -12,7 +12,7 @@ use privgate::consent::ConsentState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{start_proxy, BinaryServer, FakeUpstream, TestProxy};
+use crate::common::{start_proxy, status_and_code, BinaryServer, FakeUpstream, TestProxy};
 
 /// Runs the real binary with `env` (and without an inherited admin token).
 fn privgate(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
@@ -640,23 +640,15 @@ async fn consent_decides_each_request_under_the_strict_policy() {
         req.json(&json!({"model": "m", "messages": [{"role": "user", "content": "Where is my parcel?"}]}))
             .send()
     };
-    let code = |r: reqwest::Response| async move {
-        let status = r.status().as_u16();
-        let v: Value = r.json().await.unwrap_or(Value::Null);
-        (
-            status,
-            v["error"]["code"].as_str().unwrap_or("").to_string(),
-        )
-    };
     let consent = Some(&tokens.consent);
     let body = json!({"subject": subject, "purpose": "support", "evidence": "web-form-88"});
 
     assert_eq!(
-        code(ask(Some(subject)).await.unwrap()).await,
+        status_and_code(ask(Some(subject)).await.unwrap()).await,
         (403, "consent_required".into())
     );
     assert_eq!(
-        code(ask(None).await.unwrap()).await,
+        status_and_code(ask(None).await.unwrap()).await,
         (403, "consent_required".into()),
         "anonymous = block"
     );
@@ -682,7 +674,10 @@ async fn consent_decides_each_request_under_the_strict_policy() {
         .send()
         .await
         .unwrap();
-    assert_eq!(code(other).await, (403, "purpose_not_allowed".into()));
+    assert_eq!(
+        status_and_code(other).await,
+        (403, "purpose_not_allowed".into())
+    );
 
     assert_eq!(
         post(&proxy, "/admin/consent/withdraw", consent, body.clone())
@@ -691,7 +686,7 @@ async fn consent_decides_each_request_under_the_strict_policy() {
         200
     );
     assert_eq!(
-        code(ask(Some(subject)).await.unwrap()).await,
+        status_and_code(ask(Some(subject)).await.unwrap()).await,
         (403, "consent_required".into())
     );
     assert_eq!(
@@ -709,7 +704,7 @@ async fn consent_decides_each_request_under_the_strict_policy() {
         200
     );
     assert_eq!(
-        code(ask(Some(subject)).await.unwrap()).await,
+        status_and_code(ask(Some(subject)).await.unwrap()).await,
         (403, "processing_restricted".into())
     );
     assert_eq!(
@@ -762,16 +757,7 @@ async fn consent_decides_each_request_under_the_strict_policy() {
         "{metrics}"
     );
     assert!(!metrics.contains(subject));
-    let records = proxy
-        .server
-        .state
-        .audit
-        .as_ref()
-        .unwrap()
-        .query(Default::default())
-        .await
-        .unwrap();
-    let text = serde_json::to_string(&records).unwrap();
+    let text = proxy.audit_text().await;
     assert!(
         text.contains("\"consent\":\"withdrawn\"") && text.contains("\"lawful_basis\":\"consent\""),
         "{text}"

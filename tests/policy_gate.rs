@@ -5,22 +5,13 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::common::{start_proxy, FakeUpstream, TestProxy};
+use crate::common::{start_proxy, status_and_code, FakeUpstream, TestProxy};
 
 const BLOCK_EMAIL: &str = "id = \"tight\"\nversion = \"1\"\n[actions]\nEMAIL = \"block\"\n[processing]\npurposes = [\"support\", \"billing\"]\ndefault_purpose = \"support\"\n";
 const LOOSE: &str = "id = \"loose\"\nversion = \"1\"\n[actions]\nEMAIL = \"allow\"\n";
 
 fn chat(text: &str) -> Value {
     json!({"model": "m", "messages": [{"role": "user", "content": text}]})
-}
-
-async fn code_of(resp: reqwest::Response) -> (u16, String) {
-    let status = resp.status().as_u16();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
-    (
-        status,
-        v["error"]["code"].as_str().unwrap_or("").to_string(),
-    )
 }
 
 async fn proxy_with(
@@ -71,7 +62,7 @@ async fn a_caller_header_cannot_pick_a_weaker_policy() {
         .send()
         .await
         .unwrap();
-    assert_eq!(code_of(resp).await, (400, "pii_blocked".into()));
+    assert_eq!(status_and_code(resp).await, (400, "pii_blocked".into()));
     assert!(up.requests().is_empty(), "nothing reached the upstream");
     // The app's real key does select its route's policy.
     let resp = proxy
@@ -130,7 +121,8 @@ async fn purposes_come_from_the_route_or_a_checked_header() {
     // A purpose the policy does not list, or a malformed one: refused, not forwarded.
     let before = up.requests().len();
     for bad in ["marketing", "Support!", "x".repeat(65).leak() as &str] {
-        let (status, code) = code_of(send("/v1/chat/completions", Some(bad)).await.unwrap()).await;
+        let (status, code) =
+            status_and_code(send("/v1/chat/completions", Some(bad)).await.unwrap()).await;
         assert_eq!(
             (status, code.as_str()),
             (403, "purpose_not_allowed"),
@@ -145,22 +137,14 @@ async fn purposes_come_from_the_route_or_a_checked_header() {
             .status(),
         200
     );
-    let (status, code) = code_of(send("/v1/messages", Some("support")).await.unwrap()).await;
+    let (status, code) =
+        status_and_code(send("/v1/messages", Some("support")).await.unwrap()).await;
     assert_eq!((status, code.as_str()), (403, "purpose_not_allowed"));
     assert_eq!(up.requests().len(), before + 1);
     // The purpose header is privgate's: never forwarded.
     assert!(!up.last().headers.contains_key("x-privgate-purpose"));
     // The audit record carries the purpose and the lawful basis.
-    let records = proxy
-        .server
-        .state
-        .audit
-        .as_ref()
-        .unwrap()
-        .query(Default::default())
-        .await
-        .unwrap();
-    let text = serde_json::to_string(&records).unwrap();
+    let text = proxy.audit_text().await;
     assert!(text.contains("\"purpose\":\"billing\""), "{text}");
     assert!(
         text.contains("\"lawful_basis\":\"legitimate_interests\""),
@@ -183,7 +167,10 @@ async fn anonymous_requests_follow_the_policy_rule() {
     .await;
     // No subject: refused with a stable code that names no value.
     let resp = proxy.post("/v1/chat/completions", &chat("hello")).await;
-    assert_eq!(code_of(resp).await, (400, "subject_required".into()));
+    assert_eq!(
+        status_and_code(resp).await,
+        (400, "subject_required".into())
+    );
     assert!(up.requests().is_empty());
     // A subject by header or by the provider's user field: forwarded; the header never leaves.
     let resp = proxy
@@ -287,16 +274,7 @@ async fn monitor_mode_records_the_refusal_it_would_make_and_forwards_unchanged()
     let resp = proxy.post("/v1/chat/completions", &body).await;
     assert_eq!(resp.status(), 200, "monitor never refuses");
     assert_eq!(up.last().json(), body, "forwarded unchanged");
-    let records = proxy
-        .server
-        .state
-        .audit
-        .as_ref()
-        .unwrap()
-        .query(Default::default())
-        .await
-        .unwrap();
-    let text = serde_json::to_string(&records).unwrap();
+    let text = proxy.audit_text().await;
     assert!(text.contains("\"consent\":\"missing\""), "{text}");
     assert!(text.contains("\"lawful_basis\":\"consent\""), "{text}");
     assert!(

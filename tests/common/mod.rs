@@ -52,6 +52,13 @@ impl TestProxy {
             .unwrap()
     }
 
+    /// Every audit record so far, decrypted, as one JSON text (for `contains` checks).
+    pub async fn audit_text(&self) -> String {
+        let audit = self.server.state.audit.as_ref().expect("audit is on");
+        let records = audit.query(Default::default()).await.unwrap();
+        serde_json::to_string(&records).unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
@@ -61,6 +68,16 @@ impl TestProxy {
             .await
             .unwrap()
     }
+}
+
+/// A response's status and privgate error `code` (empty when it has none).
+pub async fn status_and_code(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let v: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
+    (
+        status,
+        v["error"]["code"].as_str().unwrap_or("").to_string(),
+    )
 }
 
 /// A client trusting `ca`, resolving `localhost` to `addr`.
