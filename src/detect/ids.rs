@@ -300,6 +300,13 @@ impl Ids {
                 if i < done || i < back {
                     continue;
                 }
+                // The validator needs a hex digit before this separator and the next separator
+                // in place: testing those two bytes first sets aside the full stops and hyphens of
+                // prose (most hits) without slicing or parsing.
+                let next_sep = if sep == b'.' { i + 5 } else { i + 3 };
+                if b.get(next_sep) != Some(&sep) || !b[i - 1].is_ascii_hexdigit() {
+                    continue;
+                }
                 let (s, e) = (i - back, i - back + len);
                 if e > b.len() || !b[s..e].is_ascii() {
                     continue;

@@ -626,7 +626,7 @@ const FAMOUS: &[&str] = &[
 /// Compiled PERSON recognizer.
 pub struct Names {
     /// Lexicon: fx-hash of a lower-cased word → `FIRST | LAST | STOP | TITLE | WEAK | CUE_END`.
-    lex: HashMap<u64, u8, BuildHasherDefault<IdHasher>>,
+    lex: Lexicon,
     first_len: usize,
     last_len: usize,
     cn: HashSet<String>,
@@ -915,6 +915,59 @@ fn fold_accent(c: char) -> char {
     }
 }
 
+/// The name lexicon as one flat open-addressing table of `u64` slots: a slot holds a word key's
+/// upper 56 bits and, in its low byte, the word's flags (never zero for a listed word, so a zero
+/// slot is empty). A look-up is one index computation and, almost always, one slot compare:
+/// cheaper than a general hash map's group probe, and it runs for every capitalised word.
+struct Lexicon {
+    slots: Vec<u64>,
+    mask: usize,
+}
+
+impl Lexicon {
+    /// Packs `entries` (key → non-zero flags) at a load factor of at most a half. Two keys equal
+    /// in their upper 56 bits (never seen; about one chance in 10^7 for the bundled lists) share
+    /// a slot and their flags.
+    fn new(entries: &HashMap<u64, u8, BuildHasherDefault<IdHasher>>) -> Lexicon {
+        let n = (entries.len() * 2).next_power_of_two().max(16);
+        let mut lex = Lexicon {
+            slots: vec![0; n],
+            mask: n - 1,
+        };
+        for (&k, &f) in entries {
+            let mut i = lex.index(k);
+            loop {
+                let s = lex.slots[i];
+                if s == 0 || (s ^ k) & !0xFF == 0 {
+                    lex.slots[i] = (k & !0xFF) | u64::from(f) | (s & 0xFF);
+                    break;
+                }
+                i = (i + 1) & lex.mask;
+            }
+        }
+        lex
+    }
+
+    fn index(&self, k: u64) -> usize {
+        (k >> 8) as usize & self.mask
+    }
+
+    /// The flags of the word with key `k` (0 when not listed).
+    fn get(&self, k: u64) -> u8 {
+        let mut i = self.index(k);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return 0;
+            }
+            if (s ^ k) & !0xFF == 0 {
+                return s as u8;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
 /// The keys are already hashes: use them as they are.
 #[derive(Default)]
 struct IdHasher(u64);
@@ -937,6 +990,20 @@ impl Hasher for IdHasher {
 struct Tok {
     s: usize,
     e: usize,
+}
+
+/// Calls `visit` on every candidate byte (see [`candidate_bits`]) of `b[k..k + n]`, in order,
+/// eight bytes at a time; `n` is a multiple of eight.
+fn candidates8(b: &[u8], k: usize, n: usize, visit: &mut impl FnMut(usize)) {
+    for q in (k..k + n).step_by(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[q..q + 8]);
+        let mut m = candidate_bits(u64::from_le_bytes(w));
+        while m != 0 {
+            visit(q + (m.trailing_zeros() / 8) as usize);
+            m &= m - 1;
+        }
+    }
 }
 
 /// SWAR test of eight bytes: the high bit of each result byte is set when that byte is an ASCII
@@ -1024,7 +1091,7 @@ impl Names {
             cn_cues,
             intro_finders,
             intro_at,
-            lex,
+            lex: Lexicon::new(&lex),
             first_len,
             last_len,
             cn_single: words(CN_SURNAMES)
@@ -1178,13 +1245,18 @@ impl Names {
             if i < next_free {
                 return;
             }
-            let Some(first) = t[i..].chars().next() else {
-                return;
+            // An ASCII candidate byte is a capital already; only a lead byte needs decoding.
+            let mut j = if b[i] < 0x80 {
+                i + 1
+            } else {
+                let Some(first) = t[i..].chars().next() else {
+                    return;
+                };
+                if !first.is_uppercase() {
+                    return;
+                }
+                i + first.len_utf8()
             };
-            if !first.is_uppercase() {
-                return;
-            }
-            let mut j = i + first.len_utf8();
             while j < b.len() {
                 let d = b[j];
                 if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
@@ -1210,26 +1282,20 @@ impl Names {
         let mut k = 0;
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
         // multi-byte lead byte".
-        while k + 8 <= b.len() {
-            // Most 32-byte stretches of running text hold no capital: skip them with one
-            // (vectorised) test.
-            if k + 32 <= b.len()
-                && b[k..k + 32].iter().fold(0u8, |a, &c| {
-                    a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
-                }) == 0
-            {
-                k += 32;
-                continue;
+        // Most 32-byte blocks of running text hold no capital: one (vectorised) test skips such
+        // a block; the others are examined as four eight-byte words.
+        while k + 32 <= b.len() {
+            let any = b[k..k + 32].iter().fold(0u8, |a, &c| {
+                a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
+            });
+            if any != 0 {
+                candidates8(b, k, 32, &mut visit);
             }
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&b[k..k + 8]);
-            let mut m = candidate_bits(u64::from_le_bytes(w));
-            while m != 0 {
-                visit(k + (m.trailing_zeros() / 8) as usize);
-                m &= m - 1;
-            }
-            k += 8;
+            k += 32;
         }
+        let n8 = (b.len() - k) / 8 * 8;
+        candidates8(b, k, n8, &mut visit);
+        k += n8;
         for (i, &c) in b.iter().enumerate().skip(k) {
             if c.is_ascii_uppercase() || c >= 0xC0 {
                 visit(i);
@@ -1242,11 +1308,14 @@ impl Names {
     /// up again without them ("Amélie" → `amelie`, "Gómez" → `gomez`), hashing the folded
     /// bytes directly (no allocation).
     fn flags(&self, w: &str) -> u8 {
-        match self.lex.get(&key(w)) {
-            Some(&f) => f,
+        match self.lex.get(key(w)) {
+            0 => {}
+            f => return f,
+        }
+        match () {
             // A hyphenated name whose every part is listed ("Kai-Uwe", "Hartley-Brown") has the
             // kinds all its parts share.
-            None if w.contains('-') => {
+            _ if w.contains('-') => {
                 let mut f = FIRST_F | LAST_F;
                 for part in w.split('-') {
                     if part.is_empty() {
@@ -1256,16 +1325,16 @@ impl Names {
                 }
                 f
             }
-            None if !w.is_ascii() => {
+            _ if !w.is_ascii() => {
                 // Rare (a non-ASCII word not in the lists): one small allocation.
                 let folded: String = w
                     .chars()
                     .flat_map(char::to_lowercase)
                     .map(fold_accent)
                     .collect();
-                self.lex.get(&key(&folded)).copied().unwrap_or(0)
+                self.lex.get(key(&folded))
             }
-            None => 0,
+            _ => 0,
         }
     }
 
@@ -1306,11 +1375,17 @@ impl Names {
                 continue;
             }
             let w = &t[s..e];
-            let w = w
-                .strip_suffix("'s")
-                .or_else(|| w.strip_suffix("’s"))
-                .unwrap_or(w)
-                .trim_end_matches(['\'', '’', '-']);
+            // Most words end in an ASCII letter not after an apostrophe: nothing to trim.
+            let plain =
+                b[e - 1].is_ascii_alphabetic() && !(e - s >= 2 && matches!(b[e - 2], b'\'' | 0x99));
+            let w = if plain {
+                w
+            } else {
+                w.strip_suffix("'s")
+                    .or_else(|| w.strip_suffix("’s"))
+                    .unwrap_or(w)
+                    .trim_end_matches(['\'', '’', '-'])
+            };
             let e = s + w.len();
             if w.len() == 1
                 && (t[e..].starts_with(". ") || t[e..].starts_with(' '))
@@ -1527,9 +1602,6 @@ impl Names {
                 && (before_trim.len() == c.len()
                     || !before_trim[before_trim.len() - c.len() - 1].is_ascii_alphanumeric())
         };
-        if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
-            return None;
-        }
         // The last space-free token before ("regards,", "is"). Token edges sit next to ASCII
         // bytes (or at `lo`), so slicing the text there never fails; `get` keeps that checked
         // without re-validating the bytes as UTF-8.
@@ -1544,6 +1616,11 @@ impl Names {
             if tok.is_empty() || self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) == 0 {
                 return None;
             }
+        }
+        // After "who was", "wer war", … a name is a public figure's (tested after the cheaper
+        // look-up above, which sets most capitalised words aside).
+        if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
+            return None;
         }
         // The last word before (letters, dots, non-ASCII), for titles and weak cues.
         let mut ws = bt_len;
