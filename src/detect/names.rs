@@ -992,16 +992,23 @@ struct Tok {
     e: usize,
 }
 
-/// Calls `visit` on every candidate byte (see [`candidate_bits`]) of `b[k..k + n]`, in order,
-/// eight bytes at a time; `n` is a multiple of eight.
-fn candidates8(b: &[u8], k: usize, n: usize, visit: &mut impl FnMut(usize)) {
+/// Calls `visit` on the candidate bytes (see [`candidate_bits`]) of `b[k..k + n]`, in order,
+/// eight bytes at a time; `n` is a multiple of eight. `visit` returns where the word it took
+/// (if any) ends: candidates before that (the other capitals of "IBAN") are not visited.
+fn candidates8(b: &[u8], k: usize, n: usize, visit: &mut impl FnMut(usize) -> usize) {
     for q in (k..k + n).step_by(8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(&b[q..q + 8]);
         let mut m = candidate_bits(u64::from_le_bytes(w));
         while m != 0 {
-            visit(q + (m.trailing_zeros() / 8) as usize);
+            let free = visit(q + (m.trailing_zeros() / 8) as usize);
             m &= m - 1;
+            if free >= q + 8 {
+                break;
+            }
+            if free > q {
+                m &= !0u64 << ((free - q) * 8);
+            }
         }
     }
 }
@@ -1241,19 +1248,24 @@ impl Names {
         let mut next_free = 0;
         // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
         // boundaries) are examined, in order, as the scan below finds them.
-        let mut visit = |i: usize| {
+        let mut visit = |i: usize| -> usize {
             if i < next_free {
-                return;
+                return next_free;
             }
             // An ASCII candidate byte is a capital already; only a lead byte needs decoding.
             let mut j = if b[i] < 0x80 {
                 i + 1
             } else {
+                // Lead bytes E3–E9 start U+3000–U+9FFF (CJK, kana, their punctuation): no
+                // upper-case letter there, and Chinese text is made of them.
+                if (0xE3..=0xE9).contains(&b[i]) {
+                    return next_free;
+                }
                 let Some(first) = t[i..].chars().next() else {
-                    return;
+                    return next_free;
                 };
                 if !first.is_uppercase() {
-                    return;
+                    return next_free;
                 }
                 i + first.len_utf8()
             };
@@ -1278,6 +1290,7 @@ impl Names {
             }
             out.push((i, j));
             next_free = j;
+            j
         };
         let mut k = 0;
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
