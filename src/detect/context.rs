@@ -617,10 +617,11 @@ impl Context {
         v
     }
 
-    /// The same as [`Context::all_of`], searching only around `anchors`: every cue of this
-    /// automaton must contain one of them with at most [`ANCHOR_MARGIN`] bytes on either side.
+    /// The same as [`Context::all_of`], searching only around `anchors` (`(position, length)` of
+    /// every occurrence of every anchor literal): every cue of this automaton must contain one of
+    /// them with at most [`ANCHOR_MARGIN`] bytes on either side.
     ///
-    /// SIMD substring searches find the anchors; the automaton runs only on the merged windows
+    /// A SIMD search finds the anchors (see `anchors`); the automaton runs only on the merged windows
     /// around them. Every cue occurrence lies inside one window, so a window holds exactly the
     /// whole-text matches inside it and no whole-text match crosses a window's edge: the result is
     /// the whole-text search's, without running the automaton (and its prefilter, which on
@@ -628,21 +629,18 @@ impl Context {
     pub fn all_near(
         &self,
         text: &str,
-        anchors: &[memchr::memmem::Finder<'_>],
+        anchors: impl IntoIterator<Item = (usize, usize)>,
         kinds: &[Ctx],
     ) -> Vec<Hit> {
-        let b = text.as_bytes();
-        let mut spots: Vec<(usize, usize)> = Vec::new();
-        for a in anchors {
-            for p in a.find_iter(b) {
+        let mut spots: Vec<(usize, usize)> = anchors
+            .into_iter()
+            .map(|(p, len)| {
                 let lo = floor_boundary(text, p.saturating_sub(ANCHOR_MARGIN));
-                let hi = ceil_boundary(text, p + a.needle().len() + ANCHOR_MARGIN);
-                spots.push((lo, hi));
-            }
-        }
-        if anchors.len() > 1 {
-            spots.sort_unstable();
-        }
+                let hi = ceil_boundary(text, p + len + ANCHOR_MARGIN);
+                (lo, hi)
+            })
+            .collect();
+        spots.sort_unstable();
         let mut windows: Vec<(usize, usize)> = Vec::with_capacity(spots.len());
         for (lo, hi) in spots {
             super::push_window(&mut windows, lo, hi);
@@ -705,8 +703,9 @@ mod tests {
             let c = Context::with_kinds(&[Ctx::Passport]).unwrap();
             let lower = s.to_ascii_lowercase();
             let want: Vec<_> = c.all_of(&lower, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
-            let anchors: Vec<_> = PASSPORT_ANCHORS.iter().map(|a| memchr::memmem::Finder::new(a.as_bytes())).collect();
-            let got: Vec<_> = c.all_near(&lower, &anchors, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
+            let anchors = super::super::anchors::Anchors::new(&[super::super::anchors::Group::Passport]);
+            let spots = anchors.find(lower.as_bytes()).into_iter().map(|h| (h.pos, h.len));
+            let got: Vec<_> = c.all_near(&lower, spots, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
             proptest::prop_assert_eq!(got, want);
         }
     }

@@ -26,6 +26,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 mod address;
+mod anchors;
 mod boost;
 mod context;
 pub mod custom;
@@ -260,6 +261,8 @@ pub(crate) struct Scan<'a> {
     pub digit_runs: Vec<(usize, usize)>,
     /// Cue automaton.
     pub ctx: &'a context::Context,
+    /// Every occurrence of the gating literals in `lower` (see `anchors`), in text order.
+    pub anchors: Vec<anchors::AnchorHit>,
     /// The wanted entity types, one bit each (see [`entity_mask`]).
     wanted: u64,
 }
@@ -377,6 +380,7 @@ impl<'a> Scan<'a> {
             has_cjk,
             digit_runs,
             ctx,
+            anchors: Vec::new(),
             wanted,
         }
     }
@@ -493,8 +497,9 @@ pub struct Detector {
     /// Small automatons telling whether cue-only recognizers can find anything at all.
     birth_cues: context::Context,
     passport_cues: context::Context,
-    /// Substring searchers for [`context::PASSPORT_ANCHORS`], built once (not per call).
-    passport_anchors: Vec<memchr::memmem::Finder<'static>>,
+    /// The literals that gate the URL, secret, passport and self-introduction searches, for
+    /// the wanted entity types: one search per call (see `anchors`).
+    anchors: anchors::Anchors,
     addresses: address::Addresses,
     names: names::Names,
     /// National identifiers, MAC and wallet addresses.
@@ -533,10 +538,21 @@ impl Detector {
         Ok(Detector {
             birth_cues: small(context::Ctx::Birth)?,
             passport_cues: small(context::Ctx::Passport)?,
-            passport_anchors: context::PASSPORT_ANCHORS
+            anchors: {
+                use anchors::Group as G;
+                let wanted = |e: &EntityType| config.entities.contains(e);
+                let groups: Vec<G> = [
+                    (EntityType::Url, G::Url),
+                    (EntityType::ApiKey, G::Secret),
+                    (EntityType::Passport, G::Passport),
+                    (EntityType::Person, G::Intro),
+                ]
                 .iter()
-                .map(|a| memchr::memmem::Finder::new(a.as_bytes()))
-                .collect(),
+                .filter(|(e, _)| wanted(e))
+                .map(|&(_, g)| g)
+                .collect();
+                anchors::Anchors::new(&groups)
+            },
             allow: config.allow_list.iter().map(|s| s.to_lowercase()).collect(),
             wanted: entity_mask(&config.entities),
             ctx,
@@ -562,19 +578,19 @@ impl Detector {
         }
         let norm = normalize::normalize(text);
         let t: &str = &norm.text;
-        let scan = Scan::new(t, &self.ctx, self.wanted);
+        let mut scan = Scan::new(t, &self.ctx, self.wanted);
+        scan.anchors = self.anchors.find(scan.lower.as_bytes());
         let mut cands = Vec::with_capacity(32);
         // Passports and dates of birth are only reported near their cues, so they are searched
-        // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照: SIMD
-        // substring searches find those, and the automaton runs only around them.
+        // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照 (the
+        // call's literal search found those), and the automaton runs only around them.
         let mut passport_windows = Vec::new();
         if scan.want(EntityType::Passport) && scan.digits >= 5 {
-            // The CJK anchor (second) cannot occur in text without CJK.
-            let anchors = if scan.has_cjk {
-                &self.passport_anchors[..]
-            } else {
-                &self.passport_anchors[..1]
-            };
+            let anchors = scan
+                .anchors
+                .iter()
+                .filter(|h| h.group == anchors::Group::Passport)
+                .map(|h| (h.pos, h.len));
             for h in self
                 .passport_cues
                 .all_near(&scan.lower, anchors, &[context::Ctx::Passport])

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::anchors::Group;
 use super::context::floor_boundary;
 use super::{EntityType, Finding, Scan};
 
@@ -633,9 +634,6 @@ pub struct Names {
     /// The one-character surnames of `cn`, looked up without building a `String` per char.
     cn_single: HashSet<char>,
     cn_cues: aho_corasick::AhoCorasick,
-    /// Self-introductions a lower-case name may follow ("my name is priya natarajan"): one
-    /// substring searcher per anchor of [`INTRO_ANCHORS`].
-    intro_finders: Vec<memchr::memmem::Finder<'static>>,
     /// Per phrase of [`INTRO`]: the index of its anchor and the anchor's offset in the phrase.
     intro_at: Vec<(usize, usize)>,
 }
@@ -655,9 +653,9 @@ const INTRO: &[&str] = &[
 
 /// Substrings that every [`INTRO`] phrase contains one of, searched instead of the phrases: the
 /// phrases start with very common bytes (`my`, `me`, `ich`, `je`), so a search for them stops at
-/// many false candidates, while `memmem` searchers for these anchors pick rare bytes to look for.
-/// A phrase is then confirmed in place around each anchor hit.
-const INTRO_ANCHORS: &[&str] = &["name", "ich hei", "appelle ", "llamo ", "nombre es "];
+/// many false candidates, while these anchors are rarer (found by `anchors`). A phrase is then
+/// confirmed in place around each anchor hit.
+pub(crate) const INTRO_ANCHORS: &[&str] = &["name", "ich hei", "appelle ", "llamo ", "nombre es "];
 
 /// Chinese cues followed by a name.
 const CN_NAME_BEFORE: &[&str] = &[
@@ -1054,10 +1052,6 @@ impl Names {
                 name: "cn_name_cues".into(),
                 reason: e.to_string(),
             })?;
-        let intro_finders = INTRO_ANCHORS
-            .iter()
-            .map(|a| memchr::memmem::Finder::new(a.as_bytes()).into_owned())
-            .collect();
         let intro_at = INTRO
             .iter()
             .map(|p| {
@@ -1096,7 +1090,6 @@ impl Names {
         }
         Ok(Names {
             cn_cues,
-            intro_finders,
             intro_at,
             lex: Lexicon::new(&lex),
             first_len,
@@ -1166,7 +1159,7 @@ impl Names {
 
     /// Names written in lower case right after a self-introduction ("me llamo carlos gómez"):
     /// the first word must be a listed name; a second word is taken when it is listed too or
-    /// ends the clause. One `memmem` pass per anchor over the lower-cased copy.
+    /// ends the clause. The anchors come from the call's one literal search (`anchors`).
     fn lower_case(
         &self,
         scan: &Scan<'_>,
@@ -1185,12 +1178,11 @@ impl Names {
         // another or itself (each ends in a space that starts none), so this is exactly what a
         // non-overlapping multi-phrase search reports.
         let mut hits: Vec<(usize, usize)> = Vec::new();
-        for (k, finder) in self.intro_finders.iter().enumerate() {
-            for a in finder.find_iter(lower) {
-                for (p, &(pk, off)) in INTRO.iter().zip(&self.intro_at) {
-                    if pk == k && a >= off && lower[a - off..].starts_with(p.as_bytes()) {
-                        hits.push((a - off, a - off + p.len()));
-                    }
+        for h in scan.anchors.iter().filter(|h| h.group == Group::Intro) {
+            let (k, a) = (h.index, h.pos);
+            for (p, &(pk, off)) in INTRO.iter().zip(&self.intro_at) {
+                if pk == k && a >= off && lower[a - off..].starts_with(p.as_bytes()) {
+                    hits.push((a - off, a - off + p.len()));
                 }
             }
         }

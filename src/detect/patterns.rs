@@ -7,6 +7,7 @@
 
 use regex::Regex;
 
+use super::anchors::Group;
 use super::context::{Ctx, Hit};
 use super::validators as v;
 use super::{EntityType, Finding, Scan};
@@ -26,11 +27,22 @@ pub struct Patterns {
     assign: Regex,
     keyword_token: Regex,
     secret_words: aho_corasick::AhoCorasick,
-    /// Every secret keyword contains one of these (SIMD substring searches).
-    secret_anchors: Vec<memchr::memmem::Finder<'static>>,
-    /// URL gates: `://`, `www.`, `.com/`, `t.me/` (searchers built once, not per call).
-    url_gates: [memchr::memmem::Finder<'static>; 4],
 }
+
+/// URL gates: every URL the patterns find has `://` or `www.` (the first two), every profile path
+/// a known host ending in `.com/` or `t.me/` (the last two). Found by `anchors`.
+pub(crate) const URL_GATES: &[&str] = &["://", "www.", ".com/", "t.me/"];
+
+/// Every secret keyword contains one of these. Found by `anchors`.
+pub(crate) const SECRET_ANCHORS: &[&str] = &[
+    "key",
+    "token",
+    "secret",
+    "passw",
+    "pwd",
+    "bearer",
+    "mot de passe",
+];
 
 fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
     Regex::new(pat).map_err(|e| super::DetectError::Pattern {
@@ -120,24 +132,6 @@ impl Patterns {
             reason: e.to_string(),
         })?;
         Ok(Patterns {
-            url_gates: [
-                memchr::memmem::Finder::new(b"://"),
-                memchr::memmem::Finder::new(b"www."),
-                memchr::memmem::Finder::new(b".com/"),
-                memchr::memmem::Finder::new(b"t.me/"),
-            ],
-            secret_anchors: [
-                "key",
-                "token",
-                "secret",
-                "passw",
-                "pwd",
-                "bearer",
-                "mot de passe",
-            ]
-            .iter()
-            .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
-            .collect(),
             secret_words,
             email: re(
                 "email",
@@ -237,12 +231,15 @@ impl Patterns {
 
     fn urls(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        // SIMD substring gates: every URL here has "://" or "www.", every profile path a "/" after
-        // a known host.
-        let lower = scan.lower.as_bytes();
-        let [scheme, www, dotcom, tme] = &self.url_gates;
-        let schemeful = scheme.find(lower).is_some() || www.find(lower).is_some();
-        let social = dotcom.find(lower).is_some() || tme.find(lower).is_some();
+        // Gates (see [`URL_GATES`]): every URL here has "://" or "www.", every profile path a
+        // "/" after a known host.
+        let gate = |lits: std::ops::Range<usize>| {
+            scan.anchors
+                .iter()
+                .any(|h| h.group == Group::Url && lits.contains(&h.index))
+        };
+        let schemeful = gate(0..2);
+        let social = gate(2..4);
         let urls = if schemeful {
             Some(self.url.find_iter(scan.text))
         } else {
@@ -310,12 +307,10 @@ impl Patterns {
         // window; overlapping windows are merged, so no keyword is seen twice).
         let lower = scan.lower.as_str();
         let mut wins: Vec<(usize, usize)> = Vec::new();
-        for f in &self.secret_anchors {
-            for p in f.find_iter(lower.as_bytes()) {
-                let lo = super::context::floor_boundary(lower, p.saturating_sub(16));
-                let hi = super::context::ceil_boundary(lower, p + f.needle().len() + 16);
-                wins.push((lo, hi));
-            }
+        for h in scan.anchors.iter().filter(|h| h.group == Group::Secret) {
+            let lo = super::context::floor_boundary(lower, h.pos.saturating_sub(16));
+            let hi = super::context::ceil_boundary(lower, h.pos + h.len + 16);
+            wins.push((lo, hi));
         }
         wins.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(wins.len());
