@@ -259,6 +259,10 @@ pub(crate) struct Scan<'a> {
     pub has_cjk: bool,
     /// Every run of ASCII digits, `(start, end)`.
     pub digit_runs: Vec<(usize, usize)>,
+    /// Per digit run, the digits of the maximal run of [`numeric_byte`]s holding it: no number
+    /// made of such bytes through that digit run can have more (see
+    /// [`Scan::digit_class_runs`]).
+    numeric_digits: Vec<u32>,
     /// Cue automaton.
     pub ctx: &'a context::Context,
     /// Every occurrence of the gating literals in `lower` (see `anchors`), in text order.
@@ -300,6 +304,16 @@ fn entity_bit(e: EntityType) -> u64 {
 /// The mask of every type in `entities`.
 fn entity_mask(entities: &BTreeSet<EntityType>) -> u64 {
     entities.iter().fold(0, |m, &e| m | entity_bit(e))
+}
+
+/// The bytes numbers are written with: digits, `X`/`x` (PRC ID check digit) and the separators
+/// `( ) + - . /` and space. Every class of [`Scan::digit_class_runs`] is a subset.
+fn numeric_byte(c: u8) -> bool {
+    c.is_ascii_digit()
+        || matches!(
+            c,
+            b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/' | b'X' | b'x'
+        )
 }
 
 /// Adds `(lo, hi)` to sorted, merged `windows`.
@@ -368,6 +382,23 @@ impl<'a> Scan<'a> {
             digits += i - rs;
             digit_runs.push((rs, i));
         }
+        // Digit runs joined by numeric bytes form one cluster; each run gets its cluster's digits.
+        let mut numeric_digits = vec![0u32; digit_runs.len()];
+        let mut k = 0;
+        while k < digit_runs.len() {
+            let mut j = k;
+            let mut n = (digit_runs[k].1 - digit_runs[k].0) as u32;
+            while j + 1 < digit_runs.len()
+                && bytes[digit_runs[j].1..digit_runs[j + 1].0]
+                    .iter()
+                    .all(|&c| numeric_byte(c))
+            {
+                j += 1;
+                n += (digit_runs[j].1 - digit_runs[j].0) as u32;
+            }
+            numeric_digits[k..=j].fill(n);
+            k = j + 1;
+        }
         Scan {
             text,
             lower: text.to_ascii_lowercase(),
@@ -379,6 +410,7 @@ impl<'a> Scan<'a> {
             has_non_ascii,
             has_cjk,
             digit_runs,
+            numeric_digits,
             ctx,
             anchors: Vec::new(),
             wanted,
@@ -404,16 +436,33 @@ impl<'a> Scan<'a> {
         min_digits: usize,
         start: impl Fn(&[u8], usize, usize) -> bool,
     ) -> Vec<(usize, usize)> {
+        self.runs_of(class, min_digits, start, false)
+    }
+
+    /// [`Scan::class_runs`]; with `numeric`, `class` holds only [`numeric_byte`]s, so a digit
+    /// run whose numeric cluster has fewer than `min_digits` digits starts no run (any run
+    /// through it has fewer): in prose, where numbers are short, nearly every run is set aside
+    /// by one comparison.
+    fn runs_of(
+        &self,
+        class: impl Fn(u8) -> bool,
+        min_digits: usize,
+        start: impl Fn(&[u8], usize, usize) -> bool,
+        numeric: bool,
+    ) -> Vec<(usize, usize)> {
         let b = self.bytes;
         let mut out = Vec::new();
         // Current run: start, end, digits seen.
         let mut cur: Option<(usize, usize, usize)> = None;
-        for &(rs, re) in &self.digit_runs {
+        for (k, &(rs, re)) in self.digit_runs.iter().enumerate() {
             if let Some((_, hi, n)) = cur.as_mut() {
                 if rs < *hi {
                     *n += re - rs;
                     continue;
                 }
+            }
+            if numeric && (self.numeric_digits[k] as usize) < min_digits {
+                continue;
             }
             if !start(b, rs, re) {
                 continue;
@@ -443,13 +492,18 @@ impl<'a> Scan<'a> {
         out
     }
 
-    /// [`Scan::class_runs`] started from every digit run.
+    /// [`Scan::class_runs`] started from every digit run, for a `class` of [`numeric_byte`]s
+    /// only (digits, `X`/`x` and the separators of written numbers).
     pub fn digit_class_runs(
         &self,
         class: impl Fn(u8) -> bool,
         min_digits: usize,
     ) -> Vec<(usize, usize)> {
-        self.class_runs(class, min_digits, |_, _, _| true)
+        debug_assert!(
+            (0..=255u8).all(|c| !class(c) || numeric_byte(c)),
+            "digit_class_runs needs a class of numeric bytes"
+        );
+        self.runs_of(class, min_digits, |_, _, _| true, true)
     }
 
     /// Like [`Scan::find_in`], over the lower-cased copy (same offsets).
@@ -875,6 +929,25 @@ mod tests {
             }
             proptest::prop_assert_eq!(scan.digits, want.iter().map(|r| r.1 - r.0).sum::<usize>());
             proptest::prop_assert_eq!(scan.digit_runs, want);
+        }
+
+        /// The numeric-cluster gate of `digit_class_runs` drops only runs that could not hold
+        /// enough digits: the runs are those of the ungated search.
+        #[test]
+        fn numeric_gate_keeps_every_run(s in "([0-9]{1,5}|[ ()+./xX-]{1,3}|[a-z]{1,3}){0,30}", min in 1usize..14) {
+            let d = test_detector();
+            let scan = Scan::new(&s, &d.ctx, d.wanted);
+            let classes: [fn(u8) -> bool; 3] = [
+                |c| c.is_ascii_digit() || c == b' ' || c == b'-',
+                |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/'),
+                |c| c.is_ascii_digit() || c == b'X' || c == b'x',
+            ];
+            for class in classes {
+                proptest::prop_assert_eq!(
+                    scan.digit_class_runs(class, min),
+                    scan.runs_of(class, min, |_, _, _| true, false)
+                );
+            }
         }
 
         #[test]
