@@ -111,45 +111,53 @@ fn is_street_prefix(w: &str) -> bool {
 /// Endings of street names glued to the street word ("Hauptstraße", "Snellmaninkatu"), lower
 /// case, and separate words after a name ("Kase põik").
 fn has_street_suffix(w: &str) -> bool {
-    // Literal patterns compile to length checks and integer compares, not memcmp calls.
-    w.ends_with("stra\u{df}e")
-        || w.ends_with("strasse")
-        || w.ends_with("str.")
-        || w.ends_with("weg")
-        || w.ends_with("platz")
-        || w.ends_with("allee")
-        || w.ends_with("gasse")
-        || w.ends_with("ring")
-        || w.ends_with("damm")
-        || w.ends_with("ufer")
-        || w.ends_with("chaussee")
-        || w.ends_with("katu")
-        || w.ends_with("tie")
-        || w.ends_with("vej")
-        || w.ends_with("gade")
-        || w.ends_with("vegen")
-        || w.ends_with("veien")
-        || w.ends_with("vegur")
-        || w.ends_with("vei")
-        || w.ends_with("gata")
-        || w.ends_with("gatan")
-        || w.ends_with("gr\u{e4}nd")
-        || w.ends_with("v\u{e4}g")
-        || w.ends_with("v\u{e4}gen")
-        || w.ends_with("straat")
-        || w.ends_with("laan")
-        || w.ends_with("wijk")
-        || w.ends_with("plein")
-        || w.ends_with("gracht")
-        || w.ends_with("kade")
-        || w.ends_with("utca")
-        || w.ends_with("\u{fa}tja")
-        || w.ends_with("cesta")
-        || w.ends_with("ulica")
-        || w.ends_with("p\u{f5}ik")
-        || w.ends_with("tee")
-        || w.ends_with("tn")
-        || w == "postfach"
+    // Dispatch on the last byte first: most words end in a byte no suffix ends in, and the rest
+    // are compared only with the few suffixes sharing that byte.
+    let Some(&last) = w.as_bytes().last() else {
+        return false;
+    };
+    match last {
+        b'e' => {
+            w.ends_with("stra\u{df}e")
+                || w.ends_with("strasse")
+                || w.ends_with("allee")
+                || w.ends_with("gasse")
+                || w.ends_with("chaussee")
+                || w.ends_with("tie")
+                || w.ends_with("gade")
+                || w.ends_with("kade")
+                || w.ends_with("tee")
+        }
+        b'.' => w.ends_with("str."),
+        b'g' => w.ends_with("weg") || w.ends_with("ring") || w.ends_with("v\u{e4}g"),
+        b'z' => w.ends_with("platz"),
+        b'm' => w.ends_with("damm"),
+        b'r' => w.ends_with("ufer") || w.ends_with("vegur"),
+        b'u' => w.ends_with("katu"),
+        b'j' => w.ends_with("vej"),
+        b'n' => {
+            w.ends_with("vegen")
+                || w.ends_with("veien")
+                || w.ends_with("gatan")
+                || w.ends_with("v\u{e4}gen")
+                || w.ends_with("laan")
+                || w.ends_with("plein")
+                || w.ends_with("tn")
+        }
+        b'i' => w.ends_with("vei"),
+        b'a' => {
+            w.ends_with("gata")
+                || w.ends_with("utca")
+                || w.ends_with("\u{fa}tja")
+                || w.ends_with("cesta")
+                || w.ends_with("ulica")
+        }
+        b'd' => w.ends_with("gr\u{e4}nd"),
+        b't' => w.ends_with("straat") || w.ends_with("gracht"),
+        b'k' => w.ends_with("wijk") || w.ends_with("p\u{f5}ik"),
+        b'h' => w == "postfach",
+        _ => false,
+    }
 }
 
 /// French street words after the number ("12, rue …", "5 avenue …").
@@ -208,27 +216,36 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
     while k < b.len() && matches!(b[k], b',' | b' ') && k < re + 3 {
         k += 1;
     }
-    let mut j = k;
-    while j < b.len() && is_word(b[j]) && j < k + 12 {
-        j += 1;
-    }
-    // "12 bis, rue …": the street word follows the repetition index.
-    if matches!(&b[k..j], b"bis" | b"ter") {
-        k = j;
-        while k < b.len() && matches!(b[k], b',' | b' ') && k < j + 3 {
-            k += 1;
-        }
-        j = k;
+    // Every French street word and repetition index starts with one of these letters: other
+    // words are not read at all.
+    if k < b.len()
+        && matches!(
+            b[k],
+            b'a' | b'b' | b'c' | b'i' | b'p' | b'q' | b'r' | b's' | b't'
+        )
+    {
+        let mut j = k;
         while j < b.len() && is_word(b[j]) && j < k + 12 {
             j += 1;
         }
-    }
-    if j > k
-        && lower.is_char_boundary(k)
-        && lower.is_char_boundary(j)
-        && is_street_after(&lower[k..j])
-    {
-        found |= AFTER;
+        // "12 bis, rue …": the street word follows the repetition index.
+        if matches!(&b[k..j], b"bis" | b"ter") {
+            k = j;
+            while k < b.len() && matches!(b[k], b',' | b' ') && k < j + 3 {
+                k += 1;
+            }
+            j = k;
+            while j < b.len() && is_word(b[j]) && j < k + 12 {
+                j += 1;
+            }
+        }
+        if j > k
+            && lower.is_char_boundary(k)
+            && lower.is_char_boundary(j)
+            && is_street_after(&lower[k..j])
+        {
+            found |= AFTER;
+        }
     }
     // Before: a glued suffix on the word right before, or a prefix word up to four words back.
     let mut end = rs;
@@ -236,10 +253,12 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
         while end > 0 && matches!(b[end - 1], b' ' | b',') {
             end -= 1;
         }
-        let mut start = end;
-        while start > 0 && is_word(b[start - 1]) && end - start < 40 {
-            start -= 1;
-        }
+        // The word: back to the last non-word byte, at most 40 bytes.
+        let floor = end.saturating_sub(40);
+        let start = b[floor..end]
+            .iter()
+            .rposition(|&c| !is_word(c))
+            .map_or(floor, |p| floor + p + 1);
         if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
             break;
         }
@@ -250,6 +269,10 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
         }
         if n == 0 && w.len() >= 2 && has_street_suffix(w) {
             found |= SUFFIX;
+        }
+        // Words further back can only add PREFIX again.
+        if found & PREFIX != 0 {
+            break;
         }
         end = start;
     }
@@ -329,18 +352,18 @@ impl Addresses {
 
     /// Runs the address recognizers.
     pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        self.house_first(scan, out);
+        self.near_street(scan, out);
+        self.whole_text(scan, out);
+        self.cue_led(scan, out);
+    }
+
+    /// House number first ("221B Baker Street …"): one anchored attempt per digit run that is
+    /// followed by a capitalised word.
+    #[inline(never)]
+    fn house_first(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let t = scan.text;
         let b = scan.bytes;
-        let mut push = |s: usize, e: usize, score: f32| {
-            out.push(Finding {
-                start: s,
-                end: e,
-                entity: EntityType::StreetAddress,
-                score,
-            })
-        };
-        // House number first ("221B Baker Street …"): one anchored attempt per digit run that is
-        // followed by a capitalised word.
         for &(rs, re_) in &scan.digit_runs {
             if !left_ok(b, rs) {
                 continue;
@@ -359,12 +382,18 @@ impl Addresses {
             if let Some(m) = self.en_anchored.find(&t[rs..hi]) {
                 let e = rs + m.end();
                 if right_ok(b, e) {
-                    push(rs, trim_end(t, rs, e), 0.85);
+                    push(out, rs, trim_end(t, rs, e), 0.85);
                 }
             }
         }
-        // Street word first or number last: only near a street word, and each grammar only near
-        // its own kind of street word (windows for de, fr, es, eu).
+    }
+
+    /// Street word first or number last: only near a street word, and each grammar only near
+    /// its own kind of street word (windows for de, fr, es, eu).
+    #[inline(never)]
+    fn near_street(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let t = scan.text;
+        let b = scan.bytes;
         let mut windows: [Vec<(usize, usize)>; 4] = Default::default();
         // Only digit runs next to a word ("Hauptstraße 12", "12, rue …", "ul. Asnyka 82") are
         // checked for a street word nearby, in a small slice.
@@ -404,25 +433,39 @@ impl Addresses {
         {
             for m in scan.find_in(re, &windows[k]) {
                 if left_ok(b, m.start()) && right_ok(b, m.end()) {
-                    push(m.start(), trim_end(t, m.start(), m.end()), score);
+                    push(out, m.start(), trim_end(t, m.start(), m.end()), score);
                 }
             }
         }
-        if scan.digits >= 8 {
+    }
+
+    /// US military and Chinese addresses, searched in the whole text when it can hold them.
+    #[inline(never)]
+    fn whole_text(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let t = scan.text;
+        let b = scan.bytes;
+        // Every military address holds "Box ": one substring search rules most texts out.
+        if scan.digits >= 8 && memchr::memmem::find(b, b"Box ").is_some() {
             for m in self.military.find_iter(t) {
                 if left_ok(b, m.start()) && right_ok(b, m.end()) {
-                    push(m.start(), m.end(), 0.9);
+                    push(out, m.start(), m.end(), 0.9);
                 }
             }
         }
         if scan.has_cjk {
             for m in self.zh.find_iter(t) {
-                push(m.start(), m.end(), 0.85);
+                push(out, m.start(), m.end(), 0.85);
             }
         }
-        // Cue-led capture and ZIP codes. Chinese addresses may carry no digit, so CJK text is
-        // searched whole; elsewhere an address has a number with a capitalised word (or a ZIP cue)
-        // near it, so only the text before such numbers is searched.
+    }
+
+    /// Cue-led capture and ZIP codes. Chinese addresses may carry no digit, so CJK text is
+    /// searched whole; elsewhere an address has a number with a capitalised word (or a ZIP cue)
+    /// near it, so only the text before such numbers is searched.
+    #[inline(never)]
+    fn cue_led(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let t = scan.text;
+        let b = scan.bytes;
         let kinds = [Ctx::Address, Ctx::Zip];
         let cues = if scan.has_cjk {
             self.cues.all_of(&scan.lower, &kinds)
@@ -467,16 +510,25 @@ impl Addresses {
                     let v = m.as_str();
                     let e = s + m.end();
                     if right_ok(b, e) && v.bytes().filter(u8::is_ascii_digit).count() >= 2 {
-                        push(s, e, 0.8);
+                        push(out, s, e, 0.8);
                     }
                 }
                 continue;
             }
             if let Some((s, e, score)) = capture(t, h.end, &self.suffixes) {
-                push(s, e, score);
+                push(out, s, e, score);
             }
         }
     }
+}
+
+fn push(out: &mut Vec<Finding>, start: usize, end: usize, score: f32) {
+    out.push(Finding {
+        start,
+        end,
+        entity: EntityType::StreetAddress,
+        score,
+    });
 }
 
 /// A line that starts a new field ("Phone: …", "Passport on file: …").
@@ -671,6 +723,107 @@ fn capture(
 mod tests {
     use crate::detect::EntityType;
 
+    /// The suffix test as first written (a chain of `ends_with`): the reference for the faster one.
+    /// [`super::street_near`] as first written: the reference for the faster one.
+    fn street_near_ref(lower: &str, rs: usize, re: usize) -> u8 {
+        let b = lower.as_bytes();
+        let is_word = |c: u8| super::WORD_BYTE[usize::from(c)];
+        let mut found = 0;
+        // After: ", rue" / " avenue".
+        let mut k = re;
+        while k < b.len() && matches!(b[k], b',' | b' ') && k < re + 3 {
+            k += 1;
+        }
+        let mut j = k;
+        while j < b.len() && is_word(b[j]) && j < k + 12 {
+            j += 1;
+        }
+        // "12 bis, rue …": the street word follows the repetition index.
+        if matches!(&b[k..j], b"bis" | b"ter") {
+            k = j;
+            while k < b.len() && matches!(b[k], b',' | b' ') && k < j + 3 {
+                k += 1;
+            }
+            j = k;
+            while j < b.len() && is_word(b[j]) && j < k + 12 {
+                j += 1;
+            }
+        }
+        if j > k
+            && lower.is_char_boundary(k)
+            && lower.is_char_boundary(j)
+            && super::is_street_after(&lower[k..j])
+        {
+            found |= super::AFTER;
+        }
+        // Before: a glued suffix on the word right before, or a prefix word up to four words back.
+        let mut end = rs;
+        for n in 0..4 {
+            while end > 0 && matches!(b[end - 1], b' ' | b',') {
+                end -= 1;
+            }
+            let mut start = end;
+            while start > 0 && is_word(b[start - 1]) && end - start < 40 {
+                start -= 1;
+            }
+            if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
+                break;
+            }
+            let w = &lower[start..end];
+            // Cheap rejection first: prefix words are short.
+            if w.len() <= 10 && super::is_street_prefix(w) {
+                found |= super::PREFIX;
+            }
+            if n == 0 && w.len() >= 2 && has_street_suffix_ref(w) {
+                found |= super::SUFFIX;
+            }
+            end = start;
+        }
+        found
+    }
+
+    fn has_street_suffix_ref(w: &str) -> bool {
+        // Literal patterns compile to length checks and integer compares, not memcmp calls.
+        w.ends_with("stra\u{df}e")
+            || w.ends_with("strasse")
+            || w.ends_with("str.")
+            || w.ends_with("weg")
+            || w.ends_with("platz")
+            || w.ends_with("allee")
+            || w.ends_with("gasse")
+            || w.ends_with("ring")
+            || w.ends_with("damm")
+            || w.ends_with("ufer")
+            || w.ends_with("chaussee")
+            || w.ends_with("katu")
+            || w.ends_with("tie")
+            || w.ends_with("vej")
+            || w.ends_with("gade")
+            || w.ends_with("vegen")
+            || w.ends_with("veien")
+            || w.ends_with("vegur")
+            || w.ends_with("vei")
+            || w.ends_with("gata")
+            || w.ends_with("gatan")
+            || w.ends_with("gr\u{e4}nd")
+            || w.ends_with("v\u{e4}g")
+            || w.ends_with("v\u{e4}gen")
+            || w.ends_with("straat")
+            || w.ends_with("laan")
+            || w.ends_with("wijk")
+            || w.ends_with("plein")
+            || w.ends_with("gracht")
+            || w.ends_with("kade")
+            || w.ends_with("utca")
+            || w.ends_with("\u{fa}tja")
+            || w.ends_with("cesta")
+            || w.ends_with("ulica")
+            || w.ends_with("p\u{f5}ik")
+            || w.ends_with("tee")
+            || w.ends_with("tn")
+            || w == "postfach"
+    }
+
     fn addr(text: &str) -> Vec<String> {
         let d = crate::detect::test_detector();
         d.find(text)
@@ -678,6 +831,32 @@ mod tests {
             .filter(|f| f.entity == EntityType::StreetAddress)
             .map(|f| text[f.start..f.end].to_string())
             .collect()
+    }
+
+    proptest::proptest! {
+        /// The last-byte dispatch accepts exactly the words the `ends_with` chain accepts.
+        #[test]
+        fn street_suffix_is_ref(w in "(stra\u{df}e|strasse|str\\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|katu|tie|vej|gade|vegen|veien|vegur|vei|gata|gatan|gr\u{e4}nd|v\u{e4}g|v\u{e4}gen|straat|laan|wijk|plein|gracht|kade|utca|\u{fa}tja|cesta|ulica|p\u{f5}ik|tee|tn|postfach|[a-z\u{e4}\u{df}.]{1,3}){0,3}") {
+            proptest::prop_assert_eq!(super::has_street_suffix(&w), has_street_suffix_ref(&w));
+        }
+
+        /// The faster street-word test gives the first version's answer at every digit run.
+        #[test]
+        fn street_near_is_ref(s in "(rue|avenue|bd|bis|ter|r\\.|ul\\.|an|am|im|calle|c/|av\\.|travesía|via|hauptstra\u{df}e|lindenallee|weg|postfach|kase p\u{f5}ik|the|and|bank|[a-z]{1,12}|[a-z]{38,42}|é|12|3|, | |,|-|/|\\.|\n){0,16}") {
+            let b = s.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i].is_ascii_digit() {
+                    let rs = i;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    proptest::prop_assert_eq!(super::street_near(&s, rs, i), street_near_ref(&s, rs, i), "{:?} at {}", s, rs);
+                } else {
+                    i += 1;
+                }
+            }
+        }
     }
 
     #[test]
