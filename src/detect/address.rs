@@ -279,6 +279,39 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
     found
 }
 
+/// FNV-1a: the suffix set holds short words, for which SipHash cost more than the lookup.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &c in bytes {
+            self.0 = (self.0 ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The USPS suffixes, looked up per word of a cue-led capture.
+type SuffixSet = std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Whether `s` holds an ASCII capital. The 24-byte slices beside a digit run are tested as
+/// arrays, which vectorise without a scalar tail.
+fn has_upper(s: &[u8]) -> bool {
+    match <&[u8; 24]>::try_from(s) {
+        Ok(a) => a.iter().fold(false, |x, c| x | c.is_ascii_uppercase()),
+        Err(_) => s.iter().any(u8::is_ascii_uppercase),
+    }
+}
+
 /// Compiled address recognizers.
 #[derive(Debug)]
 pub struct Addresses {
@@ -290,7 +323,7 @@ pub struct Addresses {
     eu: Regex,
     en_anchored: Regex,
     cues: super::context::Context,
-    suffixes: std::collections::HashSet<&'static str>,
+    suffixes: SuffixSet,
     zip: Regex,
 }
 
@@ -365,9 +398,6 @@ impl Addresses {
         let t = scan.text;
         let b = scan.bytes;
         for &(rs, re_) in &scan.digit_runs {
-            if !left_ok(b, rs) {
-                continue;
-            }
             let mut k = re_;
             if k < b.len() && b[k].is_ascii_alphabetic() {
                 k += 1;
@@ -375,10 +405,23 @@ impl Addresses {
             let cap_follows = k + 1 < b.len()
                 && b[k] == b' '
                 && (b[k + 1].is_ascii_uppercase() || b[k + 1] >= 0xC0);
-            if !cap_follows {
+            // The grammar's number has at most six digits and cannot start inside a run.
+            if !cap_follows || re_ - rs > 6 || !left_ok(b, rs) {
                 continue;
             }
             let hi = floor_boundary(t, (rs + 200).min(t.len()));
+            // The capitalised word after the number must be followed by a space (more words or
+            // the street suffix): its bytes are letters (ASCII or UTF-8), `'` and `-`, so a
+            // word ending at anything else ("10115 Berlin.", "56 C,") cannot start a match.
+            let mut j = k + 1;
+            while j < hi
+                && (b[j].is_ascii_alphabetic() || b[j] >= 0x80 || matches!(b[j], b'\'' | b'-'))
+            {
+                j += 1;
+            }
+            if j >= hi || b[j] != b' ' {
+                continue;
+            }
             if let Some(m) = self.en_anchored.find(&t[rs..hi]) {
                 let e = rs + m.end();
                 if right_ok(b, e) {
@@ -472,12 +515,9 @@ impl Addresses {
         } else {
             let mut wins: Vec<(usize, usize)> = Vec::new();
             for &(rs, re_) in &scan.digit_runs {
-                let lo = rs.saturating_sub(24);
-                let hi = (re_ + 24).min(b.len());
-                // OR-folding (not `any`) lets the test vectorise.
-                let capital_near = b[lo..hi]
-                    .iter()
-                    .fold(false, |a, c| a | c.is_ascii_uppercase());
+                // The digits themselves are no capitals: only the 24 bytes on either side count.
+                let capital_near = has_upper(&b[rs.saturating_sub(24)..rs])
+                    || has_upper(&b[re_..(re_ + 24).min(b.len())]);
                 let zipish = (2..=6).contains(&(re_ - rs))
                     && rs >= 2
                     && matches!(b[rs - 2], b':' | b's' | b'=');
@@ -569,11 +609,7 @@ fn is_han(c: char) -> bool {
 }
 
 /// Captures the address that follows a cue ending at `from`: returns its span and score.
-fn capture(
-    t: &str,
-    from: usize,
-    suffixes: &std::collections::HashSet<&'static str>,
-) -> Option<(usize, usize, f32)> {
+fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, f32)> {
     let b = t.as_bytes();
     let mut s = from;
     while s < b.len() && matches!(b[s], b' ' | b':' | b'\t') {
@@ -590,9 +626,9 @@ fn capture(
             if matches!(
                 c,
                 '，' | ',' | '。' | '.' | '！' | '!' | '？' | '?' | '；' | ';' | '\n' | '、'
-            ) || t[s + i..].starts_with("就行")
-                || t[s + i..].starts_with("就好")
-                || t[s + i..].starts_with("谢谢")
+            ) || (c == '就'
+                && (t[s + i..].starts_with("就行") || t[s + i..].starts_with("就好")))
+                || (c == '谢' && t[s + i..].starts_with("谢谢"))
                 || i > 120
             {
                 break;
@@ -600,9 +636,24 @@ fn capture(
             e = s + i + c.len_utf8();
         }
         let v = &t[s..e];
-        let addressy = v
-            .chars()
-            .any(|c| "省市区县路街号座镇村楼室道巷".contains(c));
+        let addressy = v.chars().any(|c| {
+            matches!(
+                c,
+                '省' | '市'
+                    | '区'
+                    | '县'
+                    | '路'
+                    | '街'
+                    | '号'
+                    | '座'
+                    | '镇'
+                    | '村'
+                    | '楼'
+                    | '室'
+                    | '道'
+                    | '巷'
+            )
+        });
         return (addressy && v.chars().count() >= 4).then_some((s, trim_end(t, s, e), 0.9));
     }
     // Latin scripts: walk tokens until a stop.
@@ -616,7 +667,7 @@ fn capture(
             // Continue onto the next line only if this line did not end a sentence and the
             // next line looks like an address line (short, no "Key: value").
             let prev = t[s..i].trim_end();
-            let next_end = t[i + 1..].find('\n').map_or(t.len(), |p| i + 1 + p);
+            let next_end = memchr::memchr(b'\n', &b[i + 1..]).map_or(t.len(), |p| i + 1 + p);
             let next = &t[i + 1..next_end];
             if prev.ends_with('.')
                 || lines >= 5
@@ -635,8 +686,9 @@ fn capture(
             continue;
         }
         // A token runs to the next space, comma or newline.
-        let tok_end = t[i..]
-            .find([' ', ',', '\n', '\t'])
+        let tok_end = b[i..]
+            .iter()
+            .position(|c| matches!(c, b' ' | b',' | b'\n' | b'\t'))
             .map_or(t.len(), |p| i + p);
         let mut tok = &t[i..tok_end];
         let mut ends_sentence = false;
