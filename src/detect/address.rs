@@ -474,10 +474,19 @@ impl Addresses {
         .into_iter()
         .enumerate()
         {
-            for m in scan.find_in(re, &windows[k]) {
-                if left_ok(b, m.start()) && right_ok(b, m.end()) {
-                    push(out, m.start(), trim_end(t, m.start(), m.end()), score);
+            let mut emit = |s: usize, e: usize| {
+                if left_ok(b, s) && right_ok(b, e) {
+                    push(out, s, trim_end(t, s, e), score);
                 }
+            };
+            if k == DE || k == FR {
+                for &w in &windows[k] {
+                    find_from_candidates(re, scan, k, w, &mut emit);
+                }
+                continue;
+            }
+            for m in scan.find_in(re, &windows[k]) {
+                emit(m.start(), m.end());
             }
         }
     }
@@ -569,6 +578,118 @@ fn push(out: &mut Vec<Finding>, start: usize, end: usize, score: f32) {
         entity: EntityType::StreetAddress,
         score,
     });
+}
+
+/// Grammar indexes in [`Addresses::near_street`].
+const DE: usize = 0;
+const FR: usize = 1;
+
+/// Lower-case endings of the German grammar's street words, and `Postfach` (`ß` forms hold a
+/// non-ASCII byte, which always passes).
+const DE_ENDINGS: &[&[u8]] = &[
+    b"strasse",
+    b"str.",
+    b"weg",
+    b"platz",
+    b"allee",
+    b"gasse",
+    b"ring",
+    b"damm",
+    b"ufer",
+    b"chaussee",
+    b"steig",
+    b"pfad",
+    b"markt",
+    b"graben",
+    b"hof",
+    b"berg",
+    b"postfach",
+];
+
+/// German: whether the digit run at `rs` may be the house number of a match in `lo..hi`, as
+/// (key, bound): such a match starts before `key`, at or after `bound`. The number follows
+/// `<street word> ` and the match starts inside that word (letters, `'`, `-`, `.`). A word with
+/// a non-ASCII byte always passes: case folding maps `ſ`, `K` and `ẞ` onto ASCII letters and `ß`.
+fn de_candidate(scan: &Scan<'_>, lo: usize, rs: usize) -> Option<(usize, usize)> {
+    let b = scan.bytes;
+    if rs < lo + 1 || b[rs - 1] != b' ' {
+        return None;
+    }
+    let mut s = rs - 1;
+    while s > lo
+        && (b[s - 1].is_ascii_alphabetic()
+            || b[s - 1] >= 0x80
+            || matches!(b[s - 1], b'\'' | b'-' | b'.'))
+    {
+        s -= 1;
+    }
+    let w = &scan.lower.as_bytes()[s..rs - 1];
+    let ok = !w.is_empty() && (!w.is_ascii() || DE_ENDINGS.iter().any(|e| w.ends_with(e)));
+    ok.then_some((rs, s))
+}
+
+/// French: the same for the digit run `rs..re`, which starts the match (its last four digits at
+/// most) and is followed by an optional `bis`/`ter`, an optional comma, a space and a street
+/// word (first letter `r a b c p i q s` in either case, or non-ASCII).
+fn fr_candidate(
+    scan: &Scan<'_>,
+    lo: usize,
+    hi: usize,
+    rs: usize,
+    re: usize,
+) -> Option<(usize, usize)> {
+    let b = scan.bytes;
+    let street_at = |q: usize| {
+        let q = if q < hi && b[q] == b',' { q + 1 } else { q };
+        q + 1 < hi
+            && b[q] == b' '
+            && (b[q + 1] >= 0x80
+                || matches!(
+                    b[q + 1].to_ascii_lowercase(),
+                    b'r' | b'a' | b'b' | b'c' | b'p' | b'i' | b'q' | b's'
+                ))
+    };
+    let index_at = |q: usize| q + 3 <= hi && matches!(&b[q..q + 3], b"bis" | b"ter");
+    let ok = street_at(re)
+        || (index_at(re) && street_at(re + 3))
+        || (re < hi && b[re] == b' ' && index_at(re + 1) && street_at(re + 4));
+    ok.then_some((re, lo.max(rs).max(re.saturating_sub(4))))
+}
+
+/// The matches of grammar `k` (German or French) in `t[lo..hi]`, exactly as `find_iter` gives
+/// them, searched only from where a match can start. Every match holds the number of a
+/// candidate run (see [`de_candidate`], [`fr_candidate`]) and starts at or after its bound;
+/// bounds grow with the runs. So no match starts before the bound of the next candidate whose
+/// key lies beyond the last match: an unanchored search from there finds the same next match,
+/// and when it finds none, none is left.
+fn find_from_candidates(
+    re: &Regex,
+    scan: &Scan<'_>,
+    k: usize,
+    (lo, hi): (usize, usize),
+    emit: &mut impl FnMut(usize, usize),
+) {
+    let runs = &scan.digit_runs;
+    let first = runs.partition_point(|r| r.1 <= lo);
+    let hay = &scan.text[lo..hi];
+    let mut pos = lo;
+    for &(rs, re_) in runs[first..].iter().take_while(|r| r.0 < hi) {
+        let cand = if k == DE {
+            de_candidate(scan, lo, rs)
+        } else {
+            fr_candidate(scan, lo, hi, rs, re_)
+        };
+        let Some((key, bound)) = cand else {
+            continue;
+        };
+        while key > pos {
+            let Some(m) = re.find_at(hay, bound.max(pos) - lo) else {
+                return;
+            };
+            emit(lo + m.start(), lo + m.end());
+            pos = lo + m.end();
+        }
+    }
 }
 
 /// A line that starts a new field ("Phone: …", "Passport on file: …").
@@ -907,6 +1028,35 @@ mod tests {
                 } else {
                     i += 1;
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The candidate-bounded grammar search gives exactly the matches of a search of the
+        /// whole window, for any window.
+        #[test]
+        fn candidate_search_is_window_search(
+            words in proptest::collection::vec("(Hauptstra\u{df}e|Lindenallee|Marktgraben|Postfach|STRASSE|\u{17f}tra\u{df}e|Weg|rue|RUE|Rue|avenue|bis|ter|Via|Viale|An der|Auf der|Im|ul\\.|al\\.|Kase|p\u{f5}ik|tee|tn|Snellmaninkatu|Vestergade|Berlin|Paris|Main|de|la|des|Mr\\.|l'Eglise|\u{c9}glise|[A-Z][a-z]{0,6}|[a-z]{1,6}|[0-9]{1,6}|12|3a|10115|75002)", 0..24),
+            seps in proptest::collection::vec("( |, |,|  |\n|-|/)", 24),
+            cut in (0usize..400, 0usize..400),
+        ) {
+            let mut text = String::new();
+            for (w, s) in words.iter().zip(&seps) {
+                text.push_str(w);
+                text.push_str(s);
+            }
+            let ctx = crate::detect::context::Context::new().unwrap();
+            let scan = crate::detect::Scan::new(&text, &ctx, u64::MAX);
+            let a = super::Addresses::new().unwrap();
+            let t = scan.text;
+            let lo = crate::detect::context::floor_boundary(t, cut.0.min(cut.1).min(t.len()));
+            let hi = crate::detect::context::ceil_boundary(t, cut.0.max(cut.1).min(t.len()));
+            for (k, re) in [(super::DE, &a.de), (super::FR, &a.fr)] {
+                let want: Vec<(usize, usize)> = scan.find_in(re, &[(lo, hi)]).map(|m| (m.start(), m.end())).collect();
+                let mut got = Vec::new();
+                super::find_from_candidates(re, &scan, k, (lo, hi), &mut |s, e| got.push((s, e)));
+                proptest::prop_assert_eq!(&got, &want, "grammar {} in {:?}[{}..{}]", k, text, lo, hi);
             }
         }
     }
