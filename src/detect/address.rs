@@ -111,45 +111,53 @@ fn is_street_prefix(w: &str) -> bool {
 /// Endings of street names glued to the street word ("Hauptstraße", "Snellmaninkatu"), lower
 /// case, and separate words after a name ("Kase põik").
 fn has_street_suffix(w: &str) -> bool {
-    // Literal patterns compile to length checks and integer compares, not memcmp calls.
-    w.ends_with("stra\u{df}e")
-        || w.ends_with("strasse")
-        || w.ends_with("str.")
-        || w.ends_with("weg")
-        || w.ends_with("platz")
-        || w.ends_with("allee")
-        || w.ends_with("gasse")
-        || w.ends_with("ring")
-        || w.ends_with("damm")
-        || w.ends_with("ufer")
-        || w.ends_with("chaussee")
-        || w.ends_with("katu")
-        || w.ends_with("tie")
-        || w.ends_with("vej")
-        || w.ends_with("gade")
-        || w.ends_with("vegen")
-        || w.ends_with("veien")
-        || w.ends_with("vegur")
-        || w.ends_with("vei")
-        || w.ends_with("gata")
-        || w.ends_with("gatan")
-        || w.ends_with("gr\u{e4}nd")
-        || w.ends_with("v\u{e4}g")
-        || w.ends_with("v\u{e4}gen")
-        || w.ends_with("straat")
-        || w.ends_with("laan")
-        || w.ends_with("wijk")
-        || w.ends_with("plein")
-        || w.ends_with("gracht")
-        || w.ends_with("kade")
-        || w.ends_with("utca")
-        || w.ends_with("\u{fa}tja")
-        || w.ends_with("cesta")
-        || w.ends_with("ulica")
-        || w.ends_with("p\u{f5}ik")
-        || w.ends_with("tee")
-        || w.ends_with("tn")
-        || w == "postfach"
+    // Dispatch on the last byte first: most words end in a byte no suffix ends in, and the rest
+    // are compared only with the few suffixes sharing that byte.
+    let Some(&last) = w.as_bytes().last() else {
+        return false;
+    };
+    match last {
+        b'e' => {
+            w.ends_with("stra\u{df}e")
+                || w.ends_with("strasse")
+                || w.ends_with("allee")
+                || w.ends_with("gasse")
+                || w.ends_with("chaussee")
+                || w.ends_with("tie")
+                || w.ends_with("gade")
+                || w.ends_with("kade")
+                || w.ends_with("tee")
+        }
+        b'.' => w.ends_with("str."),
+        b'g' => w.ends_with("weg") || w.ends_with("ring") || w.ends_with("v\u{e4}g"),
+        b'z' => w.ends_with("platz"),
+        b'm' => w.ends_with("damm"),
+        b'r' => w.ends_with("ufer") || w.ends_with("vegur"),
+        b'u' => w.ends_with("katu"),
+        b'j' => w.ends_with("vej"),
+        b'n' => {
+            w.ends_with("vegen")
+                || w.ends_with("veien")
+                || w.ends_with("gatan")
+                || w.ends_with("v\u{e4}gen")
+                || w.ends_with("laan")
+                || w.ends_with("plein")
+                || w.ends_with("tn")
+        }
+        b'i' => w.ends_with("vei"),
+        b'a' => {
+            w.ends_with("gata")
+                || w.ends_with("utca")
+                || w.ends_with("\u{fa}tja")
+                || w.ends_with("cesta")
+                || w.ends_with("ulica")
+        }
+        b'd' => w.ends_with("gr\u{e4}nd"),
+        b't' => w.ends_with("straat") || w.ends_with("gracht"),
+        b'k' => w.ends_with("wijk") || w.ends_with("p\u{f5}ik"),
+        b'h' => w == "postfach",
+        _ => false,
+    }
 }
 
 /// French street words after the number ("12, rue …", "5 avenue …").
@@ -208,27 +216,36 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
     while k < b.len() && matches!(b[k], b',' | b' ') && k < re + 3 {
         k += 1;
     }
-    let mut j = k;
-    while j < b.len() && is_word(b[j]) && j < k + 12 {
-        j += 1;
-    }
-    // "12 bis, rue …": the street word follows the repetition index.
-    if matches!(&b[k..j], b"bis" | b"ter") {
-        k = j;
-        while k < b.len() && matches!(b[k], b',' | b' ') && k < j + 3 {
-            k += 1;
-        }
-        j = k;
+    // Every French street word and repetition index starts with one of these letters: other
+    // words are not read at all.
+    if k < b.len()
+        && matches!(
+            b[k],
+            b'a' | b'b' | b'c' | b'i' | b'p' | b'q' | b'r' | b's' | b't'
+        )
+    {
+        let mut j = k;
         while j < b.len() && is_word(b[j]) && j < k + 12 {
             j += 1;
         }
-    }
-    if j > k
-        && lower.is_char_boundary(k)
-        && lower.is_char_boundary(j)
-        && is_street_after(&lower[k..j])
-    {
-        found |= AFTER;
+        // "12 bis, rue …": the street word follows the repetition index.
+        if matches!(&b[k..j], b"bis" | b"ter") {
+            k = j;
+            while k < b.len() && matches!(b[k], b',' | b' ') && k < j + 3 {
+                k += 1;
+            }
+            j = k;
+            while j < b.len() && is_word(b[j]) && j < k + 12 {
+                j += 1;
+            }
+        }
+        if j > k
+            && lower.is_char_boundary(k)
+            && lower.is_char_boundary(j)
+            && is_street_after(&lower[k..j])
+        {
+            found |= AFTER;
+        }
     }
     // Before: a glued suffix on the word right before, or a prefix word up to four words back.
     let mut end = rs;
@@ -236,10 +253,12 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
         while end > 0 && matches!(b[end - 1], b' ' | b',') {
             end -= 1;
         }
-        let mut start = end;
-        while start > 0 && is_word(b[start - 1]) && end - start < 40 {
-            start -= 1;
-        }
+        // The word: back to the last non-word byte, at most 40 bytes.
+        let floor = end.saturating_sub(40);
+        let start = b[floor..end]
+            .iter()
+            .rposition(|&c| !is_word(c))
+            .map_or(floor, |p| floor + p + 1);
         if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
             break;
         }
@@ -251,9 +270,77 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
         if n == 0 && w.len() >= 2 && has_street_suffix(w) {
             found |= SUFFIX;
         }
+        // Words further back can only add PREFIX again.
+        if found & PREFIX != 0 {
+            break;
+        }
         end = start;
     }
     found
+}
+
+/// Every address and ZIP cue (lower case) holds one of these (checked by a test).
+const CUE_ANCHORS: &[&str] = &[
+    "zip",
+    "post",
+    "plz",
+    "liv",
+    "moved",
+    "ddress",
+    "adresse",
+    "located",
+    "sent to",
+    "send it",
+    "ship to",
+    "ship it",
+    "mail it",
+    "card to",
+    "wohn",
+    "anschrift",
+    "habite",
+    "vivo",
+    "direcci",
+    "\u{90ae}",
+    "\u{5bc4}\u{5230}",
+    "\u{5730}\u{5740}",
+    "\u{4f4f}",
+    "\u{9001}\u{5230}",
+];
+
+/// No address or ZIP cue is longer (checked by a test): the spot around an anchor.
+const CUE_SPAN: usize = 24;
+
+/// FNV-1a: the suffix set holds short words, for which SipHash cost more than the lookup.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &c in bytes {
+            self.0 = (self.0 ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The USPS suffixes, looked up per word of a cue-led capture.
+type SuffixSet = std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Whether `s` holds an ASCII capital. The 24-byte slices beside a digit run are tested as
+/// arrays, which vectorise without a scalar tail.
+fn has_upper(s: &[u8]) -> bool {
+    match <&[u8; 24]>::try_from(s) {
+        Ok(a) => a.iter().fold(false, |x, c| x | c.is_ascii_uppercase()),
+        Err(_) => s.iter().any(u8::is_ascii_uppercase),
+    }
 }
 
 /// Compiled address recognizers.
@@ -267,7 +354,9 @@ pub struct Addresses {
     eu: Regex,
     en_anchored: Regex,
     cues: super::context::Context,
-    suffixes: std::collections::HashSet<&'static str>,
+    /// Finds [`CUE_ANCHORS`].
+    anchors: aho_corasick::AhoCorasick,
+    suffixes: SuffixSet,
     zip: Regex,
 }
 
@@ -305,7 +394,15 @@ impl Addresses {
                 reason: e.to_string(),
             }
         })?;
+        let anchors = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(CUE_ANCHORS)
+            .map_err(|e| super::DetectError::Pattern {
+                name: "address_cue_anchors".into(),
+                reason: e.to_string(),
+            })?;
         Ok(Addresses {
+            anchors,
             en_anchored: mk("address_en_anchored", &format!("^(?:{en})"))?,
             cues,
             suffixes: SUFFIXES.split('|').collect(),
@@ -329,22 +426,19 @@ impl Addresses {
 
     /// Runs the address recognizers.
     pub fn run(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        self.house_first(scan, out);
+        self.near_street(scan, out);
+        self.whole_text(scan, out);
+        self.cue_led(scan, out);
+    }
+
+    /// House number first ("221B Baker Street …"): one anchored attempt per digit run that is
+    /// followed by a capitalised word.
+    #[inline(never)]
+    fn house_first(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let t = scan.text;
         let b = scan.bytes;
-        let mut push = |s: usize, e: usize, score: f32| {
-            out.push(Finding {
-                start: s,
-                end: e,
-                entity: EntityType::StreetAddress,
-                score,
-            })
-        };
-        // House number first ("221B Baker Street …"): one anchored attempt per digit run that is
-        // followed by a capitalised word.
         for &(rs, re_) in &scan.digit_runs {
-            if !left_ok(b, rs) {
-                continue;
-            }
             let mut k = re_;
             if k < b.len() && b[k].is_ascii_alphabetic() {
                 k += 1;
@@ -352,19 +446,38 @@ impl Addresses {
             let cap_follows = k + 1 < b.len()
                 && b[k] == b' '
                 && (b[k + 1].is_ascii_uppercase() || b[k + 1] >= 0xC0);
-            if !cap_follows {
+            // The grammar's number has at most six digits and cannot start inside a run.
+            if !cap_follows || re_ - rs > 6 || !left_ok(b, rs) {
                 continue;
             }
             let hi = floor_boundary(t, (rs + 200).min(t.len()));
+            // The capitalised word after the number must be followed by a space (more words or
+            // the street suffix): its bytes are letters (ASCII or UTF-8), `'` and `-`, so a
+            // word ending at anything else ("10115 Berlin.", "56 C,") cannot start a match.
+            let mut j = k + 1;
+            while j < hi
+                && (b[j].is_ascii_alphabetic() || b[j] >= 0x80 || matches!(b[j], b'\'' | b'-'))
+            {
+                j += 1;
+            }
+            if j >= hi || b[j] != b' ' {
+                continue;
+            }
             if let Some(m) = self.en_anchored.find(&t[rs..hi]) {
                 let e = rs + m.end();
                 if right_ok(b, e) {
-                    push(rs, trim_end(t, rs, e), 0.85);
+                    push(out, rs, trim_end(t, rs, e), 0.85);
                 }
             }
         }
-        // Street word first or number last: only near a street word, and each grammar only near
-        // its own kind of street word (windows for de, fr, es, eu).
+    }
+
+    /// Street word first or number last: only near a street word, and each grammar only near
+    /// its own kind of street word (windows for de, fr, es, eu).
+    #[inline(never)]
+    fn near_street(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let t = scan.text;
+        let b = scan.bytes;
         let mut windows: [Vec<(usize, usize)>; 4] = Default::default();
         // Only digit runs next to a word ("Hauptstraße 12", "12, rue …", "ul. Asnyka 82") are
         // checked for a street word nearby, in a small slice.
@@ -402,39 +515,82 @@ impl Addresses {
         .into_iter()
         .enumerate()
         {
-            for m in scan.find_in(re, &windows[k]) {
-                if left_ok(b, m.start()) && right_ok(b, m.end()) {
-                    push(m.start(), trim_end(t, m.start(), m.end()), score);
+            let mut emit = |s: usize, e: usize| {
+                if left_ok(b, s) && right_ok(b, e) {
+                    push(out, s, trim_end(t, s, e), score);
                 }
+            };
+            if k == DE || k == FR {
+                for &w in &windows[k] {
+                    find_from_candidates(re, scan, k, w, &mut emit);
+                }
+                continue;
+            }
+            for m in scan.find_in(re, &windows[k]) {
+                emit(m.start(), m.end());
             }
         }
-        if scan.digits >= 8 {
+    }
+
+    /// US military and Chinese addresses, searched in the whole text when it can hold them.
+    #[inline(never)]
+    fn whole_text(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let t = scan.text;
+        let b = scan.bytes;
+        // Every military address holds "Box ": one substring search rules most texts out.
+        if scan.digits >= 8 && memchr::memmem::find(b, b"Box ").is_some() {
             for m in self.military.find_iter(t) {
                 if left_ok(b, m.start()) && right_ok(b, m.end()) {
-                    push(m.start(), m.end(), 0.9);
+                    push(out, m.start(), m.end(), 0.9);
                 }
             }
         }
         if scan.has_cjk {
             for m in self.zh.find_iter(t) {
-                push(m.start(), m.end(), 0.85);
+                push(out, m.start(), m.end(), 0.85);
             }
         }
-        // Cue-led capture and ZIP codes. Chinese addresses may carry no digit, so CJK text is
-        // searched whole; elsewhere an address has a number with a capitalised word (or a ZIP cue)
-        // near it, so only the text before such numbers is searched.
-        let kinds = [Ctx::Address, Ctx::Zip];
+    }
+
+    /// The address and ZIP cues in `lower[lo..hi]`, as `self.cues.hits` finds them there, appended
+    /// to `v`. The cue automaton runs only around the anchors found in the range: every cue holds
+    /// an anchor and is at most [`CUE_SPAN`] bytes long, so it lies inside the merged spots of
+    /// [`CUE_SPAN`] bytes around the anchors (around the anchor match overlapping it, when the
+    /// anchor search skipped its own). No cue match of the range crosses a spot's edge, so each
+    /// spot holds exactly the range's matches inside it. The anchor automaton has a third of the
+    /// cues' patterns, with rarer first bytes: its prefilter runs faster on cue-free text.
+    fn cues_in(&self, lower: &str, lo: usize, hi: usize, v: &mut Vec<super::context::Hit>) {
+        let mut spots: Vec<(usize, usize)> = Vec::new();
+        for m in self.anchors.find_iter(&lower[lo..hi]) {
+            let s = floor_boundary(lower, (lo + m.start()).saturating_sub(CUE_SPAN).max(lo));
+            let e = super::context::ceil_boundary(lower, (lo + m.end() + CUE_SPAN).min(hi));
+            super::push_window(&mut spots, s, e);
+        }
+        for (s, e) in spots {
+            v.extend(
+                self.cues
+                    .hits(lower, s, e)
+                    .into_iter()
+                    .filter(|h| matches!(h.kind, Ctx::Address | Ctx::Zip)),
+            );
+        }
+    }
+
+    /// Cue-led capture and ZIP codes. Chinese addresses may carry no digit, so CJK text is
+    /// searched whole; elsewhere an address has a number with a capitalised word (or a ZIP cue)
+    /// near it, so only the text before such numbers is searched.
+    #[inline(never)]
+    fn cue_led(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+        let t = scan.text;
+        let b = scan.bytes;
         let cues = if scan.has_cjk {
-            self.cues.all_of(&scan.lower, &kinds)
+            self.cues.all_of(&scan.lower, &[Ctx::Address, Ctx::Zip])
         } else {
             let mut wins: Vec<(usize, usize)> = Vec::new();
             for &(rs, re_) in &scan.digit_runs {
-                let lo = rs.saturating_sub(24);
-                let hi = (re_ + 24).min(b.len());
-                // OR-folding (not `any`) lets the test vectorise.
-                let capital_near = b[lo..hi]
-                    .iter()
-                    .fold(false, |a, c| a | c.is_ascii_uppercase());
+                // The digits themselves are no capitals: only the 24 bytes on either side count.
+                let capital_near = has_upper(&b[rs.saturating_sub(24)..rs])
+                    || has_upper(&b[re_..(re_ + 24).min(b.len())]);
                 let zipish = (2..=6).contains(&(re_ - rs))
                     && rs >= 2
                     && matches!(b[rs - 2], b':' | b's' | b'=');
@@ -450,12 +606,7 @@ impl Addresses {
             }
             let mut v = Vec::new();
             for (lo, hi) in wins {
-                v.extend(
-                    self.cues
-                        .hits(&scan.lower, lo, hi)
-                        .into_iter()
-                        .filter(|h| kinds.contains(&h.kind)),
-                );
+                self.cues_in(&scan.lower, lo, hi, &mut v);
             }
             v
         };
@@ -467,14 +618,135 @@ impl Addresses {
                     let v = m.as_str();
                     let e = s + m.end();
                     if right_ok(b, e) && v.bytes().filter(u8::is_ascii_digit).count() >= 2 {
-                        push(s, e, 0.8);
+                        push(out, s, e, 0.8);
                     }
                 }
                 continue;
             }
             if let Some((s, e, score)) = capture(t, h.end, &self.suffixes) {
-                push(s, e, score);
+                push(out, s, e, score);
             }
+        }
+    }
+}
+
+fn push(out: &mut Vec<Finding>, start: usize, end: usize, score: f32) {
+    out.push(Finding {
+        start,
+        end,
+        entity: EntityType::StreetAddress,
+        score,
+    });
+}
+
+/// Grammar indexes in [`Addresses::near_street`].
+const DE: usize = 0;
+const FR: usize = 1;
+
+/// Lower-case endings of the German grammar's street words, and `Postfach` (`ß` forms hold a
+/// non-ASCII byte, which always passes).
+const DE_ENDINGS: &[&[u8]] = &[
+    b"strasse",
+    b"str.",
+    b"weg",
+    b"platz",
+    b"allee",
+    b"gasse",
+    b"ring",
+    b"damm",
+    b"ufer",
+    b"chaussee",
+    b"steig",
+    b"pfad",
+    b"markt",
+    b"graben",
+    b"hof",
+    b"berg",
+    b"postfach",
+];
+
+/// German: whether the digit run at `rs` may be the house number of a match in `lo..hi`, as
+/// (key, bound): such a match starts before `key`, at or after `bound`. The number follows
+/// `<street word> ` and the match starts inside that word (letters, `'`, `-`, `.`). A word with
+/// a non-ASCII byte always passes: case folding maps `ſ`, `K` and `ẞ` onto ASCII letters and `ß`.
+fn de_candidate(scan: &Scan<'_>, lo: usize, rs: usize) -> Option<(usize, usize)> {
+    let b = scan.bytes;
+    if rs < lo + 1 || b[rs - 1] != b' ' {
+        return None;
+    }
+    let mut s = rs - 1;
+    while s > lo
+        && (b[s - 1].is_ascii_alphabetic()
+            || b[s - 1] >= 0x80
+            || matches!(b[s - 1], b'\'' | b'-' | b'.'))
+    {
+        s -= 1;
+    }
+    let w = &scan.lower.as_bytes()[s..rs - 1];
+    let ok = !w.is_empty() && (!w.is_ascii() || DE_ENDINGS.iter().any(|e| w.ends_with(e)));
+    ok.then_some((rs, s))
+}
+
+/// French: the same for the digit run `rs..re`, which starts the match (its last four digits at
+/// most) and is followed by an optional `bis`/`ter`, an optional comma, a space and a street
+/// word (first letter `r a b c p i q s` in either case, or non-ASCII).
+fn fr_candidate(
+    scan: &Scan<'_>,
+    lo: usize,
+    hi: usize,
+    rs: usize,
+    re: usize,
+) -> Option<(usize, usize)> {
+    let b = scan.bytes;
+    let street_at = |q: usize| {
+        let q = if q < hi && b[q] == b',' { q + 1 } else { q };
+        q + 1 < hi
+            && b[q] == b' '
+            && (b[q + 1] >= 0x80
+                || matches!(
+                    b[q + 1].to_ascii_lowercase(),
+                    b'r' | b'a' | b'b' | b'c' | b'p' | b'i' | b'q' | b's'
+                ))
+    };
+    let index_at = |q: usize| q + 3 <= hi && matches!(&b[q..q + 3], b"bis" | b"ter");
+    let ok = street_at(re)
+        || (index_at(re) && street_at(re + 3))
+        || (re < hi && b[re] == b' ' && index_at(re + 1) && street_at(re + 4));
+    ok.then_some((re, lo.max(rs).max(re.saturating_sub(4))))
+}
+
+/// The matches of grammar `k` (German or French) in `t[lo..hi]`, exactly as `find_iter` gives
+/// them, searched only from where a match can start. Every match holds the number of a
+/// candidate run (see [`de_candidate`], [`fr_candidate`]) and starts at or after its bound;
+/// bounds grow with the runs. So no match starts before the bound of the next candidate whose
+/// key lies beyond the last match: an unanchored search from there finds the same next match,
+/// and when it finds none, none is left.
+fn find_from_candidates(
+    re: &Regex,
+    scan: &Scan<'_>,
+    k: usize,
+    (lo, hi): (usize, usize),
+    emit: &mut impl FnMut(usize, usize),
+) {
+    let runs = &scan.digit_runs;
+    let first = runs.partition_point(|r| r.1 <= lo);
+    let hay = &scan.text[lo..hi];
+    let mut pos = lo;
+    for &(rs, re_) in runs[first..].iter().take_while(|r| r.0 < hi) {
+        let cand = if k == DE {
+            de_candidate(scan, lo, rs)
+        } else {
+            fr_candidate(scan, lo, hi, rs, re_)
+        };
+        let Some((key, bound)) = cand else {
+            continue;
+        };
+        while key > pos {
+            let Some(m) = re.find_at(hay, bound.max(pos) - lo) else {
+                return;
+            };
+            emit(lo + m.start(), lo + m.end());
+            pos = lo + m.end();
         }
     }
 }
@@ -517,11 +789,7 @@ fn is_han(c: char) -> bool {
 }
 
 /// Captures the address that follows a cue ending at `from`: returns its span and score.
-fn capture(
-    t: &str,
-    from: usize,
-    suffixes: &std::collections::HashSet<&'static str>,
-) -> Option<(usize, usize, f32)> {
+fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, f32)> {
     let b = t.as_bytes();
     let mut s = from;
     while s < b.len() && matches!(b[s], b' ' | b':' | b'\t') {
@@ -538,9 +806,9 @@ fn capture(
             if matches!(
                 c,
                 '，' | ',' | '。' | '.' | '！' | '!' | '？' | '?' | '；' | ';' | '\n' | '、'
-            ) || t[s + i..].starts_with("就行")
-                || t[s + i..].starts_with("就好")
-                || t[s + i..].starts_with("谢谢")
+            ) || (c == '就'
+                && (t[s + i..].starts_with("就行") || t[s + i..].starts_with("就好")))
+                || (c == '谢' && t[s + i..].starts_with("谢谢"))
                 || i > 120
             {
                 break;
@@ -548,9 +816,24 @@ fn capture(
             e = s + i + c.len_utf8();
         }
         let v = &t[s..e];
-        let addressy = v
-            .chars()
-            .any(|c| "省市区县路街号座镇村楼室道巷".contains(c));
+        let addressy = v.chars().any(|c| {
+            matches!(
+                c,
+                '省' | '市'
+                    | '区'
+                    | '县'
+                    | '路'
+                    | '街'
+                    | '号'
+                    | '座'
+                    | '镇'
+                    | '村'
+                    | '楼'
+                    | '室'
+                    | '道'
+                    | '巷'
+            )
+        });
         return (addressy && v.chars().count() >= 4).then_some((s, trim_end(t, s, e), 0.9));
     }
     // Latin scripts: walk tokens until a stop.
@@ -564,7 +847,7 @@ fn capture(
             // Continue onto the next line only if this line did not end a sentence and the
             // next line looks like an address line (short, no "Key: value").
             let prev = t[s..i].trim_end();
-            let next_end = t[i + 1..].find('\n').map_or(t.len(), |p| i + 1 + p);
+            let next_end = memchr::memchr(b'\n', &b[i + 1..]).map_or(t.len(), |p| i + 1 + p);
             let next = &t[i + 1..next_end];
             if prev.ends_with('.')
                 || lines >= 5
@@ -583,8 +866,9 @@ fn capture(
             continue;
         }
         // A token runs to the next space, comma or newline.
-        let tok_end = t[i..]
-            .find([' ', ',', '\n', '\t'])
+        let tok_end = b[i..]
+            .iter()
+            .position(|c| matches!(c, b' ' | b',' | b'\n' | b'\t'))
             .map_or(t.len(), |p| i + p);
         let mut tok = &t[i..tok_end];
         let mut ends_sentence = false;
@@ -671,6 +955,107 @@ fn capture(
 mod tests {
     use crate::detect::EntityType;
 
+    /// The suffix test as first written (a chain of `ends_with`): the reference for the faster one.
+    /// [`super::street_near`] as first written: the reference for the faster one.
+    fn street_near_ref(lower: &str, rs: usize, re: usize) -> u8 {
+        let b = lower.as_bytes();
+        let is_word = |c: u8| super::WORD_BYTE[usize::from(c)];
+        let mut found = 0;
+        // After: ", rue" / " avenue".
+        let mut k = re;
+        while k < b.len() && matches!(b[k], b',' | b' ') && k < re + 3 {
+            k += 1;
+        }
+        let mut j = k;
+        while j < b.len() && is_word(b[j]) && j < k + 12 {
+            j += 1;
+        }
+        // "12 bis, rue …": the street word follows the repetition index.
+        if matches!(&b[k..j], b"bis" | b"ter") {
+            k = j;
+            while k < b.len() && matches!(b[k], b',' | b' ') && k < j + 3 {
+                k += 1;
+            }
+            j = k;
+            while j < b.len() && is_word(b[j]) && j < k + 12 {
+                j += 1;
+            }
+        }
+        if j > k
+            && lower.is_char_boundary(k)
+            && lower.is_char_boundary(j)
+            && super::is_street_after(&lower[k..j])
+        {
+            found |= super::AFTER;
+        }
+        // Before: a glued suffix on the word right before, or a prefix word up to four words back.
+        let mut end = rs;
+        for n in 0..4 {
+            while end > 0 && matches!(b[end - 1], b' ' | b',') {
+                end -= 1;
+            }
+            let mut start = end;
+            while start > 0 && is_word(b[start - 1]) && end - start < 40 {
+                start -= 1;
+            }
+            if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
+                break;
+            }
+            let w = &lower[start..end];
+            // Cheap rejection first: prefix words are short.
+            if w.len() <= 10 && super::is_street_prefix(w) {
+                found |= super::PREFIX;
+            }
+            if n == 0 && w.len() >= 2 && has_street_suffix_ref(w) {
+                found |= super::SUFFIX;
+            }
+            end = start;
+        }
+        found
+    }
+
+    fn has_street_suffix_ref(w: &str) -> bool {
+        // Literal patterns compile to length checks and integer compares, not memcmp calls.
+        w.ends_with("stra\u{df}e")
+            || w.ends_with("strasse")
+            || w.ends_with("str.")
+            || w.ends_with("weg")
+            || w.ends_with("platz")
+            || w.ends_with("allee")
+            || w.ends_with("gasse")
+            || w.ends_with("ring")
+            || w.ends_with("damm")
+            || w.ends_with("ufer")
+            || w.ends_with("chaussee")
+            || w.ends_with("katu")
+            || w.ends_with("tie")
+            || w.ends_with("vej")
+            || w.ends_with("gade")
+            || w.ends_with("vegen")
+            || w.ends_with("veien")
+            || w.ends_with("vegur")
+            || w.ends_with("vei")
+            || w.ends_with("gata")
+            || w.ends_with("gatan")
+            || w.ends_with("gr\u{e4}nd")
+            || w.ends_with("v\u{e4}g")
+            || w.ends_with("v\u{e4}gen")
+            || w.ends_with("straat")
+            || w.ends_with("laan")
+            || w.ends_with("wijk")
+            || w.ends_with("plein")
+            || w.ends_with("gracht")
+            || w.ends_with("kade")
+            || w.ends_with("utca")
+            || w.ends_with("\u{fa}tja")
+            || w.ends_with("cesta")
+            || w.ends_with("ulica")
+            || w.ends_with("p\u{f5}ik")
+            || w.ends_with("tee")
+            || w.ends_with("tn")
+            || w == "postfach"
+    }
+
     fn addr(text: &str) -> Vec<String> {
         let d = crate::detect::test_detector();
         d.find(text)
@@ -678,6 +1063,98 @@ mod tests {
             .filter(|f| f.entity == EntityType::StreetAddress)
             .map(|f| text[f.start..f.end].to_string())
             .collect()
+    }
+
+    proptest::proptest! {
+        /// The last-byte dispatch accepts exactly the words the `ends_with` chain accepts.
+        #[test]
+        fn street_suffix_is_ref(w in "(stra\u{df}e|strasse|str\\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|katu|tie|vej|gade|vegen|veien|vegur|vei|gata|gatan|gr\u{e4}nd|v\u{e4}g|v\u{e4}gen|straat|laan|wijk|plein|gracht|kade|utca|\u{fa}tja|cesta|ulica|p\u{f5}ik|tee|tn|postfach|[a-z\u{e4}\u{df}.]{1,3}){0,3}") {
+            proptest::prop_assert_eq!(super::has_street_suffix(&w), has_street_suffix_ref(&w));
+        }
+
+        /// The faster street-word test gives the first version's answer at every digit run.
+        #[test]
+        fn street_near_is_ref(s in "(rue|avenue|bd|bis|ter|r\\.|ul\\.|an|am|im|calle|c/|av\\.|travesía|via|hauptstra\u{df}e|lindenallee|weg|postfach|kase p\u{f5}ik|the|and|bank|[a-z]{1,12}|[a-z]{38,42}|é|12|3|, | |,|-|/|\\.|\n){0,16}") {
+            let b = s.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i].is_ascii_digit() {
+                    let rs = i;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    proptest::prop_assert_eq!(super::street_near(&s, rs, i), street_near_ref(&s, rs, i), "{:?} at {}", s, rs);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The candidate-bounded grammar search gives exactly the matches of a search of the
+        /// whole window, for any window.
+        #[test]
+        fn candidate_search_is_window_search(
+            words in proptest::collection::vec("(Hauptstra\u{df}e|Lindenallee|Marktgraben|Postfach|STRASSE|\u{17f}tra\u{df}e|Weg|rue|RUE|Rue|avenue|bis|ter|Via|Viale|An der|Auf der|Im|ul\\.|al\\.|Kase|p\u{f5}ik|tee|tn|Snellmaninkatu|Vestergade|Berlin|Paris|Main|de|la|des|Mr\\.|l'Eglise|\u{c9}glise|[A-Z][a-z]{0,6}|[a-z]{1,6}|[0-9]{1,6}|12|3a|10115|75002)", 0..24),
+            seps in proptest::collection::vec("( |, |,|  |\n|-|/)", 24),
+            cut in (0usize..400, 0usize..400),
+        ) {
+            let mut text = String::new();
+            for (w, s) in words.iter().zip(&seps) {
+                text.push_str(w);
+                text.push_str(s);
+            }
+            let ctx = crate::detect::context::Context::new().unwrap();
+            let scan = crate::detect::Scan::new(&text, &ctx, u64::MAX);
+            let a = super::Addresses::new().unwrap();
+            let t = scan.text;
+            let lo = crate::detect::context::floor_boundary(t, cut.0.min(cut.1).min(t.len()));
+            let hi = crate::detect::context::ceil_boundary(t, cut.0.max(cut.1).min(t.len()));
+            for (k, re) in [(super::DE, &a.de), (super::FR, &a.fr)] {
+                let want: Vec<(usize, usize)> = scan.find_in(re, &[(lo, hi)]).map(|m| (m.start(), m.end())).collect();
+                let mut got = Vec::new();
+                super::find_from_candidates(re, &scan, k, (lo, hi), &mut |s, e| got.push((s, e)));
+                proptest::prop_assert_eq!(&got, &want, "grammar {} in {:?}[{}..{}]", k, text, lo, hi);
+            }
+        }
+    }
+
+    #[test]
+    fn cue_anchors_cover_cues() {
+        use crate::detect::context::{cue_words, Ctx};
+        assert_eq!(
+            super::CUE_ANCHORS[19..],
+            ["邮", "寄到", "地址", "住", "送到"]
+        );
+        for cue in cue_words(&[Ctx::Address, Ctx::Zip]) {
+            assert!(
+                cue.len() <= super::CUE_SPAN,
+                "{cue:?} is longer than the span"
+            );
+            assert!(
+                super::CUE_ANCHORS.iter().any(|a| cue.contains(a)),
+                "{cue:?} holds no anchor"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Searching around the anchors finds what a search of the whole range finds.
+        #[test]
+        fn cues_in_is_hits(
+            s in "(zip|zip code|zipcode|post|postal code|code postal|plz|live at|lives at|olive|living at|deliver to|moved to|my address is|address: |address? it's|mon adresse|adresse :|located at|sent to|send it to|ship it to|ship to|mail it to|credit card to|wohnhaft in|wohne in|anschrift:|j'habite au|habite|vivo en|mi dirección es|dirección:|寄到|地址是|收货地址|住址|家住|邮政编码|送到|my|it|to|at|in|is|x|1| |, |é){0,40}",
+            cut in (0usize..800, 0usize..800),
+        ) {
+            let a = super::Addresses::new().unwrap();
+            let lo = crate::detect::context::floor_boundary(&s, cut.0.min(cut.1));
+            let hi = crate::detect::context::ceil_boundary(&s, cut.0.max(cut.1));
+            let want: Vec<_> = a.cues.hits(&s, lo, hi).iter().map(|h| (h.start, h.end, h.kind)).collect();
+            let mut got = Vec::new();
+            a.cues_in(&s, lo, hi, &mut got);
+            let got: Vec<_> = got.iter().map(|h| (h.start, h.end, h.kind)).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

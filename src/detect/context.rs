@@ -662,6 +662,15 @@ pub const ANCHOR_MARGIN: usize = 16;
 /// Every passport cue contains one of these (see [`Context::all_near`]).
 pub const PASSPORT_ANCHORS: &[&str] = &["pas", "护照"];
 
+/// The cue words of `kinds` (tests of recognizers that search around their own anchors).
+#[cfg(test)]
+pub fn cue_words(kinds: &[Ctx]) -> Vec<&'static str> {
+    CUES.iter()
+        .filter(|(_, k)| kinds.contains(k))
+        .map(|(w, _)| *w)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
