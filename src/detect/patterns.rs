@@ -17,11 +17,7 @@ pub struct Patterns {
     email: Regex,
     url: Regex,
     social: Regex,
-    ipv4: Regex,
     ipv6: Regex,
-    iban: Regex,
-    nino: Regex,
-    passport: Regex,
     secret: Regex,
     assign: Regex,
     keyword_token: Regex,
@@ -151,14 +147,10 @@ impl Patterns {
                 "url_social",
                 r"(?i-u:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
             )?,
-            ipv4: re("ipv4", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")?,
             ipv6: re(
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
             )?,
-            iban: re("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}")?,
-            nino: re("nino", r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]")?,
-            passport: re("passport", r"[A-Z0-9]{6,10}")?,
             secret: re(
                 "secret",
                 r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{20,255}|sk-(?:proj-|svcacct-|admin-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}",
@@ -381,9 +373,10 @@ impl Patterns {
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.ipv4,
-            &scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
+        for m in hand_matches(
+            scan,
+            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
+            ipv4_at,
         ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
@@ -518,9 +511,10 @@ impl Patterns {
 
     fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.iban,
-            &scan.class_runs(upper_digit_space, 4, upper_pair_before),
+        for m in hand_matches(
+            scan,
+            scan.class_runs(upper_digit_space, 4, upper_pair_before),
+            iban_at,
         ) {
             let s = m.start();
             if !left_ok(b, s) {
@@ -595,9 +589,10 @@ impl Patterns {
 
     fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.nino,
-            &scan.class_runs(upper_digit_space, 6, upper_pair_before),
+        for m in hand_matches(
+            scan,
+            scan.class_runs(upper_digit_space, 6, upper_pair_before),
+            nino_at,
         ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
@@ -733,7 +728,7 @@ impl Patterns {
 
     fn passports(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.passport, windows) {
+        for m in hand_matches(scan, windows.iter().copied(), passport_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -813,7 +808,7 @@ const CN_ID_PATTERN: &str = r"[1-9][0-9]{16}[0-9Xx]";
 #[cfg(test)]
 const CN_PHONE_PATTERN: &str = r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}";
 
-fn digit_at(w: &[u8], i: usize) -> bool {
+pub(super) fn digit_at(w: &[u8], i: usize) -> bool {
     w.get(i).is_some_and(u8::is_ascii_digit)
 }
 
@@ -850,6 +845,90 @@ fn card_at(w: &[u8], p: usize) -> Option<usize> {
         units += 1;
     }
     (units >= 11).then_some(e)
+}
+
+#[cfg(test)]
+const IPV4_PATTERN: &str = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}";
+#[cfg(test)]
+const IBAN_PATTERN: &str = r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}";
+#[cfg(test)]
+const NINO_PATTERN: &str = r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]";
+#[cfg(test)]
+const PASSPORT_PATTERN: &str = r"[A-Z0-9]{6,10}";
+
+/// The number of bytes from `i` on (at most `max`) that satisfy `f`.
+fn run_len(w: &[u8], i: usize, max: usize, f: impl Fn(u8) -> bool) -> usize {
+    w.get(i..)
+        .map_or(0, |r| r.iter().take(max).take_while(|&&c| f(c)).count())
+}
+
+/// [`IPV4_PATTERN`] at `p`: three groups of one to three digits each followed by `.`, then one
+/// to three digits. A group takes every digit there is (at most three); fewer could never be
+/// followed by the `.` the next byte, a digit, is not.
+fn ipv4_at(w: &[u8], p: usize) -> Option<usize> {
+    let mut q = p;
+    for _ in 0..3 {
+        let n = run_len(w, q, 3, |c| c.is_ascii_digit());
+        if n == 0 || w.get(q + n) != Some(&b'.') {
+            return None;
+        }
+        q += n + 1;
+    }
+    let n = run_len(w, q, 3, |c| c.is_ascii_digit());
+    (n > 0).then_some(q + n)
+}
+
+/// [`IBAN_PATTERN`] at `p`: two capitals, two digits, then 11 to 34 units (an optional space
+/// and a capital or digit), as many as there are (a space not followed by one ends the units).
+fn iban_at(w: &[u8], p: usize) -> Option<usize> {
+    let alnum = |i: usize| {
+        w.get(i)
+            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    let upper = |i: usize| w.get(i).is_some_and(u8::is_ascii_uppercase);
+    if !(upper(p) && upper(p + 1) && digit_at(w, p + 2) && digit_at(w, p + 3)) {
+        return None;
+    }
+    let (mut e, mut units) = (p + 4, 0);
+    while units < 34 {
+        if alnum(e) {
+            e += 1;
+        } else if w.get(e) == Some(&b' ') && alnum(e + 1) {
+            e += 2;
+        } else {
+            break;
+        }
+        units += 1;
+    }
+    (units >= 11).then_some(e)
+}
+
+/// [`NINO_PATTERN`] at `p`: two capitals, three pairs of digits and a letter `A`-`D`, each after
+/// an optional space (taken when there: without it the next byte, a space, would have to be the
+/// digit or letter required).
+fn nino_at(w: &[u8], p: usize) -> Option<usize> {
+    if !(w.get(p).is_some_and(u8::is_ascii_uppercase)
+        && w.get(p + 1).is_some_and(u8::is_ascii_uppercase))
+    {
+        return None;
+    }
+    let mut q = p + 2;
+    let space = |q: usize| if w.get(q) == Some(&b' ') { q + 1 } else { q };
+    for _ in 0..3 {
+        q = space(q);
+        if !(digit_at(w, q) && digit_at(w, q + 1)) {
+            return None;
+        }
+        q += 2;
+    }
+    q = space(q);
+    matches!(w.get(q), Some(b'A'..=b'D')).then_some(q + 1)
+}
+
+/// [`PASSPORT_PATTERN`] at `p`: six to ten capitals and digits, as many as there are.
+fn passport_at(w: &[u8], p: usize) -> Option<usize> {
+    let n = run_len(w, p, 10, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    (n >= 6).then_some(p + n)
 }
 
 /// [`CN_ID_PATTERN`] at `p`: a non-zero digit, 16 digits, then a digit or `X`.
@@ -903,9 +982,9 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
 /// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
 /// regex's `find_iter` over each window would give them. `at(w, p)` is the end of the
 /// leftmost-first match starting at `p`, with `w` ending at the window's end.
-fn hand_matches<'s>(
+pub(super) fn hand_matches<'s>(
     scan: &'s Scan<'_>,
-    windows: Vec<(usize, usize)>,
+    windows: impl IntoIterator<Item = (usize, usize)> + 's,
     at: fn(&[u8], usize) -> Option<usize>,
 ) -> impl Iterator<Item = super::Hit<'s>> + 's {
     let (b, text) = (scan.bytes, scan.text);
@@ -915,7 +994,7 @@ fn hand_matches<'s>(
 }
 
 /// Successive matches of `at` in `w[p..]`, skipping past each match.
-fn all_matches(
+pub(super) fn all_matches(
     w: &[u8],
     mut p: usize,
     at: fn(&[u8], usize) -> Option<usize>,
@@ -1302,6 +1381,18 @@ mod tests {
         }
 
         #[test]
+        fn ipv4_matcher_is_the_regex(s in "([0-9]{1,5}[.a]{0,2}){0,8}") {
+            same_as_regex(super::IPV4_PATTERN, super::ipv4_at, &s);
+        }
+
+        #[test]
+        fn iban_nino_passport_matchers_are_the_regexes(s in "([A-Z]{1,3}|[0-9]{1,4}| |a|-){0,16}") {
+            same_as_regex(super::IBAN_PATTERN, super::iban_at, &s);
+            same_as_regex(super::NINO_PATTERN, super::nino_at, &s);
+            same_as_regex(super::PASSPORT_PATTERN, super::passport_at, &s);
+        }
+
+        #[test]
         fn cn_matchers_are_the_regexes(s in "([0-9]{1,19}[Xx()+ \\-a]{0,2}|86|\\(\\+86\\)|1[3-9]){0,6}") {
             same_as_regex(super::CN_ID_PATTERN, super::cn_id_at, &s);
             same_as_regex(super::CN_PHONE_PATTERN, super::cn_phone_at, &s);
@@ -1330,6 +1421,21 @@ mod tests {
         ] {
             same_as_regex(super::CARD_PATTERN, super::card_at, s);
             same_as_regex(super::SSN_PATTERN, super::ssn_at, s);
+        }
+        for s in ["10.0.0.1", "1234.5.6.7", "1.2.3.4567.8", "10..0.0.1 1.2.3."] {
+            same_as_regex(super::IPV4_PATTERN, super::ipv4_at, s);
+        }
+        for s in [
+            "GB82 WEST 1234 5698 7654 32",
+            "DE89 3704 0044 0532 0130 00 X",
+            "DE89370400440532013000DE89370400440532013000123456789012",
+            "AB 12 34 56 C",
+            "AB123456D QQ12 34 56  A",
+            "K4821937 X12345678901 ABCDEF",
+        ] {
+            same_as_regex(super::IBAN_PATTERN, super::iban_at, s);
+            same_as_regex(super::NINO_PATTERN, super::nino_at, s);
+            same_as_regex(super::PASSPORT_PATTERN, super::passport_at, s);
         }
         for s in [
             "11010519491231002X",
