@@ -170,12 +170,10 @@ impl Dates {
             let prev_end = if i > 0 { dates[i - 1].1 } else { 0 };
             let next_start = dates.get(i + 1).map_or(usize::MAX, |d| d.0);
             let before = scan
-                .ctx
-                .kind_before(&scan.lower, s, 44, &[Ctx::Birth])
+                .cue_before(s, 44, &[Ctx::Birth])
                 .filter(|h| h.start >= prev_end);
             let after = scan
-                .ctx
-                .kind_after(&scan.lower, e, 24, &[Ctx::Birth])
+                .cue_after(e, 24, &[Ctx::Birth])
                 .filter(|h| h.end <= next_start && h.start - e <= 12);
             let score = match (before, after) {
                 (Some(_), _) => 0.95,

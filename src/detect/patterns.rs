@@ -63,7 +63,7 @@ fn push(out: &mut Vec<Finding>, start: usize, end: usize, entity: EntityType, sc
 /// How close the nearest cue of `kinds` is (bytes between its end and `pos`), if any within
 /// `window`, and whether a different kind of numeric cue sits nearer.
 fn cue(scan: &Scan<'_>, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
-    scan.ctx.kind_before(&scan.lower, pos, window, kinds)
+    scan.cue_before(pos, window, kinds)
 }
 
 /// The nearest identifier-type cue before `pos` (one of the numeric kinds or `NotPii`).
@@ -741,7 +741,7 @@ impl Patterns {
             if digits < 5 || digits * 3 < (e - s) * 2 {
                 continue;
             }
-            let Some(h) = scan.ctx.nearest_before(&scan.lower, s, 48) else {
+            let Some(h) = scan.cue_nearest_before(s, 48) else {
                 continue;
             };
             if h.kind == Ctx::Passport {
