@@ -107,12 +107,14 @@ impl Dates {
         };
         Ok(Dates {
             named: mk("date_named", &named)?,
-            months: aho_corasick::AhoCorasick::new(MONTHS.split('|')).map_err(|e| {
-                super::DetectError::Pattern {
+            // A full DFA (the month names are few): faster per byte than the default NFA.
+            months: aho_corasick::AhoCorasickBuilder::new()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(MONTHS.split('|'))
+                .map_err(|e| super::DetectError::Pattern {
                     name: "months".into(),
                     reason: e.to_string(),
-                }
-            })?,
+                })?,
         })
     }
 

@@ -370,7 +370,8 @@ impl<'a> Scan<'a> {
                 && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
-        let mut digit_runs = Vec::with_capacity(bytes.len() / 64 + 4);
+        // Dense text has a digit run every dozen bytes or so: room for that without regrowing.
+        let mut digit_runs = Vec::with_capacity(bytes.len() / 12 + 4);
         let mut i = 0;
         while i < bytes.len() {
             if !bytes[i].is_ascii_digit() {

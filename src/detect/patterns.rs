@@ -139,13 +139,16 @@ impl Patterns {
                 "email",
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
             )?,
+            // URL patterns run on the lower-cased copy (same offsets): case-sensitive literals
+            // keep a fast prefilter, and every class holds both cases, so the spans are those a
+            // case-insensitive search of the text finds.
             url: re(
                 "url",
-                r"(?i-u:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
+                r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
             )?,
             social: re(
                 "url_social",
-                r"(?i-u:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
+                r"(?:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
             )?,
             ipv6: re(
                 "ipv6",
@@ -236,7 +239,7 @@ impl Patterns {
         let schemeful = scheme.find(lower).is_some() || www.find(lower).is_some();
         let social = dotcom.find(lower).is_some() || tme.find(lower).is_some();
         let urls = if schemeful {
-            Some(self.url.find_iter(scan.text))
+            Some(self.url.find_iter(&scan.lower))
         } else {
             None
         };
@@ -244,7 +247,7 @@ impl Patterns {
             if !left_ok(b, m.start()) {
                 continue;
             }
-            let s = m.as_str();
+            let s = &scan.text[m.start()..m.end()];
             let trimmed = trim_url(s);
             let end = m.start() + trimmed.len();
             let body = trimmed.split_once("://").map(|(_, r)| r).unwrap_or(trimmed);
@@ -266,7 +269,7 @@ impl Patterns {
             push(out, m.start(), end, EntityType::Url, score);
         }
         let socials = if social {
-            Some(self.social.find_iter(scan.text))
+            Some(self.social.find_iter(&scan.lower))
         } else {
             None
         };
@@ -275,7 +278,7 @@ impl Patterns {
             {
                 continue;
             }
-            let trimmed = trim_url(m.as_str());
+            let trimmed = trim_url(&scan.text[m.start()..m.end()]);
             push(
                 out,
                 m.start(),
@@ -325,21 +328,24 @@ impl Patterns {
                 starts.push(m.start);
             }
         }
+        // One set of capture slots for every keyword (not an allocation per search).
+        let mut locs = self.assign.capture_locations();
         for &st in &starts {
             let hi = super::context::floor_boundary(t, (st + 400).min(t.len()));
-            let Some(c) = self.assign.captures(&t[st..hi]) else {
+            let h = &t[st..hi];
+            if self.assign.captures_read(&mut locs, h).is_none() {
+                continue;
+            }
+            let (Some(k), Some(val)) = (locs.get(1), locs.get(2)) else {
                 continue;
             };
-            let (Some(k), Some(val)) = (c.get(1), c.get(2)) else {
-                continue;
-            };
-            let val_start = st + val.start();
-            let key = k.as_str().to_ascii_lowercase();
+            let val_start = st + val.0;
+            let key = h[k.0..k.1].to_ascii_lowercase();
             let is_password = key.starts_with("pass")
                 || key == "pwd"
                 || key.starts_with("mot")
                 || key.starts_with("contra");
-            let value = val.as_str().trim_end_matches(['.', ')', ']', '}']);
+            let value = h[val.0..val.1].trim_end_matches(['.', ')', ']', '}']);
             let score = if v::looks_random(value) {
                 0.95
             } else if is_password && value.len() >= 6 {
@@ -357,15 +363,17 @@ impl Patterns {
                 score,
             );
         }
+        let mut locs = self.keyword_token.capture_locations();
         for &st in &starts {
             let hi = super::context::floor_boundary(t, (st + 340).min(t.len()));
-            let Some(c) = self.keyword_token.captures(&t[st..hi]) else {
+            let h = &t[st..hi];
+            if self.keyword_token.captures_read(&mut locs, h).is_none() {
                 continue;
-            };
-            let Some(val) = c.get(1) else { continue };
-            let value = val.as_str().trim_end_matches(['.', ')']);
+            }
+            let Some(val) = locs.get(1) else { continue };
+            let value = h[val.0..val.1].trim_end_matches(['.', ')']);
             if v::looks_random(value) {
-                let vs = st + val.start();
+                let vs = st + val.0;
                 push(out, vs, vs + value.len(), EntityType::ApiKey, 0.85);
             }
         }
@@ -944,6 +952,10 @@ fn cn_id_at(w: &[u8], p: usize) -> Option<usize> {
 /// separator (optional separators are taken when present: without them the next byte, a
 /// separator, could never be the digit required).
 fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
+    // Every alternative starts with `(`, `+`, `8`, a separator or the `1` of the number.
+    if !matches!(w.get(p), Some(b'(' | b'+' | b'8' | b' ' | b'-' | b'1')) {
+        return None;
+    }
     let rest = &w[p..];
     let prefixes = [
         rest.starts_with(b"(+86)").then_some(5),
@@ -1487,6 +1499,17 @@ mod tests {
             "(https://x.org/a?token=abc)",
             EntityType::Url,
             "https://x.org/a?token=abc"
+        ));
+        // Upper-case schemes and hosts (the patterns run on the lower-cased copy).
+        assert!(has(
+            "see HTTPS://Example.COM/Path?ID=7 now",
+            EntityType::Url,
+            "HTTPS://Example.COM/Path?ID=7"
+        ));
+        assert!(has(
+            "me: GitHub.com/JaneDoe.",
+            EntityType::Url,
+            "GitHub.com/JaneDoe"
         ));
         assert!(has(
             "profile linkedin.com/in/jane-doe-123 ok",
