@@ -3,7 +3,8 @@
 //! Owns: one case-insensitive Aho-Corasick automaton over every cue in the five supported
 //! languages, each cue tagged with a [`Ctx`] kind (the new identifier kinds also in Italian and Dutch), and the look-ups recognizers use ("which cue
 //! is nearest before this position?"). Cues are searched lazily in a small window around a
-//! candidate, never over the whole text. Does not own: deciding what a cue means for a score.
+//! candidate, or in the 64-byte blocks around candidates ([`CueCache`]), never over the whole
+//! text. Does not own: deciding what a cue means for a score.
 
 use std::cell::RefCell;
 
@@ -664,9 +665,10 @@ impl Context {
     }
 }
 
-/// Bytes per block of [`CueCache`]: cue windows are 24 to 64 bytes, so a look-up touches one or
-/// two blocks, and text without candidates is never searched.
-const CACHE_BLOCK: usize = 256;
+/// Bytes per block of [`CueCache`]: cue windows are 24 to 64 bytes, so a look-up searches one or
+/// two blocks at first, about what the windowed search would have, and text far from any
+/// candidate is never searched.
+const CACHE_BLOCK: usize = 64;
 
 /// Finds every occurrence of every cue (overlapping, unlike the leftmost-longest automaton).
 ///
@@ -681,7 +683,7 @@ const CACHE_BLOCK: usize = 256;
 struct CueIndex {
     cues: Vec<Vec<u8>>,
     /// The filter: a bit per `hash3` value.
-    filter: Vec<u64>,
+    filter: Box<[u64; 1 << 10]>,
     /// Per `hash3 >> BUCKET_SHIFT`: the range of `entries` filed there.
     buckets: Vec<(u32, u32)>,
     /// `(three-byte key, cue)`, by bucket, then key, then longest first, then by cue (the order
@@ -697,7 +699,8 @@ fn key3(b: &[u8]) -> u32 {
 }
 
 fn hash3(k: u32) -> usize {
-    (k.wrapping_mul(0x9E37_79B1) >> 16) as usize
+    // Below 2^16: filter indexes need no bounds check.
+    (k.wrapping_mul(0x9E37_79B1) >> 16) as usize & 0xFFFF
 }
 
 impl CueIndex {
@@ -721,7 +724,7 @@ impl CueIndex {
                 .then(cues[y.1].len().cmp(&cues[x.1].len()))
                 .then(x.1.cmp(&y.1))
         });
-        let mut filter = vec![0u64; 1 << 10];
+        let mut filter = Box::new([0u64; 1 << 10]);
         let mut buckets = vec![(0u32, 0u32); 1 << (16 - BUCKET_SHIFT)];
         for (n, &(k, _)) in entries.iter().enumerate() {
             let h = hash3(k);
@@ -747,8 +750,10 @@ impl CueIndex {
         // two-byte cue fits there; none fits at the last).
         let hi3 = (be + 2).min(b.len());
         if hi3 >= bs + 3 {
-            for (j, w) in b[bs..hi3].windows(3).enumerate() {
-                let k = key3(w);
+            // The key of position `j` rolls in the byte at `j + 2`.
+            let mut k = u32::from(b[bs]) << 8 | u32::from(b[bs + 1]) << 16;
+            for (j, &c) in b[bs + 2..hi3].iter().enumerate() {
+                k = k >> 8 | u32::from(c) << 16;
                 let h = hash3(k);
                 if self.filter[h >> 6] >> (h & 63) & 1 != 0 {
                     self.verify(b, bs + j, k, out);
