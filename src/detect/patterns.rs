@@ -710,8 +710,11 @@ impl Patterns {
                 continue;
             }
             let mut t = &scan.text[s..e];
-            // Balance parentheses by trimming an unmatched tail.
-            if t.matches('(').count() != t.matches(')').count() {
+            // Balance parentheses by trimming an unmatched tail (both counted in one pass).
+            let (open, close) = t.bytes().fold((0usize, 0usize), |(o, c), x| {
+                (o + usize::from(x == b'('), c + usize::from(x == b')'))
+            });
+            if open != close {
                 if let Some(p) = t.rfind(['(', ')']) {
                     if t[..p].matches('(').count() == t[..p].matches(')').count() {
                         t = t[..p].trim_end_matches([' ', '-', '.', '/']);
@@ -1122,7 +1125,8 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
         ) && !bytes.contains(&b' ')
             && !bytes.contains(&b'(');
         let ssn_like = lens == [3, 2, 4];
-        if date_like || ssn_like || v::ipv4(t) {
+        // (An address needs dots: without one the validator's split is not worth running.)
+        if date_like || ssn_like || (dots && v::ipv4(t)) {
             return None;
         }
         if dots && lens.len() == 2 {
