@@ -841,6 +841,9 @@ impl CueCache {
         if inner.blocks.len() <= j1 {
             let n = b.len().div_ceil(CACHE_BLOCK);
             inner.blocks.resize(n, None);
+            // Cue-dense text has an occurrence every 40 bytes or so: room up front.
+            let room = b.len() / 32 + 8;
+            inner.occ.reserve(room);
         }
         for j in j0..=j1 {
             if inner.blocks[j].is_none() {

@@ -477,7 +477,7 @@ impl<'a> Scan<'a> {
         start: impl Fn(&[u8], usize, usize) -> bool,
     ) -> Vec<(usize, usize)> {
         let b = self.bytes;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.digit_runs.len() / 4 + 1);
         // Current run: start, end, digits seen.
         let mut cur: Option<(usize, usize, usize)> = None;
         for &(rs, re) in &self.digit_runs {
