@@ -31,6 +31,7 @@ mod context;
 pub mod custom;
 mod dates;
 mod ids;
+mod matchers;
 mod names;
 mod normalize;
 mod patterns;
@@ -370,8 +371,7 @@ impl<'a> Scan<'a> {
                 && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
-        // Dense text has a digit run every dozen bytes or so: room for that without regrowing.
-        let mut digit_runs = Vec::with_capacity(bytes.len() / 12 + 4);
+        let mut digit_runs = Vec::with_capacity(bytes.len() / 64 + 4);
         let mut i = 0;
         while i < bytes.len() {
             if !bytes[i].is_ascii_digit() {
@@ -477,7 +477,7 @@ impl<'a> Scan<'a> {
         start: impl Fn(&[u8], usize, usize) -> bool,
     ) -> Vec<(usize, usize)> {
         let b = self.bytes;
-        let mut out = Vec::with_capacity(self.digit_runs.len() / 4 + 1);
+        let mut out = Vec::new();
         // Current run: start, end, digits seen.
         let mut cur: Option<(usize, usize, usize)> = None;
         for &(rs, re) in &self.digit_runs {
