@@ -3,7 +3,10 @@
 //! Owns: one case-insensitive Aho-Corasick automaton over every cue in the five supported
 //! languages, each cue tagged with a [`Ctx`] kind (the new identifier kinds also in Italian and Dutch), and the look-ups recognizers use ("which cue
 //! is nearest before this position?"). Cues are searched lazily in a small window around a
-//! candidate, never over the whole text. Does not own: deciding what a cue means for a score.
+//! candidate, or in the 64-byte blocks around candidates ([`CueCache`]), never over the whole
+//! text. Does not own: deciding what a cue means for a score.
+
+use std::cell::RefCell;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -487,6 +490,8 @@ pub struct Hit {
 /// The compiled cue automaton.
 pub struct Context {
     ac: AhoCorasick,
+    /// Every occurrence of every cue, from which [`CueCache`] answers window look-ups.
+    index: CueIndex,
     kinds: Vec<Ctx>,
 }
 
@@ -540,6 +545,7 @@ impl Context {
             .build(cues.iter().map(|(w, _)| *w))?;
         Ok(Context {
             ac,
+            index: CueIndex::new(cues.iter().map(|(w, _)| *w)),
             kinds: cues.iter().map(|(_, k)| *k).collect(),
         })
     }
@@ -554,6 +560,7 @@ impl Context {
             .build(CUES.iter().map(|(w, _)| *w))?;
         Ok(Context {
             ac,
+            index: CueIndex::new(CUES.iter().map(|(w, _)| *w)),
             kinds: CUES.iter().map(|(_, k)| *k).collect(),
         })
     }
@@ -656,6 +663,291 @@ impl Context {
     }
 }
 
+/// Bytes per block of [`CueCache`]: cue windows are 24 to 64 bytes, so a look-up searches one or
+/// two blocks at first, about what the windowed search would have, and text far from any
+/// candidate is never searched.
+const CACHE_BLOCK: usize = 64;
+
+/// Finds every occurrence of every cue (overlapping, unlike the leftmost-longest automaton).
+///
+/// Each cue is filed under the first three bytes it starts with (a two-byte cue under every
+/// third byte), hashed. A position's three bytes, hashed, are looked up in a bit filter that
+/// stays in L1 (8 KB) and rejects most positions with one test; at a position that passes, the
+/// cues of its bucket whose key is exactly its three bytes are compared in place. On cue-dense
+/// text this is several times faster than walking a dense automaton, whose transition table does
+/// not fit in L1 and whose every step waits on the previous one: the positions here are
+/// independent of each other.
+#[derive(Debug)]
+struct CueIndex {
+    cues: Vec<Vec<u8>>,
+    /// The filter: a bit per `hash3` value.
+    filter: Box<[u64; 1 << 10]>,
+    /// Per `hash3 >> BUCKET_SHIFT`: the range of `entries` filed there.
+    buckets: Vec<(u32, u32)>,
+    /// `(three-byte key, cue)`, by bucket, then key, then longest first, then by cue (the order
+    /// occurrences at one position are reported in).
+    entries: Vec<(u32, usize)>,
+}
+
+/// Buckets hold the cues of `2^BUCKET_SHIFT` filter bits.
+const BUCKET_SHIFT: usize = 4;
+
+fn key3(b: &[u8]) -> u32 {
+    u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16
+}
+
+fn hash3(k: u32) -> usize {
+    // Below 2^16: filter indexes need no bounds check.
+    (k.wrapping_mul(0x9E37_79B1) >> 16) as usize & 0xFFFF
+}
+
+impl CueIndex {
+    fn new<'c>(cues: impl Iterator<Item = &'c str>) -> CueIndex {
+        let cues: Vec<Vec<u8>> = cues.map(|c| c.as_bytes().to_vec()).collect();
+        let mut entries = Vec::new();
+        for (i, c) in cues.iter().enumerate() {
+            // Cues have two bytes at least (an empty or one-byte cue would need another path).
+            assert!(c.len() >= 2, "cue too short");
+            if c.len() >= 3 {
+                entries.push((key3(c), i));
+            } else {
+                let k = u32::from(c[0]) | u32::from(c[1]) << 8;
+                entries.extend((0..=255u32).map(|z| (k | z << 16, i)));
+            }
+        }
+        entries.sort_by(|x, y| {
+            (hash3(x.0) >> BUCKET_SHIFT)
+                .cmp(&(hash3(y.0) >> BUCKET_SHIFT))
+                .then(x.0.cmp(&y.0))
+                .then(cues[y.1].len().cmp(&cues[x.1].len()))
+                .then(x.1.cmp(&y.1))
+        });
+        let mut filter = Box::new([0u64; 1 << 10]);
+        let mut buckets = vec![(0u32, 0u32); 1 << (16 - BUCKET_SHIFT)];
+        for (n, &(k, _)) in entries.iter().enumerate() {
+            let h = hash3(k);
+            filter[h >> 6] |= 1 << (h & 63);
+            let b = &mut buckets[h >> BUCKET_SHIFT];
+            if b.0 == b.1 {
+                b.0 = n as u32;
+            }
+            b.1 = n as u32 + 1;
+        }
+        CueIndex {
+            cues,
+            filter,
+            buckets,
+            entries,
+        }
+    }
+
+    /// Appends every cue occurrence starting in `b[bs..be]`, by start, then longest first, then
+    /// by cue.
+    fn occurrences(&self, b: &[u8], bs: usize, be: usize, out: &mut Vec<Occ>) {
+        // Every position with three bytes from it, then the text's next-to-last position (only a
+        // two-byte cue fits there; none fits at the last).
+        let hi3 = (be + 2).min(b.len());
+        if hi3 >= bs + 3 {
+            // The key of position `j` rolls in the byte at `j + 2`.
+            let mut k = u32::from(b[bs]) << 8 | u32::from(b[bs + 1]) << 16;
+            for (j, &c) in b[bs + 2..hi3].iter().enumerate() {
+                k = k >> 8 | u32::from(c) << 16;
+                let h = hash3(k);
+                if self.filter[h >> 6] >> (h & 63) & 1 != 0 {
+                    self.verify(b, bs + j, k, out);
+                }
+            }
+        }
+        let last = b.len().wrapping_sub(2);
+        if b.len() >= 2 && (bs..be).contains(&last) {
+            // Two-byte cues are filed under every third byte: any will do.
+            let k = u32::from(b[last]) | u32::from(b[last + 1]) << 8;
+            self.verify(b, last, k, out);
+        }
+    }
+
+    /// Appends the cues starting at `i` whose key is `k` (the three bytes there), longest first.
+    #[inline(never)]
+    fn verify(&self, b: &[u8], i: usize, k: u32, out: &mut Vec<Occ>) {
+        let w = &b[i..];
+        let (lo, hi) = self.buckets[hash3(k) >> BUCKET_SHIFT];
+        for &(ek, c) in &self.entries[lo as usize..hi as usize] {
+            let cue = &self.cues[c];
+            if ek == k && w.len() >= cue.len() && w.iter().zip(cue).all(|(x, y)| x == y) {
+                out.push(Occ {
+                    start: i,
+                    end: i + cue.len(),
+                    pattern: c,
+                });
+            }
+        }
+    }
+}
+
+/// Every occurrence of a cue starting in a block (see [`CueCache`]).
+#[derive(Debug, Clone, Copy)]
+struct Occ {
+    start: usize,
+    end: usize,
+    pattern: usize,
+}
+
+/// Per-call memo of one [`Context`]'s cue occurrences, so that the window look-ups
+/// ([`CueCache::kind_before`], [`CueCache::kind_after`], [`CueCache::nearest_before`]) of
+/// candidates close together (dense text: windows of 40-56 bytes before every number) do not
+/// each run the automaton again.
+///
+/// The text is cut into blocks of [`CACHE_BLOCK`] bytes, each searched once, on first use, for
+/// every occurrence of every cue starting in it (an overlapping search). A look-up then replays
+/// the leftmost-longest search of its window over the occurrences inside it: from the window's
+/// start, the leftmost occurrence that ends inside the window, the longest of those starting
+/// there (the first cue among equals), then on from its end. That is what the automaton finds in
+/// the window, so each look-up answers exactly as [`Context::kind_before`] and its siblings do
+/// (property-tested against them).
+#[derive(Debug, Default)]
+pub struct CueCache {
+    inner: RefCell<CacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    /// Per block: the range of `occ` holding its occurrences, or `None` if not searched yet.
+    blocks: Vec<Option<(usize, usize)>>,
+    /// Occurrences, each block's sorted by start, then longest first, then pattern.
+    occ: Vec<Occ>,
+}
+
+impl CueCache {
+    /// The cue hits of `ctx` in `text[lo..hi]`, as [`Context::iter_hits`] gives them, passed to
+    /// `f` in order until it returns `false`.
+    fn for_hits(
+        &self,
+        ctx: &Context,
+        text: &str,
+        lo: usize,
+        hi: usize,
+        mut f: impl FnMut(Hit) -> bool,
+    ) {
+        let lo = floor_boundary(text, lo);
+        let hi = ceil_boundary(text, hi.max(lo));
+        if lo >= hi {
+            return;
+        }
+        let b = text.as_bytes();
+        let mut inner = self.inner.borrow_mut();
+        let (j0, j1) = (lo / CACHE_BLOCK, (hi - 1) / CACHE_BLOCK);
+        if inner.blocks.len() <= j1 {
+            let n = b.len().div_ceil(CACHE_BLOCK);
+            inner.blocks.resize(n, None);
+            // Cue-dense text has an occurrence every 40 bytes or so: room up front.
+            let room = b.len() / 32 + 8;
+            inner.occ.reserve(room);
+        }
+        for j in j0..=j1 {
+            if inner.blocks[j].is_none() {
+                inner.fill(ctx, b, j);
+            }
+        }
+        let inner = &*inner;
+        let mut cur = lo;
+        for j in j0..=j1 {
+            let (s, e) = inner.blocks[j].unwrap_or((0, 0));
+            for o in &inner.occ[s..e] {
+                let (s, e) = (o.start, o.end);
+                if s >= hi {
+                    return;
+                }
+                if s < cur || e > hi {
+                    continue;
+                }
+                cur = e;
+                if is_word_byte(b[s]) && s > 0 && is_word_byte(b[s - 1]) {
+                    continue;
+                }
+                if is_word_byte(b[e - 1]) && e < b.len() && is_word_byte(b[e]) {
+                    continue;
+                }
+                let hit = Hit {
+                    start: s,
+                    end: e,
+                    kind: ctx.kinds[o.pattern],
+                };
+                if !f(hit) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// [`Context::kind_before`], from the memo.
+    pub fn kind_before(
+        &self,
+        ctx: &Context,
+        text: &str,
+        pos: usize,
+        window: usize,
+        kinds: &[Ctx],
+    ) -> Option<Hit> {
+        let mut last = None;
+        self.for_hits(ctx, text, pos.saturating_sub(window), pos, |h| {
+            if kinds.contains(&h.kind) {
+                last = Some(h);
+            }
+            true
+        });
+        last
+    }
+
+    /// [`Context::nearest_before`], from the memo.
+    pub fn nearest_before(
+        &self,
+        ctx: &Context,
+        text: &str,
+        pos: usize,
+        window: usize,
+    ) -> Option<Hit> {
+        let mut last = None;
+        self.for_hits(ctx, text, pos.saturating_sub(window), pos, |h| {
+            if h.end <= pos {
+                last = Some(h);
+            }
+            true
+        });
+        last
+    }
+
+    /// [`Context::kind_after`], from the memo.
+    pub fn kind_after(
+        &self,
+        ctx: &Context,
+        text: &str,
+        pos: usize,
+        window: usize,
+        kinds: &[Ctx],
+    ) -> Option<Hit> {
+        let mut first = None;
+        self.for_hits(ctx, text, pos, pos + window, |h| {
+            if kinds.contains(&h.kind) {
+                first = Some(h);
+                return false;
+            }
+            true
+        });
+        first
+    }
+}
+
+impl CacheInner {
+    /// Searches block `j` of `b` for every cue occurrence starting in it.
+    fn fill(&mut self, ctx: &Context, b: &[u8], j: usize) {
+        let bs = j * CACHE_BLOCK;
+        let be = (bs + CACHE_BLOCK).min(b.len());
+        let first = self.occ.len();
+        ctx.index.occurrences(b, bs, be, &mut self.occ);
+        self.blocks[j] = Some((first, self.occ.len()));
+    }
+}
+
 /// How far a cue may extend beyond its anchor on either side (see [`Context::all_near`]).
 pub const ANCHOR_MARGIN: usize = 16;
 
@@ -716,6 +1008,72 @@ mod tests {
             let spots = anchors.find(lower.as_bytes()).into_iter().map(|h| (h.pos, h.len));
             let got: Vec<_> = c.all_near(&lower, spots, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    fn same_hit(a: Option<Hit>, b: Option<Hit>) -> bool {
+        a.map(|h| (h.start, h.end, h.kind)) == b.map(|h| (h.start, h.end, h.kind))
+    }
+
+    /// Every window look-up of `c` on `text`, directly and from one memo (queried in a scrambled
+    /// order, so blocks fill out of order).
+    fn cache_is_direct(c: &Context, text: &str, kinds: &[Ctx]) {
+        let cache = CueCache::default();
+        let n = text.len();
+        let mut positions: Vec<usize> = (0..=n + 2).collect();
+        positions.sort_by_key(|&p| (p * 7919) % (n + 3));
+        for p in positions {
+            for w in [4, 24, 40, 44, 48, 56, 64, 300] {
+                assert!(
+                    same_hit(
+                        cache.kind_before(c, text, p, w, kinds),
+                        c.kind_before(text, p, w, kinds)
+                    ),
+                    "kind_before {p} {w} {text:?}"
+                );
+                assert!(
+                    same_hit(
+                        cache.nearest_before(c, text, p, w),
+                        c.nearest_before(text, p, w)
+                    ),
+                    "nearest_before {p} {w} {text:?}"
+                );
+                assert!(
+                    same_hit(
+                        cache.kind_after(c, text, p, w, kinds),
+                        c.kind_after(text, p, w, kinds)
+                    ),
+                    "kind_after {p} {w} {text:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The memo answers every window look-up as the windowed automaton search does: cues
+        /// cut by the window's edges, cues inside longer cues, duplicates ("contact" is a phone
+        /// and a name cue), word boundaries, multi-byte text, block edges.
+        #[test]
+        fn cue_cache_is_the_windowed_search(
+            parts in proptest::collection::vec(
+                "(phone|phone number|tel|tel\\.|telephone|call me|contact|cc|card|credit card to|ssn|social security number|passport no|pass|dob|d\\.o\\.b\\.|date of birth|birth date|né le|née|nací|ip address|ip|order no|ref|code|iban|account|电话号码|电话|出生日期|生于|护照号|x|1|a| |\\.|:|é){1,3}",
+                0..160,
+            ),
+            which in 0usize..3,
+        ) {
+            let text: String = parts.concat();
+            let (c, kinds): (Context, &[Ctx]) = match which {
+                0 => (
+                    Context::with_kinds(&[
+                        Ctx::Ip, Ctx::Phone, Ctx::Card, Ctx::Ssn, Ctx::Passport, Ctx::Nino,
+                        Ctx::Bank, Ctx::NotPii, Ctx::Birth,
+                    ]).unwrap(),
+                    &[Ctx::Phone, Ctx::Birth],
+                ),
+                1 => (Context::with_kinds(&[Ctx::Phone, Ctx::Name, Ctx::Address]).unwrap(), &[Ctx::Name]),
+                _ => (Context::new().unwrap(), &[Ctx::Card, Ctx::Passport]),
+            };
+            cache_is_direct(&c, &text, kinds);
         }
     }
 

@@ -85,8 +85,7 @@ impl Ids {
 
     /// Where the nearest other identifier's cue (phone, card, bank, order, …) before `pos` ends.
     fn other_cue(scan: &Scan<'_>, pos: usize) -> Option<usize> {
-        scan.ctx
-            .nearest_before(&scan.lower, pos, 40)
+        scan.cue_nearest_before(pos, 40)
             .filter(|h| h.kind != Ctx::Birth)
             .map(|h| h.end)
     }

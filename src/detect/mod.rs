@@ -32,6 +32,7 @@ mod context;
 pub mod custom;
 mod dates;
 mod ids;
+mod matchers;
 mod names;
 mod normalize;
 mod patterns;
@@ -267,6 +268,9 @@ pub(crate) struct Scan<'a> {
     pub ctx: &'a context::Context,
     /// Every occurrence of the gating literals in `lower` (see `anchors`), in text order.
     pub anchors: Vec<anchors::AnchorHit>,
+    /// Memo of `ctx`'s cue occurrences in `lower` (see [`Scan::cue_before`]), when enough
+    /// recognizers that look cues up are wanted for it to pay.
+    cues: Option<context::CueCache>,
     /// The wanted entity types, one bit each (see [`entity_mask`]).
     wanted: u64,
 }
@@ -315,6 +319,33 @@ fn numeric_byte(c: u8) -> bool {
             b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/' | b'X' | b'x'
         )
 }
+/// The entity types whose recognizers look up the numeric cues ([`Scan::cue_before`] and its
+/// siblings).
+const CUE_USERS: [EntityType; 17] = [
+    EntityType::Phone,
+    EntityType::CreditCard,
+    EntityType::Iban,
+    EntityType::IpAddress,
+    EntityType::UsSsn,
+    EntityType::DateOfBirth,
+    EntityType::CnPhone,
+    EntityType::UkNino,
+    EntityType::Passport,
+    EntityType::DeTaxId,
+    EntityType::DeIdCard,
+    EntityType::FrNir,
+    EntityType::EsDni,
+    EntityType::ItFiscalCode,
+    EntityType::NlBsn,
+    EntityType::MacAddress,
+    EntityType::Crypto,
+];
+
+/// With this many of [`CUE_USERS`] wanted, cue look-ups go through a per-call memo
+/// ([`context::CueCache`]): its block searches cost about one pass over the text, which one or
+/// two recognizers' look-ups alone do not repay, while the default set of every type looks up
+/// the cues before nearly every number several times.
+const CUE_MEMO_MIN_USERS: usize = 4;
 
 /// Adds `(lo, hi)` to sorted, merged `windows`.
 pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
@@ -413,7 +444,51 @@ impl<'a> Scan<'a> {
             numeric_digits,
             ctx,
             anchors: Vec::new(),
+            cues: (CUE_USERS
+                .iter()
+                .filter(|&&e| wanted & entity_bit(e) != 0)
+                .count()
+                >= CUE_MEMO_MIN_USERS)
+                .then(context::CueCache::default),
             wanted,
+        }
+    }
+
+    /// The nearest cue of `kinds` ending before `pos` within `window` bytes
+    /// ([`context::Context::kind_before`] of `ctx` on `lower`, answered from a per-call memo when
+    /// there is one).
+    pub fn cue_before(
+        &self,
+        pos: usize,
+        window: usize,
+        kinds: &[context::Ctx],
+    ) -> Option<context::Hit> {
+        match &self.cues {
+            Some(c) => c.kind_before(self.ctx, &self.lower, pos, window, kinds),
+            None => self.ctx.kind_before(&self.lower, pos, window, kinds),
+        }
+    }
+
+    /// The nearest cue of any kind ending before `pos` within `window` bytes
+    /// ([`context::Context::nearest_before`], from the memo when there is one).
+    pub fn cue_nearest_before(&self, pos: usize, window: usize) -> Option<context::Hit> {
+        match &self.cues {
+            Some(c) => c.nearest_before(self.ctx, &self.lower, pos, window),
+            None => self.ctx.nearest_before(&self.lower, pos, window),
+        }
+    }
+
+    /// The first cue of `kinds` starting after `pos` within `window` bytes
+    /// ([`context::Context::kind_after`], from the memo when there is one).
+    pub fn cue_after(
+        &self,
+        pos: usize,
+        window: usize,
+        kinds: &[context::Ctx],
+    ) -> Option<context::Hit> {
+        match &self.cues {
+            Some(c) => c.kind_after(self.ctx, &self.lower, pos, window, kinds),
+            None => self.ctx.kind_after(&self.lower, pos, window, kinds),
         }
     }
 

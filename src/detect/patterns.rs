@@ -9,6 +9,7 @@ use regex::Regex;
 
 use super::anchors::Group;
 use super::context::{Ctx, Hit};
+use super::matchers::{iban_at, ipv4_at, nino_at, passport_at};
 use super::validators as v;
 use super::{EntityType, Finding, Scan};
 
@@ -18,11 +19,7 @@ pub struct Patterns {
     email: Regex,
     url: Regex,
     social: Regex,
-    ipv4: Regex,
     ipv6: Regex,
-    iban: Regex,
-    nino: Regex,
-    passport: Regex,
     secret: Regex,
     assign: Regex,
     keyword_token: Regex,
@@ -79,7 +76,7 @@ fn push(out: &mut Vec<Finding>, start: usize, end: usize, entity: EntityType, sc
 /// How close the nearest cue of `kinds` is (bytes between its end and `pos`), if any within
 /// `window`, and whether a different kind of numeric cue sits nearer.
 fn cue(scan: &Scan<'_>, pos: usize, window: usize, kinds: &[Ctx]) -> Option<Hit> {
-    scan.ctx.kind_before(&scan.lower, pos, window, kinds)
+    scan.cue_before(pos, window, kinds)
 }
 
 /// The nearest identifier-type cue before `pos` (one of the numeric kinds or `NotPii`).
@@ -137,22 +134,21 @@ impl Patterns {
                 "email",
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
             )?,
+            // URL patterns run on the lower-cased copy (same offsets): case-sensitive literals
+            // keep a fast prefilter, and every class holds both cases, so the spans are those a
+            // case-insensitive search of the text finds.
             url: re(
                 "url",
-                r"(?i-u:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
+                r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
             )?,
             social: re(
                 "url_social",
-                r"(?i-u:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
+                r"(?:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
             )?,
-            ipv4: re("ipv4", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")?,
             ipv6: re(
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
             )?,
-            iban: re("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}")?,
-            nino: re("nino", r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]")?,
-            passport: re("passport", r"[A-Z0-9]{6,10}")?,
             secret: re(
                 "secret",
                 r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{20,255}|sk-(?:proj-|svcacct-|admin-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}",
@@ -241,7 +237,7 @@ impl Patterns {
         let schemeful = gate(0..2);
         let social = gate(2..4);
         let urls = if schemeful {
-            Some(self.url.find_iter(scan.text))
+            Some(self.url.find_iter(&scan.lower))
         } else {
             None
         };
@@ -249,7 +245,7 @@ impl Patterns {
             if !left_ok(b, m.start()) {
                 continue;
             }
-            let s = m.as_str();
+            let s = &scan.text[m.start()..m.end()];
             let trimmed = trim_url(s);
             let end = m.start() + trimmed.len();
             let body = trimmed.split_once("://").map(|(_, r)| r).unwrap_or(trimmed);
@@ -271,7 +267,7 @@ impl Patterns {
             push(out, m.start(), end, EntityType::Url, score);
         }
         let socials = if social {
-            Some(self.social.find_iter(scan.text))
+            Some(self.social.find_iter(&scan.lower))
         } else {
             None
         };
@@ -280,7 +276,7 @@ impl Patterns {
             {
                 continue;
             }
-            let trimmed = trim_url(m.as_str());
+            let trimmed = trim_url(&scan.text[m.start()..m.end()]);
             push(
                 out,
                 m.start(),
@@ -328,21 +324,24 @@ impl Patterns {
                 starts.push(m.start);
             }
         }
+        // One set of capture slots for every keyword (not an allocation per search).
+        let mut locs = self.assign.capture_locations();
         for &st in &starts {
             let hi = super::context::floor_boundary(t, (st + 400).min(t.len()));
-            let Some(c) = self.assign.captures(&t[st..hi]) else {
+            let h = &t[st..hi];
+            if self.assign.captures_read(&mut locs, h).is_none() {
+                continue;
+            }
+            let (Some(k), Some(val)) = (locs.get(1), locs.get(2)) else {
                 continue;
             };
-            let (Some(k), Some(val)) = (c.get(1), c.get(2)) else {
-                continue;
-            };
-            let val_start = st + val.start();
-            let key = k.as_str().to_ascii_lowercase();
+            let val_start = st + val.0;
+            let key = h[k.0..k.1].to_ascii_lowercase();
             let is_password = key.starts_with("pass")
                 || key == "pwd"
                 || key.starts_with("mot")
                 || key.starts_with("contra");
-            let value = val.as_str().trim_end_matches(['.', ')', ']', '}']);
+            let value = h[val.0..val.1].trim_end_matches(['.', ')', ']', '}']);
             let score = if v::looks_random(value) {
                 0.95
             } else if is_password && value.len() >= 6 {
@@ -360,15 +359,17 @@ impl Patterns {
                 score,
             );
         }
+        let mut locs = self.keyword_token.capture_locations();
         for &st in &starts {
             let hi = super::context::floor_boundary(t, (st + 340).min(t.len()));
-            let Some(c) = self.keyword_token.captures(&t[st..hi]) else {
+            let h = &t[st..hi];
+            if self.keyword_token.captures_read(&mut locs, h).is_none() {
                 continue;
-            };
-            let Some(val) = c.get(1) else { continue };
-            let value = val.as_str().trim_end_matches(['.', ')']);
+            }
+            let Some(val) = locs.get(1) else { continue };
+            let value = h[val.0..val.1].trim_end_matches(['.', ')']);
             if v::looks_random(value) {
-                let vs = st + val.start();
+                let vs = st + val.0;
                 push(out, vs, vs + value.len(), EntityType::ApiKey, 0.85);
             }
         }
@@ -376,9 +377,10 @@ impl Patterns {
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.ipv4,
-            &scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
+        for m in hand_matches(
+            scan,
+            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
+            ipv4_at,
         ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
@@ -513,9 +515,10 @@ impl Patterns {
 
     fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.iban,
-            &scan.class_runs(upper_digit_space, 4, upper_pair_before),
+        for m in hand_matches(
+            scan,
+            scan.class_runs(upper_digit_space, 4, upper_pair_before),
+            iban_at,
         ) {
             let s = m.start();
             if !left_ok(b, s) {
@@ -590,9 +593,10 @@ impl Patterns {
 
     fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(
-            &self.nino,
-            &scan.class_runs(upper_digit_space, 6, upper_pair_before),
+        for m in hand_matches(
+            scan,
+            scan.class_runs(upper_digit_space, 6, upper_pair_before),
+            nino_at,
         ) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
@@ -702,8 +706,11 @@ impl Patterns {
                 continue;
             }
             let mut t = &scan.text[s..e];
-            // Balance parentheses by trimming an unmatched tail.
-            if t.matches('(').count() != t.matches(')').count() {
+            // Balance parentheses by trimming an unmatched tail (both counted in one pass).
+            let (open, close) = t.bytes().fold((0usize, 0usize), |(o, c), x| {
+                (o + usize::from(x == b'('), c + usize::from(x == b')'))
+            });
+            if open != close {
                 if let Some(p) = t.rfind(['(', ')']) {
                     if t[..p].matches('(').count() == t[..p].matches(')').count() {
                         t = t[..p].trim_end_matches([' ', '-', '.', '/']);
@@ -728,7 +735,7 @@ impl Patterns {
 
     fn passports(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in scan.find_in(&self.passport, windows) {
+        for m in hand_matches(scan, windows.iter().copied(), passport_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -741,7 +748,7 @@ impl Patterns {
             if digits < 5 || digits * 3 < (e - s) * 2 {
                 continue;
             }
-            let Some(h) = scan.ctx.nearest_before(&scan.lower, s, 48) else {
+            let Some(h) = scan.cue_nearest_before(s, 48) else {
                 continue;
             };
             if h.kind == Ctx::Passport {
@@ -808,7 +815,7 @@ const CN_ID_PATTERN: &str = r"[1-9][0-9]{16}[0-9Xx]";
 #[cfg(test)]
 const CN_PHONE_PATTERN: &str = r"(?:\(\+?86\)|\+?86)?[ \-]?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}";
 
-fn digit_at(w: &[u8], i: usize) -> bool {
+pub(super) fn digit_at(w: &[u8], i: usize) -> bool {
     w.get(i).is_some_and(u8::is_ascii_digit)
 }
 
@@ -847,6 +854,15 @@ fn card_at(w: &[u8], p: usize) -> Option<usize> {
     (units >= 11).then_some(e)
 }
 
+#[cfg(test)]
+const IPV4_PATTERN: &str = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}";
+#[cfg(test)]
+const IBAN_PATTERN: &str = r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}";
+#[cfg(test)]
+const NINO_PATTERN: &str = r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]";
+#[cfg(test)]
+const PASSPORT_PATTERN: &str = r"[A-Z0-9]{6,10}";
+
 /// [`CN_ID_PATTERN`] at `p`: a non-zero digit, 16 digits, then a digit or `X`.
 fn cn_id_at(w: &[u8], p: usize) -> Option<usize> {
     (matches!(w.get(p), Some(b'1'..=b'9'))
@@ -860,6 +876,10 @@ fn cn_id_at(w: &[u8], p: usize) -> Option<usize> {
 /// separator (optional separators are taken when present: without them the next byte, a
 /// separator, could never be the digit required).
 fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
+    // Every alternative starts with `(`, `+`, `8`, a separator or the `1` of the number.
+    if !matches!(w.get(p), Some(b'(' | b'+' | b'8' | b' ' | b'-' | b'1')) {
+        return None;
+    }
     let rest = &w[p..];
     let prefixes = [
         rest.starts_with(b"(+86)").then_some(5),
@@ -898,9 +918,9 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
 /// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
 /// regex's `find_iter` over each window would give them. `at(w, p)` is the end of the
 /// leftmost-first match starting at `p`, with `w` ending at the window's end.
-fn hand_matches<'s>(
+pub(super) fn hand_matches<'s>(
     scan: &'s Scan<'_>,
-    windows: Vec<(usize, usize)>,
+    windows: impl IntoIterator<Item = (usize, usize)> + 's,
     at: fn(&[u8], usize) -> Option<usize>,
 ) -> impl Iterator<Item = super::Hit<'s>> + 's {
     let (b, text) = (scan.bytes, scan.text);
@@ -910,7 +930,7 @@ fn hand_matches<'s>(
 }
 
 /// Successive matches of `at` in `w[p..]`, skipping past each match.
-fn all_matches(
+pub(super) fn all_matches(
     w: &[u8],
     mut p: usize,
     at: fn(&[u8], usize) -> Option<usize>,
@@ -1026,7 +1046,8 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
         ) && !bytes.contains(&b' ')
             && !bytes.contains(&b'(');
         let ssn_like = lens == [3, 2, 4];
-        if date_like || ssn_like || v::ipv4(t) {
+        // (An address needs dots: without one the validator's split is not worth running.)
+        if date_like || ssn_like || (dots && v::ipv4(t)) {
             return None;
         }
         if dots && lens.len() == 2 {
@@ -1297,6 +1318,18 @@ mod tests {
         }
 
         #[test]
+        fn ipv4_matcher_is_the_regex(s in "([0-9]{1,5}[.a]{0,2}){0,8}") {
+            same_as_regex(super::IPV4_PATTERN, super::ipv4_at, &s);
+        }
+
+        #[test]
+        fn iban_nino_passport_matchers_are_the_regexes(s in "([A-Z]{1,3}|[0-9]{1,4}| |a|-){0,16}") {
+            same_as_regex(super::IBAN_PATTERN, super::iban_at, &s);
+            same_as_regex(super::NINO_PATTERN, super::nino_at, &s);
+            same_as_regex(super::PASSPORT_PATTERN, super::passport_at, &s);
+        }
+
+        #[test]
         fn cn_matchers_are_the_regexes(s in "([0-9]{1,19}[Xx()+ \\-a]{0,2}|86|\\(\\+86\\)|1[3-9]){0,6}") {
             same_as_regex(super::CN_ID_PATTERN, super::cn_id_at, &s);
             same_as_regex(super::CN_PHONE_PATTERN, super::cn_phone_at, &s);
@@ -1325,6 +1358,21 @@ mod tests {
         ] {
             same_as_regex(super::CARD_PATTERN, super::card_at, s);
             same_as_regex(super::SSN_PATTERN, super::ssn_at, s);
+        }
+        for s in ["10.0.0.1", "1234.5.6.7", "1.2.3.4567.8", "10..0.0.1 1.2.3."] {
+            same_as_regex(super::IPV4_PATTERN, super::ipv4_at, s);
+        }
+        for s in [
+            "GB82 WEST 1234 5698 7654 32",
+            "DE89 3704 0044 0532 0130 00 X",
+            "DE89370400440532013000DE89370400440532013000123456789012",
+            "AB 12 34 56 C",
+            "AB123456D QQ12 34 56  A",
+            "K4821937 X12345678901 ABCDEF",
+        ] {
+            same_as_regex(super::IBAN_PATTERN, super::iban_at, s);
+            same_as_regex(super::NINO_PATTERN, super::nino_at, s);
+            same_as_regex(super::PASSPORT_PATTERN, super::passport_at, s);
         }
         for s in [
             "11010519491231002X",
@@ -1376,6 +1424,17 @@ mod tests {
             "(https://x.org/a?token=abc)",
             EntityType::Url,
             "https://x.org/a?token=abc"
+        ));
+        // Upper-case schemes and hosts (the patterns run on the lower-cased copy).
+        assert!(has(
+            "see HTTPS://Example.COM/Path?ID=7 now",
+            EntityType::Url,
+            "HTTPS://Example.COM/Path?ID=7"
+        ));
+        assert!(has(
+            "me: GitHub.com/JaneDoe.",
+            EntityType::Url,
+            "GitHub.com/JaneDoe"
         ));
         assert!(has(
             "profile linkedin.com/in/jane-doe-123 ok",
