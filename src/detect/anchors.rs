@@ -1,8 +1,8 @@
 //! Literal anchors: every place where one of the short literals that gate recognizers occurs in
 //! the lower-cased text, found in one multi-literal SIMD pass per call.
 //!
-//! Owns: the set of gating literals in use (URL markers, secret keywords, passport cue anchors,
-//! self-introduction anchors; each list is kept beside the recognizer that reads it) and the
+//! Owns: the set of gating literals in use (URL markers, secret keywords, passport and birth cue
+//! anchors, self-introduction anchors; each list is kept beside the recognizer that reads it) and the
 //! search for them. Before, each literal had its own `memmem` pass: seventeen passes over the
 //! whole text, about a sixth of the time on PII-free text. One Teddy search (the packed searcher
 //! of `aho-corasick`) finds them all in about the time of three. Does not own: what a recognizer
@@ -28,6 +28,8 @@ pub(crate) enum Group {
     Passport,
     /// Self-introduction anchors (`names::INTRO_ANCHORS`).
     Intro,
+    /// Birth cue anchors (`context::BIRTH_ANCHORS`).
+    Birth,
 }
 
 impl Group {
@@ -38,6 +40,7 @@ impl Group {
             Group::Secret => super::patterns::SECRET_ANCHORS,
             Group::Passport => super::context::PASSPORT_ANCHORS,
             Group::Intro => super::names::INTRO_ANCHORS,
+            Group::Birth => super::context::BIRTH_ANCHORS,
         }
     }
 }
@@ -160,7 +163,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALL: [Group; 4] = [Group::Url, Group::Secret, Group::Passport, Group::Intro];
+    const ALL: [Group; 5] = [
+        Group::Url,
+        Group::Secret,
+        Group::Passport,
+        Group::Intro,
+        Group::Birth,
+    ];
 
     /// Every start of every literal, the slow way.
     fn naive(lower: &[u8]) -> Vec<AnchorHit> {

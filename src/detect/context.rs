@@ -954,6 +954,13 @@ pub const ANCHOR_MARGIN: usize = 16;
 /// Every passport cue contains one of these (see [`Context::all_near`]).
 pub const PASSPORT_ANCHORS: &[&str] = &["pas", "护照"];
 
+/// Every birth cue contains one of these (see [`Context::all_near`]): rarer in running text
+/// than the cues' own first bytes (`d`, `b`, `n`, `f`), which kept the automaton's prefilter
+/// stopping at `data`, `update`, `before`.
+pub const BIRTH_ANCHORS: &[&str] = &[
+    "born", "dob", "d.o.b", "birth", "geb", "né", "naiss", "nac", "cumple", "生",
+];
+
 /// The cue words of `kinds` (tests of recognizers that search around their own anchors).
 #[cfg(test)]
 pub fn cue_words(kinds: &[Ctx]) -> Vec<&'static str> {
@@ -987,6 +994,17 @@ mod tests {
     }
 
     #[test]
+    fn birth_cues_lie_around_their_anchors() {
+        for (cue, _) in CUES.iter().filter(|(_, k)| *k == Ctx::Birth) {
+            let ok = BIRTH_ANCHORS.iter().any(|a| {
+                cue.match_indices(a)
+                    .any(|(o, _)| o <= ANCHOR_MARGIN && cue.len() - o - a.len() <= ANCHOR_MARGIN)
+            });
+            assert!(ok, "birth cue {cue:?} has no anchor within the margin");
+        }
+    }
+
+    #[test]
     fn passport_cues_lie_around_their_anchors() {
         for (cue, _) in CUES.iter().filter(|(_, k)| *k == Ctx::Passport) {
             let ok = PASSPORT_ANCHORS.iter().any(|a| {
@@ -1007,6 +1025,18 @@ mod tests {
             let anchors = super::super::anchors::Anchors::new(&[super::super::anchors::Group::Passport]);
             let spots = anchors.find(lower.as_bytes()).into_iter().map(|h| (h.pos, h.len));
             let got: Vec<_> = c.all_near(&lower, spots, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// The same for birth cues around their anchors.
+        #[test]
+        fn birth_cues_near_anchors_are_all_of(s in "(born|dob|d\\.o\\.b\\.?|date of birth|birthday|geboren|geb\\.|geburtsdatum|né le|née|naissance|date de naiss\\.?|fecha de nacimiento|nacido|nació|naci|f\\. nac\\.|cumpleaños|出生于|出生日期|生日|data|update|nach| |x|1|é){0,40}") {
+            let c = Context::with_kinds(&[Ctx::Birth]).unwrap();
+            let lower = s.to_ascii_lowercase();
+            let want: Vec<_> = c.all_of(&lower, &[Ctx::Birth]).iter().map(|h| (h.start, h.end)).collect();
+            let anchors = super::super::anchors::Anchors::new(&[super::super::anchors::Group::Birth]);
+            let spots = anchors.find(lower.as_bytes()).into_iter().map(|h| (h.pos, h.len));
+            let got: Vec<_> = c.all_near(&lower, spots, &[Ctx::Birth]).iter().map(|h| (h.start, h.end)).collect();
             proptest::prop_assert_eq!(got, want);
         }
     }

@@ -625,6 +625,8 @@ pub struct Detector {
     dates: dates::Dates,
     /// Small automatons telling whether cue-only recognizers can find anything at all.
     birth_cues: context::Context,
+    /// The search for [`context::BIRTH_ANCHORS`].
+    birth_anchors: anchors::Anchors,
     passport_cues: context::Context,
     /// The literals that gate the URL, secret, passport and self-introduction searches, for
     /// the wanted entity types: one search per call (see `anchors`).
@@ -666,6 +668,7 @@ impl Detector {
         };
         Ok(Detector {
             birth_cues: small(context::Ctx::Birth)?,
+            birth_anchors: anchors::Anchors::new(&[anchors::Group::Birth]),
             passport_cues: small(context::Ctx::Passport)?,
             anchors: {
                 use anchors::Group as G;
@@ -735,7 +738,18 @@ impl Detector {
         }
         if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 {
             let mut birth_windows = Vec::new();
-            for h in self.birth_cues.all_of(&scan.lower, &[context::Ctx::Birth]) {
+            // Every birth cue holds an anchor: one search for those, and the cue automaton runs
+            // only around them (the same cues as a whole-text search). Kept apart from the
+            // call's literal search, which slows down with more literals, and run only here.
+            let anchors = self
+                .birth_anchors
+                .find(scan.lower.as_bytes())
+                .into_iter()
+                .map(|h| (h.pos, h.len));
+            for h in self
+                .birth_cues
+                .all_near(&scan.lower, anchors, &[context::Ctx::Birth])
+            {
                 let lo = context::floor_boundary(t, h.start.saturating_sub(48));
                 let hi = context::ceil_boundary(t, h.end + 64);
                 push_window(&mut birth_windows, lo, hi);
