@@ -21,6 +21,11 @@ pub struct Patterns {
     social: Regex,
     ipv6: Regex,
     secret: Regex,
+    /// [`SECRET_PATTERN`] anchored at the start of its haystack.
+    secret_at: Regex,
+    /// One Teddy search for [`SECRET_PREFIXES`] (`None` on a CPU without Teddy: then the
+    /// pattern searches the whole text).
+    secret_gates: Option<aho_corasick::packed::Searcher>,
     assign: Regex,
     keyword_token: Regex,
     secret_words: aho_corasick::AhoCorasick,
@@ -29,6 +34,35 @@ pub struct Patterns {
 /// URL gates: every URL the patterns find has `://` or `www.` (the first two), every profile path
 /// a known host ending in `.com/` or `t.me/` (the last two). Found by `anchors`.
 pub(crate) const URL_GATES: &[&str] = &["://", "www.", ".com/", "t.me/"];
+
+/// Vendor-format secrets (cloud, VCS, chat, payment and model-API keys, JWTs, PEM private keys).
+const SECRET_PATTERN: &str = r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{20,255}|sk-(?:proj-|svcacct-|admin-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}";
+
+/// Every match of [`SECRET_PATTERN`] starts with one of these (case-sensitive).
+const SECRET_PREFIXES: &[&str] = &[
+    "AKIA",
+    "ASIA",
+    "AGPA",
+    "AIDA",
+    "AROA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "sk-",
+    "xox",
+    "AIza",
+    "sk_",
+    "pk_",
+    "rk_",
+    "eyJ",
+    "-----BEGIN",
+    "glpat-",
+    "hf_",
+    "npm_",
+];
 
 /// Every secret keyword contains one of these. Found by `anchors`.
 pub(crate) const SECRET_ANCHORS: &[&str] = &[
@@ -149,10 +183,9 @@ impl Patterns {
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
             )?,
-            secret: re(
-                "secret",
-                r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{20,255}|sk-(?:proj-|svcacct-|admin-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}",
-            )?,
+            secret: re("secret", SECRET_PATTERN)?,
+            secret_at: re("secret_anchored", &format!("^(?:{SECRET_PATTERN})"))?,
+            secret_gates: aho_corasick::packed::Searcher::new(SECRET_PREFIXES.iter()),
             assign: re(
                 "secret_assignment",
                 r#"^(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
@@ -289,9 +322,9 @@ impl Patterns {
 
     fn secrets(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.secret.find_iter(scan.text) {
-            if left_ok(b, m.start()) {
-                push(out, m.start(), m.end(), EntityType::ApiKey, 0.98);
+        for (s, e) in self.secret_matches(scan.text) {
+            if left_ok(b, s) {
+                push(out, s, e, EntityType::ApiKey, 0.98);
             }
         }
         // Keyword-led secrets: a tiny automaton over the lower-cased text finds the keywords, and
@@ -373,6 +406,39 @@ impl Patterns {
                 push(out, vs, vs + value.len(), EntityType::ApiKey, 0.85);
             }
         }
+    }
+
+    /// The matches of [`SECRET_PATTERN`] in `t`, as its `find_iter` gives them. Every match starts
+    /// with a [`SECRET_PREFIXES`] literal, so the anchored pattern is tried only where one starts
+    /// (in order, from the end of the last match): no match can start in between, and at a
+    /// given start the anchored and the unanchored search choose the same match. The
+    /// unanchored search ran a forward and a reverse automaton from every prefilter hit, which
+    /// on dense text made it the costliest pattern per byte.
+    fn secret_matches(&self, t: &str) -> Vec<(usize, usize)> {
+        let Some(gates) = &self.secret_gates else {
+            return self
+                .secret
+                .find_iter(t)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < t.len() {
+            let Some(g) = gates.find_in(t, aho_corasick::Span::from(at..t.len())) else {
+                break;
+            };
+            let p = g.start();
+            // Prefixes are ASCII: `p` is a char boundary.
+            match self.secret_at.find(&t[p..]) {
+                Some(m) => {
+                    out.push((p, p + m.end()));
+                    at = p + m.end().max(1);
+                }
+                None => at = p + 1,
+            }
+        }
+        out
     }
 
     fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
@@ -1309,6 +1375,14 @@ mod tests {
         #[test]
         fn phone_matcher_is_the_regex(s in "[0-9()+\\-. /a]{0,48}") {
             same_as_regex(super::PHONE_PATTERN, super::phone_at, &s);
+        }
+
+        /// The gated, anchored secret search gives the whole-text search's matches.
+        #[test]
+        fn secret_matches_are_find_iter(s in "(AKIA|ASIA|gh|ghp_|github_pat_|sk-|sk-proj-|sk_live_|pk_test_|xoxb-|AIza|eyJ|-----BEGIN RSA PRIVATE KEY-----|-----END RSA PRIVATE KEY-----|glpat-|hf_|npm_|[A-Z0-9]{4,12}|[a-z0-9_\\-]{4,12}|\\.| |\n){0,24}") {
+            let p = super::Patterns::new().unwrap();
+            let want: Vec<(usize, usize)> = p.secret.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            proptest::prop_assert_eq!(p.secret_matches(&s), want);
         }
 
         #[test]
