@@ -54,8 +54,13 @@ pub(crate) struct AnchorHit {
     pub group: Group,
     /// Which literal of the group's list.
     pub index: usize,
+}
+
+impl AnchorHit {
     /// The literal's length in bytes.
-    pub len: usize,
+    pub fn len(&self) -> usize {
+        self.group.literals()[self.index].len()
+    }
 }
 
 /// The compiled search over the literals of some groups.
@@ -134,7 +139,6 @@ impl Anchors {
                     pos: p,
                     group,
                     index,
-                    len: lit.len(),
                 });
             }
         }

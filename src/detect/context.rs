@@ -993,50 +993,66 @@ mod tests {
         assert_eq!(h.kind, Ctx::Phone);
     }
 
-    #[test]
-    fn birth_cues_lie_around_their_anchors() {
-        for (cue, _) in CUES.iter().filter(|(_, k)| *k == Ctx::Birth) {
-            let ok = BIRTH_ANCHORS.iter().any(|a| {
+    /// Every cue of `kind` holds one of `anchors` with at most [`ANCHOR_MARGIN`] bytes on
+    /// either side (what [`Context::all_near`] relies on).
+    fn assert_cues_lie_around(kind: Ctx, anchors: &[&str]) {
+        for (cue, _) in CUES.iter().filter(|(_, k)| *k == kind) {
+            let ok = anchors.iter().any(|a| {
                 cue.match_indices(a)
                     .any(|(o, _)| o <= ANCHOR_MARGIN && cue.len() - o - a.len() <= ANCHOR_MARGIN)
             });
-            assert!(ok, "birth cue {cue:?} has no anchor within the margin");
+            assert!(ok, "{kind:?} cue {cue:?} has no anchor within the margin");
         }
     }
 
     #[test]
+    fn birth_cues_lie_around_their_anchors() {
+        assert_cues_lie_around(Ctx::Birth, BIRTH_ANCHORS);
+    }
+
+    #[test]
     fn passport_cues_lie_around_their_anchors() {
-        for (cue, _) in CUES.iter().filter(|(_, k)| *k == Ctx::Passport) {
-            let ok = PASSPORT_ANCHORS.iter().any(|a| {
-                cue.match_indices(a)
-                    .any(|(o, _)| o <= ANCHOR_MARGIN && cue.len() - o - a.len() <= ANCHOR_MARGIN)
-            });
-            assert!(ok, "passport cue {cue:?} has no anchor within the margin");
-        }
+        assert_cues_lie_around(Ctx::Passport, PASSPORT_ANCHORS);
+    }
+
+    /// Cue spans, `(start, end)`.
+    type Spans = Vec<(usize, usize)>;
+
+    /// The cues of `kind` in `s` from [`Context::all_near`] around `group`'s anchor hits, and
+    /// from [`Context::all_of`] (the whole-text search), as `(start, end)`.
+    fn near_and_all(s: &str, kind: Ctx, group: crate::detect::anchors::Group) -> (Spans, Spans) {
+        let c = Context::with_kinds(&[kind]).unwrap();
+        let lower = s.to_ascii_lowercase();
+        let all: Vec<_> = c
+            .all_of(&lower, &[kind])
+            .iter()
+            .map(|h| (h.start, h.end))
+            .collect();
+        let anchors = crate::detect::anchors::Anchors::new(&[group]);
+        let spots = anchors
+            .find(lower.as_bytes())
+            .into_iter()
+            .map(|h| (h.pos, h.len()));
+        let near: Vec<_> = c
+            .all_near(&lower, spots, &[kind])
+            .iter()
+            .map(|h| (h.start, h.end))
+            .collect();
+        (near, all)
     }
 
     proptest::proptest! {
         /// Searching around anchors finds what a whole-text search finds.
         #[test]
         fn all_near_is_all_of(s in "(passport|pass|pas|reisepass|nummer| number| no|-nr|eport|aporte|护照|号码|号| |x|1){0,40}") {
-            let c = Context::with_kinds(&[Ctx::Passport]).unwrap();
-            let lower = s.to_ascii_lowercase();
-            let want: Vec<_> = c.all_of(&lower, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
-            let anchors = super::super::anchors::Anchors::new(&[super::super::anchors::Group::Passport]);
-            let spots = anchors.find(lower.as_bytes()).into_iter().map(|h| (h.pos, h.len));
-            let got: Vec<_> = c.all_near(&lower, spots, &[Ctx::Passport]).iter().map(|h| (h.start, h.end)).collect();
+            let (got, want) = near_and_all(&s, Ctx::Passport, crate::detect::anchors::Group::Passport);
             proptest::prop_assert_eq!(got, want);
         }
 
         /// The same for birth cues around their anchors.
         #[test]
         fn birth_cues_near_anchors_are_all_of(s in "(born|dob|d\\.o\\.b\\.?|date of birth|birthday|geboren|geb\\.|geburtsdatum|né le|née|naissance|date de naiss\\.?|fecha de nacimiento|nacido|nació|naci|f\\. nac\\.|cumpleaños|出生于|出生日期|生日|data|update|nach| |x|1|é){0,40}") {
-            let c = Context::with_kinds(&[Ctx::Birth]).unwrap();
-            let lower = s.to_ascii_lowercase();
-            let want: Vec<_> = c.all_of(&lower, &[Ctx::Birth]).iter().map(|h| (h.start, h.end)).collect();
-            let anchors = super::super::anchors::Anchors::new(&[super::super::anchors::Group::Birth]);
-            let spots = anchors.find(lower.as_bytes()).into_iter().map(|h| (h.pos, h.len));
-            let got: Vec<_> = c.all_near(&lower, spots, &[Ctx::Birth]).iter().map(|h| (h.start, h.end)).collect();
+            let (got, want) = near_and_all(&s, Ctx::Birth, crate::detect::anchors::Group::Birth);
             proptest::prop_assert_eq!(got, want);
         }
     }

@@ -722,7 +722,7 @@ impl Detector {
                 .anchors
                 .iter()
                 .filter(|h| h.group == anchors::Group::Passport)
-                .map(|h| (h.pos, h.len));
+                .map(|h| (h.pos, h.len()));
             for h in self
                 .passport_cues
                 .all_near(&scan.lower, anchors, &[context::Ctx::Passport])
@@ -745,7 +745,7 @@ impl Detector {
                 .birth_anchors
                 .find(scan.lower.as_bytes())
                 .into_iter()
-                .map(|h| (h.pos, h.len));
+                .map(|h| (h.pos, h.len()));
             for h in self
                 .birth_cues
                 .all_near(&scan.lower, anchors, &[context::Ctx::Birth])

@@ -338,7 +338,7 @@ impl Patterns {
         let mut wins: Vec<(usize, usize)> = Vec::new();
         for h in scan.anchors.iter().filter(|h| h.group == Group::Secret) {
             let lo = super::context::floor_boundary(lower, h.pos.saturating_sub(16));
-            let hi = super::context::ceil_boundary(lower, h.pos + h.len + 16);
+            let hi = super::context::ceil_boundary(lower, h.pos + h.len() + 16);
             wins.push((lo, hi));
         }
         wins.sort_unstable();
