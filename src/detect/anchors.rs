@@ -112,8 +112,14 @@ impl Anchors {
     /// Every occurrence of every literal in `lower` (an ASCII-lower-cased text), by position.
     pub fn find(&self, lower: &[u8]) -> Vec<AnchorHit> {
         let mut out = Vec::new();
+        self.find_into(lower, &mut out);
+        out
+    }
+
+    /// [`Anchors::find`], appending to `out` (a buffer kept between calls).
+    pub fn find_into(&self, lower: &[u8], out: &mut Vec<AnchorHit>) {
         if self.lits.is_empty() {
-            return out;
+            return;
         }
         match &self.teddy {
             Some(t) => {
@@ -122,13 +128,12 @@ impl Anchors {
                     let Some(m) = t.find_in(lower, Span::from(at..lower.len())) else {
                         break;
                     };
-                    self.all_at(lower, m.start(), &mut out);
+                    self.all_at(lower, m.start(), out);
                     at = m.start() + 1;
                 }
             }
-            None => self.find_each(lower, &mut out),
+            None => self.find_each(lower, out),
         }
-        out
     }
 
     /// Pushes every literal that starts at `p`, in list order.

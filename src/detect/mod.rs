@@ -4,7 +4,8 @@
 //! Owns: the entity catalogue ([`EntityType`]), the recognizers and their validators, and the
 //! overlap resolution. Does not own: what happens to a finding (see `redact`), nor which entities
 //! a deployment cares about (the policy builds a [`DetectorConfig`]). Pure: no I/O; per call it
-//! allocates an ASCII-lower-cased copy of the text and small window lists.
+//! fills an ASCII-lower-cased copy of the text and small window lists (the larger buffers are
+//! kept per thread for the next call, see [`ScanBuffers`]).
 //!
 //! One call to [`Detector::find`]:
 //! 1. folds full-width forms (`１３８`, `＠`) when present, keeping an offset map (`normalize`);
@@ -239,6 +240,27 @@ pub enum DetectError {
 /// recognizers can skip cheaply (no `@` → no e-mail search, few digits → no numeric search), plus
 /// the digit runs from which numeric recognizers derive the only regions they search
 /// ([`Scan::class_runs`]).
+/// The buffers a [`Scan`] fills, kept per thread between calls (see [`Scan::new`] and its `Drop`):
+/// a call then does not allocate and free its lower-cased copy and run lists. A 1 KB copy is a
+/// "large" request for glibc's allocator, which consolidates its free lists on each one; on
+/// short texts that cost about as much as filling the copy.
+#[derive(Debug, Default)]
+struct ScanBuffers {
+    lower: String,
+    digit_runs: Vec<(usize, usize)>,
+    numeric_digits: Vec<u32>,
+    anchors: Vec<anchors::AnchorHit>,
+}
+
+/// Buffers larger than this (bytes of capacity) are freed rather than kept for the next call: a
+/// thread that once saw a huge text does not hold its copy for ever.
+const KEEP_BUFFER_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// This thread's spare [`ScanBuffers`] (empty while a `Scan` holds them).
+    static SCAN_BUFFERS: std::cell::Cell<ScanBuffers> = std::cell::Cell::new(ScanBuffers::default());
+}
+
 pub(crate) struct Scan<'a> {
     /// The (normalised) text.
     pub text: &'a str,
@@ -355,9 +377,40 @@ pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usiz
     }
 }
 
+impl Drop for Scan<'_> {
+    /// Hands the buffers back to this thread for its next call (see [`ScanBuffers`]).
+    fn drop(&mut self) {
+        let keep = |cap: usize| cap <= KEEP_BUFFER_BYTES;
+        let b = ScanBuffers {
+            lower: std::mem::take(&mut self.lower),
+            digit_runs: std::mem::take(&mut self.digit_runs),
+            numeric_digits: std::mem::take(&mut self.numeric_digits),
+            anchors: std::mem::take(&mut self.anchors),
+        };
+        if keep(b.lower.capacity())
+            && keep(b.digit_runs.capacity() * std::mem::size_of::<(usize, usize)>())
+            && keep(b.anchors.capacity() * std::mem::size_of::<anchors::AnchorHit>())
+        {
+            // Fails only while the thread is being torn down: then the buffers are just freed.
+            let _ = SCAN_BUFFERS.try_with(|slot| slot.set(b));
+        }
+    }
+}
+
 impl<'a> Scan<'a> {
     fn new(text: &'a str, ctx: &'a context::Context, wanted: u64) -> Self {
         let bytes = text.as_bytes();
+        let ScanBuffers {
+            mut lower,
+            mut digit_runs,
+            mut numeric_digits,
+            mut anchors,
+        } = SCAN_BUFFERS.try_with(|b| b.take()).unwrap_or_default();
+        lower.clear();
+        lower.push_str(text);
+        lower.make_ascii_lowercase();
+        digit_runs.clear();
+        anchors.clear();
         // Cheap whole-text flags first (each a vectorised scan), windows only where digits are.
         let has_at = memchr::memchr(b'@', bytes).is_some();
         let has_upper = bytes.iter().any(u8::is_ascii_uppercase);
@@ -387,7 +440,6 @@ impl<'a> Scan<'a> {
                 && rest.get(n) == Some(&b':')
         });
         let mut digits = 0usize;
-        let mut digit_runs = Vec::with_capacity(bytes.len() / 64 + 4);
         let mut i = 0;
         while i < bytes.len() {
             if !bytes[i].is_ascii_digit() {
@@ -414,7 +466,8 @@ impl<'a> Scan<'a> {
             digit_runs.push((rs, i));
         }
         // Digit runs joined by numeric bytes form one cluster; each run gets its cluster's digits.
-        let mut numeric_digits = vec![0u32; digit_runs.len()];
+        numeric_digits.clear();
+        numeric_digits.resize(digit_runs.len(), 0);
         let mut k = 0;
         while k < digit_runs.len() {
             let mut j = k;
@@ -432,7 +485,7 @@ impl<'a> Scan<'a> {
         }
         Scan {
             text,
-            lower: text.to_ascii_lowercase(),
+            lower,
             bytes,
             digits,
             has_at,
@@ -443,7 +496,7 @@ impl<'a> Scan<'a> {
             digit_runs,
             numeric_digits,
             ctx,
-            anchors: Vec::new(),
+            anchors,
             cues: (CUE_USERS
                 .iter()
                 .filter(|&&e| wanted & entity_bit(e) != 0)
@@ -711,7 +764,8 @@ impl Detector {
         let norm = normalize::normalize(text);
         let t: &str = &norm.text;
         let mut scan = Scan::new(t, &self.ctx, self.wanted);
-        scan.anchors = self.anchors.find(scan.lower.as_bytes());
+        self.anchors
+            .find_into(scan.lower.as_bytes(), &mut scan.anchors);
         let mut cands = Vec::with_capacity(32);
         // Passports and dates of birth are only reported near their cues, so they are searched
         // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照 (the
@@ -891,6 +945,21 @@ mod tests {
     }
 
     #[test]
+    fn reused_buffers_carry_nothing_between_calls() {
+        let d = test_detector();
+        let long = "Card 4539 1488 0343 6467, SSN 536-22-1947, mail a.b@example.org, \
+                    key sk-proj-Xk29fLq8Zr4mN7tV1cB5yH3wP6sD0gJ2, born 14/02/1983. "
+            .repeat(40);
+        let short = "Call +44 20 7946 0958 or mail c.d@example.net";
+        // A fresh thread has no kept buffers: its answer is the reference.
+        let fresh = std::thread::scope(|s| s.spawn(|| d.find(short)).join().unwrap());
+        assert!(!d.find(&long).is_empty());
+        assert_eq!(d.find(short), fresh);
+        assert!(d.find("").is_empty());
+        assert_eq!(d.find(short), fresh);
+    }
+
+    #[test]
     fn entity_names_are_the_serde_names_and_parse_back() {
         for e in EntityType::ALL {
             let json = serde_json::to_string(&e).unwrap();
@@ -1017,7 +1086,7 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(scan.digits, want.iter().map(|r| r.1 - r.0).sum::<usize>());
-            proptest::prop_assert_eq!(scan.digit_runs, want);
+            proptest::prop_assert_eq!(&scan.digit_runs, &want);
         }
 
         /// The numeric-cluster gate of `digit_class_runs` drops only runs that could not hold
