@@ -9,16 +9,17 @@ use regex::Regex;
 
 use super::anchors::Group;
 use super::context::{Ctx, Hit};
-use super::matchers::{iban_at, ipv4_at, nino_at, passport_at};
+use super::anchors::AnchorHit;
+use super::matchers::{
+    email_matches, iban_at, ipv4_at, matches_from, nino_at, passport_at, social_at, url_at,
+    SOCIAL_HOSTS,
+};
 use super::validators as v;
 use super::{EntityType, Finding, Scan};
 
 /// Compiled pattern recognizers.
 #[derive(Debug)]
 pub struct Patterns {
-    email: Regex,
-    url: Regex,
-    social: Regex,
     ipv6: Regex,
     secret: Regex,
     /// [`SECRET_PATTERN`] anchored at the start of its haystack.
@@ -164,21 +165,6 @@ impl Patterns {
         })?;
         Ok(Patterns {
             secret_words,
-            email: re(
-                "email",
-                r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
-            )?,
-            // URL patterns run on the lower-cased copy (same offsets): case-sensitive literals
-            // keep a fast prefilter, and every class holds both cases, so the spans are those a
-            // case-insensitive search of the text finds.
-            url: re(
-                "url",
-                r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
-            )?,
-            social: re(
-                "url_social",
-                r"(?:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
-            )?,
             ipv6: re(
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
@@ -251,9 +237,9 @@ impl Patterns {
 
     fn emails(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.email.find_iter(scan.text) {
-            if right_ok(b, m.end()) || b[m.end()] == b'.' {
-                push(out, m.start(), m.end(), EntityType::Email, 0.97);
+        for (s, e) in email_matches(b) {
+            if right_ok(b, e) || b[e] == b'.' {
+                push(out, s, e, EntityType::Email, 0.97);
             }
         }
     }
@@ -269,18 +255,19 @@ impl Patterns {
         };
         let schemeful = gate(0..2);
         let social = gate(2..4);
+        let lower = scan.lower.as_bytes();
         let urls = if schemeful {
-            Some(self.url.find_iter(&scan.lower))
+            url_matches(lower, &scan.anchors)
         } else {
-            None
+            Vec::new()
         };
-        for m in urls.into_iter().flatten() {
-            if !left_ok(b, m.start()) {
+        for (ms, me) in urls {
+            if !left_ok(b, ms) {
                 continue;
             }
-            let s = &scan.text[m.start()..m.end()];
+            let s = &scan.text[ms..me];
             let trimmed = trim_url(s);
-            let end = m.start() + trimmed.len();
+            let end = ms + trimmed.len();
             let body = trimmed.split_once("://").map(|(_, r)| r).unwrap_or(trimmed);
             let (host, rest) = body.split_once('/').unwrap_or((body, ""));
             if !host.contains('.') || host.len() < 4 {
@@ -297,26 +284,19 @@ impl Patterns {
             } else {
                 0.75
             };
-            push(out, m.start(), end, EntityType::Url, score);
+            push(out, ms, end, EntityType::Url, score);
         }
         let socials = if social {
-            Some(self.social.find_iter(&scan.lower))
+            social_matches(lower, &scan.anchors)
         } else {
-            None
+            Vec::new()
         };
-        for m in socials.into_iter().flatten() {
-            if !left_ok(b, m.start()) || (m.start() > 0 && matches!(b[m.start() - 1], b'.' | b'/'))
-            {
+        for (ms, me) in socials {
+            if !left_ok(b, ms) || (ms > 0 && matches!(b[ms - 1], b'.' | b'/')) {
                 continue;
             }
-            let trimmed = trim_url(&scan.text[m.start()..m.end()]);
-            push(
-                out,
-                m.start(),
-                m.start() + trimmed.len(),
-                EntityType::Url,
-                0.88,
-            );
+            let trimmed = trim_url(&scan.text[ms..me]);
+            push(out, ms, ms + trimmed.len(), EntityType::Url, 0.88);
         }
     }
 
@@ -984,10 +964,10 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
 /// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
 /// regex's `find_iter` over each window would give them. `at(w, p)` is the end of the
 /// leftmost-first match starting at `p`, with `w` ending at the window's end.
-pub(super) fn hand_matches<'s>(
+pub(super) fn hand_matches<'s, F: Fn(&[u8], usize) -> Option<usize> + Copy + 's>(
     scan: &'s Scan<'_>,
     windows: impl IntoIterator<Item = (usize, usize)> + 's,
-    at: fn(&[u8], usize) -> Option<usize>,
+    at: F,
 ) -> impl Iterator<Item = super::Hit<'s>> + 's {
     let (b, text) = (scan.bytes, scan.text);
     windows.into_iter().flat_map(move |(lo, hi)| {
@@ -995,12 +975,14 @@ pub(super) fn hand_matches<'s>(
     })
 }
 
-/// Successive matches of `at` in `w[p..]`, skipping past each match.
-pub(super) fn all_matches(
-    w: &[u8],
+/// Successive matches of `at` in `w[p..]`, skipping past each match. Generic over `at` (not a
+/// function pointer) so that each matcher is inlined into its position loop: dense text calls
+/// them at every byte of every candidate run.
+pub(super) fn all_matches<'w, F: Fn(&[u8], usize) -> Option<usize> + 'w>(
+    w: &'w [u8],
     mut p: usize,
-    at: fn(&[u8], usize) -> Option<usize>,
-) -> impl Iterator<Item = (usize, usize)> + '_ {
+    at: F,
+) -> impl Iterator<Item = (usize, usize)> + 'w {
     std::iter::from_fn(move || {
         while p < w.len() {
             let s = p;
@@ -1048,6 +1030,59 @@ fn card_grouping_ok(part: &str) -> bool {
                 && (1..=4).contains(&l[l.len() - 1])
         }
     }
+}
+
+/// The e-mail pattern (hand-compiled: `matchers::email_matches`).
+#[cfg(test)]
+const EMAIL_PATTERN: &str = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}";
+
+/// The URL pattern, matched on the lower-cased copy (hand-compiled: `matchers::url_at`). Every
+/// class holds both cases, so the spans are those a case-insensitive search of the text finds.
+#[cfg(test)]
+const URL_PATTERN: &str = r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+";
+
+/// The profile-URL pattern, on the lower-cased copy (hand-compiled: `matchers::social_at`).
+#[cfg(test)]
+const SOCIAL_PATTERN: &str = r"(?:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+";
+
+/// The matches of [`URL_PATTERN`] in `lower`, as its `find_iter` gives them: every match starts
+/// with `http://` or `https://` (four or five bytes before a `://` gate) or `www.` (a gate), so
+/// only those starts are tried (`anchors`: the call's gate hits in `lower`).
+fn url_matches(lower: &[u8], anchors: &[AnchorHit]) -> Vec<(usize, usize)> {
+    let mut starts = Vec::new();
+    for h in anchors.iter().filter(|h| h.group == Group::Url) {
+        match h.index {
+            0 => starts.extend([h.pos.checked_sub(5), h.pos.checked_sub(4)].into_iter().flatten()),
+            1 => starts.push(h.pos),
+            _ => {}
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    matches_from(lower, &starts, url_at)
+}
+
+/// The matches of [`SOCIAL_PATTERN`] in `lower`, as its `find_iter` gives them: every match is a
+/// host and `/`, which holds a `.com/` or `t.me/` gate at a fixed offset from the match's start,
+/// so only the starts those offsets give are tried.
+fn social_matches(lower: &[u8], anchors: &[AnchorHit]) -> Vec<(usize, usize)> {
+    let mut starts = Vec::new();
+    for h in anchors.iter().filter(|h| h.group == Group::Url && h.index >= 2) {
+        let gate = URL_GATES[h.index].as_bytes();
+        for host in SOCIAL_HOSTS {
+            // The gate's offset in `host/`.
+            let mut full = [0u8; 24];
+            full[..host.len()].copy_from_slice(host.as_bytes());
+            full[host.len()] = b'/';
+            let o = full[..=host.len()].windows(gate.len()).position(|w| w == gate);
+            if let Some(p) = o.and_then(|o| h.pos.checked_sub(o)) {
+                starts.push(p);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    matches_from(lower, &starts, social_at)
 }
 
 fn trim_url(s: &str) -> &str {
@@ -1171,6 +1206,7 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
 #[cfg(test)]
 mod tests {
     use crate::detect::EntityType;
+    use super::Group;
 
     fn types(text: &str) -> Vec<(EntityType, String)> {
         let d = crate::detect::test_detector();
@@ -1383,6 +1419,30 @@ mod tests {
             let p = super::Patterns::new().unwrap();
             let want: Vec<(usize, usize)> = p.secret.find_iter(&s).map(|m| (m.start(), m.end())).collect();
             proptest::prop_assert_eq!(p.secret_matches(&s), want);
+        }
+
+        /// The `@`-led e-mail search gives the regex's matches.
+        #[test]
+        fn email_matches_are_find_iter(s in "([a-z]{1,4}|[A-Z0-9]{1,3}|[._%+@-]|@|\\.[a-z]{1,3}|\\.x|-|é| ){0,24}") {
+            let re = regex::Regex::new(super::EMAIL_PATTERN).unwrap();
+            let want: Vec<(usize, usize)> = re.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            proptest::prop_assert_eq!(super::email_matches(s.as_bytes()), want);
+        }
+
+        /// The gate-led URL and profile searches give the regexes' matches on the lower-cased
+        /// text.
+        #[test]
+        fn url_matches_are_find_iter(s in "(https?://|https?:/|www\\.|://|\\.com/|t\\.me/|linkedin\\.com/in/|(git(hub|lab)|twitter|facebook|instagram|tiktok|medium|x)\\.com/@?|[a-z0-9]{1,4}|[/?.@%_~-]|é| ){0,16}") {
+            let lower = s.to_ascii_lowercase();
+            let hits = super::super::anchors::Anchors::new(&[Group::Url]).find(lower.as_bytes());
+            for (pattern, got) in [
+                (super::URL_PATTERN, super::url_matches(lower.as_bytes(), &hits)),
+                (super::SOCIAL_PATTERN, super::social_matches(lower.as_bytes(), &hits)),
+            ] {
+                let re = regex::Regex::new(pattern).unwrap();
+                let want: Vec<(usize, usize)> = re.find_iter(&lower).map(|m| (m.start(), m.end())).collect();
+                proptest::prop_assert_eq!(got, want, "{}", pattern);
+            }
         }
 
         #[test]
