@@ -7,9 +7,9 @@
 
 use regex::Regex;
 
+use super::anchors::AnchorHit;
 use super::anchors::Group;
 use super::context::{Ctx, Hit};
-use super::anchors::AnchorHit;
 use super::matchers::{
     email_matches, iban_at, ipv4_at, matches_from, nino_at, passport_at, social_at, url_at,
     SOCIAL_HOSTS,
@@ -200,8 +200,14 @@ impl Patterns {
         if scan.want(EntityType::ApiKey) {
             self.secrets(scan, out);
         }
+        // The numeric recognizers' windows all come from one walk over the numeric runs.
+        let nums = if scan.digits >= 4 && NUM_RUN_USERS.iter().any(|&e| scan.want(e)) {
+            NumRuns::new(scan)
+        } else {
+            NumRuns::default()
+        };
         if scan.digits >= 4 && scan.want(EntityType::IpAddress) {
-            self.ips(scan, out);
+            self.ips(scan, &nums, out);
         }
         if scan.has_hex_colon && scan.want(EntityType::IpAddress) {
             self.ipv6s(scan, out);
@@ -210,25 +216,32 @@ impl Patterns {
             return;
         }
         if scan.want(EntityType::CreditCard) {
-            self.cards(scan, out);
+            self.cards(scan, &nums, out);
         }
+        // IBANs and NINOs search the same runs (NINOs those with six digits or more).
+        let upper =
+            if scan.has_upper && (scan.want(EntityType::Iban) || scan.want(EntityType::UkNino)) {
+                upper_runs(scan)
+            } else {
+                Vec::new()
+            };
         if scan.has_upper && scan.want(EntityType::Iban) {
-            self.ibans(scan, out);
+            self.ibans(scan, &upper, out);
         }
         if scan.want(EntityType::UsSsn) {
-            self.ssns(scan, out);
+            self.ssns(scan, &nums, out);
         }
         if scan.has_upper && scan.want(EntityType::UkNino) {
-            self.ninos(scan, out);
+            self.ninos(scan, &upper, out);
         }
         if scan.want(EntityType::CnResidentId) && scan.digits >= 17 {
-            self.cn_ids(scan, out);
+            self.cn_ids(scan, &nums, out);
         }
         if scan.want(EntityType::CnPhone) && scan.digits >= 11 {
-            self.cn_phones(scan, out);
+            self.cn_phones(scan, &nums, out);
         }
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
-            self.phones(scan, out);
+            self.phones(scan, &nums, out);
         }
         if !passport_windows.is_empty() {
             self.passports(scan, passport_windows, out);
@@ -421,13 +434,9 @@ impl Patterns {
         out
     }
 
-    fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ips(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
-            ipv4_at,
-        ) {
+        for m in hand_matches(scan, nums.class_runs(scan, SEP_DOT, 4), ipv4_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -500,9 +509,9 @@ impl Patterns {
         }
     }
 
-    fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn cards(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, scan.digit_class_runs(card_class, 12), card_at) {
+        for m in hand_matches(scan, nums.class_runs(scan, CARD_SEPS, 12), card_at) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -559,13 +568,10 @@ impl Patterns {
         }
     }
 
-    fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ibans(&self, scan: &Scan<'_>, upper: &[(usize, usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.class_runs(upper_digit_space, 4, upper_pair_before),
-            iban_at,
-        ) {
+        let runs = upper.iter().map(|r| (r.0, r.1));
+        for m in hand_matches(scan, runs, iban_at) {
             let s = m.start();
             if !left_ok(b, s) {
                 continue;
@@ -597,9 +603,9 @@ impl Patterns {
         }
     }
 
-    fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ssns(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, scan.digit_class_runs(card_class, 9), ssn_at) {
+        for m in hand_matches(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -637,13 +643,10 @@ impl Patterns {
         }
     }
 
-    fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ninos(&self, scan: &Scan<'_>, upper: &[(usize, usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.class_runs(upper_digit_space, 6, upper_pair_before),
-            nino_at,
-        ) {
+        let runs = upper.iter().filter(|r| r.2 >= 6).map(|r| (r.0, r.1));
+        for m in hand_matches(scan, runs, nino_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -666,13 +669,9 @@ impl Patterns {
         }
     }
 
-    fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn cn_ids(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'X' || c == b'x', 17),
-            cn_id_at,
-        ) {
+        for m in hand_matches(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -680,16 +679,9 @@ impl Patterns {
         }
     }
 
-    fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn cn_phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.digit_class_runs(
-                |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-'),
-                11,
-            ),
-            cn_phone_at,
-        ) {
+        for m in hand_matches(scan, nums.class_runs(scan, CN_PHONE_SEPS, 11), cn_phone_at) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -738,13 +730,9 @@ impl Patterns {
         }
     }
 
-    fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        let runs = scan.digit_class_runs(
-            |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/'),
-            7,
-        );
-        for m in hand_matches(scan, runs, phone_at) {
+        for m in hand_matches(scan, nums.class_runs(scan, PHONE_SEPS, 7), phone_at) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -996,14 +984,209 @@ pub(super) fn all_matches<'w, F: Fn(&[u8], usize) -> Option<usize> + 'w>(
     })
 }
 
-/// The bytes card and SSN patterns consist of.
-fn card_class(c: u8) -> bool {
-    c.is_ascii_digit() || c == b' ' || c == b'-'
+/// The entity types whose recognizers search [`NumRuns`].
+const NUM_RUN_USERS: [EntityType; 6] = [
+    EntityType::IpAddress,
+    EntityType::CreditCard,
+    EntityType::UsSsn,
+    EntityType::CnResidentId,
+    EntityType::CnPhone,
+    EntityType::Phone,
+];
+
+/// Separator kinds of the numeric bytes (`numeric_byte` in `mod.rs`), one bit each, in
+/// [`NUM_KIND`]; a class of numeric bytes is the digits plus some of these kinds.
+const SEP_DOT: u8 = 1;
+const SEP_SPACE: u8 = 2;
+const SEP_DASH: u8 = 4;
+const SEP_PAREN: u8 = 8;
+const SEP_PLUS: u8 = 16;
+const SEP_SLASH: u8 = 32;
+const SEP_X: u8 = 64;
+/// Not a numeric byte.
+const NOT_NUMERIC: u8 = 128;
+
+/// The separators of card and SSN numbers (`[0-9 -]`).
+const CARD_SEPS: u8 = SEP_SPACE | SEP_DASH;
+/// The separators of mainland China mobiles (`[0-9()+ -]`).
+const CN_PHONE_SEPS: u8 = SEP_PAREN | SEP_PLUS | SEP_SPACE | SEP_DASH;
+/// The separators of phone numbers (`[0-9()+ ./-]`).
+const PHONE_SEPS: u8 = CN_PHONE_SEPS | SEP_DOT | SEP_SLASH;
+
+/// Per byte: `0` for a digit, its separator kind for another numeric byte, [`NOT_NUMERIC`] for
+/// the rest.
+const NUM_KIND: [u8; 256] = {
+    let mut t = [NOT_NUMERIC; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = 0;
+        c += 1;
+    }
+    t[b'.' as usize] = SEP_DOT;
+    t[b' ' as usize] = SEP_SPACE;
+    t[b'-' as usize] = SEP_DASH;
+    t[b'(' as usize] = SEP_PAREN;
+    t[b')' as usize] = SEP_PAREN;
+    t[b'+' as usize] = SEP_PLUS;
+    t[b'/' as usize] = SEP_SLASH;
+    t[b'X' as usize] = SEP_X;
+    t[b'x' as usize] = SEP_X;
+    t
+};
+
+/// One maximal run of numeric bytes holding a digit.
+#[derive(Debug, Clone, Copy)]
+struct NumRun {
+    lo: usize,
+    hi: usize,
+    /// Digits in it.
+    digits: usize,
+    /// The separator kinds in it (OR of [`NUM_KIND`]).
+    kinds: u8,
+}
+
+/// The maximal runs of numeric bytes that hold a digit, found once per call for every numeric
+/// recognizer (each used to walk the digit runs and extend its own class's runs byte by byte).
+///
+/// Every class the numeric recognizers search is the digits plus some separator kinds, so each of
+/// its runs lies inside one of these. A run whose separators all belong to the class is one whole
+/// class run (the common case: digits and spaces); others are split at the bytes outside the
+/// class. A run with fewer digits than a recognizer needs holds no class run that has enough.
+#[derive(Debug, Default)]
+struct NumRuns {
+    runs: Vec<NumRun>,
+}
+
+impl NumRuns {
+    /// Walks the scan's digit runs, extending each to its numeric run.
+    fn new(scan: &Scan<'_>) -> NumRuns {
+        let b = scan.bytes;
+        let kind = |c: u8| NUM_KIND[c as usize];
+        let mut runs: Vec<NumRun> = Vec::with_capacity(scan.digit_runs.len());
+        let mut done = 0;
+        for &(rs, re) in &scan.digit_runs {
+            if rs < done {
+                // Inside the last run (its right extension passed this digit run).
+                if let Some(last) = runs.last_mut() {
+                    last.digits += re - rs;
+                }
+                continue;
+            }
+            let mut kinds = 0;
+            let mut lo = rs;
+            while lo > done && kind(b[lo - 1]) & NOT_NUMERIC == 0 {
+                lo -= 1;
+                kinds |= kind(b[lo]);
+            }
+            let mut hi = re;
+            while hi < b.len() && kind(b[hi]) & NOT_NUMERIC == 0 {
+                kinds |= kind(b[hi]);
+                hi += 1;
+            }
+            done = hi;
+            runs.push(NumRun {
+                lo,
+                hi,
+                digits: re - rs,
+                kinds,
+            });
+        }
+        NumRuns { runs }
+    }
+
+    /// `Scan::digit_class_runs` for the class of the digits and the separator kinds `seps`:
+    /// its maximal runs holding `min_digits` digits or more (`min_digits` at least 1).
+    fn class_runs(&self, scan: &Scan<'_>, seps: u8, min_digits: usize) -> Vec<(usize, usize)> {
+        let b = scan.bytes;
+        let mut out = Vec::new();
+        for r in &self.runs {
+            if r.digits < min_digits {
+                continue;
+            }
+            if r.kinds & !seps == 0 {
+                out.push((r.lo, r.hi));
+                continue;
+            }
+            // Split at the bytes outside the class.
+            let mut i = r.lo;
+            while i < r.hi {
+                while i < r.hi && NUM_KIND[b[i] as usize] & !seps != 0 {
+                    i += 1;
+                }
+                let s = i;
+                let mut n = 0;
+                while i < r.hi {
+                    let k = NUM_KIND[b[i] as usize];
+                    if k & !seps != 0 {
+                        break;
+                    }
+                    n += usize::from(k == 0);
+                    i += 1;
+                }
+                if n >= min_digits {
+                    out.push((s, i));
+                }
+            }
+        }
+        // Debug builds check every call against the walk it replaces.
+        debug_assert_eq!(
+            out,
+            scan.digit_class_runs(|c| NUM_KIND[c as usize] & !seps == 0, min_digits)
+        );
+        out
+    }
 }
 
 /// The bytes IBAN and NINO patterns consist of.
 fn upper_digit_space(c: u8) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+}
+
+/// `Scan::class_runs(upper_digit_space, 4, upper_pair_before)`, each run with its digits: the
+/// IBAN windows, and (those with six digits or more) the NINO windows, from one walk.
+fn upper_runs(scan: &Scan<'_>) -> Vec<(usize, usize, usize)> {
+    let b = scan.bytes;
+    let mut out = Vec::new();
+    // Current run: start, end, digits seen.
+    let mut cur: Option<(usize, usize, usize)> = None;
+    for &(rs, re) in &scan.digit_runs {
+        if let Some((_, hi, n)) = cur.as_mut() {
+            if rs < *hi {
+                *n += re - rs;
+                continue;
+            }
+        }
+        if !upper_pair_before(b, rs, re) {
+            continue;
+        }
+        if let Some(c) = cur.take() {
+            if c.2 >= 4 {
+                out.push(c);
+            }
+        }
+        let mut lo = rs;
+        while lo > 0 && upper_digit_space(b[lo - 1]) {
+            lo -= 1;
+        }
+        let mut hi = re;
+        while hi < b.len() && upper_digit_space(b[hi]) {
+            hi += 1;
+        }
+        // Digits of earlier runs swallowed by the left extension count too.
+        let before = b[lo..rs].iter().filter(|c| c.is_ascii_digit()).count();
+        cur = Some((lo, hi, re - rs + before));
+    }
+    if let Some(c) = cur {
+        if c.2 >= 4 {
+            out.push(c);
+        }
+    }
+    // Debug builds check every call against the walk it replaces.
+    debug_assert_eq!(
+        out.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        scan.class_runs(upper_digit_space, 4, upper_pair_before)
+    );
+    out
 }
 
 /// The digit run at `rs` follows two capitals, directly or after one space (IBAN and NINO
@@ -1052,7 +1235,11 @@ fn url_matches(lower: &[u8], anchors: &[AnchorHit]) -> Vec<(usize, usize)> {
     let mut starts = Vec::new();
     for h in anchors.iter().filter(|h| h.group == Group::Url) {
         match h.index {
-            0 => starts.extend([h.pos.checked_sub(5), h.pos.checked_sub(4)].into_iter().flatten()),
+            0 => starts.extend(
+                [h.pos.checked_sub(5), h.pos.checked_sub(4)]
+                    .into_iter()
+                    .flatten(),
+            ),
             1 => starts.push(h.pos),
             _ => {}
         }
@@ -1067,14 +1254,19 @@ fn url_matches(lower: &[u8], anchors: &[AnchorHit]) -> Vec<(usize, usize)> {
 /// so only the starts those offsets give are tried.
 fn social_matches(lower: &[u8], anchors: &[AnchorHit]) -> Vec<(usize, usize)> {
     let mut starts = Vec::new();
-    for h in anchors.iter().filter(|h| h.group == Group::Url && h.index >= 2) {
+    for h in anchors
+        .iter()
+        .filter(|h| h.group == Group::Url && h.index >= 2)
+    {
         let gate = URL_GATES[h.index].as_bytes();
         for host in SOCIAL_HOSTS {
             // The gate's offset in `host/`.
             let mut full = [0u8; 24];
             full[..host.len()].copy_from_slice(host.as_bytes());
             full[host.len()] = b'/';
-            let o = full[..=host.len()].windows(gate.len()).position(|w| w == gate);
+            let o = full[..=host.len()]
+                .windows(gate.len())
+                .position(|w| w == gate);
             if let Some(p) = o.and_then(|o| h.pos.checked_sub(o)) {
                 starts.push(p);
             }
@@ -1205,8 +1397,8 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::EntityType;
     use super::Group;
+    use crate::detect::EntityType;
 
     fn types(text: &str) -> Vec<(EntityType, String)> {
         let d = crate::detect::test_detector();
@@ -1442,6 +1634,37 @@ mod tests {
                 let re = regex::Regex::new(pattern).unwrap();
                 let want: Vec<(usize, usize)> = re.find_iter(&lower).map(|m| (m.start(), m.end())).collect();
                 proptest::prop_assert_eq!(got, want, "{}", pattern);
+            }
+        }
+
+        /// The class runs cut from the shared numeric runs are `Scan::digit_class_runs`'s.
+        #[test]
+        fn num_runs_are_the_digit_class_runs(s in "([0-9]{1,5}|[ ()+./xX-]{1,3}|[a-zA-Z]{1,3}|é){0,30}", min in 1usize..19) {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let nums = super::NumRuns::new(&scan);
+            for seps in [super::SEP_DOT, super::CARD_SEPS, super::SEP_X, super::CN_PHONE_SEPS, super::PHONE_SEPS] {
+                let class = |c: u8| super::NUM_KIND[c as usize] & !seps == 0;
+                proptest::prop_assert_eq!(
+                    nums.class_runs(&scan, seps, min),
+                    scan.digit_class_runs(class, min),
+                    "seps {}", seps
+                );
+            }
+        }
+
+        /// One walk gives the IBAN and NINO windows `Scan::class_runs` gives.
+        #[test]
+        fn upper_runs_are_the_class_runs(s in "([0-9]{1,5}|[A-Z]{1,3}| {1,2}|[a-z]{1,3}|é){0,30}") {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let runs = super::upper_runs(&scan);
+            for min in [4, 6] {
+                let got: Vec<(usize, usize)> = runs.iter().filter(|r| r.2 >= min).map(|r| (r.0, r.1)).collect();
+                proptest::prop_assert_eq!(
+                    got,
+                    scan.class_runs(super::upper_digit_space, min, super::upper_pair_before)
+                );
             }
         }
 
