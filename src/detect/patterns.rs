@@ -1043,6 +1043,9 @@ struct NumRun {
     digits: usize,
     /// The separator kinds in it (OR of [`NUM_KIND`]).
     kinds: u8,
+    /// The scan's digit runs in it: `digit_runs[k0..k1]`.
+    k0: usize,
+    k1: usize,
 }
 
 /// The maximal runs of numeric bytes that hold a digit, found once per call for every numeric
@@ -1064,11 +1067,12 @@ impl NumRuns {
         let kind = |c: u8| NUM_KIND[c as usize];
         let mut runs: Vec<NumRun> = Vec::with_capacity(scan.digit_runs.len());
         let mut done = 0;
-        for &(rs, re) in &scan.digit_runs {
+        for (k, &(rs, re)) in scan.digit_runs.iter().enumerate() {
             if rs < done {
                 // Inside the last run (its right extension passed this digit run).
                 if let Some(last) = runs.last_mut() {
                     last.digits += re - rs;
+                    last.k1 = k + 1;
                 }
                 continue;
             }
@@ -1089,6 +1093,8 @@ impl NumRuns {
                 hi,
                 digits: re - rs,
                 kinds,
+                k0: k,
+                k1: k + 1,
             });
         }
         NumRuns { runs }
@@ -1107,25 +1113,35 @@ impl NumRuns {
                 out.push((r.lo, r.hi));
                 continue;
             }
-            // Split at the bytes outside the class.
-            let mut i = r.lo;
-            while i < r.hi {
-                while i < r.hi && NUM_KIND[b[i] as usize] & !seps != 0 {
-                    i += 1;
-                }
-                let s = i;
-                let mut n = 0;
-                while i < r.hi {
-                    let k = NUM_KIND[b[i] as usize];
-                    if k & !seps != 0 {
-                        break;
+            // Split at the bytes outside the class, digit run by digit run: a class run goes on
+            // across a gap (a few separators) only when every byte of the gap is in the class.
+            let outside = |c: u8| NUM_KIND[c as usize] & !seps != 0;
+            let runs = &scan.digit_runs[r.k0..r.k1];
+            let (rs0, mut last_end) = runs[0];
+            let mut s = rs0;
+            while s > r.lo && !outside(b[s - 1]) {
+                s -= 1;
+            }
+            let mut n = last_end - rs0;
+            for &(rs, re) in &runs[1..] {
+                let gap = &b[last_end..rs];
+                if let Some(first) = gap.iter().position(|&c| outside(c)) {
+                    if n >= min_digits {
+                        out.push((s, last_end + first));
                     }
-                    n += usize::from(k == 0);
-                    i += 1;
+                    let last = gap.iter().rposition(|&c| outside(c)).unwrap_or(first);
+                    s = last_end + last + 1;
+                    n = 0;
                 }
-                if n >= min_digits {
-                    out.push((s, i));
-                }
+                n += re - rs;
+                last_end = re;
+            }
+            let mut e = last_end;
+            while e < r.hi && !outside(b[e]) {
+                e += 1;
+            }
+            if n >= min_digits {
+                out.push((s, e));
             }
         }
         // Debug builds check every call against the walk it replaces.
