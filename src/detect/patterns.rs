@@ -201,10 +201,14 @@ impl Patterns {
             self.secrets(scan, out);
         }
         // The numeric recognizers' windows all come from one walk over the numeric runs.
-        let nums = if scan.digits >= 4 && NUM_RUN_USERS.iter().any(|&e| scan.want(e)) {
-            NumRuns::new(scan)
-        } else {
-            NumRuns::default()
+        let fewest = NUM_RUN_USERS
+            .iter()
+            .filter(|u| scan.want(u.0))
+            .map(|u| u.1)
+            .min();
+        let nums = match fewest {
+            Some(min) if scan.digits >= 4 => NumRuns::new(scan, min),
+            _ => NumRuns::default(),
         };
         if scan.digits >= 4 && scan.want(EntityType::IpAddress) {
             self.ips(scan, &nums, out);
@@ -436,7 +440,12 @@ impl Patterns {
 
     fn ips(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, SEP_DOT, 4), ipv4_at) {
+        // An address has three dots: windows with fewer (most: "2024", "1.5") are not searched.
+        let windows = nums
+            .class_runs(scan, SEP_DOT, 4)
+            .into_iter()
+            .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
+        for m in hand_matches(scan, windows, ipv4_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -984,14 +993,14 @@ pub(super) fn all_matches<'w, F: Fn(&[u8], usize) -> Option<usize> + 'w>(
     })
 }
 
-/// The entity types whose recognizers search [`NumRuns`].
-const NUM_RUN_USERS: [EntityType; 6] = [
-    EntityType::IpAddress,
-    EntityType::CreditCard,
-    EntityType::UsSsn,
-    EntityType::CnResidentId,
-    EntityType::CnPhone,
-    EntityType::Phone,
+/// The entity types whose recognizers search [`NumRuns`], with the digits their runs need.
+const NUM_RUN_USERS: [(EntityType, usize); 6] = [
+    (EntityType::IpAddress, 4),
+    (EntityType::CreditCard, 12),
+    (EntityType::UsSsn, 9),
+    (EntityType::CnResidentId, 17),
+    (EntityType::CnPhone, 11),
+    (EntityType::Phone, 7),
 ];
 
 /// Separator kinds of the numeric bytes (`numeric_byte` in `mod.rs`), one bit each, in
@@ -1061,8 +1070,10 @@ struct NumRuns {
 }
 
 impl NumRuns {
-    /// Walks the scan's digit runs, extending each to its numeric run.
-    fn new(scan: &Scan<'_>) -> NumRuns {
+    /// Walks the scan's digit runs, extending each to its numeric run, except in numeric runs
+    /// with fewer than `min_digits` digits (the scan counted each digit run's numeric-run digits:
+    /// in prose nearly every digit run is set aside by one comparison).
+    fn new(scan: &Scan<'_>, min_digits: usize) -> NumRuns {
         let b = scan.bytes;
         let kind = |c: u8| NUM_KIND[c as usize];
         let mut runs: Vec<NumRun> = Vec::with_capacity(scan.digit_runs.len());
@@ -1074,6 +1085,9 @@ impl NumRuns {
                     last.digits += re - rs;
                     last.k1 = k + 1;
                 }
+                continue;
+            }
+            if (scan.numeric_digits[k] as usize) < min_digits {
                 continue;
             }
             let mut kinds = 0;
@@ -1658,7 +1672,7 @@ mod tests {
         fn num_runs_are_the_digit_class_runs(s in "([0-9]{1,5}|[ ()+./xX-]{1,3}|[a-zA-Z]{1,3}|é){0,30}", min in 1usize..19) {
             let d = crate::detect::test_detector();
             let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
-            let nums = super::NumRuns::new(&scan);
+            let nums = super::NumRuns::new(&scan, min);
             for seps in [super::SEP_DOT, super::CARD_SEPS, super::SEP_X, super::CN_PHONE_SEPS, super::PHONE_SEPS] {
                 let class = |c: u8| super::NUM_KIND[c as usize] & !seps == 0;
                 proptest::prop_assert_eq!(
