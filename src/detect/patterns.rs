@@ -93,8 +93,29 @@ pub fn right_ok(b: &[u8], e: usize) -> bool {
     e >= b.len() || !b[e].is_ascii_alphanumeric()
 }
 
-fn digits_of(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_digit).collect()
+/// The ASCII digits of a hand-matched candidate, on the stack (no allocation per candidate).
+/// Candidates hold at most 23 digits (a card match: a digit and 22 units), SSNs 9, mainland
+/// mobiles 13.
+struct Digits {
+    d: [u8; 24],
+    n: usize,
+}
+
+impl std::ops::Deref for Digits {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.d[..self.n]
+    }
+}
+
+/// The ASCII digits of `s` (at most 24: see [`Digits`]).
+fn digits_of(s: &str) -> Digits {
+    let mut d = Digits { d: [0; 24], n: 0 };
+    for c in s.bytes().filter(u8::is_ascii_digit) {
+        d.d[d.n] = c;
+        d.n += 1;
+    }
+    d
 }
 
 fn push(out: &mut Vec<Finding>, start: usize, end: usize, entity: EntityType, score: f32) {
@@ -528,13 +549,13 @@ impl Patterns {
             // Try the whole run, then shorter runs ending at a separator (a card followed by
             // another number).
             let text = m.as_str();
-            let mut ends: Vec<usize> = vec![text.len()];
-            for (i, c) in text.bytes().enumerate().rev() {
-                if c == b' ' || c == b'-' {
-                    ends.push(i);
-                }
-            }
-            for end_rel in ends {
+            let seps_from_right = text
+                .bytes()
+                .enumerate()
+                .rev()
+                .filter(|&(_, c)| c == b' ' || c == b'-')
+                .map(|(i, _)| i);
+            for end_rel in std::iter::once(text.len()).chain(seps_from_right) {
                 let e = s + end_rel;
                 if !right_ok(b, e) && end_rel == text.len() {
                     break;
@@ -547,8 +568,9 @@ impl Patterns {
                     break;
                 }
                 let part = &text[..end_rel];
-                let seps: Vec<u8> = part.bytes().filter(|c| !c.is_ascii_digit()).collect();
-                if seps.windows(2).any(|w| w[0] != w[1]) {
+                let mut seps = part.bytes().filter(|c| !c.is_ascii_digit());
+                let first = seps.next();
+                if !seps.all(|c| Some(c) == first) {
                     continue;
                 }
                 let d = digits_of(part);
@@ -589,19 +611,22 @@ impl Patterns {
                 continue;
             };
             // Walk `len` alphanumerics (spaces allowed between) and require a boundary after.
-            let mut compact = Vec::with_capacity(len);
+            // (On the stack: no country's IBAN is longer than 32.)
+            let mut buf = [0u8; 34];
+            let mut n = 0;
             let mut e = s;
             let text_end = m.end();
-            while e < text_end && compact.len() < len {
+            while e < text_end && n < len.min(buf.len()) {
                 if b[e] != b' ' {
-                    compact.push(b[e]);
+                    buf[n] = b[e];
+                    n += 1;
                 }
                 e += 1;
             }
-            if compact.len() != len || !right_ok(b, e) {
+            if n != len || !right_ok(b, e) {
                 continue;
             }
-            if v::iban(&compact) {
+            if v::iban(&buf[..n]) {
                 let score = if cue(scan, s, 48, &[Ctx::Bank]).is_some() {
                     0.99
                 } else {
@@ -633,15 +658,14 @@ impl Patterns {
             if !v::us_ssn(&d) {
                 continue;
             }
-            let sep = t
-                .bytes()
-                .filter(|c| !c.is_ascii_digit())
-                .collect::<Vec<_>>();
-            if sep.len() == 2 && sep[0] != sep[1] {
+            // No separators, or two (`ssn_at`): the same two.
+            let mut seps = t.bytes().filter(|c| !c.is_ascii_digit());
+            let first = seps.next();
+            if seps.next().is_some_and(|c| Some(c) != first) {
                 continue;
             }
             let near = nearest_numeric_cue(scan, s, 40);
-            let score = match (near, sep.first()) {
+            let score = match (near, first.as_ref()) {
                 (Some(Ctx::Ssn), _) => 0.97,
                 (Some(Ctx::Phone | Ctx::NotPii | Ctx::Passport | Ctx::Card), _) => 0.2,
                 (_, Some(b'-')) => 0.8,
@@ -665,7 +689,11 @@ impl Patterns {
             if spaces != 0 && spaces != 4 {
                 continue;
             }
-            let compact: Vec<u8> = t.bytes().filter(|&c| c != b' ').collect();
+            // Nine letters and digits (`nino_at`).
+            let mut compact = [0u8; 9];
+            for (k, c) in t.bytes().filter(|&c| c != b' ').enumerate() {
+                compact[k] = c;
+            }
             if !v::uk_nino(&compact) {
                 continue;
             }
@@ -710,14 +738,12 @@ impl Patterns {
             }
             let t = &scan.text[s..e];
             // The 11-digit core is written 3-4-4 or unbroken, never half-grouped.
-            let core_groups = t
+            let mut core_groups = t
                 .rsplit(|c: char| !c.is_ascii_digit())
                 .take_while(|g| !g.is_empty())
-                .map(str::len)
-                .collect::<Vec<_>>();
-            if !(core_groups.starts_with(&[4, 4, 3])
-                || core_groups.first().is_some_and(|&l| l >= 11))
-            {
+                .map(str::len);
+            let last3 = [core_groups.next(), core_groups.next(), core_groups.next()];
+            if !(last3 == [Some(4), Some(4), Some(3)] || last3[0].is_some_and(|l| l >= 11)) {
                 continue;
             }
             let prefixed = t.contains("86")
@@ -1233,8 +1259,14 @@ fn upper_pair_before(b: &[u8], rs: usize, _re: usize) -> bool {
 /// Card numbers are written ungrouped or in the issuers' groupings (4-4-4-4[-3], Amex 4-6-5,
 /// Diners 4-6-4); anything else (3-7-7 order numbers) is not a card.
 fn card_grouping_ok(part: &str) -> bool {
-    let lens: Vec<usize> = part.split([' ', '-']).map(str::len).collect();
-    match lens.as_slice() {
+    // At most 23 groups (a card match has at most 22 separators).
+    let mut buf = [0usize; 23];
+    let mut n = 0;
+    for g in part.split([' ', '-']) {
+        buf[n] = g.len();
+        n += 1;
+    }
+    match &buf[..n] {
         [_] => true,
         [4, 6, 5] | [4, 6, 4] => true,
         l => {
