@@ -466,7 +466,7 @@ impl Patterns {
             .class_runs(scan, SEP_DOT, 4)
             .into_iter()
             .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
-        for m in hand_matches(scan, windows, ipv4_at) {
+        for m in digit_led_matches(scan, windows, ipv4_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -541,7 +541,7 @@ impl Patterns {
 
     fn cards(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, CARD_SEPS, 12), card_at) {
+        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 12), card_at) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -639,7 +639,7 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at) {
+        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -708,7 +708,7 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at) {
+        for m in digit_led_matches(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -804,7 +804,7 @@ impl Patterns {
 
     fn passports(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, windows.iter().copied(), passport_at) {
+        for m in passport_matches(scan, windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -996,6 +996,42 @@ pub(super) fn hand_matches<'s, F: Fn(&[u8], usize) -> Option<usize> + Copy + 's>
     windows.into_iter().flat_map(move |(lo, hi)| {
         all_matches(&b[..hi], lo, at).map(move |(s, e)| super::Hit { s, e, text })
     })
+}
+
+/// [`hand_matches`] for a pattern whose every match starts with an ASCII digit (`at` gives
+/// `None` elsewhere): only the digit positions are tried, from the scan's digit runs inside each
+/// window, so the same matches come out without a call per letter or separator (a birth window
+/// is mostly words).
+pub(super) fn digit_led_matches<'s>(
+    scan: &'s Scan<'_>,
+    windows: impl IntoIterator<Item = (usize, usize)>,
+    at: impl Fn(&[u8], usize) -> Option<usize>,
+) -> Vec<super::Hit<'s>> {
+    let (b, text, runs) = (scan.bytes, scan.text, &scan.digit_runs);
+    let mut out = Vec::new();
+    for (lo, hi) in windows {
+        let w = &b[..hi];
+        // Next position to try (past the last match).
+        let mut p = lo;
+        let mut k = runs.partition_point(|r| r.1 <= lo);
+        while k < runs.len() && runs[k].0 < hi {
+            let (rs, re) = runs[k];
+            let end = re.min(hi);
+            let mut q = p.max(rs);
+            while q < end {
+                match at(w, q) {
+                    Some(e) => {
+                        out.push(super::Hit { s: q, e, text });
+                        q = e;
+                    }
+                    None => q += 1,
+                }
+            }
+            p = p.max(q);
+            k += 1;
+        }
+    }
+    out
 }
 
 /// Successive matches of `at` in `w[p..]`, skipping past each match. Generic over `at` (not a
@@ -1191,6 +1227,37 @@ impl NumRuns {
         );
         out
     }
+}
+
+/// [`hand_matches`] of `passport_at` in `windows`: where the run of capitals and digits at a
+/// position is too short to match, the positions inside it hold shorter runs and the byte after
+/// it none, so the search goes on after that byte (`passport_at` was called at every byte).
+fn passport_matches<'s>(scan: &'s Scan<'_>, windows: &[(usize, usize)]) -> Vec<super::Hit<'s>> {
+    let (b, text) = (scan.bytes, scan.text);
+    let mut out = Vec::new();
+    for &(lo, hi) in windows {
+        let w = &b[..hi];
+        let mut p = lo;
+        while p < hi {
+            let n = w[p..]
+                .iter()
+                .take(10)
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                .count();
+            if n >= 6 {
+                debug_assert_eq!(passport_at(w, p), Some(p + n));
+                out.push(super::Hit {
+                    s: p,
+                    e: p + n,
+                    text,
+                });
+                p += n;
+            } else {
+                p += n + 1;
+            }
+        }
+    }
+    out
 }
 
 /// The bytes IBAN and NINO patterns consist of.
@@ -1728,6 +1795,22 @@ mod tests {
                     scan.class_runs(super::upper_digit_space, min, super::upper_pair_before)
                 );
             }
+        }
+
+        /// Trying only digit positions (or skipping short passport runs) finds what trying every
+        /// position finds.
+        #[test]
+        fn skipping_searches_find_every_match(s in "([0-9]{1,6}|[ .\\-]{1,2}|[A-Z]{1,4}|[a-z]{1,3}|X|é){0,30}", a in 0usize..200, n in 0usize..200) {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let lo = crate::detect::context::floor_boundary(&s, a.min(s.len()));
+            let hi = crate::detect::context::floor_boundary(&s, (lo + n).min(s.len())).max(lo);
+            let spans = |v: Vec<crate::detect::Hit<'_>>| v.iter().map(|h| (h.start(), h.end())).collect::<Vec<_>>();
+            let all = |at: fn(&[u8], usize) -> Option<usize>| spans(super::hand_matches(&scan, [(0, s.len()), (lo, hi)], at).collect());
+            for at in [super::card_at, super::ssn_at, super::cn_id_at, super::ipv4_at] {
+                proptest::prop_assert_eq!(spans(super::digit_led_matches(&scan, [(0, s.len()), (lo, hi)], at)), all(at));
+            }
+            proptest::prop_assert_eq!(spans(super::passport_matches(&scan, &[(0, s.len()), (lo, hi)])), all(super::passport_at));
         }
 
         #[test]
