@@ -837,12 +837,16 @@ const PHONE_PATTERN: &str = r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]";
 /// result is the regex's (tested against it); no automaton start-up per candidate.
 fn phone_at(w: &[u8], p: usize) -> Option<usize> {
     let body = |c: u8| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'-' | b'.' | b' ' | b'/');
+    // Every alternative starts with `+`, `(` or a digit (`00` too).
     let rest = &w[p..];
-    let prefixes = [
-        rest.starts_with(b"+").then_some(1),
-        rest.starts_with(b"00").then_some(2),
-        Some(0),
-    ];
+    let first = match rest.first() {
+        Some(b'+') => 1,
+        Some(b'0') if rest.get(1) == Some(&b'0') => 2,
+        Some(b'(' | b'0'..=b'9') => 0,
+        _ => return None,
+    };
+    // The prefix alternatives in the regex's order (`+` and `00` exclude each other), then none.
+    let prefixes = [Some(first), (first != 0).then_some(0)];
     for pre in prefixes.into_iter().flatten() {
         let q0 = p + pre;
         for paren in [true, false] {
@@ -950,13 +954,16 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
         return None;
     }
     let rest = &w[p..];
-    let prefixes = [
-        rest.starts_with(b"(+86)").then_some(5),
-        rest.starts_with(b"(86)").then_some(4),
-        rest.starts_with(b"+86").then_some(3),
-        rest.starts_with(b"86").then_some(2),
-        Some(0),
-    ];
+    // The `86` prefixes in the regex's order; their first two bytes tell them apart, so at most
+    // one is there, and it is tried before none.
+    let first = match rest[0] {
+        b'(' if rest.starts_with(b"(+86)") => 5,
+        b'(' if rest.starts_with(b"(86)") => 4,
+        b'+' if rest.starts_with(b"+86") => 3,
+        b'8' if rest.starts_with(b"86") => 2,
+        _ => 0,
+    };
+    let prefixes = [Some(first), (first != 0).then_some(0)];
     let sep = |i: usize| matches!(w.get(i), Some(b' ' | b'-'));
     'prefix: for pre in prefixes.into_iter().flatten() {
         let mut q = p + pre;
