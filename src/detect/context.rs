@@ -3,7 +3,7 @@
 //! Owns: one case-insensitive Aho-Corasick automaton over every cue in the five supported
 //! languages, each cue tagged with a [`Ctx`] kind (the new identifier kinds also in Italian and Dutch), and the look-ups recognizers use ("which cue
 //! is nearest before this position?"). Cues are searched lazily in a small window around a
-//! candidate, or in the 64-byte blocks around candidates ([`CueCache`]), never over the whole
+//! candidate, or in the 32-byte blocks around candidates ([`CueCache`]), never over the whole
 //! text. Does not own: deciding what a cue means for a score.
 
 use std::cell::RefCell;
@@ -663,10 +663,12 @@ impl Context {
     }
 }
 
-/// Bytes per block of [`CueCache`]: cue windows are 24 to 64 bytes, so a look-up searches one or
-/// two blocks at first, about what the windowed search would have, and text far from any
-/// candidate is never searched.
-const CACHE_BLOCK: usize = 64;
+/// Bytes per block of [`CueCache`]: cue windows are 24 to 64 bytes, so a look-up searches two or
+/// three blocks at first, about what the windowed search would have, and text far from any
+/// candidate is never searched. 32 rather than 64: on dense text the windows leave gaps that
+/// 64-byte blocks searched anyway (dense 1 KB: 1.1K fewer instructions per call; 16 bytes cost
+/// more in per-block look-up work than it saves).
+const CACHE_BLOCK: usize = 32;
 
 /// Finds every occurrence of every cue (overlapping, unlike the leftmost-longest automaton).
 ///

@@ -8,7 +8,7 @@
 use regex::Regex;
 
 use super::context::Ctx;
-use super::patterns::{digit_at, hand_matches, left_ok, right_ok};
+use super::patterns::{digit_at, digit_led_matches, left_ok, right_ok};
 use super::validators::valid_ymd;
 use super::{EntityType, Finding, Scan};
 
@@ -147,7 +147,7 @@ impl Dates {
             }
             dates.push((s, e));
         };
-        for m in hand_matches(scan, windows.iter().copied(), numeric_at) {
+        for m in digit_led_matches(scan, windows.iter().copied(), numeric_at) {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
         }
         // Month names are matched on the lower-cased copy (same offsets): a case-sensitive

@@ -78,3 +78,165 @@ pub(super) fn passport_at(w: &[u8], p: usize) -> Option<usize> {
     let n = run_len(w, p, 10, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
     (n >= 6).then_some(p + n)
 }
+
+/// A byte of an e-mail address's local part (`EMAIL_PATTERN`, `patterns.rs`).
+fn local_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+/// The matches of `EMAIL_PATTERN` in `b`, as the regex's `find_iter` gives them.
+///
+/// Every match holds exactly one `@` (the local part and the domain hold none), so matches are
+/// looked for only at each `@`, in order. The domain after an `@` does not depend on where the
+/// local part starts, so a match through that `@` exists iff [`email_domain_end`] finds one, and
+/// the regex's leftmost match starts at the first letter or digit of the local-part bytes that
+/// run back from the `@` (not before the end of the previous match).
+pub(super) fn email_matches(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for a in memchr::memchr_iter(b'@', b) {
+        if a < at {
+            continue;
+        }
+        let mut l = a;
+        while l > at && local_byte(b[l - 1]) {
+            l -= 1;
+        }
+        let Some(s) = (l..a).find(|&i| b[i].is_ascii_alphanumeric()) else {
+            continue;
+        };
+        let Some(e) = email_domain_end(b, a + 1) else {
+            continue;
+        };
+        out.push((s, e));
+        at = e;
+    }
+    out
+}
+
+/// The end of the leftmost-first match of `EMAIL_PATTERN`'s domain part at `d`:
+/// `label (\.label)* \.[A-Za-z]{2,24}`, a label being a letter or digit, or two with letters,
+/// digits and `-` between.
+///
+/// A label can only be followed by `.` when it is a whole maximal run of `[A-Za-z0-9-]` ending
+/// in a letter or digit (a shorter one is followed by another label byte). The greedy star takes
+/// as many labels as it can and gives them back one by one until a top-level domain of two or
+/// more letters follows the last dot taken; that domain takes up to 24 letters.
+fn email_domain_end(b: &[u8], d: usize) -> Option<usize> {
+    // The chain's dots in order; the last one followed by two letters or more is the one the
+    // star gives back to.
+    let mut best = None;
+    let mut i = d;
+    while b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+        let mut j = i + 1;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'-') {
+            j += 1;
+        }
+        if !b[j - 1].is_ascii_alphanumeric() || b.get(j) != Some(&b'.') {
+            break;
+        }
+        let letters = run_len(b, j + 1, 24, |c| c.is_ascii_alphabetic());
+        if letters >= 2 {
+            best = Some(j + 1 + letters);
+        }
+        i = j + 1;
+    }
+    best
+}
+
+/// A byte of a URL after its scheme or `www.` (`URL_PATTERN`, `patterns.rs`).
+fn url_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b':'
+                | b'/'
+                | b'?'
+                | b'#'
+                | b'['
+                | b']'
+                | b'@'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b'%'
+        )
+}
+
+/// `URL_PATTERN` at `p` (of the lower-cased text): `https://`, `http://` or `www.`, then as
+/// many URL bytes as there are (one at least).
+pub(super) fn url_at(w: &[u8], p: usize) -> Option<usize> {
+    let r = &w[p..];
+    let q = p + if r.starts_with(b"https://") {
+        8
+    } else if r.starts_with(b"http://") {
+        7
+    } else if r.starts_with(b"www.") {
+        4
+    } else {
+        return None;
+    };
+    let n = run_len(w, q, usize::MAX, url_byte);
+    (n > 0).then_some(q + n)
+}
+
+/// The hosts of `SOCIAL_PATTERN` (`patterns.rs`), in its order; a `/` follows each.
+pub(super) const SOCIAL_HOSTS: [&str; 10] = [
+    "linkedin.com/in",
+    "github.com",
+    "twitter.com",
+    "x.com",
+    "facebook.com",
+    "instagram.com",
+    "t.me",
+    "tiktok.com/@",
+    "medium.com/@",
+    "gitlab.com",
+];
+
+/// `SOCIAL_PATTERN` at `p` (of the lower-cased text): the first host (in the pattern's order)
+/// that starts there and is followed by `/` and one or more profile bytes, as many as there
+/// are.
+pub(super) fn social_at(w: &[u8], p: usize) -> Option<usize> {
+    let r = &w[p..];
+    SOCIAL_HOSTS.iter().find_map(|h| {
+        let q = p + h.len();
+        if !(r.starts_with(h.as_bytes()) && w.get(q) == Some(&b'/')) {
+            return None;
+        }
+        let n = run_len(w, q + 1, usize::MAX, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'@' | b'%')
+        });
+        (n > 0).then_some(q + 1 + n)
+    })
+}
+
+/// Successive matches of `at` in `w`, trying only the sorted, deduplicated `starts` (which
+/// must hold the start of every match): as a whole-text `find_iter` gives them, since no match
+/// starts elsewhere and at a given start the anchored match is the leftmost-first one.
+pub(super) fn matches_from(
+    w: &[u8],
+    starts: &[usize],
+    at: fn(&[u8], usize) -> Option<usize>,
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for &p in starts {
+        if p < from {
+            continue;
+        }
+        if let Some(e) = at(w, p) {
+            out.push((p, e));
+            from = e;
+        }
+    }
+    out
+}

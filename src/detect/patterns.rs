@@ -7,18 +7,19 @@
 
 use regex::Regex;
 
+use super::anchors::AnchorHit;
 use super::anchors::Group;
 use super::context::{Ctx, Hit};
-use super::matchers::{iban_at, ipv4_at, nino_at, passport_at};
+use super::matchers::{
+    email_matches, iban_at, ipv4_at, matches_from, nino_at, passport_at, social_at, url_at,
+    SOCIAL_HOSTS,
+};
 use super::validators as v;
 use super::{EntityType, Finding, Scan};
 
 /// Compiled pattern recognizers.
 #[derive(Debug)]
 pub struct Patterns {
-    email: Regex,
-    url: Regex,
-    social: Regex,
     ipv6: Regex,
     secret: Regex,
     /// [`SECRET_PATTERN`] anchored at the start of its haystack.
@@ -92,8 +93,29 @@ pub fn right_ok(b: &[u8], e: usize) -> bool {
     e >= b.len() || !b[e].is_ascii_alphanumeric()
 }
 
-fn digits_of(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_digit).collect()
+/// The ASCII digits of a hand-matched candidate, on the stack (no allocation per candidate).
+/// Candidates hold at most 23 digits (a card match: a digit and 22 units), SSNs 9, mainland
+/// mobiles 13.
+struct Digits {
+    d: [u8; 24],
+    n: usize,
+}
+
+impl std::ops::Deref for Digits {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.d[..self.n]
+    }
+}
+
+/// The ASCII digits of `s` (at most 24: see [`Digits`]).
+fn digits_of(s: &str) -> Digits {
+    let mut d = Digits { d: [0; 24], n: 0 };
+    for c in s.bytes().filter(u8::is_ascii_digit) {
+        d.d[d.n] = c;
+        d.n += 1;
+    }
+    d
 }
 
 fn push(out: &mut Vec<Finding>, start: usize, end: usize, entity: EntityType, score: f32) {
@@ -164,21 +186,6 @@ impl Patterns {
         })?;
         Ok(Patterns {
             secret_words,
-            email: re(
-                "email",
-                r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
-            )?,
-            // URL patterns run on the lower-cased copy (same offsets): case-sensitive literals
-            // keep a fast prefilter, and every class holds both cases, so the spans are those a
-            // case-insensitive search of the text finds.
-            url: re(
-                "url",
-                r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+",
-            )?,
-            social: re(
-                "url_social",
-                r"(?:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+",
-            )?,
             ipv6: re(
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
@@ -214,8 +221,18 @@ impl Patterns {
         if scan.want(EntityType::ApiKey) {
             self.secrets(scan, out);
         }
+        // The numeric recognizers' windows all come from one walk over the numeric runs.
+        let fewest = NUM_RUN_USERS
+            .iter()
+            .filter(|u| scan.want(u.0))
+            .map(|u| u.1)
+            .min();
+        let nums = match fewest {
+            Some(min) if scan.digits >= 4 => NumRuns::new(scan, min),
+            _ => NumRuns::default(),
+        };
         if scan.digits >= 4 && scan.want(EntityType::IpAddress) {
-            self.ips(scan, out);
+            self.ips(scan, &nums, out);
         }
         if scan.has_hex_colon && scan.want(EntityType::IpAddress) {
             self.ipv6s(scan, out);
@@ -224,25 +241,32 @@ impl Patterns {
             return;
         }
         if scan.want(EntityType::CreditCard) {
-            self.cards(scan, out);
+            self.cards(scan, &nums, out);
         }
+        // IBANs and NINOs search the same runs (NINOs those with six digits or more).
+        let upper =
+            if scan.has_upper && (scan.want(EntityType::Iban) || scan.want(EntityType::UkNino)) {
+                upper_runs(scan)
+            } else {
+                Vec::new()
+            };
         if scan.has_upper && scan.want(EntityType::Iban) {
-            self.ibans(scan, out);
+            self.ibans(scan, &upper, out);
         }
         if scan.want(EntityType::UsSsn) {
-            self.ssns(scan, out);
+            self.ssns(scan, &nums, out);
         }
         if scan.has_upper && scan.want(EntityType::UkNino) {
-            self.ninos(scan, out);
+            self.ninos(scan, &upper, out);
         }
         if scan.want(EntityType::CnResidentId) && scan.digits >= 17 {
-            self.cn_ids(scan, out);
+            self.cn_ids(scan, &nums, out);
         }
         if scan.want(EntityType::CnPhone) && scan.digits >= 11 {
-            self.cn_phones(scan, out);
+            self.cn_phones(scan, &nums, out);
         }
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
-            self.phones(scan, out);
+            self.phones(scan, &nums, out);
         }
         if !passport_windows.is_empty() {
             self.passports(scan, passport_windows, out);
@@ -251,9 +275,9 @@ impl Patterns {
 
     fn emails(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in self.email.find_iter(scan.text) {
-            if right_ok(b, m.end()) || b[m.end()] == b'.' {
-                push(out, m.start(), m.end(), EntityType::Email, 0.97);
+        for (s, e) in email_matches(b) {
+            if right_ok(b, e) || b[e] == b'.' {
+                push(out, s, e, EntityType::Email, 0.97);
             }
         }
     }
@@ -269,18 +293,19 @@ impl Patterns {
         };
         let schemeful = gate(0..2);
         let social = gate(2..4);
+        let lower = scan.lower.as_bytes();
         let urls = if schemeful {
-            Some(self.url.find_iter(&scan.lower))
+            url_matches(lower, &scan.anchors)
         } else {
-            None
+            Vec::new()
         };
-        for m in urls.into_iter().flatten() {
-            if !left_ok(b, m.start()) {
+        for (ms, me) in urls {
+            if !left_ok(b, ms) {
                 continue;
             }
-            let s = &scan.text[m.start()..m.end()];
+            let s = &scan.text[ms..me];
             let trimmed = trim_url(s);
-            let end = m.start() + trimmed.len();
+            let end = ms + trimmed.len();
             let body = trimmed.split_once("://").map(|(_, r)| r).unwrap_or(trimmed);
             let (host, rest) = body.split_once('/').unwrap_or((body, ""));
             if !host.contains('.') || host.len() < 4 {
@@ -297,26 +322,19 @@ impl Patterns {
             } else {
                 0.75
             };
-            push(out, m.start(), end, EntityType::Url, score);
+            push(out, ms, end, EntityType::Url, score);
         }
         let socials = if social {
-            Some(self.social.find_iter(&scan.lower))
+            social_matches(lower, &scan.anchors)
         } else {
-            None
+            Vec::new()
         };
-        for m in socials.into_iter().flatten() {
-            if !left_ok(b, m.start()) || (m.start() > 0 && matches!(b[m.start() - 1], b'.' | b'/'))
-            {
+        for (ms, me) in socials {
+            if !left_ok(b, ms) || (ms > 0 && matches!(b[ms - 1], b'.' | b'/')) {
                 continue;
             }
-            let trimmed = trim_url(&scan.text[m.start()..m.end()]);
-            push(
-                out,
-                m.start(),
-                m.start() + trimmed.len(),
-                EntityType::Url,
-                0.88,
-            );
+            let trimmed = trim_url(&scan.text[ms..me]);
+            push(out, ms, ms + trimmed.len(), EntityType::Url, 0.88);
         }
     }
 
@@ -441,13 +459,14 @@ impl Patterns {
         out
     }
 
-    fn ips(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ips(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'.', 4),
-            ipv4_at,
-        ) {
+        // An address has three dots: windows with fewer (most: "2024", "1.5") are not searched.
+        let windows = nums
+            .class_runs(scan, SEP_DOT, 4)
+            .into_iter()
+            .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
+        for m in digit_led_matches(scan, windows, ipv4_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -520,9 +539,9 @@ impl Patterns {
         }
     }
 
-    fn cards(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn cards(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, scan.digit_class_runs(card_class, 12), card_at) {
+        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 12), card_at) {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -530,13 +549,13 @@ impl Patterns {
             // Try the whole run, then shorter runs ending at a separator (a card followed by
             // another number).
             let text = m.as_str();
-            let mut ends: Vec<usize> = vec![text.len()];
-            for (i, c) in text.bytes().enumerate().rev() {
-                if c == b' ' || c == b'-' {
-                    ends.push(i);
-                }
-            }
-            for end_rel in ends {
+            let seps_from_right = text
+                .bytes()
+                .enumerate()
+                .rev()
+                .filter(|&(_, c)| c == b' ' || c == b'-')
+                .map(|(i, _)| i);
+            for end_rel in std::iter::once(text.len()).chain(seps_from_right) {
                 let e = s + end_rel;
                 if !right_ok(b, e) && end_rel == text.len() {
                     break;
@@ -549,8 +568,9 @@ impl Patterns {
                     break;
                 }
                 let part = &text[..end_rel];
-                let seps: Vec<u8> = part.bytes().filter(|c| !c.is_ascii_digit()).collect();
-                if seps.windows(2).any(|w| w[0] != w[1]) {
+                let mut seps = part.bytes().filter(|c| !c.is_ascii_digit());
+                let first = seps.next();
+                if !seps.all(|c| Some(c) == first) {
                     continue;
                 }
                 let d = digits_of(part);
@@ -579,13 +599,10 @@ impl Patterns {
         }
     }
 
-    fn ibans(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ibans(&self, scan: &Scan<'_>, upper: &[(usize, usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.class_runs(upper_digit_space, 4, upper_pair_before),
-            iban_at,
-        ) {
+        let runs = upper.iter().map(|r| (r.0, r.1));
+        for m in hand_matches(scan, runs, iban_at) {
             let s = m.start();
             if !left_ok(b, s) {
                 continue;
@@ -594,19 +611,22 @@ impl Patterns {
                 continue;
             };
             // Walk `len` alphanumerics (spaces allowed between) and require a boundary after.
-            let mut compact = Vec::with_capacity(len);
+            // (On the stack: no country's IBAN is longer than 32.)
+            let mut buf = [0u8; 34];
+            let mut n = 0;
             let mut e = s;
             let text_end = m.end();
-            while e < text_end && compact.len() < len {
+            while e < text_end && n < len.min(buf.len()) {
                 if b[e] != b' ' {
-                    compact.push(b[e]);
+                    buf[n] = b[e];
+                    n += 1;
                 }
                 e += 1;
             }
-            if compact.len() != len || !right_ok(b, e) {
+            if n != len || !right_ok(b, e) {
                 continue;
             }
-            if v::iban(&compact) {
+            if v::iban(&buf[..n]) {
                 let score = if cue(scan, s, 48, &[Ctx::Bank]).is_some() {
                     0.99
                 } else {
@@ -617,9 +637,9 @@ impl Patterns {
         }
     }
 
-    fn ssns(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ssns(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, scan.digit_class_runs(card_class, 9), ssn_at) {
+        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -638,15 +658,14 @@ impl Patterns {
             if !v::us_ssn(&d) {
                 continue;
             }
-            let sep = t
-                .bytes()
-                .filter(|c| !c.is_ascii_digit())
-                .collect::<Vec<_>>();
-            if sep.len() == 2 && sep[0] != sep[1] {
+            // No separators, or two (`ssn_at`): the same two.
+            let mut seps = t.bytes().filter(|c| !c.is_ascii_digit());
+            let first = seps.next();
+            if seps.next().is_some_and(|c| Some(c) != first) {
                 continue;
             }
             let near = nearest_numeric_cue(scan, s, 40);
-            let score = match (near, sep.first()) {
+            let score = match (near, first.as_ref()) {
                 (Some(Ctx::Ssn), _) => 0.97,
                 (Some(Ctx::Phone | Ctx::NotPii | Ctx::Passport | Ctx::Card), _) => 0.2,
                 (_, Some(b'-')) => 0.8,
@@ -657,13 +676,10 @@ impl Patterns {
         }
     }
 
-    fn ninos(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn ninos(&self, scan: &Scan<'_>, upper: &[(usize, usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.class_runs(upper_digit_space, 6, upper_pair_before),
-            nino_at,
-        ) {
+        let runs = upper.iter().filter(|r| r.2 >= 6).map(|r| (r.0, r.1));
+        for m in hand_matches(scan, runs, nino_at) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -673,7 +689,11 @@ impl Patterns {
             if spaces != 0 && spaces != 4 {
                 continue;
             }
-            let compact: Vec<u8> = t.bytes().filter(|&c| c != b' ').collect();
+            // Nine letters and digits (`nino_at`).
+            let mut compact = [0u8; 9];
+            for (k, c) in t.bytes().filter(|&c| c != b' ').enumerate() {
+                compact[k] = c;
+            }
             if !v::uk_nino(&compact) {
                 continue;
             }
@@ -686,13 +706,9 @@ impl Patterns {
         }
     }
 
-    fn cn_ids(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn cn_ids(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.digit_class_runs(|c| c.is_ascii_digit() || c == b'X' || c == b'x', 17),
-            cn_id_at,
-        ) {
+        for m in digit_led_matches(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at) {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -700,16 +716,9 @@ impl Patterns {
         }
     }
 
-    fn cn_phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn cn_phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(
-            scan,
-            scan.digit_class_runs(
-                |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-'),
-                11,
-            ),
-            cn_phone_at,
-        ) {
+        for m in hand_matches(scan, nums.class_runs(scan, CN_PHONE_SEPS, 11), cn_phone_at) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -729,14 +738,12 @@ impl Patterns {
             }
             let t = &scan.text[s..e];
             // The 11-digit core is written 3-4-4 or unbroken, never half-grouped.
-            let core_groups = t
+            let mut core_groups = t
                 .rsplit(|c: char| !c.is_ascii_digit())
                 .take_while(|g| !g.is_empty())
-                .map(str::len)
-                .collect::<Vec<_>>();
-            if !(core_groups.starts_with(&[4, 4, 3])
-                || core_groups.first().is_some_and(|&l| l >= 11))
-            {
+                .map(str::len);
+            let last3 = [core_groups.next(), core_groups.next(), core_groups.next()];
+            if !(last3 == [Some(4), Some(4), Some(3)] || last3[0].is_some_and(|l| l >= 11)) {
                 continue;
             }
             let prefixed = t.contains("86")
@@ -758,13 +765,9 @@ impl Patterns {
         }
     }
 
-    fn phones(&self, scan: &Scan<'_>, out: &mut Vec<Finding>) {
+    fn phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        let runs = scan.digit_class_runs(
-            |c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'+' | b' ' | b'-' | b'.' | b'/'),
-            7,
-        );
-        for m in hand_matches(scan, runs, phone_at) {
+        for m in hand_matches(scan, nums.class_runs(scan, PHONE_SEPS, 7), phone_at) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -801,7 +804,7 @@ impl Patterns {
 
     fn passports(&self, scan: &Scan<'_>, windows: &[(usize, usize)], out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in hand_matches(scan, windows.iter().copied(), passport_at) {
+        for m in passport_matches(scan, windows) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -834,12 +837,16 @@ const PHONE_PATTERN: &str = r"(?:\+|00)?\(?[0-9][0-9()\-. /]{5,22}[0-9]";
 /// result is the regex's (tested against it); no automaton start-up per candidate.
 fn phone_at(w: &[u8], p: usize) -> Option<usize> {
     let body = |c: u8| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'-' | b'.' | b' ' | b'/');
+    // Every alternative starts with `+`, `(` or a digit (`00` too).
     let rest = &w[p..];
-    let prefixes = [
-        rest.starts_with(b"+").then_some(1),
-        rest.starts_with(b"00").then_some(2),
-        Some(0),
-    ];
+    let first = match rest.first() {
+        Some(b'+') => 1,
+        Some(b'0') if rest.get(1) == Some(&b'0') => 2,
+        Some(b'(' | b'0'..=b'9') => 0,
+        _ => return None,
+    };
+    // The prefix alternatives in the regex's order (`+` and `00` exclude each other), then none.
+    let prefixes = [Some(first), (first != 0).then_some(0)];
     for pre in prefixes.into_iter().flatten() {
         let q0 = p + pre;
         for paren in [true, false] {
@@ -947,13 +954,16 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
         return None;
     }
     let rest = &w[p..];
-    let prefixes = [
-        rest.starts_with(b"(+86)").then_some(5),
-        rest.starts_with(b"(86)").then_some(4),
-        rest.starts_with(b"+86").then_some(3),
-        rest.starts_with(b"86").then_some(2),
-        Some(0),
-    ];
+    // The `86` prefixes in the regex's order; their first two bytes tell them apart, so at most
+    // one is there, and it is tried before none.
+    let first = match rest[0] {
+        b'(' if rest.starts_with(b"(+86)") => 5,
+        b'(' if rest.starts_with(b"(86)") => 4,
+        b'+' if rest.starts_with(b"+86") => 3,
+        b'8' if rest.starts_with(b"86") => 2,
+        _ => 0,
+    };
+    let prefixes = [Some(first), (first != 0).then_some(0)];
     let sep = |i: usize| matches!(w.get(i), Some(b' ' | b'-'));
     'prefix: for pre in prefixes.into_iter().flatten() {
         let mut q = p + pre;
@@ -984,10 +994,10 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
 /// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
 /// regex's `find_iter` over each window would give them. `at(w, p)` is the end of the
 /// leftmost-first match starting at `p`, with `w` ending at the window's end.
-pub(super) fn hand_matches<'s>(
+pub(super) fn hand_matches<'s, F: Fn(&[u8], usize) -> Option<usize> + Copy + 's>(
     scan: &'s Scan<'_>,
     windows: impl IntoIterator<Item = (usize, usize)> + 's,
-    at: fn(&[u8], usize) -> Option<usize>,
+    at: F,
 ) -> impl Iterator<Item = super::Hit<'s>> + 's {
     let (b, text) = (scan.bytes, scan.text);
     windows.into_iter().flat_map(move |(lo, hi)| {
@@ -995,12 +1005,50 @@ pub(super) fn hand_matches<'s>(
     })
 }
 
-/// Successive matches of `at` in `w[p..]`, skipping past each match.
-pub(super) fn all_matches(
-    w: &[u8],
+/// [`hand_matches`] for a pattern whose every match starts with an ASCII digit (`at` gives
+/// `None` elsewhere): only the digit positions are tried, from the scan's digit runs inside each
+/// window, so the same matches come out without a call per letter or separator (a birth window
+/// is mostly words).
+pub(super) fn digit_led_matches<'s>(
+    scan: &'s Scan<'_>,
+    windows: impl IntoIterator<Item = (usize, usize)>,
+    at: impl Fn(&[u8], usize) -> Option<usize>,
+) -> Vec<super::Hit<'s>> {
+    let (b, text, runs) = (scan.bytes, scan.text, &scan.digit_runs);
+    let mut out = Vec::new();
+    for (lo, hi) in windows {
+        let w = &b[..hi];
+        // Next position to try (past the last match).
+        let mut p = lo;
+        let mut k = runs.partition_point(|r| r.1 <= lo);
+        while k < runs.len() && runs[k].0 < hi {
+            let (rs, re) = runs[k];
+            let end = re.min(hi);
+            let mut q = p.max(rs);
+            while q < end {
+                match at(w, q) {
+                    Some(e) => {
+                        out.push(super::Hit { s: q, e, text });
+                        q = e;
+                    }
+                    None => q += 1,
+                }
+            }
+            p = p.max(q);
+            k += 1;
+        }
+    }
+    out
+}
+
+/// Successive matches of `at` in `w[p..]`, skipping past each match. Generic over `at` (not a
+/// function pointer) so that each matcher is inlined into its position loop: dense text calls
+/// them at every byte of every candidate run.
+pub(super) fn all_matches<'w, F: Fn(&[u8], usize) -> Option<usize> + 'w>(
+    w: &'w [u8],
     mut p: usize,
-    at: fn(&[u8], usize) -> Option<usize>,
-) -> impl Iterator<Item = (usize, usize)> + '_ {
+    at: F,
+) -> impl Iterator<Item = (usize, usize)> + 'w {
     std::iter::from_fn(move || {
         while p < w.len() {
             let s = p;
@@ -1014,14 +1062,261 @@ pub(super) fn all_matches(
     })
 }
 
-/// The bytes card and SSN patterns consist of.
-fn card_class(c: u8) -> bool {
-    c.is_ascii_digit() || c == b' ' || c == b'-'
+/// The entity types whose recognizers search [`NumRuns`], with the digits their runs need.
+const NUM_RUN_USERS: [(EntityType, usize); 6] = [
+    (EntityType::IpAddress, 4),
+    (EntityType::CreditCard, 12),
+    (EntityType::UsSsn, 9),
+    (EntityType::CnResidentId, 17),
+    (EntityType::CnPhone, 11),
+    (EntityType::Phone, 7),
+];
+
+/// Separator kinds of the numeric bytes (`numeric_byte` in `mod.rs`), one bit each, in
+/// [`NUM_KIND`]; a class of numeric bytes is the digits plus some of these kinds.
+const SEP_DOT: u8 = 1;
+const SEP_SPACE: u8 = 2;
+const SEP_DASH: u8 = 4;
+const SEP_PAREN: u8 = 8;
+const SEP_PLUS: u8 = 16;
+const SEP_SLASH: u8 = 32;
+const SEP_X: u8 = 64;
+/// Not a numeric byte.
+const NOT_NUMERIC: u8 = 128;
+
+/// The separators of card and SSN numbers (`[0-9 -]`).
+const CARD_SEPS: u8 = SEP_SPACE | SEP_DASH;
+/// The separators of mainland China mobiles (`[0-9()+ -]`).
+const CN_PHONE_SEPS: u8 = SEP_PAREN | SEP_PLUS | SEP_SPACE | SEP_DASH;
+/// The separators of phone numbers (`[0-9()+ ./-]`).
+const PHONE_SEPS: u8 = CN_PHONE_SEPS | SEP_DOT | SEP_SLASH;
+
+/// Per byte: `0` for a digit, its separator kind for another numeric byte, [`NOT_NUMERIC`] for
+/// the rest.
+const NUM_KIND: [u8; 256] = {
+    let mut t = [NOT_NUMERIC; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = 0;
+        c += 1;
+    }
+    t[b'.' as usize] = SEP_DOT;
+    t[b' ' as usize] = SEP_SPACE;
+    t[b'-' as usize] = SEP_DASH;
+    t[b'(' as usize] = SEP_PAREN;
+    t[b')' as usize] = SEP_PAREN;
+    t[b'+' as usize] = SEP_PLUS;
+    t[b'/' as usize] = SEP_SLASH;
+    t[b'X' as usize] = SEP_X;
+    t[b'x' as usize] = SEP_X;
+    t
+};
+
+/// One maximal run of numeric bytes holding a digit.
+#[derive(Debug, Clone, Copy)]
+struct NumRun {
+    lo: usize,
+    hi: usize,
+    /// Digits in it.
+    digits: usize,
+    /// The separator kinds in it (OR of [`NUM_KIND`]).
+    kinds: u8,
+    /// The scan's digit runs in it: `digit_runs[k0..k1]`.
+    k0: usize,
+    k1: usize,
+}
+
+/// The maximal runs of numeric bytes that hold a digit, found once per call for every numeric
+/// recognizer (each used to walk the digit runs and extend its own class's runs byte by byte).
+///
+/// Every class the numeric recognizers search is the digits plus some separator kinds, so each of
+/// its runs lies inside one of these. A run whose separators all belong to the class is one whole
+/// class run (the common case: digits and spaces); others are split at the bytes outside the
+/// class. A run with fewer digits than a recognizer needs holds no class run that has enough.
+#[derive(Debug, Default)]
+struct NumRuns {
+    runs: Vec<NumRun>,
+}
+
+impl NumRuns {
+    /// Walks the scan's digit runs, extending each to its numeric run, except in numeric runs
+    /// with fewer than `min_digits` digits (the scan counted each digit run's numeric-run digits:
+    /// in prose nearly every digit run is set aside by one comparison).
+    fn new(scan: &Scan<'_>, min_digits: usize) -> NumRuns {
+        let b = scan.bytes;
+        let kind = |c: u8| NUM_KIND[c as usize];
+        let mut runs: Vec<NumRun> = Vec::with_capacity(scan.digit_runs.len());
+        let mut done = 0;
+        for (k, &(rs, re)) in scan.digit_runs.iter().enumerate() {
+            if rs < done {
+                // Inside the last run (its right extension passed this digit run).
+                if let Some(last) = runs.last_mut() {
+                    last.digits += re - rs;
+                    last.k1 = k + 1;
+                }
+                continue;
+            }
+            if (scan.numeric_digits[k] as usize) < min_digits {
+                continue;
+            }
+            let mut kinds = 0;
+            let mut lo = rs;
+            while lo > done && kind(b[lo - 1]) & NOT_NUMERIC == 0 {
+                lo -= 1;
+                kinds |= kind(b[lo]);
+            }
+            let mut hi = re;
+            while hi < b.len() && kind(b[hi]) & NOT_NUMERIC == 0 {
+                kinds |= kind(b[hi]);
+                hi += 1;
+            }
+            done = hi;
+            runs.push(NumRun {
+                lo,
+                hi,
+                digits: re - rs,
+                kinds,
+                k0: k,
+                k1: k + 1,
+            });
+        }
+        NumRuns { runs }
+    }
+
+    /// `Scan::digit_class_runs` for the class of the digits and the separator kinds `seps`:
+    /// its maximal runs holding `min_digits` digits or more (`min_digits` at least 1).
+    fn class_runs(&self, scan: &Scan<'_>, seps: u8, min_digits: usize) -> Vec<(usize, usize)> {
+        let b = scan.bytes;
+        let mut out = Vec::new();
+        for r in &self.runs {
+            if r.digits < min_digits {
+                continue;
+            }
+            if r.kinds & !seps == 0 {
+                out.push((r.lo, r.hi));
+                continue;
+            }
+            // Split at the bytes outside the class, digit run by digit run: a class run goes on
+            // across a gap (a few separators) only when every byte of the gap is in the class.
+            let outside = |c: u8| NUM_KIND[c as usize] & !seps != 0;
+            let runs = &scan.digit_runs[r.k0..r.k1];
+            let (rs0, mut last_end) = runs[0];
+            let mut s = rs0;
+            while s > r.lo && !outside(b[s - 1]) {
+                s -= 1;
+            }
+            let mut n = last_end - rs0;
+            for &(rs, re) in &runs[1..] {
+                let gap = &b[last_end..rs];
+                if let Some(first) = gap.iter().position(|&c| outside(c)) {
+                    if n >= min_digits {
+                        out.push((s, last_end + first));
+                    }
+                    let last = gap.iter().rposition(|&c| outside(c)).unwrap_or(first);
+                    s = last_end + last + 1;
+                    n = 0;
+                }
+                n += re - rs;
+                last_end = re;
+            }
+            let mut e = last_end;
+            while e < r.hi && !outside(b[e]) {
+                e += 1;
+            }
+            if n >= min_digits {
+                out.push((s, e));
+            }
+        }
+        // Debug builds check every call against the walk it replaces.
+        debug_assert_eq!(
+            out,
+            scan.digit_class_runs(|c| NUM_KIND[c as usize] & !seps == 0, min_digits)
+        );
+        out
+    }
+}
+
+/// [`hand_matches`] of `passport_at` in `windows`: where the run of capitals and digits at a
+/// position is too short to match, the positions inside it hold shorter runs and the byte after
+/// it none, so the search goes on after that byte (`passport_at` was called at every byte).
+fn passport_matches<'s>(scan: &'s Scan<'_>, windows: &[(usize, usize)]) -> Vec<super::Hit<'s>> {
+    let (b, text) = (scan.bytes, scan.text);
+    let mut out = Vec::new();
+    for &(lo, hi) in windows {
+        let w = &b[..hi];
+        let mut p = lo;
+        while p < hi {
+            let n = w[p..]
+                .iter()
+                .take(10)
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                .count();
+            if n >= 6 {
+                debug_assert_eq!(passport_at(w, p), Some(p + n));
+                out.push(super::Hit {
+                    s: p,
+                    e: p + n,
+                    text,
+                });
+                p += n;
+            } else {
+                p += n + 1;
+            }
+        }
+    }
+    out
 }
 
 /// The bytes IBAN and NINO patterns consist of.
 fn upper_digit_space(c: u8) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+}
+
+/// `Scan::class_runs(upper_digit_space, 4, upper_pair_before)`, each run with its digits: the
+/// IBAN windows, and (those with six digits or more) the NINO windows, from one walk.
+fn upper_runs(scan: &Scan<'_>) -> Vec<(usize, usize, usize)> {
+    let b = scan.bytes;
+    let mut out = Vec::new();
+    // Current run: start, end, digits seen.
+    let mut cur: Option<(usize, usize, usize)> = None;
+    for &(rs, re) in &scan.digit_runs {
+        if let Some((_, hi, n)) = cur.as_mut() {
+            if rs < *hi {
+                *n += re - rs;
+                continue;
+            }
+        }
+        if !upper_pair_before(b, rs, re) {
+            continue;
+        }
+        if let Some(c) = cur.take() {
+            if c.2 >= 4 {
+                out.push(c);
+            }
+        }
+        let mut lo = rs;
+        while lo > 0 && upper_digit_space(b[lo - 1]) {
+            lo -= 1;
+        }
+        let mut hi = re;
+        while hi < b.len() && upper_digit_space(b[hi]) {
+            hi += 1;
+        }
+        // Digits of earlier runs swallowed by the left extension count too.
+        let before = b[lo..rs].iter().filter(|c| c.is_ascii_digit()).count();
+        cur = Some((lo, hi, re - rs + before));
+    }
+    if let Some(c) = cur {
+        if c.2 >= 4 {
+            out.push(c);
+        }
+    }
+    // Debug builds check every call against the walk it replaces.
+    debug_assert_eq!(
+        out.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        scan.class_runs(upper_digit_space, 4, upper_pair_before)
+    );
+    out
 }
 
 /// The digit run at `rs` follows two capitals, directly or after one space (IBAN and NINO
@@ -1038,8 +1333,14 @@ fn upper_pair_before(b: &[u8], rs: usize, _re: usize) -> bool {
 /// Card numbers are written ungrouped or in the issuers' groupings (4-4-4-4[-3], Amex 4-6-5,
 /// Diners 4-6-4); anything else (3-7-7 order numbers) is not a card.
 fn card_grouping_ok(part: &str) -> bool {
-    let lens: Vec<usize> = part.split([' ', '-']).map(str::len).collect();
-    match lens.as_slice() {
+    // At most 23 groups (a card match has at most 22 separators).
+    let mut buf = [0usize; 23];
+    let mut n = 0;
+    for g in part.split([' ', '-']) {
+        buf[n] = g.len();
+        n += 1;
+    }
+    match &buf[..n] {
         [_] => true,
         [4, 6, 5] | [4, 6, 4] => true,
         l => {
@@ -1048,6 +1349,68 @@ fn card_grouping_ok(part: &str) -> bool {
                 && (1..=4).contains(&l[l.len() - 1])
         }
     }
+}
+
+/// The e-mail pattern (hand-compiled: `matchers::email_matches`).
+#[cfg(test)]
+const EMAIL_PATTERN: &str = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}";
+
+/// The URL pattern, matched on the lower-cased copy (hand-compiled: `matchers::url_at`). Every
+/// class holds both cases, so the spans are those a case-insensitive search of the text finds.
+#[cfg(test)]
+const URL_PATTERN: &str = r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+";
+
+/// The profile-URL pattern, on the lower-cased copy (hand-compiled: `matchers::social_at`).
+#[cfg(test)]
+const SOCIAL_PATTERN: &str = r"(?:linkedin\.com/in|github\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me|tiktok\.com/@|medium\.com/@|gitlab\.com)/[A-Za-z0-9_\-.@%]+";
+
+/// The matches of [`URL_PATTERN`] in `lower`, as its `find_iter` gives them: every match starts
+/// with `http://` or `https://` (four or five bytes before a `://` gate) or `www.` (a gate), so
+/// only those starts are tried (`anchors`: the call's gate hits in `lower`).
+fn url_matches(lower: &[u8], anchors: &[AnchorHit]) -> Vec<(usize, usize)> {
+    let mut starts = Vec::new();
+    for h in anchors.iter().filter(|h| h.group == Group::Url) {
+        match h.index {
+            0 => starts.extend(
+                [h.pos.checked_sub(5), h.pos.checked_sub(4)]
+                    .into_iter()
+                    .flatten(),
+            ),
+            1 => starts.push(h.pos),
+            _ => {}
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    matches_from(lower, &starts, url_at)
+}
+
+/// The matches of [`SOCIAL_PATTERN`] in `lower`, as its `find_iter` gives them: every match is a
+/// host and `/`, which holds a `.com/` or `t.me/` gate at a fixed offset from the match's start,
+/// so only the starts those offsets give are tried.
+fn social_matches(lower: &[u8], anchors: &[AnchorHit]) -> Vec<(usize, usize)> {
+    let mut starts = Vec::new();
+    for h in anchors
+        .iter()
+        .filter(|h| h.group == Group::Url && h.index >= 2)
+    {
+        let gate = URL_GATES[h.index].as_bytes();
+        for host in SOCIAL_HOSTS {
+            // The gate's offset in `host/`.
+            let mut full = [0u8; 24];
+            full[..host.len()].copy_from_slice(host.as_bytes());
+            full[host.len()] = b'/';
+            let o = full[..=host.len()]
+                .windows(gate.len())
+                .position(|w| w == gate);
+            if let Some(p) = o.and_then(|o| h.pos.checked_sub(o)) {
+                starts.push(p);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    matches_from(lower, &starts, social_at)
 }
 
 fn trim_url(s: &str) -> &str {
@@ -1170,6 +1533,7 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
 
 #[cfg(test)]
 mod tests {
+    use super::Group;
     use crate::detect::EntityType;
 
     fn types(text: &str) -> Vec<(EntityType, String)> {
@@ -1383,6 +1747,77 @@ mod tests {
             let p = super::Patterns::new().unwrap();
             let want: Vec<(usize, usize)> = p.secret.find_iter(&s).map(|m| (m.start(), m.end())).collect();
             proptest::prop_assert_eq!(p.secret_matches(&s), want);
+        }
+
+        /// The `@`-led e-mail search gives the regex's matches.
+        #[test]
+        fn email_matches_are_find_iter(s in "([a-z]{1,4}|[A-Z0-9]{1,3}|[._%+@-]|@|\\.[a-z]{1,3}|\\.x|-|é| ){0,24}") {
+            let re = regex::Regex::new(super::EMAIL_PATTERN).unwrap();
+            let want: Vec<(usize, usize)> = re.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            proptest::prop_assert_eq!(super::email_matches(s.as_bytes()), want);
+        }
+
+        /// The gate-led URL and profile searches give the regexes' matches on the lower-cased
+        /// text.
+        #[test]
+        fn url_matches_are_find_iter(s in "(https?://|https?:/|www\\.|://|\\.com/|t\\.me/|linkedin\\.com/in/|(git(hub|lab)|twitter|facebook|instagram|tiktok|medium|x)\\.com/@?|[a-z0-9]{1,4}|[/?.@%_~-]|é| ){0,16}") {
+            let lower = s.to_ascii_lowercase();
+            let hits = super::super::anchors::Anchors::new(&[Group::Url]).find(lower.as_bytes());
+            for (pattern, got) in [
+                (super::URL_PATTERN, super::url_matches(lower.as_bytes(), &hits)),
+                (super::SOCIAL_PATTERN, super::social_matches(lower.as_bytes(), &hits)),
+            ] {
+                let re = regex::Regex::new(pattern).unwrap();
+                let want: Vec<(usize, usize)> = re.find_iter(&lower).map(|m| (m.start(), m.end())).collect();
+                proptest::prop_assert_eq!(got, want, "{}", pattern);
+            }
+        }
+
+        /// The class runs cut from the shared numeric runs are `Scan::digit_class_runs`'s.
+        #[test]
+        fn num_runs_are_the_digit_class_runs(s in "([0-9]{1,5}|[ ()+./xX-]{1,3}|[a-zA-Z]{1,3}|é){0,30}", min in 1usize..19) {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let nums = super::NumRuns::new(&scan, min);
+            for seps in [super::SEP_DOT, super::CARD_SEPS, super::SEP_X, super::CN_PHONE_SEPS, super::PHONE_SEPS] {
+                let class = |c: u8| super::NUM_KIND[c as usize] & !seps == 0;
+                proptest::prop_assert_eq!(
+                    nums.class_runs(&scan, seps, min),
+                    scan.digit_class_runs(class, min),
+                    "seps {}", seps
+                );
+            }
+        }
+
+        /// One walk gives the IBAN and NINO windows `Scan::class_runs` gives.
+        #[test]
+        fn upper_runs_are_the_class_runs(s in "([0-9]{1,5}|[A-Z]{1,3}| {1,2}|[a-z]{1,3}|é){0,30}") {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let runs = super::upper_runs(&scan);
+            for min in [4, 6] {
+                let got: Vec<(usize, usize)> = runs.iter().filter(|r| r.2 >= min).map(|r| (r.0, r.1)).collect();
+                proptest::prop_assert_eq!(
+                    got,
+                    scan.class_runs(super::upper_digit_space, min, super::upper_pair_before)
+                );
+            }
+        }
+
+        /// Trying only digit positions (or skipping short passport runs) finds what trying every
+        /// position finds.
+        #[test]
+        fn skipping_searches_find_every_match(s in "([0-9]{1,6}|[ .\\-]{1,2}|[A-Z]{1,4}|[a-z]{1,3}|X|é){0,30}", a in 0usize..200, n in 0usize..200) {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let lo = crate::detect::context::floor_boundary(&s, a.min(s.len()));
+            let hi = crate::detect::context::floor_boundary(&s, (lo + n).min(s.len())).max(lo);
+            let spans = |v: Vec<crate::detect::Hit<'_>>| v.iter().map(|h| (h.start(), h.end())).collect::<Vec<_>>();
+            let all = |at: fn(&[u8], usize) -> Option<usize>| spans(super::hand_matches(&scan, [(0, s.len()), (lo, hi)], at).collect());
+            for at in [super::card_at, super::ssn_at, super::cn_id_at, super::ipv4_at] {
+                proptest::prop_assert_eq!(spans(super::digit_led_matches(&scan, [(0, s.len()), (lo, hi)], at)), all(at));
+            }
+            proptest::prop_assert_eq!(spans(super::passport_matches(&scan, &[(0, s.len()), (lo, hi)])), all(super::passport_at));
         }
 
         #[test]
