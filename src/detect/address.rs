@@ -67,6 +67,17 @@ const LOWER_OK: &[&str] = &[
     "l'",
 ];
 
+/// Whether `tok`, lower-cased, is one of [`LOWER_OK`]. An ASCII token lower-cases to ASCII, so
+/// it is compared in place, case-insensitively (no allocation; the entries are lower case);
+/// other tokens are lower-cased in full.
+fn lower_ok(tok: &str) -> bool {
+    if tok.is_ascii() {
+        LOWER_OK.iter().any(|w| w.eq_ignore_ascii_case(tok))
+    } else {
+        LOWER_OK.contains(&tok.to_lowercase().as_str())
+    }
+}
+
 /// Street words written before the name or number ("ul. Asnyka 82", "Calle Mayor 12", "Im
 /// Sandbüel 45"), lower case.
 const STREET_PREFIXES: [&str; 32] = [
@@ -712,6 +723,7 @@ const FR: usize = 1;
 
 /// Lower-case endings of the German grammar's street words, and `Postfach` (`ß` forms hold a
 /// non-ASCII byte, which always passes).
+#[cfg(test)]
 const DE_ENDINGS: &[&[u8]] = &[
     b"strasse",
     b"str.",
@@ -732,6 +744,30 @@ const DE_ENDINGS: &[&[u8]] = &[
     b"postfach",
 ];
 
+/// Whether `w` ends with a lower-case ending of the German grammar's street words, or is
+/// `Postfach` (the list `DE_ENDINGS`), dispatched on its last byte: most words end in a byte no
+/// ending ends in.
+fn de_ending(w: &[u8]) -> bool {
+    let Some(&last) = w.last() else {
+        return false;
+    };
+    let any = |ends: &[&[u8]]| ends.iter().any(|e| w.ends_with(e));
+    match last {
+        b'e' => any(&[b"strasse", b"allee", b"gasse", b"chaussee"]),
+        b'.' => w.ends_with(b"str."),
+        b'g' => any(&[b"weg", b"ring", b"steig", b"berg"]),
+        b'z' => w.ends_with(b"platz"),
+        b'm' => w.ends_with(b"damm"),
+        b'r' => w.ends_with(b"ufer"),
+        b'd' => w.ends_with(b"pfad"),
+        b't' => w.ends_with(b"markt"),
+        b'n' => w.ends_with(b"graben"),
+        b'f' => w.ends_with(b"hof"),
+        b'h' => w.ends_with(b"postfach"),
+        _ => false,
+    }
+}
+
 /// German: whether the digit run at `rs` may be the house number of a match in `lo..hi`, as
 /// (key, bound): such a match starts before `key`, at or after `bound`. The number follows
 /// `<street word> ` and the match starts inside that word (letters, `'`, `-`, `.`). A word with
@@ -750,7 +786,7 @@ fn de_candidate(scan: &Scan<'_>, lo: usize, rs: usize) -> Option<(usize, usize)>
         s -= 1;
     }
     let w = &scan.lower.as_bytes()[s..rs - 1];
-    let ok = !w.is_empty() && (!w.is_ascii() || DE_ENDINGS.iter().any(|e| w.ends_with(e)));
+    let ok = !w.is_empty() && (!w.is_ascii() || de_ending(w));
     ok.then_some((rs, s))
 }
 
@@ -959,7 +995,7 @@ fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, 
         let mut ends_sentence = false;
         if let Some(stripped) = tok.strip_suffix(['.', '?', '!', ';', ')']) {
             let is_abbr = tok.ends_with('.')
-                && (LOWER_OK.contains(&tok.to_lowercase().as_str())
+                && (lower_ok(tok)
                     || [
                         "Apt.", "St.", "Ave.", "Rd.", "Dr.", "Ctra.", "Av.", "Avda.", "Blvd.",
                         "Ln.",
@@ -976,7 +1012,7 @@ fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, 
         let fc = tok.chars().next().unwrap_or(' ');
         let ok = fc.is_uppercase()
             || fc.is_ascii_digit()
-            || LOWER_OK.contains(&tok.to_lowercase().as_str())
+            || lower_ok(tok)
             || tok.starts_with("d'")
             || tok.starts_with("l'")
             || (tok.len() <= 3
@@ -1297,6 +1333,29 @@ mod tests {
         for w in super::STREET_PREFIXES {
             assert!(is_street_prefix_ref(w), "{w:?}");
             assert!(super::is_street_prefix(w.as_bytes()), "{w:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The last-byte dispatch accepts exactly the words ending in a German street ending.
+        #[test]
+        fn de_ending_is_any(w in "(strasse|str\\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|hof|berg|postfach|[a-z.]{1,3}){0,3}") {
+            let want = super::DE_ENDINGS.iter().any(|e| w.as_bytes().ends_with(e));
+            proptest::prop_assert_eq!(super::de_ending(w.as_bytes()), want, "{:?}", w);
+        }
+
+        /// The in-place test agrees with lower-casing the token and looking it up.
+        #[test]
+        fn lower_ok_is_lookup(tok in "(rue|RUE|All\u{e9}e|ALL\u{c9}E|De|LA|Str\\.|NO\\.|d'|L'|Apt\\.|\u{130}m|\u{212a}|[a-zA-Z.'\u{e9}\u{c9}]{0,4}){0,2}") {
+            let want = super::LOWER_OK.contains(&tok.to_lowercase().as_str());
+            proptest::prop_assert_eq!(super::lower_ok(&tok), want, "{:?}", tok);
+        }
+    }
+
+    #[test]
+    fn de_endings_dispatched() {
+        for e in super::DE_ENDINGS {
+            assert!(super::de_ending(e), "{:?}", std::str::from_utf8(e));
         }
     }
 
