@@ -67,12 +67,30 @@ const LOWER_OK: &[&str] = &[
     "l'",
 ];
 
+/// Per first byte, the byte lengths (one bit each) of the [`LOWER_OK`] words starting with it:
+/// most tokens ("1TH.", "Willow.") are ruled out by one load instead of fifty compares.
+static LOWER_LENS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < LOWER_OK.len() {
+        let w = LOWER_OK[i].as_bytes();
+        t[w[0] as usize] |= 1 << w.len();
+        i += 1;
+    }
+    t
+};
+
 /// Whether `tok`, lower-cased, is one of [`LOWER_OK`]. An ASCII token lower-cases to ASCII, so
 /// it is compared in place, case-insensitively (no allocation; the entries are lower case);
 /// other tokens are lower-cased in full.
 fn lower_ok(tok: &str) -> bool {
     if tok.is_ascii() {
-        LOWER_OK.iter().any(|w| w.eq_ignore_ascii_case(tok))
+        let b = tok.as_bytes();
+        // Entries are at most 9 bytes long, so the shift stays inside the u16.
+        !b.is_empty()
+            && b.len() < 16
+            && LOWER_LENS[usize::from(b[0].to_ascii_lowercase())] >> b.len() & 1 != 0
+            && LOWER_OK.iter().any(|w| w.eq_ignore_ascii_case(tok))
     } else {
         LOWER_OK.contains(&tok.to_lowercase().as_str())
     }
