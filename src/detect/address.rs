@@ -67,95 +67,182 @@ const LOWER_OK: &[&str] = &[
     "l'",
 ];
 
+/// Per first byte, the byte lengths (one bit each) of the [`LOWER_OK`] words starting with it:
+/// most tokens ("1TH.", "Willow.") are ruled out by one load instead of fifty compares.
+static LOWER_LENS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < LOWER_OK.len() {
+        let w = LOWER_OK[i].as_bytes();
+        t[w[0] as usize] |= 1 << w.len();
+        i += 1;
+    }
+    t
+};
+
+/// Whether `tok`, lower-cased, is one of [`LOWER_OK`]. An ASCII token lower-cases to ASCII, so
+/// it is compared in place, case-insensitively (no allocation; the entries are lower case);
+/// other tokens are lower-cased in full.
+fn lower_ok(tok: &str) -> bool {
+    if tok.is_ascii() {
+        let b = tok.as_bytes();
+        // Entries are at most 9 bytes long, so the shift stays inside the u16.
+        !b.is_empty()
+            && b.len() < 16
+            && LOWER_LENS[usize::from(b[0].to_ascii_lowercase())] >> b.len() & 1 != 0
+            && LOWER_OK.iter().any(|w| w.eq_ignore_ascii_case(tok))
+    } else {
+        LOWER_OK.contains(&tok.to_lowercase().as_str())
+    }
+}
+
 /// Street words written before the name or number ("ul. Asnyka 82", "Calle Mayor 12", "Im
 /// Sandbüel 45"), lower case.
-fn is_street_prefix(w: &str) -> bool {
-    // Literal patterns compile to length checks and integer compares, not memcmp calls.
-    matches!(
-        w,
-        "ul."
-            | "al."
-            | "trg"
-            | "via"
-            | "viale"
-            | "piazza"
-            | "corso"
-            | "rua"
-            | "r."
-            | "largo"
-            | "carrer"
-            | "avinguda"
-            | "rruga"
-            | "calea"
-            | "strada"
-            | "im"
-            | "am"
-            | "an"
-            | "auf"
-            | "calle"
-            | "c/"
-            | "avenida"
-            | "avda."
-            | "av."
-            | "paseo"
-            | "plaza"
-            | "camino"
-            | "carretera"
-            | "ctra."
-            | "ronda"
-            | "traves\u{ed}a"
-            | "apartado"
-    )
+const STREET_PREFIXES: [&str; 32] = [
+    "ul.",
+    "al.",
+    "trg",
+    "via",
+    "viale",
+    "piazza",
+    "corso",
+    "rua",
+    "r.",
+    "largo",
+    "carrer",
+    "avinguda",
+    "rruga",
+    "calea",
+    "strada",
+    "im",
+    "am",
+    "an",
+    "auf",
+    "calle",
+    "c/",
+    "avenida",
+    "avda.",
+    "av.",
+    "paseo",
+    "plaza",
+    "camino",
+    "carretera",
+    "ctra.",
+    "ronda",
+    "traves\u{ed}a",
+    "apartado",
+];
+
+/// Per first byte, the byte lengths (one bit each) of the [`STREET_PREFIXES`] starting with it:
+/// a word whose first byte and length have no bit set is no prefix word, which one load decides
+/// for almost every word (the string compares cost about a hundred instructions per word).
+static PREFIX_LENS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < STREET_PREFIXES.len() {
+        let w = STREET_PREFIXES[i].as_bytes();
+        t[w[0] as usize] |= 1 << w.len();
+        i += 1;
+    }
+    t
+};
+
+/// Whether `b` is one of the [`STREET_PREFIXES`].
+fn is_street_prefix(b: &[u8]) -> bool {
+    // Every prefix word is at most 10 bytes long, so the shift stays inside the u16.
+    !b.is_empty()
+        && b.len() <= 10
+        && PREFIX_LENS[usize::from(b[0])] >> b.len() & 1 != 0
+        // Byte-string patterns compile to length checks and integer compares (`í` is C3 AD).
+        && matches!(
+            b,
+            b"ul."
+                | b"al."
+                | b"trg"
+                | b"via"
+                | b"viale"
+                | b"piazza"
+                | b"corso"
+                | b"rua"
+                | b"r."
+                | b"largo"
+                | b"carrer"
+                | b"avinguda"
+                | b"rruga"
+                | b"calea"
+                | b"strada"
+                | b"im"
+                | b"am"
+                | b"an"
+                | b"auf"
+                | b"calle"
+                | b"c/"
+                | b"avenida"
+                | b"avda."
+                | b"av."
+                | b"paseo"
+                | b"plaza"
+                | b"camino"
+                | b"carretera"
+                | b"ctra."
+                | b"ronda"
+                | b"traves\xc3\xada"
+                | b"apartado"
+        )
 }
 
 /// Endings of street names glued to the street word ("Hauptstraße", "Snellmaninkatu"), lower
 /// case, and separate words after a name ("Kase põik").
-fn has_street_suffix(w: &str) -> bool {
+fn has_street_suffix(w: &[u8]) -> bool {
     // Dispatch on the last byte first: most words end in a byte no suffix ends in, and the rest
     // are compared only with the few suffixes sharing that byte.
-    let Some(&last) = w.as_bytes().last() else {
+    let Some(&last) = w.last() else {
         return false;
     };
     match last {
         b'e' => {
-            w.ends_with("stra\u{df}e")
-                || w.ends_with("strasse")
-                || w.ends_with("allee")
-                || w.ends_with("gasse")
-                || w.ends_with("chaussee")
-                || w.ends_with("tie")
-                || w.ends_with("gade")
-                || w.ends_with("kade")
-                || w.ends_with("tee")
+            w.ends_with("stra\u{df}e".as_bytes())
+                || w.ends_with("strasse".as_bytes())
+                || w.ends_with("allee".as_bytes())
+                || w.ends_with("gasse".as_bytes())
+                || w.ends_with("chaussee".as_bytes())
+                || w.ends_with("tie".as_bytes())
+                || w.ends_with("gade".as_bytes())
+                || w.ends_with("kade".as_bytes())
+                || w.ends_with("tee".as_bytes())
         }
-        b'.' => w.ends_with("str."),
-        b'g' => w.ends_with("weg") || w.ends_with("ring") || w.ends_with("v\u{e4}g"),
-        b'z' => w.ends_with("platz"),
-        b'm' => w.ends_with("damm"),
-        b'r' => w.ends_with("ufer") || w.ends_with("vegur"),
-        b'u' => w.ends_with("katu"),
-        b'j' => w.ends_with("vej"),
+        b'.' => w.ends_with("str.".as_bytes()),
+        b'g' => {
+            w.ends_with("weg".as_bytes())
+                || w.ends_with("ring".as_bytes())
+                || w.ends_with("v\u{e4}g".as_bytes())
+        }
+        b'z' => w.ends_with("platz".as_bytes()),
+        b'm' => w.ends_with("damm".as_bytes()),
+        b'r' => w.ends_with("ufer".as_bytes()) || w.ends_with("vegur".as_bytes()),
+        b'u' => w.ends_with("katu".as_bytes()),
+        b'j' => w.ends_with("vej".as_bytes()),
         b'n' => {
-            w.ends_with("vegen")
-                || w.ends_with("veien")
-                || w.ends_with("gatan")
-                || w.ends_with("v\u{e4}gen")
-                || w.ends_with("laan")
-                || w.ends_with("plein")
-                || w.ends_with("tn")
+            w.ends_with("vegen".as_bytes())
+                || w.ends_with("veien".as_bytes())
+                || w.ends_with("gatan".as_bytes())
+                || w.ends_with("v\u{e4}gen".as_bytes())
+                || w.ends_with("laan".as_bytes())
+                || w.ends_with("plein".as_bytes())
+                || w.ends_with("tn".as_bytes())
         }
-        b'i' => w.ends_with("vei"),
+        b'i' => w.ends_with("vei".as_bytes()),
         b'a' => {
-            w.ends_with("gata")
-                || w.ends_with("utca")
-                || w.ends_with("\u{fa}tja")
-                || w.ends_with("cesta")
-                || w.ends_with("ulica")
+            w.ends_with("gata".as_bytes())
+                || w.ends_with("utca".as_bytes())
+                || w.ends_with("\u{fa}tja".as_bytes())
+                || w.ends_with("cesta".as_bytes())
+                || w.ends_with("ulica".as_bytes())
         }
-        b'd' => w.ends_with("gr\u{e4}nd"),
-        b't' => w.ends_with("straat") || w.ends_with("gracht"),
-        b'k' => w.ends_with("wijk") || w.ends_with("p\u{f5}ik"),
-        b'h' => w == "postfach",
+        b'd' => w.ends_with("gr\u{e4}nd".as_bytes()),
+        b't' => w.ends_with("straat".as_bytes()) || w.ends_with("gracht".as_bytes()),
+        b'k' => w.ends_with("wijk".as_bytes()) || w.ends_with("p\u{f5}ik".as_bytes()),
+        b'h' => w == b"postfach",
         _ => false,
     }
 }
@@ -248,6 +335,9 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
         }
     }
     // Before: a glued suffix on the word right before, or a prefix word up to four words back.
+    // Byte loops with table look-ups: the word's ends are character boundaries unless a UTF-8
+    // continuation byte sits there, and `w` is compared as bytes (no `str` slicing checks).
+    let is_cont = |c: u8| (0x80..0xC0).contains(&c);
     let mut end = rs;
     for n in 0..4 {
         while end > 0 && matches!(b[end - 1], b' ' | b',') {
@@ -255,16 +345,15 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
         }
         // The word: back to the last non-word byte, at most 40 bytes.
         let floor = end.saturating_sub(40);
-        let start = b[floor..end]
-            .iter()
-            .rposition(|&c| !is_word(c))
-            .map_or(floor, |p| floor + p + 1);
-        if start == end || !lower.is_char_boundary(start) || !lower.is_char_boundary(end) {
+        let mut start = end;
+        while start > floor && is_word(b[start - 1]) {
+            start -= 1;
+        }
+        if start == end || is_cont(b[start]) || (end < b.len() && is_cont(b[end])) {
             break;
         }
-        let w = &lower[start..end];
-        // Cheap rejection first: prefix words are short.
-        if w.len() <= 10 && is_street_prefix(w) {
+        let w = &b[start..end];
+        if is_street_prefix(w) {
             found |= PREFIX;
         }
         if n == 0 && w.len() >= 2 && has_street_suffix(w) {
@@ -346,7 +435,10 @@ fn has_upper(s: &[u8]) -> bool {
 /// Compiled address recognizers.
 #[derive(Debug)]
 pub struct Addresses {
+    /// The German grammar, anchored (tried only where a match can start: see
+    /// [`find_from_candidates`]).
     de: Regex,
+    /// The French grammar, anchored, likewise.
     fr: Regex,
     es: Regex,
     zh: Regex,
@@ -358,6 +450,9 @@ pub struct Addresses {
     anchors: aho_corasick::AhoCorasick,
     suffixes: SuffixSet,
     zip: Regex,
+    /// Finds `Box `, which every military address holds (built once: a one-off `memmem::find`
+    /// builds its searcher per call).
+    box_finder: memchr::memmem::Finder<'static>,
 }
 
 impl Addresses {
@@ -406,8 +501,8 @@ impl Addresses {
             en_anchored: mk("address_en_anchored", &format!("^(?:{en})"))?,
             cues,
             suffixes: SUFFIXES.split('|').collect(),
-            de: mk("address_de", &de)?,
-            fr: mk("address_fr", &fr)?,
+            de: mk("address_de", &format!("^(?:{de})"))?,
+            fr: mk("address_fr", &format!("^(?:{fr})"))?,
             es: mk("address_es", &es)?,
             zh: mk("address_zh", zh)?,
             eu: mk(
@@ -421,6 +516,7 @@ impl Addresses {
                 r"(?:PSC|Unit|USNS|USNV|USS|USCGC) [0-9A-Za-z]{2,6},? Box [0-9]{3,5}\s+(?:APO|FPO|DPO) (?:AA|AE|AP) [0-9]{5}",
             )?,
             zip: mk("zip", r"^[A-Z0-9]{2,5}(?:[ \-][A-Z0-9]{2,4})?")?,
+            box_finder: memchr::memmem::Finder::new(b"Box "),
         })
     }
 
@@ -538,7 +634,7 @@ impl Addresses {
         let t = scan.text;
         let b = scan.bytes;
         // Every military address holds "Box ": one substring search rules most texts out.
-        if scan.digits >= 8 && memchr::memmem::find(b, b"Box ").is_some() {
+        if scan.digits >= 8 && self.box_finder.find(b).is_some() {
             for m in self.military.find_iter(t) {
                 if left_ok(b, m.start()) && right_ok(b, m.end()) {
                     push(out, m.start(), m.end(), 0.9);
@@ -645,6 +741,7 @@ const FR: usize = 1;
 
 /// Lower-case endings of the German grammar's street words, and `Postfach` (`ß` forms hold a
 /// non-ASCII byte, which always passes).
+#[cfg(test)]
 const DE_ENDINGS: &[&[u8]] = &[
     b"strasse",
     b"str.",
@@ -665,6 +762,30 @@ const DE_ENDINGS: &[&[u8]] = &[
     b"postfach",
 ];
 
+/// Whether `w` ends with a lower-case ending of the German grammar's street words, or is
+/// `Postfach` (the list `DE_ENDINGS`), dispatched on its last byte: most words end in a byte no
+/// ending ends in.
+fn de_ending(w: &[u8]) -> bool {
+    let Some(&last) = w.last() else {
+        return false;
+    };
+    let any = |ends: &[&[u8]]| ends.iter().any(|e| w.ends_with(e));
+    match last {
+        b'e' => any(&[b"strasse", b"allee", b"gasse", b"chaussee"]),
+        b'.' => w.ends_with(b"str."),
+        b'g' => any(&[b"weg", b"ring", b"steig", b"berg"]),
+        b'z' => w.ends_with(b"platz"),
+        b'm' => w.ends_with(b"damm"),
+        b'r' => w.ends_with(b"ufer"),
+        b'd' => w.ends_with(b"pfad"),
+        b't' => w.ends_with(b"markt"),
+        b'n' => w.ends_with(b"graben"),
+        b'f' => w.ends_with(b"hof"),
+        b'h' => w.ends_with(b"postfach"),
+        _ => false,
+    }
+}
+
 /// German: whether the digit run at `rs` may be the house number of a match in `lo..hi`, as
 /// (key, bound): such a match starts before `key`, at or after `bound`. The number follows
 /// `<street word> ` and the match starts inside that word (letters, `'`, `-`, `.`). A word with
@@ -683,7 +804,7 @@ fn de_candidate(scan: &Scan<'_>, lo: usize, rs: usize) -> Option<(usize, usize)>
         s -= 1;
     }
     let w = &scan.lower.as_bytes()[s..rs - 1];
-    let ok = !w.is_empty() && (!w.is_ascii() || DE_ENDINGS.iter().any(|e| w.ends_with(e)));
+    let ok = !w.is_empty() && (!w.is_ascii() || de_ending(w));
     ok.then_some((rs, s))
 }
 
@@ -715,12 +836,18 @@ fn fr_candidate(
     ok.then_some((re, lo.max(rs).max(re.saturating_sub(4))))
 }
 
-/// The matches of grammar `k` (German or French) in `t[lo..hi]`, exactly as `find_iter` gives
-/// them, searched only from where a match can start. Every match holds the number of a
-/// candidate run (see [`de_candidate`], [`fr_candidate`]) and starts at or after its bound;
-/// bounds grow with the runs. So no match starts before the bound of the next candidate whose
-/// key lies beyond the last match: an unanchored search from there finds the same next match,
-/// and when it finds none, none is left.
+/// The matches of grammar `k` (German or French) in `t[lo..hi]`, exactly as `find_iter` of the
+/// unanchored grammar gives them; `re` is the grammar anchored at its start (`^(?:…)`).
+///
+/// Every match holds the number of a candidate run (see [`de_candidate`], [`fr_candidate`]) and
+/// starts in `bound..key` of that run; keys and bounds grow with the runs. So the positions of
+/// those ranges, in order, hold every match start, and the first position (at or after the
+/// last match's end) where the anchored grammar matches starts the next match of `find_iter`,
+/// with the same end (leftmost-first: at a given start the anchored search prefers what the
+/// unanchored one does). Only positions whose byte can start a match are tried: a capital
+/// (ASCII or the lead byte of a multi-byte character) for German, a digit for French. An
+/// unanchored search ran a forward and a reverse automaton from each candidate, both started
+/// for a few bytes.
 fn find_from_candidates(
     re: &Regex,
     scan: &Scan<'_>,
@@ -729,9 +856,10 @@ fn find_from_candidates(
     emit: &mut impl FnMut(usize, usize),
 ) {
     let runs = &scan.digit_runs;
+    let b = scan.bytes;
     let first = runs.partition_point(|r| r.1 <= lo);
-    let hay = &scan.text[lo..hi];
-    let mut pos = lo;
+    // Positions before `next` were tried already or lie inside an emitted match.
+    let mut next = lo;
     for &(rs, re_) in runs[first..].iter().take_while(|r| r.0 < hi) {
         let cand = if k == DE {
             de_candidate(scan, lo, rs)
@@ -741,13 +869,24 @@ fn find_from_candidates(
         let Some((key, bound)) = cand else {
             continue;
         };
-        while key > pos {
-            let Some(m) = re.find_at(hay, bound.max(pos) - lo) else {
-                return;
+        let mut p = bound.max(next);
+        while p < key {
+            let c = b[p];
+            let starts = if k == DE {
+                c.is_ascii_uppercase() || c >= 0xC0
+            } else {
+                c.is_ascii_digit()
             };
-            emit(lo + m.start(), lo + m.end());
-            pos = lo + m.end();
+            if starts {
+                if let Some(m) = re.find(&scan.text[p..hi]) {
+                    emit(p, p + m.end());
+                    p += m.end();
+                    continue;
+                }
+            }
+            p += 1;
         }
+        next = next.max(p);
     }
 }
 
@@ -874,7 +1013,7 @@ fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, 
         let mut ends_sentence = false;
         if let Some(stripped) = tok.strip_suffix(['.', '?', '!', ';', ')']) {
             let is_abbr = tok.ends_with('.')
-                && (LOWER_OK.contains(&tok.to_lowercase().as_str())
+                && (lower_ok(tok)
                     || [
                         "Apt.", "St.", "Ave.", "Rd.", "Dr.", "Ctra.", "Av.", "Avda.", "Blvd.",
                         "Ln.",
@@ -891,7 +1030,7 @@ fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, 
         let fc = tok.chars().next().unwrap_or(' ');
         let ok = fc.is_uppercase()
             || fc.is_ascii_digit()
-            || LOWER_OK.contains(&tok.to_lowercase().as_str())
+            || lower_ok(tok)
             || tok.starts_with("d'")
             || tok.starts_with("l'")
             || (tok.len() <= 3
@@ -1003,7 +1142,7 @@ mod tests {
             }
             let w = &lower[start..end];
             // Cheap rejection first: prefix words are short.
-            if w.len() <= 10 && super::is_street_prefix(w) {
+            if w.len() <= 10 && is_street_prefix_ref(w) {
                 found |= super::PREFIX;
             }
             if n == 0 && w.len() >= 2 && has_street_suffix_ref(w) {
@@ -1012,6 +1151,46 @@ mod tests {
             end = start;
         }
         found
+    }
+
+    /// [`super::is_street_prefix`] as first written (one string match): the reference for the
+    /// length-table version.
+    fn is_street_prefix_ref(w: &str) -> bool {
+        matches!(
+            w,
+            "ul."
+                | "al."
+                | "trg"
+                | "via"
+                | "viale"
+                | "piazza"
+                | "corso"
+                | "rua"
+                | "r."
+                | "largo"
+                | "carrer"
+                | "avinguda"
+                | "rruga"
+                | "calea"
+                | "strada"
+                | "im"
+                | "am"
+                | "an"
+                | "auf"
+                | "calle"
+                | "c/"
+                | "avenida"
+                | "avda."
+                | "av."
+                | "paseo"
+                | "plaza"
+                | "camino"
+                | "carretera"
+                | "ctra."
+                | "ronda"
+                | "traves\u{ed}a"
+                | "apartado"
+        )
     }
 
     fn has_street_suffix_ref(w: &str) -> bool {
@@ -1069,7 +1248,13 @@ mod tests {
         /// The last-byte dispatch accepts exactly the words the `ends_with` chain accepts.
         #[test]
         fn street_suffix_is_ref(w in "(stra\u{df}e|strasse|str\\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|katu|tie|vej|gade|vegen|veien|vegur|vei|gata|gatan|gr\u{e4}nd|v\u{e4}g|v\u{e4}gen|straat|laan|wijk|plein|gracht|kade|utca|\u{fa}tja|cesta|ulica|p\u{f5}ik|tee|tn|postfach|[a-z\u{e4}\u{df}.]{1,3}){0,3}") {
-            proptest::prop_assert_eq!(super::has_street_suffix(&w), has_street_suffix_ref(&w));
+            proptest::prop_assert_eq!(super::has_street_suffix(w.as_bytes()), has_street_suffix_ref(&w));
+        }
+
+        /// The length-table prefix test accepts exactly the words of the string match.
+        #[test]
+        fn street_prefix_is_ref(w in "(ul\\.|al\\.|trg|via|viale|piazza|corso|rua|r\\.|largo|carrer|avinguda|rruga|calea|strada|im|am|an|auf|calle|c/|avenida|avda\\.|av\\.|paseo|plaza|camino|carretera|ctra\\.|ronda|traves\u{ed}a|apartado|[a-z./\u{ed}]{0,3}){0,2}") {
+            proptest::prop_assert_eq!(super::is_street_prefix(w.as_bytes()), is_street_prefix_ref(&w), "{:?}", w);
         }
 
         /// The faster street-word test gives the first version's answer at every digit run.
@@ -1096,7 +1281,7 @@ mod tests {
         /// whole window, for any window.
         #[test]
         fn candidate_search_is_window_search(
-            words in proptest::collection::vec("(Hauptstra\u{df}e|Lindenallee|Marktgraben|Postfach|STRASSE|\u{17f}tra\u{df}e|Weg|rue|RUE|Rue|avenue|bis|ter|Via|Viale|An der|Auf der|Im|ul\\.|al\\.|Kase|p\u{f5}ik|tee|tn|Snellmaninkatu|Vestergade|Berlin|Paris|Main|de|la|des|Mr\\.|l'Eglise|\u{c9}glise|[A-Z][a-z]{0,6}|[a-z]{1,6}|[0-9]{1,6}|12|3a|10115|75002)", 0..24),
+            words in proptest::collection::vec("(Hauptstra\u{df}e|\u{d6}lweg|\u{c4}u\u{df}erestra\u{df}e|M\u{fc}hlen\u{c4}ckerweg|Lindenallee|Marktgraben|Postfach|STRASSE|\u{17f}tra\u{df}e|Weg|rue|RUE|Rue|avenue|bis|ter|Via|Viale|An der|Auf der|Im|ul\\.|al\\.|Kase|p\u{f5}ik|tee|tn|Snellmaninkatu|Vestergade|Berlin|Paris|Main|de|la|des|Mr\\.|l'Eglise|\u{c9}glise|[A-Z][a-z]{0,6}|[a-z]{1,6}|[0-9]{1,6}|12|3a|10115|75002)", 0..24),
             seps in proptest::collection::vec("( |, |,|  |\n|-|/)", 24),
             cut in (0usize..400, 0usize..400),
         ) {
@@ -1112,7 +1297,10 @@ mod tests {
             let lo = crate::detect::context::floor_boundary(t, cut.0.min(cut.1).min(t.len()));
             let hi = crate::detect::context::ceil_boundary(t, cut.0.max(cut.1).min(t.len()));
             for (k, re) in [(super::DE, &a.de), (super::FR, &a.fr)] {
-                let want: Vec<(usize, usize)> = scan.find_in(re, &[(lo, hi)]).map(|m| (m.start(), m.end())).collect();
+                // The grammar itself: the anchored one without `^(?:` and `)`.
+                let p = re.as_str();
+                let whole = regex::Regex::new(&p[4..p.len() - 1]).unwrap();
+                let want: Vec<(usize, usize)> = scan.find_in(&whole, &[(lo, hi)]).map(|m| (m.start(), m.end())).collect();
                 let mut got = Vec::new();
                 super::find_from_candidates(re, &scan, k, (lo, hi), &mut |s, e| got.push((s, e)));
                 proptest::prop_assert_eq!(&got, &want, "grammar {} in {:?}[{}..{}]", k, text, lo, hi);
@@ -1154,6 +1342,38 @@ mod tests {
             a.cues_in(&s, lo, hi, &mut got);
             let got: Vec<_> = got.iter().map(|h| (h.start, h.end, h.kind)).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    /// The words behind the length table are the words of the string match, and each passes.
+    #[test]
+    fn street_prefixes_accepted() {
+        for w in super::STREET_PREFIXES {
+            assert!(is_street_prefix_ref(w), "{w:?}");
+            assert!(super::is_street_prefix(w.as_bytes()), "{w:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The last-byte dispatch accepts exactly the words ending in a German street ending.
+        #[test]
+        fn de_ending_is_any(w in "(strasse|str\\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|hof|berg|postfach|[a-z.]{1,3}){0,3}") {
+            let want = super::DE_ENDINGS.iter().any(|e| w.as_bytes().ends_with(e));
+            proptest::prop_assert_eq!(super::de_ending(w.as_bytes()), want, "{:?}", w);
+        }
+
+        /// The in-place test agrees with lower-casing the token and looking it up.
+        #[test]
+        fn lower_ok_is_lookup(tok in "(rue|RUE|All\u{e9}e|ALL\u{c9}E|De|LA|Str\\.|NO\\.|d'|L'|Apt\\.|\u{130}m|\u{212a}|[a-zA-Z.'\u{e9}\u{c9}]{0,4}){0,2}") {
+            let want = super::LOWER_OK.contains(&tok.to_lowercase().as_str());
+            proptest::prop_assert_eq!(super::lower_ok(&tok), want, "{:?}", tok);
+        }
+    }
+
+    #[test]
+    fn de_endings_dispatched() {
+        for e in super::DE_ENDINGS {
+            assert!(super::de_ending(e), "{:?}", std::str::from_utf8(e));
         }
     }
 
