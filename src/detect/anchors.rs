@@ -138,8 +138,11 @@ impl Anchors {
 
     /// Pushes every literal that starts at `p`, in list order.
     fn all_at(&self, lower: &[u8], p: usize, out: &mut Vec<AnchorHit>) {
+        let rest = &lower[p..];
         for &(lit, group, index) in &self.lits {
-            if lower[p..].starts_with(lit) {
+            // Compared in line, first byte first: a `memcmp` call per literal per hit was 1.5%
+            // of the detector on dense text.
+            if rest.len() >= lit.len() && rest.iter().zip(lit).all(|(a, b)| a == b) {
                 out.push(AnchorHit {
                     pos: p,
                     group,
