@@ -774,16 +774,26 @@ fn pack_short(b: &[u8]) -> Option<u64> {
     Some(x)
 }
 
+/// The key of a short ASCII word of `n` bytes packed into `x` (see [`pack_short`]):
+/// `hash_folded`'s single step, on the packed bytes.
+fn short_key(x: u64, n: usize) -> u64 {
+    let h = ((n as u64).rotate_left(5) ^ fold8(x)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    h ^ (h >> 29)
+}
+
+/// Whether any of the eight packed bytes of `x` is `-` (exact: the classic zero-byte test on
+/// `x ^ "--------"`; zero padding is never `-`).
+fn has_hyphen8(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let y = x ^ (ONES * u64::from(b'-'));
+    y.wrapping_sub(ONES) & !y & (ONES << 7) != 0
+}
+
 /// The lexicon key of a word: its lower-case form, hashed.
 fn key(w: &str) -> u64 {
     let b = w.as_bytes();
     match pack_short(b) {
-        // A short ASCII word: `hash_folded`'s single step, on the packed bytes.
-        Some(x) if x & 0x8080_8080_8080_8080 == 0 => {
-            let h = ((b.len() as u64).rotate_left(5) ^ fold8(x))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-            h ^ (h >> 29)
-        }
+        Some(x) if x & 0x8080_8080_8080_8080 == 0 => short_key(x, b.len()),
         Some(_) => hash_folded(w.to_lowercase().as_bytes()),
         None if w.is_ascii() => hash_folded(b),
         None => hash_folded(w.to_lowercase().as_bytes()),
@@ -984,6 +994,38 @@ impl Hasher for IdHasher {
     }
 }
 
+/// Byte classes of [`WORD_CLASS`], OR-ed per capitalised word by [`Names::cap_words`].
+const C_LOWER: u8 = 1;
+const C_UPPER: u8 = 2;
+const C_APOS: u8 = 4;
+const C_HYPHEN: u8 = 8;
+/// A non-ASCII byte (in a word: a non-ASCII letter, mark or `’`).
+const C_HIGH: u8 = 16;
+
+/// The class of each byte: ASCII lower- or upper-case letter, `'`, `-`, non-ASCII, or 0.
+static WORD_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_lowercase() {
+            C_LOWER
+        } else if b.is_ascii_uppercase() {
+            C_UPPER
+        } else if b == b'\'' {
+            C_APOS
+        } else if b == b'-' {
+            C_HYPHEN
+        } else if b >= 0x80 {
+            C_HIGH
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
 #[derive(Debug, Clone, Copy)]
 struct Tok {
     s: usize,
@@ -1136,6 +1178,23 @@ impl Names {
         }
     }
 
+    /// Whether `w` is name-shaped ([`Names::shape_ok`]) and, if not, whether it is written in
+    /// capitals (two or more upper-case letters, apostrophes and hyphens).
+    fn shape_caps(w: &str) -> (bool, bool) {
+        let shape = Self::shape_ok(w);
+        let caps =
+            !shape && w.len() >= 2 && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '-');
+        (shape, caps)
+    }
+
+    /// [`Names::shape_caps`] of a capitalised ASCII word that ends in a letter, from the OR of
+    /// its byte classes (`class`, see [`WORD_CLASS`]) instead of three passes over it.
+    fn shape_caps_ascii(w: &str, class: u8) -> (bool, bool) {
+        let shape =
+            w.len() >= 2 && class & C_LOWER != 0 && (class & C_HYPHEN == 0 || !w.contains("--"));
+        (shape, !shape && w.len() >= 2 && class & C_LOWER == 0)
+    }
+
     fn shape_ok(w: &str) -> bool {
         if w.is_ascii() {
             let b = w.as_bytes();
@@ -1233,7 +1292,7 @@ impl Names {
 
     /// Capitalised word spans: an upper-case letter not preceded by a letter or digit, then letters,
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
-    fn cap_words(t: &str) -> Vec<(usize, usize)> {
+    fn cap_words(t: &str) -> Vec<(usize, usize, u8)> {
         let b = t.as_bytes();
         // Running text has about one capital per 32 bytes.
         let mut out = Vec::with_capacity(b.len() / 32 + 8);
@@ -1261,17 +1320,20 @@ impl Names {
                 }
                 i + first.len_utf8()
             };
+            let mut acc = if b[i] < 0x80 { C_UPPER } else { C_HIGH };
             while j < b.len() {
-                let d = b[j];
-                if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
+                let c = WORD_CLASS[usize::from(b[j])];
+                if c & (C_LOWER | C_UPPER | C_APOS | C_HYPHEN) != 0 {
+                    acc |= c;
                     j += 1;
-                } else if d >= 0x80 {
+                } else if c == C_HIGH {
                     match t[j..].chars().next() {
                         Some(ch)
                             if ch.is_alphabetic()
                                 || ch == '’'
                                 || ('\u{300}'..='\u{36F}').contains(&ch) =>
                         {
+                            acc |= C_HIGH;
                             j += ch.len_utf8();
                         }
                         _ => break,
@@ -1280,7 +1342,7 @@ impl Names {
                     break;
                 }
             }
-            out.push((i, j));
+            out.push((i, j, acc));
             next_free = j;
             j
         };
@@ -1313,24 +1375,48 @@ impl Names {
     /// up again without them ("Amélie" → `amelie`, "Gómez" → `gomez`), hashing the folded
     /// bytes directly (no allocation).
     fn flags(&self, w: &str) -> u8 {
+        let b = w.as_bytes();
+        // Most look-ups are of short ASCII words: pack once, and test the packed bytes for a
+        // hyphen instead of searching the word again after a miss.
+        if let Some(x) = pack_short(b) {
+            if x & 0x8080_8080_8080_8080 == 0 {
+                let f = self.lex.get(short_key(x, b.len()));
+                return if f != 0 || !has_hyphen8(x) {
+                    f
+                } else {
+                    self.hyphen_flags(w)
+                };
+            }
+        }
+        self.flags_long(w)
+    }
+
+    /// A hyphenated name whose every part is listed ("Kai-Uwe", "Hartley-Brown") has the kinds
+    /// all its parts share.
+    fn hyphen_flags(&self, w: &str) -> u8 {
+        let mut f = FIRST_F | LAST_F;
+        for part in w.split('-') {
+            if part.is_empty() {
+                return 0;
+            }
+            f &= self.flags(part);
+        }
+        f
+    }
+
+    /// [`Names::flags`] of a word longer than eight bytes or not ASCII.
+    fn flags_long(&self, w: &str) -> u8 {
         match self.lex.get(key(w)) {
             0 => {}
             f => return f,
         }
+        // One pass for both questions below.
+        let (or, hyphen) = w
+            .bytes()
+            .fold((0u8, false), |(o, h), c| (o | c, h | (c == b'-')));
         match () {
-            // A hyphenated name whose every part is listed ("Kai-Uwe", "Hartley-Brown") has the
-            // kinds all its parts share.
-            _ if w.contains('-') => {
-                let mut f = FIRST_F | LAST_F;
-                for part in w.split('-') {
-                    if part.is_empty() {
-                        return 0;
-                    }
-                    f &= self.flags(part);
-                }
-                f
-            }
-            _ if !w.is_ascii() => {
+            _ if hyphen => self.hyphen_flags(w),
+            _ if or >= 0x80 => {
                 // Rare (a non-ASCII word not in the lists): one small allocation.
                 let folded: String = w
                     .chars()
@@ -1357,7 +1443,7 @@ impl Names {
         // 1. Capitalised, name-shaped words, each with its lower-case form.
         let words = Self::cap_words(t);
         let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(words.len()); // (token, is_stop, flags)
-        for (s, e) in words {
+        for (s, e, class) in words {
             if s > 0 {
                 let p = b[s - 1];
                 let bad = if p < 0x80 {
@@ -1399,12 +1485,13 @@ impl Names {
                 // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
                 continue;
             }
-            let shape = Self::shape_ok(w);
             // An all-capitals word ("MARGARET O'BRIEN") is a name part when listed, or an
             // Irish/French prefixed surname; its sequence must then score as a full or cued name.
-            let caps = !shape
-                && w.len() >= 2
-                && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '-');
+            let (shape, caps) = if plain && class & C_HIGH == 0 {
+                Self::shape_caps_ascii(w, class)
+            } else {
+                Self::shape_caps(w)
+            };
             let fl = if shape || caps { self.flags(w) } else { 0 };
             let caps_ok = caps
                 && (fl & (FIRST_F | LAST_F) != 0
@@ -1529,10 +1616,10 @@ impl Names {
             let scored = self.score_latin(scan, s, e, words, inverted);
             // With a particle, only a full or cued name counts, or a cue word before a listed
             // surname ("to Liam van der Berg"), never a place ("to Santiago de Compostela").
-            let all_caps = !t[s..e].chars().any(char::is_lowercase);
+            // (All capitals: tested only for a scored sequence, below 0.85.)
             let scored = scored
                 .filter(|&(_, sc)| !particle || sc >= 0.85 || (sc >= 0.75 && particle_last))
-                .filter(|&(_, sc)| !all_caps || sc >= 0.85);
+                .filter(|&(_, sc)| sc >= 0.85 || t[s..e].chars().any(char::is_lowercase));
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
@@ -2056,6 +2143,97 @@ mod tests {
             for (i, &c) in bytes.iter().enumerate() {
                 let want = c.is_ascii_uppercase() || c >= 0xC0;
                 assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
+            }
+        }
+    }
+
+    /// The look-up before the short-word fast path and the one-pass miss tests.
+    fn flags_ref(n: &super::Names, w: &str) -> u8 {
+        match n.lex.get(super::key(w)) {
+            0 => {}
+            f => return f,
+        }
+        if w.contains('-') {
+            let mut f = super::FIRST_F | super::LAST_F;
+            for part in w.split('-') {
+                if part.is_empty() {
+                    return 0;
+                }
+                f &= flags_ref(n, part);
+            }
+            f
+        } else if !w.is_ascii() {
+            let folded: String = w
+                .chars()
+                .flat_map(char::to_lowercase)
+                .map(super::fold_accent)
+                .collect();
+            n.lex.get(super::key(&folded))
+        } else {
+            0
+        }
+    }
+
+    fn names() -> &'static super::Names {
+        static N: std::sync::OnceLock<super::Names> = std::sync::OnceLock::new();
+        N.get_or_init(|| super::Names::new().expect("bundled lists"))
+    }
+
+    #[test]
+    fn flags_fast_paths_match_reference() {
+        let n = names();
+        for w in [
+            "",
+            "-",
+            "a",
+            "Mr",
+            "mary",
+            "MARY",
+            "Mary-Ann",
+            "Kai-Uwe",
+            "Hartley-Brown",
+            "Smith-",
+            "-Smith",
+            "Jean--Paul",
+            "regards,",
+            "name:",
+            "Élodie",
+            "ÉLODIE",
+            "Gómez",
+            "Amélie",
+            "Señor",
+            "grüße,",
+            "Jean-Baptiste",
+            "Christopher",
+            "Christopher-Lee",
+            "e-mail",
+            "E-MAIL",
+            "Attention",
+            "Kontoinhaberin",
+        ] {
+            assert_eq!(n.flags(w), flags_ref(n, w), "{w:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn flags_match_reference(w in "(Mary|Ann|Kai|Uwe|Smith|Dr|regards|,|:|!|é|É|ó|ü|ß|’|'|-|[a-zA-Z]{1,5}){1,5}") {
+            let n = names();
+            proptest::prop_assert_eq!(n.flags(&w), flags_ref(n, &w), "{:?}", w);
+        }
+
+        #[test]
+        fn shape_classes_match_reference(t in "(Mary|Ann|O'Neill|MARY|A|B|X-|--|-|'|’|é|É|Ö|ß|[a-zA-Z]{1,6}|[A-Z]{1,4}|[ .,'0-9\n-]){1,24}") {
+            for (s, e, class) in super::Names::cap_words(&t) {
+                let w = &t[s..e];
+                if t.as_bytes()[e - 1].is_ascii_alphabetic() && class & super::C_HIGH == 0 {
+                    proptest::prop_assert!(w.is_ascii(), "{:?}", w);
+                    proptest::prop_assert_eq!(
+                        super::Names::shape_caps_ascii(w, class),
+                        super::Names::shape_caps(w),
+                        "{:?}", w
+                    );
+                }
             }
         }
     }
