@@ -634,6 +634,10 @@ pub struct Names {
     /// The one-character surnames of `cn`, looked up without building a `String` per char.
     cn_single: HashSet<char>,
     cn_cues: aho_corasick::AhoCorasick,
+    /// Every word with a `TITLE`, `WEAK` or `CUE_END` flag, by its first and last bytes and its
+    /// length (see [`CueGate`]): most words before a capitalised word are rejected here
+    /// without a look-up.
+    gate: CueGate,
     /// Per phrase of [`INTRO`]: the index of its anchor and the anchor's offset in the phrase.
     intro_at: Vec<(usize, usize)>,
 }
@@ -994,6 +998,38 @@ impl Hasher for IdHasher {
     }
 }
 
+/// A filter for "might `w` be one of a small set of words, ignoring ASCII case?" with no false
+/// negatives for ASCII words: one bit per (first byte, last byte, length) class, first and last
+/// bytes taken modulo 32 (so `A` and `a` share a class) and lengths above 31 sharing bit 31. A
+/// word with a non-ASCII byte always passes (its look-up may fold accents away, which changes
+/// its length).
+struct CueGate {
+    bits: Vec<u32>,
+}
+
+impl CueGate {
+    fn new<'a>(words: impl Iterator<Item = &'a str>) -> CueGate {
+        let mut bits = vec![0u32; 1024];
+        for w in words {
+            let b = w.as_bytes();
+            if let (Some(&f), Some(&l)) = (b.first(), b.last()) {
+                bits[Self::slot(f, l)] |= 1 << b.len().min(31);
+            }
+        }
+        CueGate { bits }
+    }
+
+    fn slot(first: u8, last: u8) -> usize {
+        usize::from(first & 31) << 5 | usize::from(last & 31)
+    }
+
+    /// False only when `w` (non-empty) is certainly none of the words, in any ASCII case.
+    fn may_hold(&self, b: &[u8]) -> bool {
+        let (first, last) = (b[0], b[b.len() - 1]);
+        self.bits[Self::slot(first, last)] >> b.len().min(31) & 1 != 0 || !b.is_ascii()
+    }
+}
+
 /// Byte classes of [`WORD_CLASS`], OR-ed per capitalised word by [`Names::cap_words`].
 const C_LOWER: u8 = 1;
 const C_UPPER: u8 = 2;
@@ -1132,6 +1168,13 @@ impl Names {
         }
         Ok(Names {
             cn_cues,
+            gate: CueGate::new(
+                TITLES
+                    .iter()
+                    .chain(WEAK)
+                    .copied()
+                    .chain(STRONG.iter().map(|c| c.rsplit(' ').next().unwrap_or(c))),
+            ),
             intro_at,
             lex: Lexicon::new(&lex),
             first_len,
@@ -1393,6 +1436,7 @@ impl Names {
 
     /// A hyphenated name whose every part is listed ("Kai-Uwe", "Hartley-Brown") has the kinds
     /// all its parts share.
+    #[inline(never)]
     fn hyphen_flags(&self, w: &str) -> u8 {
         let mut f = FIRST_F | LAST_F;
         for part in w.split('-') {
@@ -1405,6 +1449,7 @@ impl Names {
     }
 
     /// [`Names::flags`] of a word longer than eight bytes or not ASCII.
+    #[inline(never)]
     fn flags_long(&self, w: &str) -> u8 {
         match self.lex.get(key(w)) {
             0 => {}
@@ -1531,7 +1576,7 @@ impl Names {
         }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
         // (start, end, score) of each sequence, and whether a token is on a name list.
-        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::new();
+        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::with_capacity(toks.len());
         let mut i = 0;
         while i < toks.len() {
             if toks[i].1 {
@@ -1613,7 +1658,13 @@ impl Names {
             }
             let words = &buf[..end_tok - first_tok];
             let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
-            let scored = self.score_latin(scan, s, e, words, inverted);
+            // Unlisted words need a cue word right before them: most fail this one test,
+            // made here before any other scoring work.
+            let scored = if Self::needs_cue(words, inverted) && !self.cue_word_before(t, s) {
+                None
+            } else {
+                self.score_latin(scan, s, e, words, inverted)
+            };
             // With a particle, only a full or cued name counts, or a cue word before a listed
             // surname ("to Liam van der Berg"), never a place ("to Santiago de Compostela").
             // (All capitals: tested only for a scored sequence, below 0.85.)
@@ -1655,6 +1706,50 @@ impl Names {
                 }
             }
         }
+    }
+
+    /// Whether a sequence of words with lexicon flags `words` is unlisted in the sense of
+    /// [`Names::score_latin`] (no listed given name first, no listed surname after it, not a
+    /// single listed surname): it then scores only after a cue word.
+    fn needs_cue(words: &[u8], inverted: bool) -> bool {
+        let first = words[0];
+        if inverted {
+            // "Last, First": one of the two is listed (see the grouping in `latin`).
+            return words[words.len() - 1] & FIRST_F == 0 && first & LAST_F == 0;
+        }
+        let s_ = if words.len() == 1 {
+            first & LAST_F != 0
+        } else {
+            words[1..].iter().any(|w| w & LAST_F != 0)
+        };
+        first & FIRST_F == 0 && !s_
+    }
+
+    /// Whether the last space-free token in the 40 bytes before `start`, dots trimmed from its
+    /// end, may be a cue word (a title, a weak cue or a strong cue's last word): the test
+    /// unlisted words must pass to score at all.
+    fn cue_word_before(&self, t: &str, start: usize) -> bool {
+        let b = t.as_bytes();
+        let lo = floor_boundary(t, start.saturating_sub(40));
+        let mut p = start;
+        while p > lo && matches!(b[p - 1], b' ' | b'\t' | b'\n' | b'\r') {
+            p -= 1;
+        }
+        let mut q = p;
+        while q > lo && !matches!(b[q - 1], b' ' | b'\n' | b'\t') {
+            q -= 1;
+        }
+        // Dots are single bytes: trimming them bytewise is `trim_end_matches('.')`.
+        let mut r = p;
+        while r > q && b[r - 1] == b'.' {
+            r -= 1;
+        }
+        // `q` is `lo` or follows an ASCII byte and `r` is `start` or precedes one: both are
+        // char boundaries, so the slice is tested as bytes and then taken unchecked… by `get`.
+        q < r
+            && self.gate.may_hold(&b[q..r])
+            && t.get(q..r)
+                .is_some_and(|tok| self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) != 0)
     }
 
     /// Scores a capitalised sequence `t[start..end]` whose lower-cased words are `words`.
@@ -1702,13 +1797,8 @@ impl Names {
             .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
             .map_or(0, |p| p + 1);
         let last_tok = t.get(lo + ts..lo + bt_len).unwrap_or("");
-        // Unlisted words need a cue word right before them: test that with one look-up first.
-        if !(f || s_ || single_s) {
-            let tok = last_tok.trim_end_matches('.');
-            if tok.is_empty() || self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) == 0 {
-                return None;
-            }
-        }
+        // Unlisted words need a cue word right before them: the caller tested that already
+        // (`needs_cue`, `cue_word_before`).
         // After "who was", "wer war", … a name is a public figure's (tested after the cheaper
         // look-up above, which sets most capitalised words aside).
         if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
