@@ -798,10 +798,57 @@ fn key(w: &str) -> u64 {
     let b = w.as_bytes();
     match pack_short(b) {
         Some(x) if x & 0x8080_8080_8080_8080 == 0 => short_key(x, b.len()),
-        Some(_) => hash_folded(w.to_lowercase().as_bytes()),
         None if w.is_ascii() => hash_folded(b),
-        None => hash_folded(w.to_lowercase().as_bytes()),
+        _ => latin1_key(b, false).unwrap_or_else(|| hash_folded(w.to_lowercase().as_bytes())),
     }
+}
+
+/// The lower-case form of the Latin-1 letter `U+00C0 + (d - 0x80)` (UTF-8 `C3 d`), as its
+/// second UTF-8 byte: `À`–`Þ` (not `×`) move up by 0x20, the rest are their own lower case.
+fn latin1_lower(d: u8) -> u8 {
+    if (0x80..=0x9E).contains(&d) && d != 0x97 {
+        d + 0x20
+    } else {
+        d
+    }
+}
+
+/// `key` of a word whose only non-ASCII chars are in U+00C0–U+00FF (UTF-8 lead byte `C3`: the
+/// accented letters of German, French and Spanish), or with `fold` the `key` of its lower-case,
+/// accent-free form (as [`Names::flags`] looks it up): the bytes are mapped into a stack buffer
+/// instead of a lower-cased `String`. `None` for any other word (or one over 64 bytes).
+fn latin1_key(b: &[u8], fold: bool) -> Option<u64> {
+    let mut buf = [0u8; 64];
+    if b.len() > buf.len() {
+        return None;
+    }
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            // `hash_folded` lower-cases ASCII itself.
+            buf[n] = c;
+            (i, n) = (i + 1, n + 1);
+            continue;
+        }
+        let d = *b.get(i + 1).filter(|_| c == 0xC3)?;
+        let lower = latin1_lower(d);
+        let folded = if fold {
+            fold_accent(char::from(0x40 + lower))
+        } else {
+            char::from(0x40 + lower)
+        };
+        if folded.is_ascii() {
+            buf[n] = folded as u8;
+            n += 1;
+        } else {
+            buf[n] = 0xC3;
+            buf[n + 1] = lower;
+            n += 2;
+        }
+        i += 2;
+    }
+    Some(hash_folded(&buf[..n]))
 }
 
 /// First- and second-person words (en, de, fr, es): a question with none of them asks about the
@@ -1462,7 +1509,10 @@ impl Names {
         match () {
             _ if hyphen => self.hyphen_flags(w),
             _ if or >= 0x80 => {
-                // Rare (a non-ASCII word not in the lists): one small allocation.
+                if let Some(k) = latin1_key(w.as_bytes(), true) {
+                    return self.lex.get(k);
+                }
+                // Rare (other non-ASCII letters): one small allocation.
                 let folded: String = w
                     .chars()
                     .flat_map(char::to_lowercase)
@@ -2324,6 +2374,101 @@ mod tests {
                         "{:?}", w
                     );
                 }
+            }
+        }
+    }
+
+    /// The cue test `score_latin` made before `needs_cue` and `cue_word_before` took it over.
+    fn cue_before_ref(n: &super::Names, t: &str, start: usize) -> bool {
+        let b = t.as_bytes();
+        let lo = crate::detect::context::floor_boundary(t, start.saturating_sub(40));
+        let before = &b[lo..start];
+        let mut bt_len = before.len();
+        while bt_len > 0 && matches!(before[bt_len - 1], b' ' | b'\t' | b'\n' | b'\r') {
+            bt_len -= 1;
+        }
+        let ts = before[..bt_len]
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+            .map_or(0, |p| p + 1);
+        let tok = t
+            .get(lo + ts..lo + bt_len)
+            .unwrap_or("")
+            .trim_end_matches('.');
+        !tok.is_empty() && n.flags(tok) & (super::CUE_END_F | super::TITLE_F | super::WEAK_F) != 0
+    }
+
+    /// `score_latin`'s own test for "unlisted" before `needs_cue`.
+    fn needs_cue_ref(words: &[u8], inverted: bool) -> bool {
+        use super::{FIRST_F, LAST_F};
+        let n = words.len();
+        let (first, last) = (words[0], words[n - 1]);
+        let (f, s_) = if inverted {
+            (last & FIRST_F != 0, first & LAST_F != 0)
+        } else {
+            (
+                first & FIRST_F != 0,
+                n >= 2 && words[1..].iter().any(|w| w & LAST_F != 0),
+            )
+        };
+        let single_s = n == 1 && first & LAST_F != 0;
+        !(f || s_ || single_s)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cue_word_before_matches_reference(t in "(Mr|Mrs\\.|Dr\\.|M\\.|dear|Dear|regards,|Regards|name:|NAME:|is|for|To|hi|hola|Señor|grüße,|attn:|…|é|x|[a-z]{1,5}|[ .,\\n\\t\\r]){0,30}") {
+            let n = names();
+            for start in (0..=t.len()).filter(|&i| t.is_char_boundary(i)) {
+                proptest::prop_assert_eq!(
+                    n.cue_word_before(&t, start),
+                    cue_before_ref(n, &t, start),
+                    "{:?} at {}", t, start
+                );
+            }
+        }
+
+        #[test]
+        fn needs_cue_matches_reference(words in proptest::collection::vec(0u8..64, 1..=4), inverted: bool) {
+            let inverted = inverted && words.len() == 2;
+            proptest::prop_assert_eq!(
+                super::Names::needs_cue(&words, inverted),
+                needs_cue_ref(&words, inverted)
+            );
+        }
+
+        #[test]
+        fn latin1_keys_match_lower_case_strings(w in "[a-zA-ZÀ-ÿ'-]{0,12}|[a-zA-ZÀ-ÿ]{60,70}") {
+            if let Some(k) = super::latin1_key(w.as_bytes(), false) {
+                proptest::prop_assert_eq!(k, super::hash_folded(w.to_lowercase().as_bytes()), "{:?}", w);
+            } else {
+                proptest::prop_assert!(w.len() > 64, "{:?}", w);
+            }
+            let folded: String = w
+                .chars()
+                .flat_map(char::to_lowercase)
+                .map(super::fold_accent)
+                .collect();
+            if let Some(k) = super::latin1_key(w.as_bytes(), true) {
+                proptest::prop_assert_eq!(k, super::key(&folded), "{:?}", w);
+            }
+        }
+    }
+
+    #[test]
+    fn latin1_key_declines_other_letters() {
+        for w in ["Łukasz", "Dvořák", "Ωmega", "ΣΑΣ", "Straße", "ÉLODIE"] {
+            let k = super::latin1_key(w.as_bytes(), false);
+            if w.chars()
+                .all(|c| c.is_ascii() || ('\u{C0}'..='\u{FF}').contains(&c))
+            {
+                assert_eq!(
+                    k,
+                    Some(super::hash_folded(w.to_lowercase().as_bytes())),
+                    "{w}"
+                );
+            } else {
+                assert_eq!(k, None, "{w}");
             }
         }
     }
