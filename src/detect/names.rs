@@ -1639,6 +1639,10 @@ impl Names {
             // Every word after a particle is a listed surname.
             let mut particle_last = true;
             while j < toks.len() && j - i < 4 && !toks[j].1 {
+                // Every gap that joins is at most nine bytes (" van der "): most gaps are longer.
+                if toks[j].0.s - toks[j - 1].0.e > 9 {
+                    break;
+                }
                 let gap = &t[toks[j - 1].0.e..toks[j].0.s];
                 let gb = gap.as_bytes();
                 let initial = (gap.len() == 4
@@ -1685,7 +1689,7 @@ impl Names {
             if j == i + 1
                 && j < toks.len()
                 && !toks[j].1
-                && &t[toks[i].0.e..toks[j].0.s] == ", "
+                && &b[toks[i].0.e..toks[j].0.s] == b", "
                 && (toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0)
                 // Not when a full name follows the comma ("Grüße aus Bremen, Anna Winkler").
                 && !(j + 1 < toks.len()
