@@ -634,6 +634,10 @@ pub struct Names {
     /// The one-character surnames of `cn`, looked up without building a `String` per char.
     cn_single: HashSet<char>,
     cn_cues: aho_corasick::AhoCorasick,
+    /// Every word with a `TITLE`, `WEAK` or `CUE_END` flag, by its first and last bytes and its
+    /// length (see [`CueGate`]): most words before a capitalised word are rejected here
+    /// without a look-up.
+    gate: CueGate,
     /// Per phrase of [`INTRO`]: the index of its anchor and the anchor's offset in the phrase.
     intro_at: Vec<(usize, usize)>,
 }
@@ -774,20 +778,77 @@ fn pack_short(b: &[u8]) -> Option<u64> {
     Some(x)
 }
 
+/// The key of a short ASCII word of `n` bytes packed into `x` (see [`pack_short`]):
+/// `hash_folded`'s single step, on the packed bytes.
+fn short_key(x: u64, n: usize) -> u64 {
+    let h = ((n as u64).rotate_left(5) ^ fold8(x)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    h ^ (h >> 29)
+}
+
+/// Whether any of the eight packed bytes of `x` is `-` (exact: the classic zero-byte test on
+/// `x ^ "--------"`; zero padding is never `-`).
+fn has_hyphen8(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let y = x ^ (ONES * u64::from(b'-'));
+    y.wrapping_sub(ONES) & !y & (ONES << 7) != 0
+}
+
 /// The lexicon key of a word: its lower-case form, hashed.
 fn key(w: &str) -> u64 {
     let b = w.as_bytes();
     match pack_short(b) {
-        // A short ASCII word: `hash_folded`'s single step, on the packed bytes.
-        Some(x) if x & 0x8080_8080_8080_8080 == 0 => {
-            let h = ((b.len() as u64).rotate_left(5) ^ fold8(x))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-            h ^ (h >> 29)
-        }
-        Some(_) => hash_folded(w.to_lowercase().as_bytes()),
+        Some(x) if x & 0x8080_8080_8080_8080 == 0 => short_key(x, b.len()),
         None if w.is_ascii() => hash_folded(b),
-        None => hash_folded(w.to_lowercase().as_bytes()),
+        _ => latin1_key(b, false).unwrap_or_else(|| hash_folded(w.to_lowercase().as_bytes())),
     }
+}
+
+/// The lower-case form of the Latin-1 letter `U+00C0 + (d - 0x80)` (UTF-8 `C3 d`), as its
+/// second UTF-8 byte: `À`–`Þ` (not `×`) move up by 0x20, the rest are their own lower case.
+fn latin1_lower(d: u8) -> u8 {
+    if (0x80..=0x9E).contains(&d) && d != 0x97 {
+        d + 0x20
+    } else {
+        d
+    }
+}
+
+/// `key` of a word whose only non-ASCII chars are in U+00C0–U+00FF (UTF-8 lead byte `C3`: the
+/// accented letters of German, French and Spanish), or with `fold` the `key` of its lower-case,
+/// accent-free form (as [`Names::flags`] looks it up): the bytes are mapped into a stack buffer
+/// instead of a lower-cased `String`. `None` for any other word (or one over 64 bytes).
+fn latin1_key(b: &[u8], fold: bool) -> Option<u64> {
+    let mut buf = [0u8; 64];
+    if b.len() > buf.len() {
+        return None;
+    }
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            // `hash_folded` lower-cases ASCII itself.
+            buf[n] = c;
+            (i, n) = (i + 1, n + 1);
+            continue;
+        }
+        let d = *b.get(i + 1).filter(|_| c == 0xC3)?;
+        let lower = latin1_lower(d);
+        let folded = if fold {
+            fold_accent(char::from(0x40 + lower))
+        } else {
+            char::from(0x40 + lower)
+        };
+        if folded.is_ascii() {
+            buf[n] = folded as u8;
+            n += 1;
+        } else {
+            buf[n] = 0xC3;
+            buf[n + 1] = lower;
+            n += 2;
+        }
+        i += 2;
+    }
+    Some(hash_folded(&buf[..n]))
 }
 
 /// First- and second-person words (en, de, fr, es): a question with none of them asks about the
@@ -984,31 +1045,74 @@ impl Hasher for IdHasher {
     }
 }
 
+/// A filter for "might `w` be one of a small set of words, ignoring ASCII case?" with no false
+/// negatives for ASCII words: one bit per (first byte, last byte, length) class, first and last
+/// bytes taken modulo 32 (so `A` and `a` share a class) and lengths above 31 sharing bit 31. A
+/// word with a non-ASCII byte always passes (its look-up may fold accents away, which changes
+/// its length).
+struct CueGate {
+    bits: Vec<u32>,
+}
+
+impl CueGate {
+    fn new<'a>(words: impl Iterator<Item = &'a str>) -> CueGate {
+        let mut bits = vec![0u32; 1024];
+        for w in words {
+            let b = w.as_bytes();
+            if let (Some(&f), Some(&l)) = (b.first(), b.last()) {
+                bits[Self::slot(f, l)] |= 1 << b.len().min(31);
+            }
+        }
+        CueGate { bits }
+    }
+
+    fn slot(first: u8, last: u8) -> usize {
+        usize::from(first & 31) << 5 | usize::from(last & 31)
+    }
+
+    /// False only when `w` (non-empty) is certainly none of the words, in any ASCII case.
+    fn may_hold(&self, b: &[u8]) -> bool {
+        let (first, last) = (b[0], b[b.len() - 1]);
+        self.bits[Self::slot(first, last)] >> b.len().min(31) & 1 != 0 || !b.is_ascii()
+    }
+}
+
+/// Byte classes of [`WORD_CLASS`], OR-ed per capitalised word by [`Names::cap_words`].
+const C_LOWER: u8 = 1;
+const C_UPPER: u8 = 2;
+const C_APOS: u8 = 4;
+const C_HYPHEN: u8 = 8;
+/// A non-ASCII byte (in a word: a non-ASCII letter, mark or `’`).
+const C_HIGH: u8 = 16;
+
+/// The class of each byte: ASCII lower- or upper-case letter, `'`, `-`, non-ASCII, or 0.
+static WORD_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_lowercase() {
+            C_LOWER
+        } else if b.is_ascii_uppercase() {
+            C_UPPER
+        } else if b == b'\'' {
+            C_APOS
+        } else if b == b'-' {
+            C_HYPHEN
+        } else if b >= 0x80 {
+            C_HIGH
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
 #[derive(Debug, Clone, Copy)]
 struct Tok {
     s: usize,
     e: usize,
-}
-
-/// Calls `visit` on the candidate bytes (see [`candidate_bits`]) of `b[k..k + n]`, in order,
-/// eight bytes at a time; `n` is a multiple of eight. `visit` returns where the word it took
-/// (if any) ends: candidates before that (the other capitals of "IBAN") are not visited.
-fn candidates8(b: &[u8], k: usize, n: usize, visit: &mut impl FnMut(usize) -> usize) {
-    for q in (k..k + n).step_by(8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[q..q + 8]);
-        let mut m = candidate_bits(u64::from_le_bytes(w));
-        while m != 0 {
-            let free = visit(q + (m.trailing_zeros() / 8) as usize);
-            m &= m - 1;
-            if free >= q + 8 {
-                break;
-            }
-            if free > q {
-                m &= !0u64 << ((free - q) * 8);
-            }
-        }
-    }
 }
 
 /// SWAR test of eight bytes: the high bit of each result byte is set when that byte is an ASCII
@@ -1090,6 +1194,13 @@ impl Names {
         }
         Ok(Names {
             cn_cues,
+            gate: CueGate::new(
+                TITLES
+                    .iter()
+                    .chain(WEAK)
+                    .copied()
+                    .chain(STRONG.iter().map(|c| c.rsplit(' ').next().unwrap_or(c))),
+            ),
             intro_at,
             lex: Lexicon::new(&lex),
             first_len,
@@ -1134,6 +1245,23 @@ impl Names {
         if scan.has_cjk {
             self.chinese(scan, &covered, out);
         }
+    }
+
+    /// Whether `w` is name-shaped ([`Names::shape_ok`]) and, if not, whether it is written in
+    /// capitals (two or more upper-case letters, apostrophes and hyphens).
+    fn shape_caps(w: &str) -> (bool, bool) {
+        let shape = Self::shape_ok(w);
+        let caps =
+            !shape && w.len() >= 2 && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '-');
+        (shape, caps)
+    }
+
+    /// [`Names::shape_caps`] of a capitalised ASCII word that ends in a letter, from the OR of
+    /// its byte classes (`class`, see [`WORD_CLASS`]) instead of three passes over it.
+    fn shape_caps_ascii(w: &str, class: u8) -> (bool, bool) {
+        let shape =
+            w.len() >= 2 && class & C_LOWER != 0 && (class & C_HYPHEN == 0 || !w.contains("--"));
+        (shape, !shape && w.len() >= 2 && class & C_LOWER == 0)
     }
 
     fn shape_ok(w: &str) -> bool {
@@ -1233,7 +1361,7 @@ impl Names {
 
     /// Capitalised word spans: an upper-case letter not preceded by a letter or digit, then letters,
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
-    fn cap_words(t: &str) -> Vec<(usize, usize)> {
+    fn cap_words(t: &str) -> Vec<(usize, usize, u8)> {
         let b = t.as_bytes();
         // Running text has about one capital per 32 bytes.
         let mut out = Vec::with_capacity(b.len() / 32 + 8);
@@ -1261,17 +1389,20 @@ impl Names {
                 }
                 i + first.len_utf8()
             };
+            let mut acc = if b[i] < 0x80 { C_UPPER } else { C_HIGH };
             while j < b.len() {
-                let d = b[j];
-                if d.is_ascii_alphabetic() || d == b'\'' || d == b'-' {
+                let c = WORD_CLASS[usize::from(b[j])];
+                if c & (C_LOWER | C_UPPER | C_APOS | C_HYPHEN) != 0 {
+                    acc |= c;
                     j += 1;
-                } else if d >= 0x80 {
+                } else if c == C_HIGH {
                     match t[j..].chars().next() {
                         Some(ch)
                             if ch.is_alphabetic()
                                 || ch == '’'
                                 || ('\u{300}'..='\u{36F}').contains(&ch) =>
                         {
+                            acc |= C_HIGH;
                             j += ch.len_utf8();
                         }
                         _ => break,
@@ -1280,31 +1411,54 @@ impl Names {
                     break;
                 }
             }
-            out.push((i, j));
+            out.push((i, j, acc));
             next_free = j;
             j
         };
-        let mut k = 0;
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
-        // multi-byte lead byte".
-        // Most 32-byte blocks of running text hold no capital: one (vectorised) test skips such
-        // a block; the others are examined as four eight-byte words.
-        while k + 32 <= b.len() {
-            let any = b[k..k + 32].iter().fold(0u8, |a, &c| {
-                a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
-            });
-            if any != 0 {
-                candidates8(b, k, 32, &mut visit);
+        // multi-byte lead byte". Most 32-byte blocks of running text hold no capital: one
+        // (vectorised) test skips such a block; the others are examined as four eight-byte
+        // words. The last bytes form one zero-padded word (zero is no candidate), so `visit`
+        // has one call site and is inlined.
+        let mut k = 0;
+        // Eight-byte words left in the current block known to hold a candidate.
+        let mut block_left = 0;
+        while k < b.len() {
+            if block_left == 0 {
+                if k + 32 <= b.len() {
+                    let any = b[k..k + 32].iter().fold(0u8, |a, &c| {
+                        a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
+                    });
+                    if any == 0 {
+                        k += 32;
+                        continue;
+                    }
+                }
+                block_left = 4;
             }
-            k += 32;
-        }
-        let n8 = (b.len() - k) / 8 * 8;
-        candidates8(b, k, n8, &mut visit);
-        k += n8;
-        for (i, &c) in b.iter().enumerate().skip(k) {
-            if c.is_ascii_uppercase() || c >= 0xC0 {
-                visit(i);
+            block_left -= 1;
+            let x = if k + 8 <= b.len() {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[k..k + 8]);
+                u64::from_le_bytes(w)
+            } else {
+                b[k..]
+                    .iter()
+                    .rev()
+                    .fold(0u64, |a, &c| (a << 8) | u64::from(c))
+            };
+            let mut m = candidate_bits(x);
+            while m != 0 {
+                let free = visit(k + (m.trailing_zeros() / 8) as usize);
+                m &= m - 1;
+                if free >= k + 8 {
+                    break;
+                }
+                if free > k {
+                    m &= !0u64 << ((free - k) * 8);
+                }
             }
+            k += 8;
         }
         out
     }
@@ -1313,25 +1467,54 @@ impl Names {
     /// up again without them ("Amélie" → `amelie`, "Gómez" → `gomez`), hashing the folded
     /// bytes directly (no allocation).
     fn flags(&self, w: &str) -> u8 {
+        let b = w.as_bytes();
+        // Most look-ups are of short ASCII words: pack once, and test the packed bytes for a
+        // hyphen instead of searching the word again after a miss.
+        if let Some(x) = pack_short(b) {
+            if x & 0x8080_8080_8080_8080 == 0 {
+                let f = self.lex.get(short_key(x, b.len()));
+                return if f != 0 || !has_hyphen8(x) {
+                    f
+                } else {
+                    self.hyphen_flags(w)
+                };
+            }
+        }
+        self.flags_long(w)
+    }
+
+    /// A hyphenated name whose every part is listed ("Kai-Uwe", "Hartley-Brown") has the kinds
+    /// all its parts share.
+    #[inline(never)]
+    fn hyphen_flags(&self, w: &str) -> u8 {
+        let mut f = FIRST_F | LAST_F;
+        for part in w.split('-') {
+            if part.is_empty() {
+                return 0;
+            }
+            f &= self.flags(part);
+        }
+        f
+    }
+
+    /// [`Names::flags`] of a word longer than eight bytes or not ASCII.
+    #[inline(never)]
+    fn flags_long(&self, w: &str) -> u8 {
         match self.lex.get(key(w)) {
             0 => {}
             f => return f,
         }
+        // One pass for both questions below.
+        let (or, hyphen) = w
+            .bytes()
+            .fold((0u8, false), |(o, h), c| (o | c, h | (c == b'-')));
         match () {
-            // A hyphenated name whose every part is listed ("Kai-Uwe", "Hartley-Brown") has the
-            // kinds all its parts share.
-            _ if w.contains('-') => {
-                let mut f = FIRST_F | LAST_F;
-                for part in w.split('-') {
-                    if part.is_empty() {
-                        return 0;
-                    }
-                    f &= self.flags(part);
+            _ if hyphen => self.hyphen_flags(w),
+            _ if or >= 0x80 => {
+                if let Some(k) = latin1_key(w.as_bytes(), true) {
+                    return self.lex.get(k);
                 }
-                f
-            }
-            _ if !w.is_ascii() => {
-                // Rare (a non-ASCII word not in the lists): one small allocation.
+                // Rare (other non-ASCII letters): one small allocation.
                 let folded: String = w
                     .chars()
                     .flat_map(char::to_lowercase)
@@ -1357,7 +1540,7 @@ impl Names {
         // 1. Capitalised, name-shaped words, each with its lower-case form.
         let words = Self::cap_words(t);
         let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(words.len()); // (token, is_stop, flags)
-        for (s, e) in words {
+        for (s, e, class) in words {
             if s > 0 {
                 let p = b[s - 1];
                 let bad = if p < 0x80 {
@@ -1399,12 +1582,13 @@ impl Names {
                 // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
                 continue;
             }
-            let shape = Self::shape_ok(w);
             // An all-capitals word ("MARGARET O'BRIEN") is a name part when listed, or an
             // Irish/French prefixed surname; its sequence must then score as a full or cued name.
-            let caps = !shape
-                && w.len() >= 2
-                && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '-');
+            let (shape, caps) = if plain && class & C_HIGH == 0 {
+                Self::shape_caps_ascii(w, class)
+            } else {
+                Self::shape_caps(w)
+            };
             let fl = if shape || caps { self.flags(w) } else { 0 };
             let caps_ok = caps
                 && (fl & (FIRST_F | LAST_F) != 0
@@ -1444,7 +1628,7 @@ impl Names {
         }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
         // (start, end, score) of each sequence, and whether a token is on a name list.
-        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::new();
+        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::with_capacity(toks.len());
         let mut i = 0;
         while i < toks.len() {
             if toks[i].1 {
@@ -1457,6 +1641,10 @@ impl Names {
             // Every word after a particle is a listed surname.
             let mut particle_last = true;
             while j < toks.len() && j - i < 4 && !toks[j].1 {
+                // Every gap that joins is at most nine bytes (" van der "): most gaps are longer.
+                if toks[j].0.s - toks[j - 1].0.e > 9 {
+                    break;
+                }
                 let gap = &t[toks[j - 1].0.e..toks[j].0.s];
                 let gb = gap.as_bytes();
                 let initial = (gap.len() == 4
@@ -1503,7 +1691,7 @@ impl Names {
             if j == i + 1
                 && j < toks.len()
                 && !toks[j].1
-                && &t[toks[i].0.e..toks[j].0.s] == ", "
+                && &b[toks[i].0.e..toks[j].0.s] == b", "
                 && (toks[i].2 & LAST_F != 0 || toks[j].2 & FIRST_F != 0)
                 // Not when a full name follows the comma ("Grüße aus Bremen, Anna Winkler").
                 && !(j + 1 < toks.len()
@@ -1526,13 +1714,19 @@ impl Names {
             }
             let words = &buf[..end_tok - first_tok];
             let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
-            let scored = self.score_latin(scan, s, e, words, inverted);
+            // Unlisted words need a cue word right before them: most fail this one test,
+            // made here before any other scoring work.
+            let scored = if Self::needs_cue(words, inverted) && !self.cue_word_before(t, s) {
+                None
+            } else {
+                self.score_latin(scan, s, e, words, inverted)
+            };
             // With a particle, only a full or cued name counts, or a cue word before a listed
             // surname ("to Liam van der Berg"), never a place ("to Santiago de Compostela").
-            let all_caps = !t[s..e].chars().any(char::is_lowercase);
+            // (All capitals: tested only for a scored sequence, below 0.85.)
             let scored = scored
                 .filter(|&(_, sc)| !particle || sc >= 0.85 || (sc >= 0.75 && particle_last))
-                .filter(|&(_, sc)| !all_caps || sc >= 0.85);
+                .filter(|&(_, sc)| sc >= 0.85 || t[s..e].chars().any(char::is_lowercase));
             seqs.push((s, e, scored.map(|x| x.1), listed));
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
@@ -1568,6 +1762,50 @@ impl Names {
                 }
             }
         }
+    }
+
+    /// Whether a sequence of words with lexicon flags `words` is unlisted in the sense of
+    /// [`Names::score_latin`] (no listed given name first, no listed surname after it, not a
+    /// single listed surname): it then scores only after a cue word.
+    fn needs_cue(words: &[u8], inverted: bool) -> bool {
+        let first = words[0];
+        if inverted {
+            // "Last, First": one of the two is listed (see the grouping in `latin`).
+            return words[words.len() - 1] & FIRST_F == 0 && first & LAST_F == 0;
+        }
+        let s_ = if words.len() == 1 {
+            first & LAST_F != 0
+        } else {
+            words[1..].iter().any(|w| w & LAST_F != 0)
+        };
+        first & FIRST_F == 0 && !s_
+    }
+
+    /// Whether the last space-free token in the 40 bytes before `start`, dots trimmed from its
+    /// end, may be a cue word (a title, a weak cue or a strong cue's last word): the test
+    /// unlisted words must pass to score at all.
+    fn cue_word_before(&self, t: &str, start: usize) -> bool {
+        let b = t.as_bytes();
+        let lo = floor_boundary(t, start.saturating_sub(40));
+        let mut p = start;
+        while p > lo && matches!(b[p - 1], b' ' | b'\t' | b'\n' | b'\r') {
+            p -= 1;
+        }
+        let mut q = p;
+        while q > lo && !matches!(b[q - 1], b' ' | b'\n' | b'\t') {
+            q -= 1;
+        }
+        // Dots are single bytes: trimming them bytewise is `trim_end_matches('.')`.
+        let mut r = p;
+        while r > q && b[r - 1] == b'.' {
+            r -= 1;
+        }
+        // `q` is `lo` or follows an ASCII byte and `r` is `start` or precedes one: both are
+        // char boundaries, so the slice is tested as bytes and then taken unchecked… by `get`.
+        q < r
+            && self.gate.may_hold(&b[q..r])
+            && t.get(q..r)
+                .is_some_and(|tok| self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) != 0)
     }
 
     /// Scores a capitalised sequence `t[start..end]` whose lower-cased words are `words`.
@@ -1615,13 +1853,8 @@ impl Names {
             .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
             .map_or(0, |p| p + 1);
         let last_tok = t.get(lo + ts..lo + bt_len).unwrap_or("");
-        // Unlisted words need a cue word right before them: test that with one look-up first.
-        if !(f || s_ || single_s) {
-            let tok = last_tok.trim_end_matches('.');
-            if tok.is_empty() || self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) == 0 {
-                return None;
-            }
-        }
+        // Unlisted words need a cue word right before them: the caller tested that already
+        // (`needs_cue`, `cue_word_before`).
         // After "who was", "wer war", … a name is a public figure's (tested after the cheaper
         // look-up above, which sets most capitalised words aside).
         if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
@@ -2057,6 +2290,229 @@ mod tests {
                 let want = c.is_ascii_uppercase() || c >= 0xC0;
                 assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
             }
+        }
+    }
+
+    /// The look-up before the short-word fast path and the one-pass miss tests.
+    fn flags_ref(n: &super::Names, w: &str) -> u8 {
+        match n.lex.get(super::key(w)) {
+            0 => {}
+            f => return f,
+        }
+        if w.contains('-') {
+            let mut f = super::FIRST_F | super::LAST_F;
+            for part in w.split('-') {
+                if part.is_empty() {
+                    return 0;
+                }
+                f &= flags_ref(n, part);
+            }
+            f
+        } else if !w.is_ascii() {
+            let folded: String = w
+                .chars()
+                .flat_map(char::to_lowercase)
+                .map(super::fold_accent)
+                .collect();
+            n.lex.get(super::key(&folded))
+        } else {
+            0
+        }
+    }
+
+    fn names() -> &'static super::Names {
+        static N: std::sync::OnceLock<super::Names> = std::sync::OnceLock::new();
+        N.get_or_init(|| super::Names::new().expect("bundled lists"))
+    }
+
+    #[test]
+    fn flags_fast_paths_match_reference() {
+        let n = names();
+        for w in [
+            "",
+            "-",
+            "a",
+            "Mr",
+            "mary",
+            "MARY",
+            "Mary-Ann",
+            "Kai-Uwe",
+            "Hartley-Brown",
+            "Smith-",
+            "-Smith",
+            "Jean--Paul",
+            "regards,",
+            "name:",
+            "Élodie",
+            "ÉLODIE",
+            "Gómez",
+            "Amélie",
+            "Señor",
+            "grüße,",
+            "Jean-Baptiste",
+            "Christopher",
+            "Christopher-Lee",
+            "e-mail",
+            "E-MAIL",
+            "Attention",
+            "Kontoinhaberin",
+        ] {
+            assert_eq!(n.flags(w), flags_ref(n, w), "{w:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn flags_match_reference(w in "(Mary|Ann|Kai|Uwe|Smith|Dr|regards|,|:|!|é|É|ó|ü|ß|’|'|-|[a-zA-Z]{1,5}){1,5}") {
+            let n = names();
+            proptest::prop_assert_eq!(n.flags(&w), flags_ref(n, &w), "{:?}", w);
+        }
+
+        #[test]
+        fn shape_classes_match_reference(t in "(Mary|Ann|O'Neill|MARY|A|B|X-|--|-|'|’|é|É|Ö|ß|[a-zA-Z]{1,6}|[A-Z]{1,4}|[ .,'0-9\n-]){1,24}") {
+            for (s, e, class) in super::Names::cap_words(&t) {
+                let w = &t[s..e];
+                if t.as_bytes()[e - 1].is_ascii_alphabetic() && class & super::C_HIGH == 0 {
+                    proptest::prop_assert!(w.is_ascii(), "{:?}", w);
+                    proptest::prop_assert_eq!(
+                        super::Names::shape_caps_ascii(w, class),
+                        super::Names::shape_caps(w),
+                        "{:?}", w
+                    );
+                }
+            }
+        }
+    }
+
+    /// The cue test `score_latin` made before `needs_cue` and `cue_word_before` took it over.
+    fn cue_before_ref(n: &super::Names, t: &str, start: usize) -> bool {
+        let b = t.as_bytes();
+        let lo = crate::detect::context::floor_boundary(t, start.saturating_sub(40));
+        let before = &b[lo..start];
+        let mut bt_len = before.len();
+        while bt_len > 0 && matches!(before[bt_len - 1], b' ' | b'\t' | b'\n' | b'\r') {
+            bt_len -= 1;
+        }
+        let ts = before[..bt_len]
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+            .map_or(0, |p| p + 1);
+        let tok = t
+            .get(lo + ts..lo + bt_len)
+            .unwrap_or("")
+            .trim_end_matches('.');
+        !tok.is_empty() && n.flags(tok) & (super::CUE_END_F | super::TITLE_F | super::WEAK_F) != 0
+    }
+
+    /// `score_latin`'s own test for "unlisted" before `needs_cue`.
+    fn needs_cue_ref(words: &[u8], inverted: bool) -> bool {
+        use super::{FIRST_F, LAST_F};
+        let n = words.len();
+        let (first, last) = (words[0], words[n - 1]);
+        let (f, s_) = if inverted {
+            (last & FIRST_F != 0, first & LAST_F != 0)
+        } else {
+            (
+                first & FIRST_F != 0,
+                n >= 2 && words[1..].iter().any(|w| w & LAST_F != 0),
+            )
+        };
+        let single_s = n == 1 && first & LAST_F != 0;
+        !(f || s_ || single_s)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cue_word_before_matches_reference(t in "(Mr|Mrs\\.|Dr\\.|M\\.|dear|Dear|regards,|Regards|name:|NAME:|is|for|To|hi|hola|Señor|grüße,|attn:|…|é|x|[a-z]{1,5}|[ .,\\n\\t\\r]){0,30}") {
+            let n = names();
+            for start in (0..=t.len()).filter(|&i| t.is_char_boundary(i)) {
+                proptest::prop_assert_eq!(
+                    n.cue_word_before(&t, start),
+                    cue_before_ref(n, &t, start),
+                    "{:?} at {}", t, start
+                );
+            }
+        }
+
+        #[test]
+        fn needs_cue_matches_reference(words in proptest::collection::vec(0u8..64, 1..=4), inverted: bool) {
+            let inverted = inverted && words.len() == 2;
+            proptest::prop_assert_eq!(
+                super::Names::needs_cue(&words, inverted),
+                needs_cue_ref(&words, inverted)
+            );
+        }
+
+        #[test]
+        fn latin1_keys_match_lower_case_strings(w in "[a-zA-ZÀ-ÿ'-]{0,12}|[a-zA-ZÀ-ÿ]{60,70}") {
+            if let Some(k) = super::latin1_key(w.as_bytes(), false) {
+                proptest::prop_assert_eq!(k, super::hash_folded(w.to_lowercase().as_bytes()), "{:?}", w);
+            } else {
+                proptest::prop_assert!(w.len() > 64, "{:?}", w);
+            }
+            let folded: String = w
+                .chars()
+                .flat_map(char::to_lowercase)
+                .map(super::fold_accent)
+                .collect();
+            if let Some(k) = super::latin1_key(w.as_bytes(), true) {
+                proptest::prop_assert_eq!(k, super::key(&folded), "{:?}", w);
+            }
+        }
+    }
+
+    #[test]
+    fn latin1_key_declines_other_letters() {
+        for w in ["Łukasz", "Dvořák", "Ωmega", "ΣΑΣ", "Straße", "ÉLODIE"] {
+            let k = super::latin1_key(w.as_bytes(), false);
+            if w.chars()
+                .all(|c| c.is_ascii() || ('\u{C0}'..='\u{FF}').contains(&c))
+            {
+                assert_eq!(
+                    k,
+                    Some(super::hash_folded(w.to_lowercase().as_bytes())),
+                    "{w}"
+                );
+            } else {
+                assert_eq!(k, None, "{w}");
+            }
+        }
+    }
+
+    /// Capitalised words char by char: every upper-case char not inside an earlier word starts
+    /// one, which runs over ASCII letters, `'`, `-`, and non-ASCII letters, `’` and combining
+    /// marks.
+    fn cap_words_ref(t: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut next_free = 0;
+        for (i, c) in t.char_indices() {
+            if i < next_free || !c.is_uppercase() {
+                continue;
+            }
+            let mut j = i + c.len_utf8();
+            for d in t[j..].chars() {
+                let word = if d.is_ascii() {
+                    d.is_ascii_alphabetic() || d == '\'' || d == '-'
+                } else {
+                    d.is_alphabetic() || d == '’' || ('\u{300}'..='\u{36F}').contains(&d)
+                };
+                if !word {
+                    break;
+                }
+                j += d.len_utf8();
+            }
+            out.push((i, j));
+            next_free = j;
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cap_words_match_reference(t in "(Mary|IBAN|O'Neill|x|[a-z]{1,9}|[A-Z]{1,3}|é|É|Ö|ß|’|\u{301}|李|ĳ|Ǆ|ǅ|Σ|[ .,'0-9\n-]){0,40}") {
+            let got: Vec<(usize, usize)> =
+                super::Names::cap_words(&t).into_iter().map(|(s, e, _)| (s, e)).collect();
+            proptest::prop_assert_eq!(got, cap_words_ref(&t), "{:?}", t);
         }
     }
 
