@@ -191,8 +191,51 @@ fn is_street_prefix(b: &[u8]) -> bool {
         )
 }
 
+/// The endings [`has_street_suffix`] dispatches on (its tests' reference list).
+#[cfg(test)]
+const STREET_SUFFIXES: &[&[u8]] = &[
+    "stra\u{df}e".as_bytes(),
+    b"strasse",
+    b"str.",
+    b"weg",
+    b"platz",
+    b"allee",
+    b"gasse",
+    b"ring",
+    b"damm",
+    b"ufer",
+    b"chaussee",
+    b"katu",
+    b"tie",
+    b"vej",
+    b"gade",
+    b"vegen",
+    b"veien",
+    b"vegur",
+    b"vei",
+    b"gata",
+    b"gatan",
+    "gr\u{e4}nd".as_bytes(),
+    "v\u{e4}g".as_bytes(),
+    "v\u{e4}gen".as_bytes(),
+    b"straat",
+    b"laan",
+    b"wijk",
+    b"plein",
+    b"gracht",
+    b"kade",
+    b"utca",
+    "\u{fa}tja".as_bytes(),
+    b"cesta",
+    b"ulica",
+    "p\u{f5}ik".as_bytes(),
+    b"tee",
+    b"tn",
+];
+
 /// Endings of street names glued to the street word ("Hauptstraße", "Snellmaninkatu"), lower
-/// case, and separate words after a name ("Kase põik").
+/// case, and separate words after a name ("Kase põik"): [`STREET_SUFFIXES`] (dispatched on the
+/// word's last byte; the tests compare it with the list), and the word `postfach`.
 fn has_street_suffix(w: &[u8]) -> bool {
     // Dispatch on the last byte first: most words end in a byte no suffix ends in, and the rest
     // are compared only with the few suffixes sharing that byte.
@@ -1194,44 +1237,9 @@ mod tests {
     }
 
     fn has_street_suffix_ref(w: &str) -> bool {
-        // Literal patterns compile to length checks and integer compares, not memcmp calls.
-        w.ends_with("stra\u{df}e")
-            || w.ends_with("strasse")
-            || w.ends_with("str.")
-            || w.ends_with("weg")
-            || w.ends_with("platz")
-            || w.ends_with("allee")
-            || w.ends_with("gasse")
-            || w.ends_with("ring")
-            || w.ends_with("damm")
-            || w.ends_with("ufer")
-            || w.ends_with("chaussee")
-            || w.ends_with("katu")
-            || w.ends_with("tie")
-            || w.ends_with("vej")
-            || w.ends_with("gade")
-            || w.ends_with("vegen")
-            || w.ends_with("veien")
-            || w.ends_with("vegur")
-            || w.ends_with("vei")
-            || w.ends_with("gata")
-            || w.ends_with("gatan")
-            || w.ends_with("gr\u{e4}nd")
-            || w.ends_with("v\u{e4}g")
-            || w.ends_with("v\u{e4}gen")
-            || w.ends_with("straat")
-            || w.ends_with("laan")
-            || w.ends_with("wijk")
-            || w.ends_with("plein")
-            || w.ends_with("gracht")
-            || w.ends_with("kade")
-            || w.ends_with("utca")
-            || w.ends_with("\u{fa}tja")
-            || w.ends_with("cesta")
-            || w.ends_with("ulica")
-            || w.ends_with("p\u{f5}ik")
-            || w.ends_with("tee")
-            || w.ends_with("tn")
+        super::STREET_SUFFIXES
+            .iter()
+            .any(|e| w.as_bytes().ends_with(e))
             || w == "postfach"
     }
 

@@ -890,14 +890,7 @@ impl CueCache {
         window: usize,
         kinds: &[Ctx],
     ) -> Option<Hit> {
-        let mut last = None;
-        self.for_hits(ctx, text, pos.saturating_sub(window), pos, |h| {
-            if kinds.contains(&h.kind) {
-                last = Some(h);
-            }
-            true
-        });
-        last
+        self.last_before(ctx, text, pos, window, |h| kinds.contains(&h.kind))
     }
 
     /// [`Context::nearest_before`], from the memo.
@@ -908,9 +901,21 @@ impl CueCache {
         pos: usize,
         window: usize,
     ) -> Option<Hit> {
+        self.last_before(ctx, text, pos, window, |h| h.end <= pos)
+    }
+
+    /// The last hit in the `window` bytes before `pos` that `keep` accepts.
+    fn last_before(
+        &self,
+        ctx: &Context,
+        text: &str,
+        pos: usize,
+        window: usize,
+        keep: impl Fn(&Hit) -> bool,
+    ) -> Option<Hit> {
         let mut last = None;
         self.for_hits(ctx, text, pos.saturating_sub(window), pos, |h| {
-            if h.end <= pos {
+            if keep(&h) {
                 last = Some(h);
             }
             true

@@ -724,6 +724,38 @@ const TITLE_F: u8 = 8;
 const WEAK_F: u8 = 16;
 const CUE_END_F: u8 = 32;
 
+/// Which parts of a capitalised sequence the name lists know (from the words' lexicon flags):
+/// the rule [`Names::score_latin`] scores by and [`Names::needs_cue`] tests early.
+#[derive(Debug, Clone, Copy)]
+struct Listed {
+    /// A listed given name where one belongs (first; last in "Last, First").
+    f: bool,
+    /// A listed surname where one belongs (after the first word; first in "Last, First").
+    s_: bool,
+    /// A single word that is a listed surname.
+    single_s: bool,
+}
+
+impl Listed {
+    fn of(words: &[u8], inverted: bool) -> Listed {
+        let n = words.len();
+        let (first, last) = (words[0], words[n - 1]);
+        let (f, s_) = if inverted {
+            (last & FIRST_F != 0, first & LAST_F != 0)
+        } else {
+            (
+                first & FIRST_F != 0,
+                n >= 2 && words[1..].iter().any(|w| w & LAST_F != 0),
+            )
+        };
+        Listed {
+            f,
+            s_,
+            single_s: n == 1 && first & LAST_F != 0,
+        }
+    }
+}
+
 /// ASCII capitals of eight packed bytes turned lower case (other bytes, including UTF-8 bytes of
 /// non-ASCII chars, unchanged): the SWAR form of `to_ascii_lowercase`.
 fn fold8(x: u64) -> u64 {
@@ -1820,16 +1852,7 @@ impl Names {
         let t = scan.text;
         let b = scan.bytes;
         let n = words.len();
-        let (first, last) = (words[0], words[n - 1]);
-        let (f, s_) = if inverted {
-            (last & FIRST_F != 0, first & LAST_F != 0)
-        } else {
-            (
-                first & FIRST_F != 0,
-                n >= 2 && words[1..].iter().any(|w| w & LAST_F != 0),
-            )
-        };
-        let single_s = n == 1 && first & LAST_F != 0;
+        let Listed { f, s_, single_s } = Listed::of(words, inverted);
         // What comes before: a title (kept in the span), a strong cue, or a weak word.
         let lo = floor_boundary(t, start.saturating_sub(40));
         let before = &b[lo..start];
@@ -2404,21 +2427,10 @@ mod tests {
         !tok.is_empty() && n.flags(tok) & (super::CUE_END_F | super::TITLE_F | super::WEAK_F) != 0
     }
 
-    /// `score_latin`'s own test for "unlisted" before `needs_cue`.
+    /// `score_latin`'s own test for "unlisted" ([`super::Listed`]), which `needs_cue` runs early.
     fn needs_cue_ref(words: &[u8], inverted: bool) -> bool {
-        use super::{FIRST_F, LAST_F};
-        let n = words.len();
-        let (first, last) = (words[0], words[n - 1]);
-        let (f, s_) = if inverted {
-            (last & FIRST_F != 0, first & LAST_F != 0)
-        } else {
-            (
-                first & FIRST_F != 0,
-                n >= 2 && words[1..].iter().any(|w| w & LAST_F != 0),
-            )
-        };
-        let single_s = n == 1 && first & LAST_F != 0;
-        !(f || s_ || single_s)
+        let l = super::Listed::of(words, inverted);
+        !(l.f || l.s_ || l.single_s)
     }
 
     proptest::proptest! {
