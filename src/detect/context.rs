@@ -686,9 +686,37 @@ struct CueIndex {
     filter: Box<[u64; 1 << 10]>,
     /// Per `hash3 >> BUCKET_SHIFT`: the range of `entries` filed there.
     buckets: Vec<(u32, u32)>,
-    /// `(three-byte key, cue)`, by bucket, then key, then longest first, then by cue (the order
-    /// occurrences at one position are reported in).
-    entries: Vec<(u32, usize)>,
+    /// The cues filed under each key, by bucket, then key, then longest first, then by cue (the
+    /// order occurrences at one position are reported in).
+    entries: Vec<Entry>,
+}
+
+/// One cue filed under one three-byte key, with its first eight bytes packed for a one-word
+/// comparison.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The key (the cue's first three bytes; for a two-byte cue, those and one third byte).
+    key: u32,
+    /// The cue's length.
+    len: u32,
+    /// The cue's index.
+    cue: usize,
+    /// The cue's first (up to) eight bytes, little-endian.
+    head: u64,
+    /// The bits of `head` that belong to the cue.
+    mask: u64,
+}
+
+/// Up to eight bytes from the start of `w`, little-endian, zero-padded.
+fn word8(w: &[u8]) -> u64 {
+    match w.get(..8) {
+        Some(x) => u64::from_le_bytes(x.try_into().expect("eight bytes")),
+        None => {
+            let mut t = [0u8; 8];
+            t[..w.len()].copy_from_slice(w);
+            u64::from_le_bytes(t)
+        }
+    }
 }
 
 /// Buckets hold the cues of `2^BUCKET_SHIFT` filter bits.
@@ -724,9 +752,23 @@ impl CueIndex {
                 .then(cues[y.1].len().cmp(&cues[x.1].len()))
                 .then(x.1.cmp(&y.1))
         });
+        let entries: Vec<Entry> = entries
+            .into_iter()
+            .map(|(key, cue)| {
+                let c = &cues[cue];
+                let n = c.len().min(8);
+                Entry {
+                    key,
+                    len: c.len() as u32,
+                    cue,
+                    head: word8(&c[..n]),
+                    mask: u64::MAX >> (64 - 8 * n),
+                }
+            })
+            .collect();
         let mut filter = Box::new([0u64; 1 << 10]);
         let mut buckets = vec![(0u32, 0u32); 1 << (16 - BUCKET_SHIFT)];
-        for (n, &(k, _)) in entries.iter().enumerate() {
+        for (n, &Entry { key: k, .. }) in entries.iter().enumerate() {
             let h = hash3(k);
             filter[h >> 6] |= 1 << (h & 63);
             let b = &mut buckets[h >> BUCKET_SHIFT];
@@ -772,14 +814,20 @@ impl CueIndex {
     #[inline(never)]
     fn verify(&self, b: &[u8], i: usize, k: u32, out: &mut Vec<Occ>) {
         let w = &b[i..];
+        let head = word8(w);
         let (lo, hi) = self.buckets[hash3(k) >> BUCKET_SHIFT];
-        for &(ek, c) in &self.entries[lo as usize..hi as usize] {
-            let cue = &self.cues[c];
-            if ek == k && w.len() >= cue.len() && w.iter().zip(cue).all(|(x, y)| x == y) {
+        for e in &self.entries[lo as usize..hi as usize] {
+            let len = e.len as usize;
+            // The first eight bytes in one comparison, the rest (long cues) as a slice.
+            if e.key == k
+                && head & e.mask == e.head
+                && w.len() >= len
+                && (len <= 8 || w[8..len] == self.cues[e.cue][8..])
+            {
                 out.push(Occ {
                     start: i,
-                    end: i + cue.len(),
-                    pattern: c,
+                    end: i + len,
+                    pattern: e.cue,
                 });
             }
         }
