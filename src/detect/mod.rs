@@ -369,6 +369,90 @@ const CUE_USERS: [EntityType; 17] = [
 /// the cues before nearly every number several times.
 const CUE_MEMO_MIN_USERS: usize = 4;
 
+/// Bit `k` set when byte `k` of the little-endian word `w` is an ASCII digit: eight bytes tested
+/// at once, with no branch per byte (`w ^ '0'` leaves digits as 0..=9; a byte is above 9 when
+/// adding 0x76 to its low seven bits sets its top bit, or its own top bit is set; the adds never
+/// carry into the next byte).
+fn digit_byte_mask(w: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let t = w ^ 0x3030_3030_3030_3030;
+    let other = ((t & LOW7).wrapping_add(0x7676_7676_7676_7676) | t) & HIGH;
+    // One bit per byte (bit 8k), gathered into bits 56..64 by one multiplication.
+    ((!other & HIGH) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// Block size of [`find_digit_runs`] (at most 64; 32 measured slower on clean and dense text).
+const DIGIT_BLOCK: usize = 64;
+
+/// Appends every maximal run of ASCII digits in `bytes` to `runs` (`(start, end)`, in order) and
+/// returns the number of digits. Blocks of [`DIGIT_BLOCK`] bytes without a digit are skipped in
+/// one test; in the others, the runs' starts and ends are read off a bit mask of the digits with
+/// bit scans: a few instructions per run and per eight bytes instead of per byte (dense text has
+/// a digit run every ~15 bytes).
+fn find_digit_runs(bytes: &[u8], runs: &mut Vec<(usize, usize)>) -> usize {
+    let n = bytes.len();
+    let mut digits = 0;
+    // The start of a run still going at the end of the last block.
+    let mut open: Option<usize> = None;
+    for base in (0..n).step_by(DIGIT_BLOCK) {
+        let width = (n - base).min(DIGIT_BLOCK);
+        // Blocks without a digit (most of them in prose) in one vectorised test.
+        if open.is_none()
+            && bytes[base..base + width]
+                .iter()
+                .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
+                == 0
+        {
+            continue;
+        }
+        let mut m = 0u64;
+        for q in (0..width).step_by(8) {
+            let at = base + q;
+            let w = match bytes.get(at..at + 8) {
+                Some(w) => u64::from_le_bytes(w.try_into().expect("eight bytes")),
+                None => {
+                    // The text's last bytes, padded with NULs (not digits).
+                    let mut t = [0u8; 8];
+                    t[..n - at].copy_from_slice(&bytes[at..]);
+                    u64::from_le_bytes(t)
+                }
+            };
+            m |= digit_byte_mask(w) << q;
+        }
+        digits += m.count_ones() as usize;
+        // A run starts at a digit after a non-digit and ends at a non-digit after a digit (the
+        // byte before the block is a digit when a run is open). Past a short last block the
+        // mask is clear, so a run there ends at the text's end; a run reaching the end of a
+        // full block goes on in the next.
+        let before = m << 1 | u64::from(open.is_some());
+        let mut starts = m & !before;
+        let mut ends = !m & before;
+        if let Some(rs) = open.take() {
+            if ends == 0 {
+                open = Some(rs);
+                continue;
+            }
+            runs.push((rs, base + ends.trailing_zeros() as usize));
+            ends &= ends - 1;
+        }
+        while starts != 0 {
+            let rs = base + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            if ends == 0 {
+                open = Some(rs);
+                break;
+            }
+            runs.push((rs, base + ends.trailing_zeros() as usize));
+            ends &= ends - 1;
+        }
+    }
+    if let Some(rs) = open {
+        runs.push((rs, n));
+    }
+    digits
+}
+
 /// Adds `(lo, hi)` to sorted, merged `windows`.
 pub(crate) fn push_window(windows: &mut Vec<(usize, usize)>, lo: usize, hi: usize) {
     match windows.last_mut() {
@@ -439,32 +523,7 @@ impl<'a> Scan<'a> {
                 && (1..=4).contains(&n)
                 && rest.get(n) == Some(&b':')
         });
-        let mut digits = 0usize;
-        let mut i = 0;
-        while i < bytes.len() {
-            if !bytes[i].is_ascii_digit() {
-                // Skip 32-byte blocks without digits in one (vectorised) test, from wherever the
-                // last run ended; then step to the digit inside the block that holds one.
-                while i + 32 <= bytes.len()
-                    && bytes[i..i + 32]
-                        .iter()
-                        .fold(0u8, |a, c| a | u8::from(c.is_ascii_digit()))
-                        == 0
-                {
-                    i += 32;
-                }
-                match bytes[i..].iter().position(u8::is_ascii_digit) {
-                    Some(p) => i += p,
-                    None => break,
-                }
-            }
-            let rs = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            digits += i - rs;
-            digit_runs.push((rs, i));
-        }
+        let digits = find_digit_runs(bytes, &mut digit_runs);
         // Digit runs joined by numeric bytes form one cluster; each run gets its cluster's digits.
         numeric_digits.clear();
         numeric_digits.resize(digit_runs.len(), 0);
@@ -1086,7 +1145,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn digit_runs_are_the_maximal_ones(s in "[0-9a ]{0,200}") {
+        fn digit_runs_are_the_maximal_ones(s in "[0-9a /:é中]{0,300}") {
             let d = test_detector();
             let scan = Scan::new(&s, &d.ctx, d.wanted);
             let b = s.as_bytes();
