@@ -633,7 +633,8 @@ pub struct Names {
     cn: HashSet<String>,
     /// The one-character surnames of `cn`, looked up without building a `String` per char.
     cn_single: HashSet<char>,
-    cn_cues: aho_corasick::AhoCorasick,
+    /// The Chinese name cues, found by hand (see [`CnCues`]).
+    cn_cues: CnCues,
     /// Every word with a `TITLE`, `WEAK` or `CUE_END` flag, by its first and last bytes and its
     /// length (see [`CueGate`]): most words before a capitalised word are rejected here
     /// without a look-up.
@@ -1109,6 +1110,196 @@ impl CueGate {
     }
 }
 
+/// The Chinese name cues ([`CN_NAME_BEFORE`], [`CN_BIRTH`] and [`CN_HONORIFIC`], numbered in that
+/// order), found without an automaton: every cue starts with a Han character (UTF-8 lead byte
+/// `E4`–`E9`), so only such bytes are candidates, and a filter on the character's two
+/// continuation bytes rejects nearly all of them before any cue is compared. Reports what a
+/// leftmost-longest Aho-Corasick search of the cues reports (property-tested against one): at
+/// the leftmost position where a cue matches, the longest cue there, then on from its end. The
+/// Teddy search this replaces was a whole-text pass of its own, with its own code to load.
+struct CnCues {
+    /// One bit per [`CnCues::key`] of a cue's first character.
+    filter: [u64; 64],
+    /// Per distinct first character (its three UTF-8 bytes): the ids and bytes of the cues that
+    /// start with it, longest first.
+    by_first: Vec<([u8; 3], Vec<(usize, &'static [u8])>)>,
+}
+
+/// Every Chinese name cue, by id (see [`CnCues`]).
+fn cn_cue_list() -> impl Iterator<Item = &'static str> {
+    CN_NAME_BEFORE
+        .iter()
+        .chain(CN_BIRTH)
+        .chain(CN_HONORIFIC)
+        .copied()
+}
+
+impl CnCues {
+    fn new() -> CnCues {
+        let mut cues = CnCues {
+            filter: [0; 64],
+            by_first: Vec::new(),
+        };
+        for (id, c) in cn_cue_list().enumerate() {
+            let b = c.as_bytes();
+            debug_assert!((0xE4..=0xE9).contains(&b[0]) && b.len() >= 6);
+            let first = [b[0], b[1], b[2]];
+            let k = Self::key(b[1], b[2]);
+            cues.filter[k / 64] |= 1 << (k % 64);
+            match cues.by_first.iter_mut().find(|(f, _)| *f == first) {
+                Some((_, ids)) => ids.push((id, b)),
+                None => cues.by_first.push((first, vec![(id, b)])),
+            }
+        }
+        for (_, ids) in &mut cues.by_first {
+            // Stable: cues are distinct, so equal lengths never both match at one position.
+            ids.sort_by_key(|&(_, c)| std::cmp::Reverse(c.len()));
+        }
+        cues
+    }
+
+    /// The filter key of a character from its second and third UTF-8 bytes.
+    fn key(b1: u8, b2: u8) -> usize {
+        usize::from(b1 & 0x3F) << 6 | usize::from(b2 & 0x3F)
+    }
+
+    /// The longest cue starting at `p` (a byte `E4`–`E9`), as `(id, length)`.
+    fn longest_at(&self, b: &[u8], p: usize) -> Option<(usize, usize)> {
+        let (b1, b2) = (*b.get(p + 1)?, *b.get(p + 2)?);
+        let k = Self::key(b1, b2);
+        if self.filter[k / 64] >> (k % 64) & 1 == 0 {
+            return None;
+        }
+        let first = [b[p], b1, b2];
+        let (_, ids) = self.by_first.iter().find(|(f, _)| *f == first)?;
+        ids.iter()
+            .find(|(_, c)| b[p..].starts_with(c))
+            .map(|&(id, c)| (id, c.len()))
+    }
+
+    /// Calls `f(start, end, id)` for each cue match, left to right, non-overlapping, as a
+    /// leftmost-longest search reports them.
+    fn find_all(&self, b: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        // No match starts before `next` (the end of the last one).
+        let mut next = 0;
+        let mut k = 0;
+        while k < b.len() {
+            if k + 32 <= b.len() {
+                let any = b[k..k + 32]
+                    .iter()
+                    .fold(0u8, |a, &c| a | u8::from(c.wrapping_sub(0xE4) < 6));
+                if any == 0 {
+                    k += 32;
+                    continue;
+                }
+            }
+            let x = if k + 8 <= b.len() {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[k..k + 8]);
+                u64::from_le_bytes(w)
+            } else {
+                b[k..]
+                    .iter()
+                    .rev()
+                    .fold(0u64, |a, &c| (a << 8) | u64::from(c))
+            };
+            let mut m = han_lead_bits(x);
+            while m != 0 {
+                let p = k + (m.trailing_zeros() / 8) as usize;
+                m &= m - 1;
+                if p < next {
+                    continue;
+                }
+                if let Some((id, len)) = self.longest_at(b, p) {
+                    f(p, p + len, id);
+                    next = p + len;
+                }
+            }
+            k += 8;
+        }
+    }
+}
+
+/// SWAR test of eight bytes: the high bit of each result byte is set when that byte is `E4`–`E9`
+/// (the lead byte of a character in U+4000–U+9FFF, where every Han cue character lies).
+fn han_lead_bits(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // Per byte, without carries between bytes: high bit set iff low7 >= 0x64 / >= 0x6A.
+    let ge_e4 = low7 + ONES * (0x80 - 0x64);
+    let ge_ea = low7 + ONES * (0x80 - 0x6A);
+    ge_e4 & !ge_ea & x & HIGH
+}
+
+/// The spans of the strong non-name findings (e-mails, URLs, addresses, …), for "does `[s, e)`
+/// touch one?" (some span `[st, en)` with `st < e` and `en > s`): one bit per covered byte, so
+/// a question is a test of the bits of `[s, e)`. Sorting the spans for binary searches cost
+/// more than all the questions (hundreds of spans on dense text, not in order).
+struct Strong {
+    /// Bit `i % 64` of word `i / 64`: byte `i` lies in a span.
+    bits: Vec<u64>,
+    /// Every span; asked one by one only when the bits cannot answer (an empty span or an
+    /// empty question, never seen in practice).
+    spans: Vec<(usize, usize)>,
+    /// Whether some span is empty (`st >= en`): such a span covers no byte but still touches
+    /// a question `[s, e)` with `s < st < e`.
+    has_empty: bool,
+}
+
+impl Strong {
+    fn new(spans: impl Iterator<Item = (usize, usize)>) -> Strong {
+        let spans: Vec<(usize, usize)> = spans.collect();
+        let top = spans.iter().map(|&(_, e)| e).max().unwrap_or(0);
+        let mut bits = vec![0u64; top.div_ceil(64)];
+        let mut has_empty = false;
+        for &(s, e) in &spans {
+            if s >= e {
+                has_empty = true;
+                continue;
+            }
+            let (ws, we) = (s / 64, (e - 1) / 64);
+            let lo = !0u64 << (s % 64);
+            let hi = !0u64 >> (63 - (e - 1) % 64);
+            if ws == we {
+                bits[ws] |= lo & hi;
+            } else {
+                bits[ws] |= lo;
+                for w in &mut bits[ws + 1..we] {
+                    *w = !0;
+                }
+                bits[we] |= hi;
+            }
+        }
+        Strong {
+            bits,
+            spans,
+            has_empty,
+        }
+    }
+
+    /// Whether some span `[st, en)` has `st < e` and `en > s`.
+    fn touches(&self, s: usize, e: usize) -> bool {
+        if self.has_empty || s >= e {
+            return self.spans.iter().any(|&(st, en)| st < e && en > s);
+        }
+        // Bytes past the last span are never covered.
+        let e = e.min(self.bits.len() * 64);
+        if s >= e {
+            return false;
+        }
+        let (ws, we) = (s / 64, (e - 1) / 64);
+        let lo = !0u64 << (s % 64);
+        let hi = !0u64 >> (63 - (e - 1) % 64);
+        if ws == we {
+            return self.bits[ws] & lo & hi != 0;
+        }
+        self.bits[ws] & lo != 0
+            || self.bits[ws + 1..we].iter().any(|&w| w != 0)
+            || self.bits[we] & hi != 0
+    }
+}
+
 /// Byte classes of [`WORD_CLASS`], OR-ed per capitalised word by [`Names::cap_words`].
 const C_LOWER: u8 = 1;
 const C_UPPER: u8 = 2;
@@ -1161,6 +1352,21 @@ fn candidate_bits(x: u64) -> u64 {
     ascii_upper | lead
 }
 
+/// Post-nominal letters kept in a name's span ("… Williamson DDS", "… Jr."), in the order they
+/// are tried.
+const POST_NOMINAL: &[&str] = &[
+    " DDS", " MD", " PhD", " Jr.", " Jr", " Sr.", " II", " III", " IV", " Esq.",
+];
+
+/// Whether text starting with `rest` may start with one of [`POST_NOMINAL`]: a space, then the
+/// first letter of one (no false negatives; tested against the list).
+fn post_nominal_may_follow(rest: &[u8]) -> bool {
+    matches!(
+        rest,
+        [b' ', b'D' | b'M' | b'P' | b'J' | b'S' | b'I' | b'E', ..]
+    )
+}
+
 fn right_boundary(rest: &str) -> bool {
     !rest.chars().next().is_some_and(char::is_alphanumeric)
 }
@@ -1181,13 +1387,7 @@ fn is_han(c: char) -> bool {
 impl Names {
     /// Loads the bundled lists.
     pub fn new() -> Result<Names, super::DetectError> {
-        let cn_cues = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(CN_NAME_BEFORE.iter().chain(CN_BIRTH).chain(CN_HONORIFIC))
-            .map_err(|e| super::DetectError::Pattern {
-                name: "cn_name_cues".into(),
-                reason: e.to_string(),
-            })?;
+        let cn_cues = CnCues::new();
         let intro_at = INTRO
             .iter()
             .map(|p| {
@@ -1251,25 +1451,13 @@ impl Names {
     /// Finds names and appends them to `out`, whose first `existing` entries are the other
     /// recognizers' findings (a name inside a strong e-mail, URL or address finding is skipped).
     pub fn run_after(&self, scan: &Scan<'_>, out: &mut Vec<Finding>, existing: usize) {
-        // Strong non-name findings sorted by start, with the running maximum of their ends, so
-        // "does [s, e) touch one?" is a binary search.
-        let mut strong: Vec<(usize, usize)> = out[..existing]
-            .iter()
-            .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
-            .map(|f| (f.start, f.end))
-            .collect();
-        // Each recognizer reports in order: a run-merging sort.
-        strong.sort();
-        let mut max_end = Vec::with_capacity(strong.len());
-        let mut m = 0;
-        for &(_, e) in &strong {
-            m = m.max(e);
-            max_end.push(m);
-        }
-        let covered = |s: usize, e: usize| {
-            let k = strong.partition_point(|&(st, _)| st < e);
-            k > 0 && max_end[k - 1] > s
-        };
+        let strong = Strong::new(
+            out[..existing]
+                .iter()
+                .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
+                .map(|f| (f.start, f.end)),
+        );
+        let covered = |s: usize, e: usize| strong.touches(s, e);
         if scan.has_upper || scan.has_non_ascii {
             self.latin(scan, &covered, out);
         }
@@ -1763,12 +1951,16 @@ impl Names {
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
                 let rest = &t[e..];
-                let suffix = [
-                    " DDS", " MD", " PhD", " Jr.", " Jr", " Sr.", " II", " III", " IV", " Esq.",
-                ]
-                .iter()
-                .find(|x| rest.starts_with(*x) && right_boundary(&rest[x.len()..]))
-                .map_or(0, |x| x.len());
+                // Each starts with a space and a capital (`post_nominal_may_follow`): most names are
+                // followed by neither, and then no suffix is compared.
+                let suffix = if post_nominal_may_follow(rest.as_bytes()) {
+                    POST_NOMINAL
+                        .iter()
+                        .find(|x| rest.starts_with(*x) && right_boundary(&rest[x.len()..]))
+                        .map_or(0, |x| x.len())
+                } else {
+                    0
+                };
                 out.push(Finding {
                     start,
                     end: e + suffix,
@@ -2001,9 +2193,8 @@ impl Names {
         out: &mut Vec<Finding>,
     ) {
         let t = scan.text;
-        for m in self.cn_cues.find_iter(t) {
-            let (cs, ce) = (m.start(), m.end());
-            match m.pattern().as_usize() {
+        self.cn_cues.find_all(scan.bytes, |cs, ce, id| {
+            match id {
                 i if i < CN_NAME_BEFORE.len() => {
                     // Name follows: 姓名张三 / 我叫李四 / 本人王五
                     let mut s = ce;
@@ -2057,7 +2248,7 @@ impl Names {
                     }
                 }
             }
-        }
+        });
     }
 
     /// A surname + 1–2 given characters starting at `s`; returns the end.
@@ -2470,6 +2661,108 @@ mod tests {
             if let Some(k) = super::latin1_key(w.as_bytes(), true) {
                 proptest::prop_assert_eq!(k, super::key(&folded), "{:?}", w);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The covered-byte bits answer as the sorted spans with running maximum ends did.
+        #[test]
+        fn strong_touches_matches_sorted_search(
+            spans in proptest::collection::vec((0usize..300, 0usize..80), 0..12),
+            qs in proptest::collection::vec((0usize..400, 0usize..80), 1..12),
+        ) {
+            let spans: Vec<(usize, usize)> = spans
+                .into_iter()
+                .map(|(s, l)| (s, if l >= 70 { s.saturating_sub(l - 70) } else { s + l }))
+                .collect();
+            let strong = super::Strong::new(spans.iter().copied());
+            let mut sorted = spans.clone();
+            sorted.sort();
+            let mut max_end = Vec::new();
+            let mut m = 0;
+            for &(_, e) in &sorted {
+                m = m.max(e);
+                max_end.push(m);
+            }
+            for (s, l) in qs {
+                let e = if l >= 75 { s.saturating_sub(l - 75) } else { s + l };
+                let k = sorted.partition_point(|&(st, _)| st < e);
+                let want = k > 0 && max_end[k - 1] > s;
+                proptest::prop_assert_eq!(strong.touches(s, e), want, "{:?} {:?}", spans, (s, e));
+            }
+        }
+    }
+
+    /// Every post-nominal suffix passes the quick test that gates comparing them.
+    #[test]
+    fn post_nominal_gate_admits_every_suffix() {
+        for x in super::POST_NOMINAL {
+            assert!(super::post_nominal_may_follow(x.as_bytes()), "{x:?}");
+            assert!(
+                super::post_nominal_may_follow(format!("{x} and").as_bytes()),
+                "{x:?}"
+            );
+        }
+        assert!(!super::post_nominal_may_follow(b" and"));
+        assert!(!super::post_nominal_may_follow(b"Jr"));
+    }
+
+    /// The Chinese cues as the leftmost-longest Aho-Corasick search this replaced reports them.
+    fn cn_cues_ref(t: &str) -> Vec<(usize, usize, usize)> {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(super::cn_cue_list())
+            .unwrap()
+            .find_iter(t)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect()
+    }
+
+    fn cn_cues_got(t: &str) -> Vec<(usize, usize, usize)> {
+        let mut got = Vec::new();
+        names()
+            .cn_cues
+            .find_all(t.as_bytes(), |s, e, id| got.push((s, e, id)));
+        got
+    }
+
+    #[test]
+    fn cn_cues_match_reference_examples() {
+        let dense = include_str!("../../benches/data/dense.txt");
+        for t in [
+            dense,
+            "谢谢！\n张三",
+            "谢谢！\n",
+            "谢谢\n谢谢!\n",
+            "的电话的手机出生于出生",
+            "联系人张先生的身份证的护照",
+            "我是我叫我",
+            "敬礼！\n敬礼\n",
+            "户名开户名申请人持卡人",
+        ] {
+            let long = t.repeat(5);
+            assert_eq!(cn_cues_got(&long), cn_cues_ref(&long), "{t:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand search finds exactly the Aho-Corasick search's matches, cues cut, nested,
+        /// repeated and next to other Han characters (same lead or continuation bytes) included.
+        #[test]
+        fn cn_cues_match_reference(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "姓名", "姓", "名", "名字", "我叫", "我", "叫", "本人", "联系人", "收件人",
+                "我是", "客户", "收货人", "寄件人", "发件人", "持卡人", "开户名", "户名", "户",
+                "申请人", "谢谢！\n", "谢谢!\n", "谢谢\n", "谢谢", "谢", "敬礼\n", "敬礼！\n",
+                "敬礼", "出生于", "出生", "的电话", "的手机", "的地址", "的邮箱", "的身份证",
+                "的护照", "的", "先生", "女士", "小姐", "同学", "老师", "经理", "医生", "律师",
+                "教授", "主任", "师傅", "张", "李", "王小明", "，", "！", "!", "\n", " ", "a",
+                "é", "Ab", "12", "䀀", "鿿", "\u{4e00}", "ꀀ", "\u{E000}", "\u{10000}",
+            ]), 0..40),
+            pad in 0usize..40,
+        ) {
+            let t = " ".repeat(pad) + &parts.concat();
+            proptest::prop_assert_eq!(cn_cues_got(&t), cn_cues_ref(&t));
         }
     }
 
