@@ -624,6 +624,13 @@ const FAMOUS: &[&str] = &[
     "quién era",
 ];
 
+/// Whether a text whose last space-free token is `tok_len` bytes long may end with one of
+/// [`FAMOUS`]: each ends with a space and a word of 3, 5 or 6 bytes (`was`, `etait`,
+/// `était`), which is then that token (tested against the list).
+fn famous_may_end(tok_len: usize) -> bool {
+    matches!(tok_len, 3 | 5 | 6)
+}
+
 /// Compiled PERSON recognizer.
 pub struct Names {
     /// Lexicon: fx-hash of a lower-cased word → `FIRST | LAST | STOP | TITLE | WEAK | CUE_END`.
@@ -1637,8 +1644,9 @@ impl Names {
         };
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
         // multi-byte lead byte". Most 32-byte blocks of running text hold no capital: one
-        // (vectorised) test skips such a block; the others are examined as four eight-byte
-        // words. The last bytes form one zero-padded word (zero is no candidate), so `visit`
+        // (vectorised) test skips such a block (nor does a lead byte `E3`–`E9` count there,
+        // as `visit` passes over those: Chinese text is skipped block by block); the others
+        // are examined as four eight-byte words. The last bytes form one zero-padded word (zero is no candidate), so `visit`
         // has one call site and is inlined.
         let mut k = 0;
         // Eight-byte words left in the current block known to hold a candidate.
@@ -1647,7 +1655,9 @@ impl Names {
             if block_left == 0 {
                 if k + 32 <= b.len() {
                     let any = b[k..k + 32].iter().fold(0u8, |a, &c| {
-                        a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
+                        a | u8::from(
+                            c.wrapping_sub(b'A') < 26 || (c >= 0xC0 && c.wrapping_sub(0xE3) >= 7),
+                        )
                     });
                     if any == 0 {
                         k += 32;
@@ -2072,7 +2082,7 @@ impl Names {
         // (`needs_cue`, `cue_word_before`).
         // After "who was", "wer war", … a name is a public figure's (tested after the cheaper
         // look-up above, which sets most capitalised words aside).
-        if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
+        if famous_may_end(last_tok.len()) && FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
             return None;
         }
         // The last word before (letters, dots, non-ASCII), for titles and weak cues.
@@ -2690,6 +2700,17 @@ mod tests {
                 let want = k > 0 && max_end[k - 1] > s;
                 proptest::prop_assert_eq!(strong.touches(s, e), want, "{:?} {:?}", spans, (s, e));
             }
+        }
+    }
+
+    /// Every phrase of `FAMOUS` ends in a space and a word whose length passes
+    /// `famous_may_end` (the token `score_latin` gates the phrase comparisons with).
+    #[test]
+    fn famous_gate_admits_every_phrase() {
+        for c in super::FAMOUS {
+            let (_, last) = c.rsplit_once(' ').expect("a space");
+            assert!(!last.contains(['\n', '\t']), "{c:?}");
+            assert!(super::famous_may_end(last.len()), "{c:?}");
         }
     }
 
