@@ -1307,6 +1307,42 @@ impl Strong {
     }
 }
 
+/// [`EDGE`]: a byte before a capital that rules its word out (an ASCII letter or digit, `@`,
+/// `/`, `_`).
+const E_BAD_BEFORE: u8 = 1;
+/// [`EDGE`]: `.`, which rules the word after it out unless a space precedes it.
+const E_DOT: u8 = 2;
+/// [`EDGE`]: a non-ASCII byte (the char it ends decides).
+const E_HIGH: u8 = 4;
+/// [`EDGE`]: a byte after a capitalised word that rules it out (an ASCII digit, `@`, `_`).
+const E_BAD_AFTER: u8 = 8;
+
+/// What each byte next to a capitalised word says about it (`E_*` bits; 0 for the usual
+/// space or punctuation), so `Names::latin` tests each edge with one look-up.
+static EDGE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_alphanumeric() || b == b'@' || b == b'/' || b == b'_' {
+            k |= E_BAD_BEFORE;
+        }
+        if b == b'.' {
+            k |= E_DOT;
+        }
+        if b >= 0x80 {
+            k |= E_HIGH;
+        }
+        if b.is_ascii_digit() || b == b'@' || b == b'_' {
+            k |= E_BAD_AFTER;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
 /// Byte classes of [`WORD_CLASS`], OR-ed per capitalised word by [`Names::cap_words`].
 const C_LOWER: u8 = 1;
 const C_UPPER: u8 = 2;
@@ -1345,16 +1381,13 @@ struct Tok {
     e: usize,
 }
 
-/// SWAR test of eight bytes: the high bit of each result byte is set when that byte is an ASCII
-/// capital (`A`–`Z`) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
-fn candidate_bits(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
+/// SWAR test of eight bytes `x` (their ASCII-lower-cased form is `y`): the high bit of each
+/// result byte is set when that byte is an ASCII capital (`A`–`Z`: the only bytes lower-casing
+/// changes, by the case bit 0x20) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
+fn candidate_bits(x: u64, y: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let low7 = x & !HIGH;
-    // Per byte, without carries between bytes: high bit set iff low7 >= 0x41 / >= 0x5B.
-    let ge_a = low7 + ONES * (0x80 - 0x41);
-    let ge_z1 = low7 + ONES * (0x80 - 0x5B);
-    let ascii_upper = ge_a & !ge_z1 & !x & HIGH;
+    // 0x20 << 2 == 0x80: the case bit moves to its byte's high bit (no other bit differs).
+    let ascii_upper = ((x ^ y) << 2) & HIGH;
     let lead = x & (x << 1) & HIGH;
     ascii_upper | lead
 }
@@ -1588,8 +1621,12 @@ impl Names {
 
     /// Capitalised word spans: an upper-case letter not preceded by a letter or digit, then letters,
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
-    fn cap_words(t: &str) -> Vec<(usize, usize, u8)> {
+    ///
+    /// `lower` is `t` with ASCII letters lower-cased (`Scan::lower`): a byte differs from its
+    /// `lower` byte exactly when it is an ASCII capital, which the SWAR tests read off an XOR.
+    fn cap_words(t: &str, lower: &[u8]) -> Vec<(usize, usize, u8)> {
         let b = t.as_bytes();
+        debug_assert_eq!(b.len(), lower.len());
         // Running text has about one capital per 32 bytes.
         let mut out = Vec::with_capacity(b.len() / 32 + 8);
         let mut next_free = 0;
@@ -1654,11 +1691,13 @@ impl Names {
         while k < b.len() {
             if block_left == 0 {
                 if k + 32 <= b.len() {
-                    let any = b[k..k + 32].iter().fold(0u8, |a, &c| {
-                        a | u8::from(
-                            c.wrapping_sub(b'A') < 26 || (c >= 0xC0 && c.wrapping_sub(0xE3) >= 7),
-                        )
-                    });
+                    let any =
+                        b[k..k + 32]
+                            .iter()
+                            .zip(&lower[k..k + 32])
+                            .fold(0u8, |a, (&c, &d)| {
+                                a | (c ^ d) | u8::from(c >= 0xC0 && c.wrapping_sub(0xE3) >= 7)
+                            });
                     if any == 0 {
                         k += 32;
                         continue;
@@ -1667,17 +1706,19 @@ impl Names {
                 block_left = 4;
             }
             block_left -= 1;
-            let x = if k + 8 <= b.len() {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&b[k..k + 8]);
-                u64::from_le_bytes(w)
-            } else {
-                b[k..]
-                    .iter()
-                    .rev()
-                    .fold(0u64, |a, &c| (a << 8) | u64::from(c))
+            let word = |src: &[u8]| {
+                if k + 8 <= src.len() {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&src[k..k + 8]);
+                    u64::from_le_bytes(w)
+                } else {
+                    src[k..]
+                        .iter()
+                        .rev()
+                        .fold(0u64, |a, &c| (a << 8) | u64::from(c))
+                }
             };
-            let mut m = candidate_bits(x);
+            let mut m = candidate_bits(word(b), word(lower));
             while m != 0 {
                 let free = visit(k + (m.trailing_zeros() / 8) as usize);
                 m &= m - 1;
@@ -1768,28 +1809,29 @@ impl Names {
             return;
         }
         // 1. Capitalised, name-shaped words, each with its lower-case form.
-        let words = Self::cap_words(t);
+        let words = Self::cap_words(t, scan.lower.as_bytes());
         let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(words.len()); // (token, is_stop, flags)
         for (s, e, class) in words {
+            // The bytes around the word, classified by one table look-up each (see `EDGE`).
             if s > 0 {
-                let p = b[s - 1];
-                let bad = if p < 0x80 {
-                    p.is_ascii_alphanumeric()
-                        || p == b'@'
-                        || p == b'/'
-                        || p == b'_'
-                        || (p == b'.' && s >= 2 && b[s - 2] != b' ')
-                } else {
-                    t[..s]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric)
-                };
-                if bad {
-                    continue;
+                let k = EDGE[usize::from(b[s - 1])];
+                if k != 0 {
+                    let bad = if k & E_BAD_BEFORE != 0 {
+                        true
+                    } else if k & E_DOT != 0 {
+                        s >= 2 && b[s - 2] != b' '
+                    } else {
+                        t[..s]
+                            .chars()
+                            .next_back()
+                            .is_some_and(char::is_alphanumeric)
+                    };
+                    if bad {
+                        continue;
+                    }
                 }
             }
-            if e < b.len() && (b[e].is_ascii_digit() || b[e] == b'@' || b[e] == b'_') {
+            if e < b.len() && EDGE[usize::from(b[e])] & E_BAD_AFTER != 0 {
                 continue;
             }
             let w = &t[s..e];
@@ -2509,7 +2551,10 @@ mod tests {
     fn swar_candidates_match_scalar() {
         for x in [0u64, u64::MAX, 0x4142_5A5B_6140_C0BF, 0x7F80_C1E4_4D6D_205A] {
             let bytes = x.to_le_bytes();
-            let got = super::candidate_bits(x);
+            let got = super::candidate_bits(
+                x,
+                u64::from_le_bytes(x.to_le_bytes().map(|c| c.to_ascii_lowercase())),
+            );
             for (i, &c) in bytes.iter().enumerate() {
                 let want = c.is_ascii_uppercase() || c >= 0xC0;
                 assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
@@ -2594,7 +2639,7 @@ mod tests {
 
         #[test]
         fn shape_classes_match_reference(t in "(Mary|Ann|O'Neill|MARY|A|B|X-|--|-|'|’|é|É|Ö|ß|[a-zA-Z]{1,6}|[A-Z]{1,4}|[ .,'0-9\n-]){1,24}") {
-            for (s, e, class) in super::Names::cap_words(&t) {
+            for (s, e, class) in super::Names::cap_words(&t, t.to_ascii_lowercase().as_bytes()) {
                 let w = &t[s..e];
                 if t.as_bytes()[e - 1].is_ascii_alphabetic() && class & super::C_HIGH == 0 {
                     proptest::prop_assert!(w.is_ascii(), "{:?}", w);
@@ -2711,6 +2756,39 @@ mod tests {
             let (_, last) = c.rsplit_once(' ').expect("a space");
             assert!(!last.contains(['\n', '\t']), "{c:?}");
             assert!(super::famous_may_end(last.len()), "{c:?}");
+        }
+    }
+
+    /// The edge table says, byte by byte, what the tests it replaced said.
+    #[test]
+    fn edge_table_matches_byte_tests() {
+        for c in 0..=255u8 {
+            let k = super::EDGE[usize::from(c)];
+            let before =
+                c < 0x80 && (c.is_ascii_alphanumeric() || c == b'@' || c == b'/' || c == b'_');
+            assert_eq!(k & super::E_BAD_BEFORE != 0, before, "{c:#x}");
+            assert_eq!(k & super::E_DOT != 0, c == b'.', "{c:#x}");
+            assert_eq!(k & super::E_HIGH != 0, c >= 0x80, "{c:#x}");
+            let after = c.is_ascii_digit() || c == b'@' || c == b'_';
+            assert_eq!(k & super::E_BAD_AFTER != 0, after, "{c:#x}");
+            // Only non-ASCII bytes fall through to decoding the char before.
+            assert_eq!(k != 0 && !before && c != b'.', c >= 0x80, "{c:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The SWAR candidate test (capitals read off the XOR with the lower-cased bytes) flags
+        /// exactly the ASCII capitals and the lead bytes of any eight bytes.
+        #[test]
+        fn swar_candidates_match_scalar_any(x: u64) {
+            let bytes = x.to_le_bytes();
+            let y = u64::from_le_bytes(bytes.map(|c| c.to_ascii_lowercase()));
+            let got = super::candidate_bits(x, y);
+            for (i, &c) in bytes.iter().enumerate() {
+                let want = c.is_ascii_uppercase() || c >= 0xC0;
+                proptest::prop_assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {:#x}", c);
+            }
+            proptest::prop_assert_eq!(got & !0x8080_8080_8080_8080, 0);
         }
     }
 
@@ -2837,7 +2915,7 @@ mod tests {
         #[test]
         fn cap_words_match_reference(t in "(Mary|IBAN|O'Neill|x|[a-z]{1,9}|[A-Z]{1,3}|é|É|Ö|ß|’|\u{301}|李|ĳ|Ǆ|ǅ|Σ|[ .,'0-9\n-]){0,40}") {
             let got: Vec<(usize, usize)> =
-                super::Names::cap_words(&t).into_iter().map(|(s, e, _)| (s, e)).collect();
+                super::Names::cap_words(&t, t.to_ascii_lowercase().as_bytes()).into_iter().map(|(s, e, _)| (s, e)).collect();
             proptest::prop_assert_eq!(got, cap_words_ref(&t), "{:?}", t);
         }
     }
