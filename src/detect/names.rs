@@ -1624,11 +1624,11 @@ impl Names {
     ///
     /// `lower` is `t` with ASCII letters lower-cased (`Scan::lower`): a byte differs from its
     /// `lower` byte exactly when it is an ASCII capital, which the SWAR tests read off an XOR.
-    fn cap_words(t: &str, lower: &[u8]) -> Vec<(usize, usize, u8)> {
+    /// Each span is handed to `f` with the OR of its byte classes, in text order (no list
+    /// of them is built).
+    fn cap_words(t: &str, lower: &[u8], mut f: impl FnMut(usize, usize, u8)) {
         let b = t.as_bytes();
         debug_assert_eq!(b.len(), lower.len());
-        // Running text has about one capital per 32 bytes.
-        let mut out = Vec::with_capacity(b.len() / 32 + 8);
         let mut next_free = 0;
         // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
         // boundaries) are examined, in order, as the scan below finds them.
@@ -1675,7 +1675,7 @@ impl Names {
                     break;
                 }
             }
-            out.push((i, j, acc));
+            f(i, j, acc);
             next_free = j;
             j
         };
@@ -1731,7 +1731,6 @@ impl Names {
             }
             k += 8;
         }
-        out
     }
 
     /// Lexicon flags of a word (0 when unknown). A word with accents not in the lists is looked
@@ -1809,9 +1808,9 @@ impl Names {
             return;
         }
         // 1. Capitalised, name-shaped words, each with its lower-case form.
-        let words = Self::cap_words(t, scan.lower.as_bytes());
-        let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(words.len()); // (token, is_stop, flags)
-        for (s, e, class) in words {
+        // Running text has about one capital per 32 bytes.
+        let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(b.len() / 32 + 8); // (token, is_stop, flags)
+        Self::cap_words(t, scan.lower.as_bytes(), |s, e, class| {
             // The bytes around the word, classified by one table look-up each (see `EDGE`).
             if s > 0 {
                 let k = EDGE[usize::from(b[s - 1])];
@@ -1827,12 +1826,12 @@ impl Names {
                             .is_some_and(char::is_alphanumeric)
                     };
                     if bad {
-                        continue;
+                        return;
                     }
                 }
             }
             if e < b.len() && EDGE[usize::from(b[e])] & E_BAD_AFTER != 0 {
-                continue;
+                return;
             }
             let w = &t[s..e];
             // Most words end in an ASCII letter not after an apostrophe: nothing to trim.
@@ -1852,7 +1851,7 @@ impl Names {
                 && !toks.is_empty()
             {
                 // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
-                continue;
+                return;
             }
             // An all-capitals word ("MARGARET O'BRIEN") is a name part when listed, or an
             // Irish/French prefixed surname; its sequence must then score as a full or cued name.
@@ -1889,7 +1888,7 @@ impl Names {
                 }
             }
             toks.push((Tok { s, e }, is_stop, fl));
-        }
+        });
         // A listed role word right before a given name is a cue, not a surname ("Sohn Jonas
         // Becker", "Mann Peter Roth").
         for k in 1..toks.len() {
@@ -2639,7 +2638,7 @@ mod tests {
 
         #[test]
         fn shape_classes_match_reference(t in "(Mary|Ann|O'Neill|MARY|A|B|X-|--|-|'|’|é|É|Ö|ß|[a-zA-Z]{1,6}|[A-Z]{1,4}|[ .,'0-9\n-]){1,24}") {
-            for (s, e, class) in super::Names::cap_words(&t, t.to_ascii_lowercase().as_bytes()) {
+            for (s, e, class) in cap_words_of(&t) {
                 let w = &t[s..e];
                 if t.as_bytes()[e - 1].is_ascii_alphabetic() && class & super::C_HIGH == 0 {
                     proptest::prop_assert!(w.is_ascii(), "{:?}", w);
@@ -2886,6 +2885,14 @@ mod tests {
     /// Capitalised words char by char: every upper-case char not inside an earlier word starts
     /// one, which runs over ASCII letters, `'`, `-`, and non-ASCII letters, `’` and combining
     /// marks.
+    fn cap_words_of(t: &str) -> Vec<(usize, usize, u8)> {
+        let mut out = Vec::new();
+        super::Names::cap_words(t, t.to_ascii_lowercase().as_bytes(), |s, e, c| {
+            out.push((s, e, c));
+        });
+        out
+    }
+
     fn cap_words_ref(t: &str) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         let mut next_free = 0;
@@ -2915,7 +2922,7 @@ mod tests {
         #[test]
         fn cap_words_match_reference(t in "(Mary|IBAN|O'Neill|x|[a-z]{1,9}|[A-Z]{1,3}|é|É|Ö|ß|’|\u{301}|李|ĳ|Ǆ|ǅ|Σ|[ .,'0-9\n-]){0,40}") {
             let got: Vec<(usize, usize)> =
-                super::Names::cap_words(&t, t.to_ascii_lowercase().as_bytes()).into_iter().map(|(s, e, _)| (s, e)).collect();
+                cap_words_of(&t).into_iter().map(|(s, e, _)| (s, e)).collect();
             proptest::prop_assert_eq!(got, cap_words_ref(&t), "{:?}", t);
         }
     }
