@@ -1129,8 +1129,12 @@ struct CnCues {
     filter: [u64; 64],
     /// Per distinct first character (its three UTF-8 bytes): the ids and bytes of the cues that
     /// start with it, longest first.
-    by_first: Vec<([u8; 3], Vec<(usize, &'static [u8])>)>,
+    by_first: Vec<CnFirst>,
 }
+
+/// A first character of Chinese name cues (its three UTF-8 bytes) and those cues' ids and
+/// bytes, longest first (see [`CnCues`]).
+type CnFirst = ([u8; 3], Vec<(usize, &'static [u8])>);
 
 /// Every Chinese name cue, by id (see [`CnCues`]).
 fn cn_cue_list() -> impl Iterator<Item = &'static str> {
