@@ -1741,6 +1741,12 @@ impl Names {
     /// up again without them ("Amélie" → `amelie`, "Gómez" → `gomez`), hashing the folded
     /// bytes directly (no allocation).
     fn flags(&self, w: &str) -> u8 {
+        self.flags_inline(w)
+    }
+
+    /// [`Names::flags`], inlined where it runs for every capitalised word.
+    #[inline(always)]
+    fn flags_inline(&self, w: &str) -> u8 {
         let b = w.as_bytes();
         // Most look-ups are of short ASCII words: pack once, and test the packed bytes for a
         // hyphen instead of searching the word again after a miss.
@@ -1864,7 +1870,11 @@ impl Names {
             } else {
                 Self::shape_caps(w)
             };
-            let fl = if shape || caps { self.flags(w) } else { 0 };
+            let fl = if shape || caps {
+                self.flags_inline(w)
+            } else {
+                0
+            };
             let caps_ok = caps
                 && (fl & (FIRST_F | LAST_F) != 0
                     || (w.len() >= 4 && (w.starts_with("O'") || w.starts_with("D'"))));
