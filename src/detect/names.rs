@@ -1633,6 +1633,8 @@ impl Names {
     fn cap_words(t: &str, lower: &[u8], mut f: impl FnMut(usize, usize, u8)) {
         let b = t.as_bytes();
         debug_assert_eq!(b.len(), lower.len());
+        // The same length as `b` (as it always is), so one bounds test covers both.
+        let lower = &lower[..b.len()];
         let mut next_free = 0;
         // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
         // boundaries) are examined, in order, as the scan below finds them.
@@ -1710,19 +1712,21 @@ impl Names {
                 block_left = 4;
             }
             block_left -= 1;
-            let word = |src: &[u8]| {
-                if k + 8 <= src.len() {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(&src[k..k + 8]);
-                    u64::from_le_bytes(w)
-                } else {
+            let (x, y) = if k + 8 <= b.len() {
+                let (mut w, mut v) = ([0u8; 8], [0u8; 8]);
+                w.copy_from_slice(&b[k..k + 8]);
+                v.copy_from_slice(&lower[k..k + 8]);
+                (u64::from_le_bytes(w), u64::from_le_bytes(v))
+            } else {
+                let tail = |src: &[u8]| {
                     src[k..]
                         .iter()
                         .rev()
                         .fold(0u64, |a, &c| (a << 8) | u64::from(c))
-                }
+                };
+                (tail(b), tail(lower))
             };
-            let mut m = candidate_bits(word(b), word(lower));
+            let mut m = candidate_bits(x, y);
             while m != 0 {
                 let free = visit(k + (m.trailing_zeros() / 8) as usize);
                 m &= m - 1;
