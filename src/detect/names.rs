@@ -1194,16 +1194,23 @@ impl CnCues {
         // No match starts before `next` (the end of the last one).
         let mut next = 0;
         let mut k = 0;
+        // Eight-byte words left in the current block known to hold a candidate (as in
+        // `Names::cap_words`: a block is tested once, not again from each of its words).
+        let mut block_left = 0;
         while k < b.len() {
-            if k + 32 <= b.len() {
-                let any = b[k..k + 32]
-                    .iter()
-                    .fold(0u8, |a, &c| a | u8::from(c.wrapping_sub(0xE4) < 6));
-                if any == 0 {
-                    k += 32;
-                    continue;
+            if block_left == 0 {
+                if k + 32 <= b.len() {
+                    let any = b[k..k + 32]
+                        .iter()
+                        .fold(0u8, |a, &c| a | u8::from(c.wrapping_sub(0xE4) < 6));
+                    if any == 0 {
+                        k += 32;
+                        continue;
+                    }
                 }
+                block_left = 4;
             }
+            block_left -= 1;
             let x = if k + 8 <= b.len() {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(&b[k..k + 8]);
