@@ -624,6 +624,13 @@ const FAMOUS: &[&str] = &[
     "quién era",
 ];
 
+/// Whether a text whose last space-free token is `tok_len` bytes long may end with one of
+/// [`FAMOUS`]: each ends with a space and a word of 3, 5 or 6 bytes (`was`, `etait`,
+/// `était`), which is then that token (tested against the list).
+fn famous_may_end(tok_len: usize) -> bool {
+    matches!(tok_len, 3 | 5 | 6)
+}
+
 /// Compiled PERSON recognizer.
 pub struct Names {
     /// Lexicon: fx-hash of a lower-cased word → `FIRST | LAST | STOP | TITLE | WEAK | CUE_END`.
@@ -633,7 +640,8 @@ pub struct Names {
     cn: HashSet<String>,
     /// The one-character surnames of `cn`, looked up without building a `String` per char.
     cn_single: HashSet<char>,
-    cn_cues: aho_corasick::AhoCorasick,
+    /// The Chinese name cues, found by hand (see [`CnCues`]).
+    cn_cues: CnCues,
     /// Every word with a `TITLE`, `WEAK` or `CUE_END` flag, by its first and last bytes and its
     /// length (see [`CueGate`]): most words before a capitalised word are rejected here
     /// without a look-up.
@@ -1109,6 +1117,243 @@ impl CueGate {
     }
 }
 
+/// The Chinese name cues ([`CN_NAME_BEFORE`], [`CN_BIRTH`] and [`CN_HONORIFIC`], numbered in that
+/// order), found without an automaton: every cue starts with a Han character (UTF-8 lead byte
+/// `E4`–`E9`), so only such bytes are candidates, and a filter on the character's two
+/// continuation bytes rejects nearly all of them before any cue is compared. Reports what a
+/// leftmost-longest Aho-Corasick search of the cues reports (property-tested against one): at
+/// the leftmost position where a cue matches, the longest cue there, then on from its end. The
+/// Teddy search this replaces was a whole-text pass of its own, with its own code to load.
+struct CnCues {
+    /// One bit per [`CnCues::key`] of a cue's first character.
+    filter: [u64; 64],
+    /// Per distinct first character (its three UTF-8 bytes): the ids and bytes of the cues that
+    /// start with it, longest first.
+    by_first: Vec<CnFirst>,
+}
+
+/// A first character of Chinese name cues (its three UTF-8 bytes) and those cues' ids and
+/// bytes, longest first (see [`CnCues`]).
+type CnFirst = ([u8; 3], Vec<(usize, &'static [u8])>);
+
+/// Every Chinese name cue, by id (see [`CnCues`]).
+fn cn_cue_list() -> impl Iterator<Item = &'static str> {
+    CN_NAME_BEFORE
+        .iter()
+        .chain(CN_BIRTH)
+        .chain(CN_HONORIFIC)
+        .copied()
+}
+
+impl CnCues {
+    fn new() -> CnCues {
+        let mut cues = CnCues {
+            filter: [0; 64],
+            by_first: Vec::new(),
+        };
+        for (id, c) in cn_cue_list().enumerate() {
+            let b = c.as_bytes();
+            debug_assert!((0xE4..=0xE9).contains(&b[0]) && b.len() >= 6);
+            let first = [b[0], b[1], b[2]];
+            let k = Self::key(b[1], b[2]);
+            cues.filter[k / 64] |= 1 << (k % 64);
+            match cues.by_first.iter_mut().find(|(f, _)| *f == first) {
+                Some((_, ids)) => ids.push((id, b)),
+                None => cues.by_first.push((first, vec![(id, b)])),
+            }
+        }
+        for (_, ids) in &mut cues.by_first {
+            // Stable: cues are distinct, so equal lengths never both match at one position.
+            ids.sort_by_key(|&(_, c)| std::cmp::Reverse(c.len()));
+        }
+        cues
+    }
+
+    /// The filter key of a character from its second and third UTF-8 bytes.
+    fn key(b1: u8, b2: u8) -> usize {
+        usize::from(b1 & 0x3F) << 6 | usize::from(b2 & 0x3F)
+    }
+
+    /// The longest cue starting at `p` (a byte `E4`–`E9`), as `(id, length)`.
+    fn longest_at(&self, b: &[u8], p: usize) -> Option<(usize, usize)> {
+        let (b1, b2) = (*b.get(p + 1)?, *b.get(p + 2)?);
+        let k = Self::key(b1, b2);
+        if self.filter[k / 64] >> (k % 64) & 1 == 0 {
+            return None;
+        }
+        let first = [b[p], b1, b2];
+        let (_, ids) = self.by_first.iter().find(|(f, _)| *f == first)?;
+        ids.iter()
+            .find(|(_, c)| b[p..].starts_with(c))
+            .map(|&(id, c)| (id, c.len()))
+    }
+
+    /// Calls `f(start, end, id)` for each cue match, left to right, non-overlapping, as a
+    /// leftmost-longest search reports them.
+    fn find_all(&self, b: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        // No match starts before `next` (the end of the last one).
+        let mut next = 0;
+        let mut k = 0;
+        // Eight-byte words left in the current block known to hold a candidate (as in
+        // `Names::cap_words`: a block is tested once, not again from each of its words).
+        let mut block_left = 0;
+        while k < b.len() {
+            if block_left == 0 {
+                if k + 32 <= b.len() {
+                    let any = b[k..k + 32]
+                        .iter()
+                        .fold(0u8, |a, &c| a | u8::from(c.wrapping_sub(0xE4) < 6));
+                    if any == 0 {
+                        k += 32;
+                        continue;
+                    }
+                }
+                block_left = 4;
+            }
+            block_left -= 1;
+            let x = if k + 8 <= b.len() {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[k..k + 8]);
+                u64::from_le_bytes(w)
+            } else {
+                b[k..]
+                    .iter()
+                    .rev()
+                    .fold(0u64, |a, &c| (a << 8) | u64::from(c))
+            };
+            let mut m = han_lead_bits(x);
+            while m != 0 {
+                let p = k + (m.trailing_zeros() / 8) as usize;
+                m &= m - 1;
+                if p < next {
+                    continue;
+                }
+                if let Some((id, len)) = self.longest_at(b, p) {
+                    f(p, p + len, id);
+                    next = p + len;
+                }
+            }
+            k += 8;
+        }
+    }
+}
+
+/// SWAR test of eight bytes: the high bit of each result byte is set when that byte is `E4`–`E9`
+/// (the lead byte of a character in U+4000–U+9FFF, where every Han cue character lies).
+fn han_lead_bits(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // Per byte, without carries between bytes: high bit set iff low7 >= 0x64 / >= 0x6A.
+    let ge_e4 = low7 + ONES * (0x80 - 0x64);
+    let ge_ea = low7 + ONES * (0x80 - 0x6A);
+    ge_e4 & !ge_ea & x & HIGH
+}
+
+/// The spans of the strong non-name findings (e-mails, URLs, addresses, …), for "does `[s, e)`
+/// touch one?" (some span `[st, en)` with `st < e` and `en > s`): one bit per covered byte, so
+/// a question is a test of the bits of `[s, e)`. Sorting the spans for binary searches cost
+/// more than all the questions (hundreds of spans on dense text, not in order).
+struct Strong {
+    /// Bit `i % 64` of word `i / 64`: byte `i` lies in a span.
+    bits: Vec<u64>,
+    /// Every span; asked one by one only when the bits cannot answer (an empty span or an
+    /// empty question, never seen in practice).
+    spans: Vec<(usize, usize)>,
+    /// Whether some span is empty (`st >= en`): such a span covers no byte but still touches
+    /// a question `[s, e)` with `s < st < e`.
+    has_empty: bool,
+}
+
+impl Strong {
+    fn new(spans: impl Iterator<Item = (usize, usize)>) -> Strong {
+        let spans: Vec<(usize, usize)> = spans.collect();
+        let top = spans.iter().map(|&(_, e)| e).max().unwrap_or(0);
+        let mut bits = vec![0u64; top.div_ceil(64)];
+        let mut has_empty = false;
+        for &(s, e) in &spans {
+            if s >= e {
+                has_empty = true;
+                continue;
+            }
+            let (ws, we) = (s / 64, (e - 1) / 64);
+            let lo = !0u64 << (s % 64);
+            let hi = !0u64 >> (63 - (e - 1) % 64);
+            if ws == we {
+                bits[ws] |= lo & hi;
+            } else {
+                bits[ws] |= lo;
+                for w in &mut bits[ws + 1..we] {
+                    *w = !0;
+                }
+                bits[we] |= hi;
+            }
+        }
+        Strong {
+            bits,
+            spans,
+            has_empty,
+        }
+    }
+
+    /// Whether some span `[st, en)` has `st < e` and `en > s`.
+    fn touches(&self, s: usize, e: usize) -> bool {
+        if self.has_empty || s >= e {
+            return self.spans.iter().any(|&(st, en)| st < e && en > s);
+        }
+        // Bytes past the last span are never covered.
+        let e = e.min(self.bits.len() * 64);
+        if s >= e {
+            return false;
+        }
+        let (ws, we) = (s / 64, (e - 1) / 64);
+        let lo = !0u64 << (s % 64);
+        let hi = !0u64 >> (63 - (e - 1) % 64);
+        if ws == we {
+            return self.bits[ws] & lo & hi != 0;
+        }
+        self.bits[ws] & lo != 0
+            || self.bits[ws + 1..we].iter().any(|&w| w != 0)
+            || self.bits[we] & hi != 0
+    }
+}
+
+/// [`EDGE`]: a byte before a capital that rules its word out (an ASCII letter or digit, `@`,
+/// `/`, `_`).
+const E_BAD_BEFORE: u8 = 1;
+/// [`EDGE`]: `.`, which rules the word after it out unless a space precedes it.
+const E_DOT: u8 = 2;
+/// [`EDGE`]: a non-ASCII byte (the char it ends decides).
+const E_HIGH: u8 = 4;
+/// [`EDGE`]: a byte after a capitalised word that rules it out (an ASCII digit, `@`, `_`).
+const E_BAD_AFTER: u8 = 8;
+
+/// What each byte next to a capitalised word says about it (`E_*` bits; 0 for the usual
+/// space or punctuation), so `Names::latin` tests each edge with one look-up.
+static EDGE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_alphanumeric() || b == b'@' || b == b'/' || b == b'_' {
+            k |= E_BAD_BEFORE;
+        }
+        if b == b'.' {
+            k |= E_DOT;
+        }
+        if b >= 0x80 {
+            k |= E_HIGH;
+        }
+        if b.is_ascii_digit() || b == b'@' || b == b'_' {
+            k |= E_BAD_AFTER;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
 /// Byte classes of [`WORD_CLASS`], OR-ed per capitalised word by [`Names::cap_words`].
 const C_LOWER: u8 = 1;
 const C_UPPER: u8 = 2;
@@ -1147,18 +1392,30 @@ struct Tok {
     e: usize,
 }
 
-/// SWAR test of eight bytes: the high bit of each result byte is set when that byte is an ASCII
-/// capital (`A`–`Z`) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
-fn candidate_bits(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
+/// SWAR test of eight bytes `x` (their ASCII-lower-cased form is `y`): the high bit of each
+/// result byte is set when that byte is an ASCII capital (`A`–`Z`: the only bytes lower-casing
+/// changes, by the case bit 0x20) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
+fn candidate_bits(x: u64, y: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let low7 = x & !HIGH;
-    // Per byte, without carries between bytes: high bit set iff low7 >= 0x41 / >= 0x5B.
-    let ge_a = low7 + ONES * (0x80 - 0x41);
-    let ge_z1 = low7 + ONES * (0x80 - 0x5B);
-    let ascii_upper = ge_a & !ge_z1 & !x & HIGH;
+    // 0x20 << 2 == 0x80: the case bit moves to its byte's high bit (no other bit differs).
+    let ascii_upper = ((x ^ y) << 2) & HIGH;
     let lead = x & (x << 1) & HIGH;
     ascii_upper | lead
+}
+
+/// Post-nominal letters kept in a name's span ("… Williamson DDS", "… Jr."), in the order they
+/// are tried.
+const POST_NOMINAL: &[&str] = &[
+    " DDS", " MD", " PhD", " Jr.", " Jr", " Sr.", " II", " III", " IV", " Esq.",
+];
+
+/// Whether text starting with `rest` may start with one of [`POST_NOMINAL`]: a space, then the
+/// first letter of one (no false negatives; tested against the list).
+fn post_nominal_may_follow(rest: &[u8]) -> bool {
+    matches!(
+        rest,
+        [b' ', b'D' | b'M' | b'P' | b'J' | b'S' | b'I' | b'E', ..]
+    )
 }
 
 fn right_boundary(rest: &str) -> bool {
@@ -1181,13 +1438,7 @@ fn is_han(c: char) -> bool {
 impl Names {
     /// Loads the bundled lists.
     pub fn new() -> Result<Names, super::DetectError> {
-        let cn_cues = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(CN_NAME_BEFORE.iter().chain(CN_BIRTH).chain(CN_HONORIFIC))
-            .map_err(|e| super::DetectError::Pattern {
-                name: "cn_name_cues".into(),
-                reason: e.to_string(),
-            })?;
+        let cn_cues = CnCues::new();
         let intro_at = INTRO
             .iter()
             .map(|p| {
@@ -1251,25 +1502,13 @@ impl Names {
     /// Finds names and appends them to `out`, whose first `existing` entries are the other
     /// recognizers' findings (a name inside a strong e-mail, URL or address finding is skipped).
     pub fn run_after(&self, scan: &Scan<'_>, out: &mut Vec<Finding>, existing: usize) {
-        // Strong non-name findings sorted by start, with the running maximum of their ends, so
-        // "does [s, e) touch one?" is a binary search.
-        let mut strong: Vec<(usize, usize)> = out[..existing]
-            .iter()
-            .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
-            .map(|f| (f.start, f.end))
-            .collect();
-        // Each recognizer reports in order: a run-merging sort.
-        strong.sort();
-        let mut max_end = Vec::with_capacity(strong.len());
-        let mut m = 0;
-        for &(_, e) in &strong {
-            m = m.max(e);
-            max_end.push(m);
-        }
-        let covered = |s: usize, e: usize| {
-            let k = strong.partition_point(|&(st, _)| st < e);
-            k > 0 && max_end[k - 1] > s
-        };
+        let strong = Strong::new(
+            out[..existing]
+                .iter()
+                .filter(|f| f.score >= 0.8 && f.entity != EntityType::Person)
+                .map(|f| (f.start, f.end)),
+        );
+        let covered = |s: usize, e: usize| strong.touches(s, e);
         if scan.has_upper || scan.has_non_ascii {
             self.latin(scan, &covered, out);
         }
@@ -1393,10 +1632,16 @@ impl Names {
 
     /// Capitalised word spans: an upper-case letter not preceded by a letter or digit, then letters,
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
-    fn cap_words(t: &str) -> Vec<(usize, usize, u8)> {
+    ///
+    /// `lower` is `t` with ASCII letters lower-cased (`Scan::lower`): a byte differs from its
+    /// `lower` byte exactly when it is an ASCII capital, which the SWAR tests read off an XOR.
+    /// Each span is handed to `f` with the OR of its byte classes, in text order (no list
+    /// of them is built).
+    fn cap_words(t: &str, lower: &[u8], mut f: impl FnMut(usize, usize, u8)) {
         let b = t.as_bytes();
-        // Running text has about one capital per 32 bytes.
-        let mut out = Vec::with_capacity(b.len() / 32 + 8);
+        debug_assert_eq!(b.len(), lower.len());
+        // The same length as `b` (as it always is), so one bounds test covers both.
+        let lower = &lower[..b.len()];
         let mut next_free = 0;
         // Only candidate bytes (ASCII capitals and multi-byte lead bytes, which are always char
         // boundaries) are examined, in order, as the scan below finds them.
@@ -1443,14 +1688,15 @@ impl Names {
                     break;
                 }
             }
-            out.push((i, j, acc));
+            f(i, j, acc);
             next_free = j;
             j
         };
         // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
         // multi-byte lead byte". Most 32-byte blocks of running text hold no capital: one
-        // (vectorised) test skips such a block; the others are examined as four eight-byte
-        // words. The last bytes form one zero-padded word (zero is no candidate), so `visit`
+        // (vectorised) test skips such a block (nor does a lead byte `E3`–`E9` count there,
+        // as `visit` passes over those: Chinese text is skipped block by block); the others
+        // are examined as four eight-byte words. The last bytes form one zero-padded word (zero is no candidate), so `visit`
         // has one call site and is inlined.
         let mut k = 0;
         // Eight-byte words left in the current block known to hold a candidate.
@@ -1458,9 +1704,13 @@ impl Names {
         while k < b.len() {
             if block_left == 0 {
                 if k + 32 <= b.len() {
-                    let any = b[k..k + 32].iter().fold(0u8, |a, &c| {
-                        a | u8::from(c.wrapping_sub(b'A') < 26 || c >= 0xC0)
-                    });
+                    let any =
+                        b[k..k + 32]
+                            .iter()
+                            .zip(&lower[k..k + 32])
+                            .fold(0u8, |a, (&c, &d)| {
+                                a | (c ^ d) | u8::from(c >= 0xC0 && c.wrapping_sub(0xE3) >= 7)
+                            });
                     if any == 0 {
                         k += 32;
                         continue;
@@ -1469,17 +1719,21 @@ impl Names {
                 block_left = 4;
             }
             block_left -= 1;
-            let x = if k + 8 <= b.len() {
-                let mut w = [0u8; 8];
+            let (x, y) = if k + 8 <= b.len() {
+                let (mut w, mut v) = ([0u8; 8], [0u8; 8]);
                 w.copy_from_slice(&b[k..k + 8]);
-                u64::from_le_bytes(w)
+                v.copy_from_slice(&lower[k..k + 8]);
+                (u64::from_le_bytes(w), u64::from_le_bytes(v))
             } else {
-                b[k..]
-                    .iter()
-                    .rev()
-                    .fold(0u64, |a, &c| (a << 8) | u64::from(c))
+                let tail = |src: &[u8]| {
+                    src[k..]
+                        .iter()
+                        .rev()
+                        .fold(0u64, |a, &c| (a << 8) | u64::from(c))
+                };
+                (tail(b), tail(lower))
             };
-            let mut m = candidate_bits(x);
+            let mut m = candidate_bits(x, y);
             while m != 0 {
                 let free = visit(k + (m.trailing_zeros() / 8) as usize);
                 m &= m - 1;
@@ -1492,13 +1746,18 @@ impl Names {
             }
             k += 8;
         }
-        out
     }
 
     /// Lexicon flags of a word (0 when unknown). A word with accents not in the lists is looked
     /// up again without them ("Amélie" → `amelie`, "Gómez" → `gomez`), hashing the folded
     /// bytes directly (no allocation).
     fn flags(&self, w: &str) -> u8 {
+        self.flags_inline(w)
+    }
+
+    /// [`Names::flags`], inlined where it runs for every capitalised word.
+    #[inline(always)]
+    fn flags_inline(&self, w: &str) -> u8 {
         let b = w.as_bytes();
         // Most look-ups are of short ASCII words: pack once, and test the packed bytes for a
         // hyphen instead of searching the word again after a miss.
@@ -1570,29 +1829,30 @@ impl Names {
             return;
         }
         // 1. Capitalised, name-shaped words, each with its lower-case form.
-        let words = Self::cap_words(t);
-        let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(words.len()); // (token, is_stop, flags)
-        for (s, e, class) in words {
+        // Running text has about one capital per 32 bytes.
+        let mut toks: Vec<(Tok, bool, u8)> = Vec::with_capacity(b.len() / 32 + 8); // (token, is_stop, flags)
+        Self::cap_words(t, scan.lower.as_bytes(), |s, e, class| {
+            // The bytes around the word, classified by one table look-up each (see `EDGE`).
             if s > 0 {
-                let p = b[s - 1];
-                let bad = if p < 0x80 {
-                    p.is_ascii_alphanumeric()
-                        || p == b'@'
-                        || p == b'/'
-                        || p == b'_'
-                        || (p == b'.' && s >= 2 && b[s - 2] != b' ')
-                } else {
-                    t[..s]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric)
-                };
-                if bad {
-                    continue;
+                let k = EDGE[usize::from(b[s - 1])];
+                if k != 0 {
+                    let bad = if k & E_BAD_BEFORE != 0 {
+                        true
+                    } else if k & E_DOT != 0 {
+                        s >= 2 && b[s - 2] != b' '
+                    } else {
+                        t[..s]
+                            .chars()
+                            .next_back()
+                            .is_some_and(char::is_alphanumeric)
+                    };
+                    if bad {
+                        return;
+                    }
                 }
             }
-            if e < b.len() && (b[e].is_ascii_digit() || b[e] == b'@' || b[e] == b'_') {
-                continue;
+            if e < b.len() && EDGE[usize::from(b[e])] & E_BAD_AFTER != 0 {
+                return;
             }
             let w = &t[s..e];
             // Most words end in an ASCII letter not after an apostrophe: nothing to trim.
@@ -1612,7 +1872,7 @@ impl Names {
                 && !toks.is_empty()
             {
                 // An initial between two name parts ("Caleb M. Semmens", "Dreux R Joly").
-                continue;
+                return;
             }
             // An all-capitals word ("MARGARET O'BRIEN") is a name part when listed, or an
             // Irish/French prefixed surname; its sequence must then score as a full or cued name.
@@ -1621,7 +1881,11 @@ impl Names {
             } else {
                 Self::shape_caps(w)
             };
-            let fl = if shape || caps { self.flags(w) } else { 0 };
+            let fl = if shape || caps {
+                self.flags_inline(w)
+            } else {
+                0
+            };
             let caps_ok = caps
                 && (fl & (FIRST_F | LAST_F) != 0
                     || (w.len() >= 4 && (w.starts_with("O'") || w.starts_with("D'"))));
@@ -1649,7 +1913,7 @@ impl Names {
                 }
             }
             toks.push((Tok { s, e }, is_stop, fl));
-        }
+        });
         // A listed role word right before a given name is a cue, not a surname ("Sohn Jonas
         // Becker", "Mann Peter Roth").
         for k in 1..toks.len() {
@@ -1763,12 +2027,16 @@ impl Names {
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
                 let rest = &t[e..];
-                let suffix = [
-                    " DDS", " MD", " PhD", " Jr.", " Jr", " Sr.", " II", " III", " IV", " Esq.",
-                ]
-                .iter()
-                .find(|x| rest.starts_with(*x) && right_boundary(&rest[x.len()..]))
-                .map_or(0, |x| x.len());
+                // Each starts with a space and a capital (`post_nominal_may_follow`): most names are
+                // followed by neither, and then no suffix is compared.
+                let suffix = if post_nominal_may_follow(rest.as_bytes()) {
+                    POST_NOMINAL
+                        .iter()
+                        .find(|x| rest.starts_with(*x) && right_boundary(&rest[x.len()..]))
+                        .map_or(0, |x| x.len())
+                } else {
+                    0
+                };
                 out.push(Finding {
                     start,
                     end: e + suffix,
@@ -1880,7 +2148,7 @@ impl Names {
         // (`needs_cue`, `cue_word_before`).
         // After "who was", "wer war", … a name is a public figure's (tested after the cheaper
         // look-up above, which sets most capitalised words aside).
-        if FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
+        if famous_may_end(last_tok.len()) && FAMOUS.iter().any(|c| ends_with_ci(c.as_bytes())) {
             return None;
         }
         // The last word before (letters, dots, non-ASCII), for titles and weak cues.
@@ -2001,9 +2269,8 @@ impl Names {
         out: &mut Vec<Finding>,
     ) {
         let t = scan.text;
-        for m in self.cn_cues.find_iter(t) {
-            let (cs, ce) = (m.start(), m.end());
-            match m.pattern().as_usize() {
+        self.cn_cues.find_all(scan.bytes, |cs, ce, id| {
+            match id {
                 i if i < CN_NAME_BEFORE.len() => {
                     // Name follows: 姓名张三 / 我叫李四 / 本人王五
                     let mut s = ce;
@@ -2057,7 +2324,7 @@ impl Names {
                     }
                 }
             }
-        }
+        });
     }
 
     /// A surname + 1–2 given characters starting at `s`; returns the end.
@@ -2308,7 +2575,10 @@ mod tests {
     fn swar_candidates_match_scalar() {
         for x in [0u64, u64::MAX, 0x4142_5A5B_6140_C0BF, 0x7F80_C1E4_4D6D_205A] {
             let bytes = x.to_le_bytes();
-            let got = super::candidate_bits(x);
+            let got = super::candidate_bits(
+                x,
+                u64::from_le_bytes(x.to_le_bytes().map(|c| c.to_ascii_lowercase())),
+            );
             for (i, &c) in bytes.iter().enumerate() {
                 let want = c.is_ascii_uppercase() || c >= 0xC0;
                 assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
@@ -2393,7 +2663,7 @@ mod tests {
 
         #[test]
         fn shape_classes_match_reference(t in "(Mary|Ann|O'Neill|MARY|A|B|X-|--|-|'|’|é|É|Ö|ß|[a-zA-Z]{1,6}|[A-Z]{1,4}|[ .,'0-9\n-]){1,24}") {
-            for (s, e, class) in super::Names::cap_words(&t) {
+            for (s, e, class) in cap_words_of(&t) {
                 let w = &t[s..e];
                 if t.as_bytes()[e - 1].is_ascii_alphabetic() && class & super::C_HIGH == 0 {
                     proptest::prop_assert!(w.is_ascii(), "{:?}", w);
@@ -2473,6 +2743,152 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The covered-byte bits answer as the sorted spans with running maximum ends did.
+        #[test]
+        fn strong_touches_matches_sorted_search(
+            spans in proptest::collection::vec((0usize..300, 0usize..80), 0..12),
+            qs in proptest::collection::vec((0usize..400, 0usize..80), 1..12),
+        ) {
+            let spans: Vec<(usize, usize)> = spans
+                .into_iter()
+                .map(|(s, l)| (s, if l >= 70 { s.saturating_sub(l - 70) } else { s + l }))
+                .collect();
+            let strong = super::Strong::new(spans.iter().copied());
+            let mut sorted = spans.clone();
+            sorted.sort();
+            let mut max_end = Vec::new();
+            let mut m = 0;
+            for &(_, e) in &sorted {
+                m = m.max(e);
+                max_end.push(m);
+            }
+            for (s, l) in qs {
+                let e = if l >= 75 { s.saturating_sub(l - 75) } else { s + l };
+                let k = sorted.partition_point(|&(st, _)| st < e);
+                let want = k > 0 && max_end[k - 1] > s;
+                proptest::prop_assert_eq!(strong.touches(s, e), want, "{:?} {:?}", spans, (s, e));
+            }
+        }
+    }
+
+    /// Every phrase of `FAMOUS` ends in a space and a word whose length passes
+    /// `famous_may_end` (the token `score_latin` gates the phrase comparisons with).
+    #[test]
+    fn famous_gate_admits_every_phrase() {
+        for c in super::FAMOUS {
+            let (_, last) = c.rsplit_once(' ').expect("a space");
+            assert!(!last.contains(['\n', '\t']), "{c:?}");
+            assert!(super::famous_may_end(last.len()), "{c:?}");
+        }
+    }
+
+    /// The edge table says, byte by byte, what the tests it replaced said.
+    #[test]
+    fn edge_table_matches_byte_tests() {
+        for c in 0..=255u8 {
+            let k = super::EDGE[usize::from(c)];
+            let before =
+                c < 0x80 && (c.is_ascii_alphanumeric() || c == b'@' || c == b'/' || c == b'_');
+            assert_eq!(k & super::E_BAD_BEFORE != 0, before, "{c:#x}");
+            assert_eq!(k & super::E_DOT != 0, c == b'.', "{c:#x}");
+            assert_eq!(k & super::E_HIGH != 0, c >= 0x80, "{c:#x}");
+            let after = c.is_ascii_digit() || c == b'@' || c == b'_';
+            assert_eq!(k & super::E_BAD_AFTER != 0, after, "{c:#x}");
+            // Only non-ASCII bytes fall through to decoding the char before.
+            assert_eq!(k != 0 && !before && c != b'.', c >= 0x80, "{c:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The SWAR candidate test (capitals read off the XOR with the lower-cased bytes) flags
+        /// exactly the ASCII capitals and the lead bytes of any eight bytes.
+        #[test]
+        fn swar_candidates_match_scalar_any(x: u64) {
+            let bytes = x.to_le_bytes();
+            let y = u64::from_le_bytes(bytes.map(|c| c.to_ascii_lowercase()));
+            let got = super::candidate_bits(x, y);
+            for (i, &c) in bytes.iter().enumerate() {
+                let want = c.is_ascii_uppercase() || c >= 0xC0;
+                proptest::prop_assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {:#x}", c);
+            }
+            proptest::prop_assert_eq!(got & !0x8080_8080_8080_8080, 0);
+        }
+    }
+
+    /// Every post-nominal suffix passes the quick test that gates comparing them.
+    #[test]
+    fn post_nominal_gate_admits_every_suffix() {
+        for x in super::POST_NOMINAL {
+            assert!(super::post_nominal_may_follow(x.as_bytes()), "{x:?}");
+            assert!(
+                super::post_nominal_may_follow(format!("{x} and").as_bytes()),
+                "{x:?}"
+            );
+        }
+        assert!(!super::post_nominal_may_follow(b" and"));
+        assert!(!super::post_nominal_may_follow(b"Jr"));
+    }
+
+    /// The Chinese cues as the leftmost-longest Aho-Corasick search this replaced reports them.
+    fn cn_cues_ref(t: &str) -> Vec<(usize, usize, usize)> {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(super::cn_cue_list())
+            .unwrap()
+            .find_iter(t)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect()
+    }
+
+    fn cn_cues_got(t: &str) -> Vec<(usize, usize, usize)> {
+        let mut got = Vec::new();
+        names()
+            .cn_cues
+            .find_all(t.as_bytes(), |s, e, id| got.push((s, e, id)));
+        got
+    }
+
+    #[test]
+    fn cn_cues_match_reference_examples() {
+        let dense = include_str!("../../benches/data/dense.txt");
+        for t in [
+            dense,
+            "谢谢！\n张三",
+            "谢谢！\n",
+            "谢谢\n谢谢!\n",
+            "的电话的手机出生于出生",
+            "联系人张先生的身份证的护照",
+            "我是我叫我",
+            "敬礼！\n敬礼\n",
+            "户名开户名申请人持卡人",
+        ] {
+            let long = t.repeat(5);
+            assert_eq!(cn_cues_got(&long), cn_cues_ref(&long), "{t:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand search finds exactly the Aho-Corasick search's matches, cues cut, nested,
+        /// repeated and next to other Han characters (same lead or continuation bytes) included.
+        #[test]
+        fn cn_cues_match_reference(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "姓名", "姓", "名", "名字", "我叫", "我", "叫", "本人", "联系人", "收件人",
+                "我是", "客户", "收货人", "寄件人", "发件人", "持卡人", "开户名", "户名", "户",
+                "申请人", "谢谢！\n", "谢谢!\n", "谢谢\n", "谢谢", "谢", "敬礼\n", "敬礼！\n",
+                "敬礼", "出生于", "出生", "的电话", "的手机", "的地址", "的邮箱", "的身份证",
+                "的护照", "的", "先生", "女士", "小姐", "同学", "老师", "经理", "医生", "律师",
+                "教授", "主任", "师傅", "张", "李", "王小明", "，", "！", "!", "\n", " ", "a",
+                "é", "Ab", "12", "䀀", "鿿", "\u{4e00}", "ꀀ", "\u{E000}", "\u{10000}",
+            ]), 0..40),
+            pad in 0usize..40,
+        ) {
+            let t = " ".repeat(pad) + &parts.concat();
+            proptest::prop_assert_eq!(cn_cues_got(&t), cn_cues_ref(&t));
+        }
+    }
+
     #[test]
     fn latin1_key_declines_other_letters() {
         for w in ["Łukasz", "Dvořák", "Ωmega", "ΣΑΣ", "Straße", "ÉLODIE"] {
@@ -2494,6 +2910,14 @@ mod tests {
     /// Capitalised words char by char: every upper-case char not inside an earlier word starts
     /// one, which runs over ASCII letters, `'`, `-`, and non-ASCII letters, `’` and combining
     /// marks.
+    fn cap_words_of(t: &str) -> Vec<(usize, usize, u8)> {
+        let mut out = Vec::new();
+        super::Names::cap_words(t, t.to_ascii_lowercase().as_bytes(), |s, e, c| {
+            out.push((s, e, c));
+        });
+        out
+    }
+
     fn cap_words_ref(t: &str) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         let mut next_free = 0;
@@ -2523,7 +2947,7 @@ mod tests {
         #[test]
         fn cap_words_match_reference(t in "(Mary|IBAN|O'Neill|x|[a-z]{1,9}|[A-Z]{1,3}|é|É|Ö|ß|’|\u{301}|李|ĳ|Ǆ|ǅ|Σ|[ .,'0-9\n-]){0,40}") {
             let got: Vec<(usize, usize)> =
-                super::Names::cap_words(&t).into_iter().map(|(s, e, _)| (s, e)).collect();
+                cap_words_of(&t).into_iter().map(|(s, e, _)| (s, e)).collect();
             proptest::prop_assert_eq!(got, cap_words_ref(&t), "{:?}", t);
         }
     }
