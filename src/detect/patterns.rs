@@ -447,7 +447,7 @@ impl Patterns {
         let b = scan.bytes;
         // An address has three dots: windows with fewer (most: "2024", "1.5") are not searched.
         let windows = nums
-            .class_runs_having(scan, SEP_DOT, 4, SEP_DOT)
+            .class_runs_having(scan, SEP_DOT, 4, SEP_DOT, 3)
             .into_iter()
             .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
         for m in digit_led_matches(scan, windows, ipv4_at) {
@@ -465,17 +465,22 @@ impl Patterns {
             }
             // A CIDR block ("10.0.0.0/8") names a network, not a host.
             let cidr = e + 1 < b.len() && b[e] == b'/' && b[e + 1].is_ascii_digit();
-            let score = match nearest_numeric_cue(scan, s, 40) {
-                _ if cidr => 0.3,
-                Some(Ctx::NotPii) => 0.3,
-                _ => {
-                    if cue(scan, s, 40, &[Ctx::Ip]).is_some() {
-                        0.97
-                    } else {
-                        0.85
-                    }
+            // Both look-ups filter the same cue hits of the same window, last first: when the
+            // nearest numeric cue is an IP cue, or there is none, the nearest IP cue is that cue,
+            // or none.
+            let score = if cidr {
+                0.3
+            } else {
+                match nearest_numeric_cue(scan, s, 40) {
+                    Some(Ctx::NotPii) => 0.3,
+                    Some(Ctx::Ip) => 0.97,
+                    Some(_) if cue(scan, s, 40, &[Ctx::Ip]).is_some() => 0.97,
+                    _ => 0.85,
                 }
             };
+            debug_assert!(
+                cidr || score == 0.3 || (score == 0.97) == cue(scan, s, 40, &[Ctx::Ip]).is_some()
+            );
             push(out, s, e, EntityType::IpAddress, score);
         }
     }
@@ -1170,25 +1175,35 @@ impl NumRuns {
     /// `Scan::digit_class_runs` for the class of the digits and the separator kinds `seps`:
     /// its maximal runs holding `min_digits` digits or more (`min_digits` at least 1).
     fn class_runs(&self, scan: &Scan<'_>, seps: u8, min_digits: usize) -> Vec<(usize, usize)> {
-        self.class_runs_having(scan, seps, min_digits, 0)
+        self.class_runs_having(scan, seps, min_digits, 0, 0)
     }
 
-    /// [`NumRuns::class_runs`] from only the numeric runs holding a byte of a kind in `need`
-    /// (`0`: all): every class run holding such a byte is among them (it lies inside a numeric
-    /// run that holds it), and numeric runs without one are not split at all (IPv4 needs dots;
-    /// on dense text most numeric runs have spaces and no dot). Other class runs may be among
-    /// them too (from a numeric run whose `need` byte lies outside the class run).
+    /// [`NumRuns::class_runs`] from only the numeric runs holding `need_n` bytes or more of the
+    /// kinds in `need` (`0`: all runs): every class run holding that many is among them (it lies
+    /// inside a numeric run that holds them), and the other numeric runs are not split at all
+    /// (an IPv4 address has three dots; on dense text most numeric runs have spaces and at
+    /// most the dot that ends a sentence). Other class runs may be among them too (from a
+    /// numeric run whose `need` bytes lie partly outside the class run).
     fn class_runs_having(
         &self,
         scan: &Scan<'_>,
         seps: u8,
         min_digits: usize,
         need: u8,
+        need_n: usize,
     ) -> Vec<(usize, usize)> {
         let b = scan.bytes;
+        let needed = |lo: usize, hi: usize| {
+            b[lo..hi]
+                .iter()
+                .filter(|&&c| NUM_KIND[c as usize] & need != 0)
+                .count()
+                >= need_n
+        };
         let mut out = Vec::new();
         for r in &self.runs {
-            if r.digits < min_digits || (need != 0 && r.kinds & need == 0) {
+            if r.digits < min_digits || (need != 0 && (r.kinds & need == 0 || !needed(r.lo, r.hi)))
+            {
                 continue;
             }
             if r.kinds & !seps == 0 {
@@ -1228,9 +1243,7 @@ impl NumRuns {
         }
         // Debug builds check every call against the walk it replaces.
         if cfg!(debug_assertions) {
-            let has = |&(lo, hi): &(usize, usize)| {
-                need == 0 || b[lo..hi].iter().any(|&c| NUM_KIND[c as usize] & need != 0)
-            };
+            let has = |&(lo, hi): &(usize, usize)| need == 0 || needed(lo, hi);
             let all = scan.digit_class_runs(|c| NUM_KIND[c as usize] & !seps == 0, min_digits);
             debug_assert_eq!(
                 out.iter().copied().filter(has).collect::<Vec<_>>(),
@@ -1833,23 +1846,21 @@ mod tests {
                     scan.digit_class_runs(class, min),
                     "seps {}", seps
                 );
-                // Only the runs holding a dot (the IPv4 windows).
-                let dotted: Vec<(usize, usize)> = scan
-                    .digit_class_runs(class, min)
-                    .into_iter()
-                    .filter(|&(lo, hi)| s.as_bytes()[lo..hi].contains(&b'.'))
-                    .collect();
-                if seps & super::SEP_DOT != 0 {
-                    let got: Vec<(usize, usize)> = nums
-                        .class_runs_having(&scan, seps, min, super::SEP_DOT)
-                        .into_iter()
-                        .filter(|&(lo, hi)| s.as_bytes()[lo..hi].contains(&b'.'))
-                        .collect();
-                    proptest::prop_assert_eq!(
-                        got,
-                        dotted,
-                        "seps {} with dots", seps
-                    );
+                // Only the runs holding `dots` dots or more (the IPv4 windows: three).
+                for dots in 1..=3 {
+                    let dotted = |&(lo, hi): &(usize, usize)| {
+                        s.as_bytes()[lo..hi].iter().filter(|&&c| c == b'.').count() >= dots
+                    };
+                    let want: Vec<(usize, usize)> =
+                        scan.digit_class_runs(class, min).into_iter().filter(dotted).collect();
+                    if seps & super::SEP_DOT != 0 {
+                        let got: Vec<(usize, usize)> = nums
+                            .class_runs_having(&scan, seps, min, super::SEP_DOT, dots)
+                            .into_iter()
+                            .filter(dotted)
+                            .collect();
+                        proptest::prop_assert_eq!(got, want, "seps {} with {} dots", seps, dots);
+                    }
                 }
             }
         }
