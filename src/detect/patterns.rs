@@ -764,10 +764,15 @@ impl Patterns {
                 continue;
             }
             let mut t = &scan.text[s..e];
-            // Balance parentheses by trimming an unmatched tail (both counted in one pass).
-            let (open, close) = t.bytes().fold((0usize, 0usize), |(o, c), x| {
-                (o + usize::from(x == b'('), c + usize::from(x == b')'))
-            });
+            // Balance parentheses by trimming an unmatched tail (both counted in one pass, when
+            // there are any: most candidates have none).
+            let (open, close) = if memchr::memchr2(b'(', b')', t.as_bytes()).is_some() {
+                t.bytes().fold((0usize, 0usize), |(o, c), x| {
+                    (o + usize::from(x == b'('), c + usize::from(x == b')'))
+                })
+            } else {
+                (0, 0)
+            };
             if open != close {
                 if let Some(p) = t.rfind(['(', ')']) {
                     if t[..p].matches('(').count() == t[..p].matches(')').count() {
@@ -1486,12 +1491,12 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     }
     let d = &d[..n];
     let lens = &lens_buf[..groups];
-    // No doubled separators other than ") " / ")-".
+    // No doubled separators other than ") " / ")-", and no empty parentheses (one pass).
     let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
-    if bytes.windows(2).any(|w| sep(w[0]) && sep(w[1])) {
-        return None;
-    }
-    if bytes.windows(2).any(|w| w == b"()") {
+    if bytes
+        .windows(2)
+        .any(|w| (sep(w[0]) && sep(w[1])) || w == b"()")
+    {
         return None;
     }
     let plus = t.starts_with('+') || t.starts_with("00");
