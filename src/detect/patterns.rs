@@ -1466,7 +1466,8 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     let mut n = 0;
     let mut lens_buf = [0usize; 8];
     let mut groups = 0;
-    let mut in_group = false;
+    // The length of the group being read (stored when it ends).
+    let mut cur = 0;
     for &c in bytes {
         if c.is_ascii_digit() {
             if n == d.len() {
@@ -1474,17 +1475,20 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
             }
             d[n] = c;
             n += 1;
-            if !in_group {
+            if cur == 0 {
                 if groups == lens_buf.len() {
                     return None;
                 }
                 groups += 1;
-                in_group = true;
             }
-            lens_buf[groups - 1] += 1;
-        } else {
-            in_group = false;
+            cur += 1;
+        } else if cur > 0 {
+            lens_buf[groups - 1] = cur;
+            cur = 0;
         }
+    }
+    if cur > 0 {
+        lens_buf[groups - 1] = cur;
     }
     if n < 7 {
         return None;
