@@ -240,3 +240,269 @@ pub(super) fn matches_from(
     }
     out
 }
+
+/// The number of bytes from `i` on (at most `max`) in `class`, and whether there are `min` or
+/// more: the greedy `class{min,max}` of a regex, as a match end.
+fn class_end(
+    w: &[u8],
+    i: usize,
+    min: usize,
+    max: usize,
+    class: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    let n = run_len(w, i, max, class);
+    (n >= min).then_some(i + n)
+}
+
+/// `[A-Za-z0-9_\-]`, the key bytes of several vendor formats.
+fn key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+/// The end of `[A-Z ]*PRIVATE KEY-----` at `i`. The star's bytes and `PRIVATE KEY` are all
+/// `[A-Z ]`, and the `-` after them is not, so the literal must end where the maximal run of
+/// `[A-Z ]` from `i` ends: the greedy star gives back exactly those eleven bytes or nothing fits.
+fn pem_label_end(w: &[u8], i: usize) -> Option<usize> {
+    let r = i + run_len(w, i, usize::MAX, |c| c.is_ascii_uppercase() || c == b' ');
+    (r >= i + 11 && &w[r - 11..r] == b"PRIVATE KEY" && w[r..].starts_with(b"-----"))
+        .then_some(r + 5)
+}
+
+/// `SECRET_PATTERN` (`patterns.rs`) anchored at `p`: the end of its leftmost-first match
+/// starting there, if any.
+///
+/// The alternatives' literal heads tell them apart (at most one can start at `p`), and each
+/// alternative has one reading: its repetitions are greedy and the byte after a repetition
+/// cannot continue it. `sk-` is followed by an optional word (`proj-`, …) whose bytes all belong
+/// to the key class after it, so every reading ends where the class run after `sk-` ends, and
+/// one exists iff that run holds 20 bytes. The PEM body is lazy: the first `-----END` (from the
+/// header's end) whose label completes ends the match.
+pub(super) fn secret_at(w: &[u8], p: usize) -> Option<usize> {
+    let r = &w[p..];
+    let alnum = |c: u8| c.is_ascii_alphanumeric();
+    match r.first()? {
+        b'A' => {
+            if [&b"AKIA"[..], b"ASIA", b"AGPA", b"AIDA", b"AROA"]
+                .iter()
+                .any(|h| r.starts_with(h))
+            {
+                let n = run_len(w, p + 4, 16, |c| {
+                    c.is_ascii_uppercase() || c.is_ascii_digit()
+                });
+                (n == 16).then_some(p + 20)
+            } else if r.starts_with(b"AIza") {
+                class_end(w, p + 4, 30, usize::MAX, key_byte)
+            } else {
+                None
+            }
+        }
+        b'g' => {
+            if r.len() >= 4
+                && r[1] == b'h'
+                && matches!(r[2], b'p' | b'o' | b'u' | b's' | b'r')
+                && r[3] == b'_'
+            {
+                class_end(w, p + 4, 30, 255, alnum)
+            } else if r.starts_with(b"github_pat_") {
+                class_end(w, p + 11, 20, 255, |c| alnum(c) || c == b'_')
+            } else if r.starts_with(b"glpat-") {
+                class_end(w, p + 6, 20, usize::MAX, key_byte)
+            } else {
+                None
+            }
+        }
+        b's' | b'p' | b'r' => {
+            if r.starts_with(b"sk-") {
+                return class_end(w, p + 3, 20, usize::MAX, key_byte);
+            }
+            if r.len() >= 8
+                && r[1] == b'k'
+                && r[2] == b'_'
+                && (r[3..].starts_with(b"live_") || r[3..].starts_with(b"test_"))
+            {
+                class_end(w, p + 8, 16, usize::MAX, alnum)
+            } else {
+                None
+            }
+        }
+        b'x' => {
+            if r.len() >= 4
+                && r.starts_with(b"xox")
+                && matches!(r[3], b'a' | b'b' | b'p' | b'o' | b's' | b'r' | b'e')
+                && r.get(4) == Some(&b'-')
+            {
+                class_end(w, p + 5, 10, usize::MAX, |c| alnum(c) || c == b'-')
+            } else {
+                None
+            }
+        }
+        b'e' => {
+            if !r.starts_with(b"eyJ") {
+                return None;
+            }
+            let mut e = p + 3;
+            for k in 0..3 {
+                if k > 0 {
+                    if w.get(e) != Some(&b'.') {
+                        return None;
+                    }
+                    e += 1;
+                }
+                e = class_end(w, e, 8, usize::MAX, key_byte)?;
+            }
+            Some(e)
+        }
+        b'-' => {
+            if !r.starts_with(b"-----BEGIN") {
+                return None;
+            }
+            let body = pem_label_end(w, p + 10)?;
+            let mut y = body;
+            while let Some(k) = memchr::memmem::find(&w[y..], b"-----END") {
+                if let Some(e) = pem_label_end(w, y + k + 8) {
+                    return Some(e);
+                }
+                y += k + 1;
+            }
+            None
+        }
+        b'h' => {
+            if r.starts_with(b"hf_") {
+                class_end(w, p + 3, 30, usize::MAX, alnum)
+            } else {
+                None
+            }
+        }
+        b'n' => {
+            if r.starts_with(b"npm_") && run_len(w, p + 4, 36, alnum) == 36 {
+                Some(p + 40)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `h` starts with `lit`, ASCII case-insensitively.
+fn starts_ci(h: &[u8], lit: &[u8]) -> bool {
+    h.len() >= lit.len() && h[..lit.len()].eq_ignore_ascii_case(lit)
+}
+
+/// The secret-assignment pattern (`patterns.rs`, `ASSIGN_PATTERN`) at the start of `h`: the
+/// end of the keyword (group 1) and the value's span (group 2), as the regex's leftmost-first
+/// match gives them.
+///
+/// The keyword's readings are tried in the regex's priority order (an optional part taken
+/// before left out). After a keyword, the rest has one reading per operator: an optional quote
+/// is taken when there (left out, the byte after would have to be the quote, which neither the
+/// operator nor the value allows), `[ \t]*` takes every blank (the operator and the value
+/// start with none), and the operators are tried in order (`:` before `:=`, `=` before `=>`).
+/// The value is the greedy `[^\s"'`,;<>]{6,300}` (characters, not bytes) that ends the pattern.
+pub(super) fn assign_at(h: &str) -> Option<(usize, usize, usize)> {
+    let b = h.as_bytes();
+    let sep = |i: usize| matches!(b.get(i), Some(b'_' | b'-' | b' '));
+    // `stem [_\- ]? tail` ends, in the regex's order (with the separator, then without; at most
+    // one fits, since a separator is not the tail's first letter).
+    let joined = |at: usize, tail: &[u8]| -> Option<usize> {
+        let q = if sep(at) { at + 1 } else { at };
+        starts_ci(&b[q..], tail).then_some(q + tail.len())
+    };
+    let mut ends = [0usize; 4];
+    let mut n = 0;
+    let mut add = |e: Option<usize>| {
+        if let Some(e) = e {
+            ends[n] = e;
+            n += 1;
+        }
+    };
+    match b.first().map(u8::to_ascii_lowercase) {
+        Some(b'a') => {
+            if starts_ci(b, b"api") {
+                add(joined(3, b"key"));
+                add(starts_ci(b, b"apikey").then_some(6));
+            } else if starts_ci(b, b"access") {
+                if let Some(k) = joined(6, b"key") {
+                    add(joined(k, b"id"));
+                    add(Some(k));
+                }
+                add(joined(6, b"token"));
+            } else if starts_ci(b, b"auth") {
+                add(joined(4, b"token"));
+            }
+        }
+        Some(b's') if starts_ci(b, b"secret") => {
+            add(joined(6, b"key"));
+            add(Some(6));
+        }
+        Some(b'c') if starts_ci(b, b"client") => add(joined(6, b"secret")),
+        Some(b'b') => add(starts_ci(b, b"bearer").then_some(6)),
+        Some(b't') => add(starts_ci(b, b"token").then_some(5)),
+        Some(b'p') => {
+            for lit in [&b"password"[..], b"passwd", b"pwd", b"passwort"] {
+                add(starts_ci(b, lit).then_some(lit.len()));
+            }
+        }
+        Some(b'm') => add(starts_ci(b, b"mot de passe").then_some(12)),
+        _ => {}
+    }
+    let quote = |i: usize| {
+        if matches!(b.get(i), Some(b'"' | b'\'')) {
+            i + 1
+        } else {
+            i
+        }
+    };
+    let blanks = |i: usize| i + run_len(b, i, usize::MAX, |c| c == b' ' || c == b'\t');
+    for &k in &ends[..n] {
+        let q = blanks(quote(k));
+        let ops: &[usize] = match b.get(q) {
+            Some(b':') if b.get(q + 1) == Some(&b'=') => &[1, 2],
+            Some(b'=') if b.get(q + 1) == Some(&b'>') => &[1, 2],
+            Some(b':' | b'=') => &[1],
+            _ => &[],
+        };
+        for &op in ops {
+            let v = quote(blanks(q + op));
+            let mut e = v;
+            let mut chars = 0;
+            for c in h[v..].chars().take(300) {
+                if c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ',' | ';' | '<' | '>') {
+                    break;
+                }
+                e += c.len_utf8();
+                chars += 1;
+            }
+            if chars >= 6 {
+                return Some((k, v, e));
+            }
+        }
+    }
+    None
+}
+
+/// The keyword-token pattern (`patterns.rs`, `KEYWORD_TOKEN_PATTERN`) at the start of `h`: the
+/// value's span (group 1). Its keywords start with different letters, `[ \t]+` takes every
+/// blank (the value starts with none), and the value is the greedy
+/// `[A-Za-z0-9_\-.+/=]{20,300}` that ends the pattern.
+pub(super) fn keyword_token_at(h: &[u8]) -> Option<(usize, usize)> {
+    let k = match h.first().map(u8::to_ascii_lowercase)? {
+        b'a' => 7 * usize::from(starts_ci(h, b"api key")),
+        b't' => 5 * usize::from(starts_ci(h, b"token")),
+        b's' => 6 * usize::from(starts_ci(h, b"secret")),
+        b'b' => 6 * usize::from(starts_ci(h, b"bearer")),
+        b'k' => 3 * usize::from(starts_ci(h, b"key")),
+        _ => 0,
+    };
+    if k == 0 {
+        return None;
+    }
+    let v = k + run_len(h, k, usize::MAX, |c| c == b' ' || c == b'\t');
+    if v == k {
+        return None;
+    }
+    let e = class_end(h, v, 20, 300, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'+' | b'/' | b'=')
+    })?;
+    Some((v, e))
+}

@@ -11,8 +11,8 @@ use super::anchors::AnchorHit;
 use super::anchors::Group;
 use super::context::{Ctx, Hit};
 use super::matchers::{
-    email_matches, iban_at, ipv4_at, matches_from, nino_at, passport_at, social_at, url_at,
-    SOCIAL_HOSTS,
+    assign_at, email_matches, iban_at, ipv4_at, keyword_token_at, matches_from, nino_at,
+    passport_at, secret_at, social_at, url_at, SOCIAL_HOSTS,
 };
 use super::validators as v;
 use super::{EntityType, Finding, Scan};
@@ -21,14 +21,12 @@ use super::{EntityType, Finding, Scan};
 #[derive(Debug)]
 pub struct Patterns {
     ipv6: Regex,
+    /// [`SECRET_PATTERN`], for a CPU without Teddy (elsewhere `matchers::secret_at` is tried at
+    /// the prefix hits).
     secret: Regex,
-    /// [`SECRET_PATTERN`] anchored at the start of its haystack.
-    secret_at: Regex,
     /// One Teddy search for [`SECRET_PREFIXES`] (`None` on a CPU without Teddy: then the
     /// pattern searches the whole text).
     secret_gates: Option<aho_corasick::packed::Searcher>,
-    assign: Regex,
-    keyword_token: Regex,
     secret_words: aho_corasick::AhoCorasick,
 }
 
@@ -191,16 +189,7 @@ impl Patterns {
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
             )?,
             secret: re("secret", SECRET_PATTERN)?,
-            secret_at: re("secret_anchored", &format!("^(?:{SECRET_PATTERN})"))?,
             secret_gates: aho_corasick::packed::Searcher::new(SECRET_PREFIXES.iter()),
-            assign: re(
-                "secret_assignment",
-                r#"^(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#,
-            )?,
-            keyword_token: re(
-                "secret_keyword",
-                r"^(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})",
-            )?,
         })
     }
 
@@ -375,19 +364,17 @@ impl Patterns {
                 starts.push(m.start);
             }
         }
-        // One set of capture slots for every keyword (not an allocation per search).
-        let mut locs = self.assign.capture_locations();
+        // The assignment and keyword-token patterns, hand-compiled (`matchers::assign_at`,
+        // `keyword_token_at`): at most 400 and 340 bytes from the keyword.
         for &st in &starts {
             let hi = super::context::floor_boundary(t, (st + 400).min(t.len()));
             let h = &t[st..hi];
-            if self.assign.captures_read(&mut locs, h).is_none() {
-                continue;
-            }
-            let (Some(k), Some(val)) = (locs.get(1), locs.get(2)) else {
+            let Some((k, v0, v1)) = assign_at(h) else {
                 continue;
             };
+            let val = (v0, v1);
             let val_start = st + val.0;
-            let key = h[k.0..k.1].to_ascii_lowercase();
+            let key = h[..k].to_ascii_lowercase();
             let is_password = key.starts_with("pass")
                 || key == "pwd"
                 || key.starts_with("mot")
@@ -410,14 +397,12 @@ impl Patterns {
                 score,
             );
         }
-        let mut locs = self.keyword_token.capture_locations();
         for &st in &starts {
             let hi = super::context::floor_boundary(t, (st + 340).min(t.len()));
             let h = &t[st..hi];
-            if self.keyword_token.captures_read(&mut locs, h).is_none() {
+            let Some(val) = keyword_token_at(h.as_bytes()) else {
                 continue;
-            }
-            let Some(val) = locs.get(1) else { continue };
+            };
             let value = h[val.0..val.1].trim_end_matches(['.', ')']);
             if v::looks_random(value) {
                 let vs = st + val.0;
@@ -447,11 +432,10 @@ impl Patterns {
                 break;
             };
             let p = g.start();
-            // Prefixes are ASCII: `p` is a char boundary.
-            match self.secret_at.find(&t[p..]) {
-                Some(m) => {
-                    out.push((p, p + m.end()));
-                    at = p + m.end().max(1);
+            match secret_at(t.as_bytes(), p) {
+                Some(e) => {
+                    out.push((p, e));
+                    at = e.max(p + 1);
                 }
                 None => at = p + 1,
             }
@@ -463,7 +447,7 @@ impl Patterns {
         let b = scan.bytes;
         // An address has three dots: windows with fewer (most: "2024", "1.5") are not searched.
         let windows = nums
-            .class_runs(scan, SEP_DOT, 4)
+            .class_runs_having(scan, SEP_DOT, 4, SEP_DOT, 3)
             .into_iter()
             .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
         for m in digit_led_matches(scan, windows, ipv4_at) {
@@ -481,17 +465,22 @@ impl Patterns {
             }
             // A CIDR block ("10.0.0.0/8") names a network, not a host.
             let cidr = e + 1 < b.len() && b[e] == b'/' && b[e + 1].is_ascii_digit();
-            let score = match nearest_numeric_cue(scan, s, 40) {
-                _ if cidr => 0.3,
-                Some(Ctx::NotPii) => 0.3,
-                _ => {
-                    if cue(scan, s, 40, &[Ctx::Ip]).is_some() {
-                        0.97
-                    } else {
-                        0.85
-                    }
+            // Both look-ups filter the same cue hits of the same window, last first: when the
+            // nearest numeric cue is an IP cue, or there is none, the nearest IP cue is that cue,
+            // or none.
+            let score = if cidr {
+                0.3
+            } else {
+                match nearest_numeric_cue(scan, s, 40) {
+                    Some(Ctx::NotPii) => 0.3,
+                    Some(Ctx::Ip) => 0.97,
+                    Some(_) if cue(scan, s, 40, &[Ctx::Ip]).is_some() => 0.97,
+                    _ => 0.85,
                 }
             };
+            debug_assert!(
+                cidr || score == 0.3 || (score == 0.97) == cue(scan, s, 40, &[Ctx::Ip]).is_some()
+            );
             push(out, s, e, EntityType::IpAddress, score);
         }
     }
@@ -775,10 +764,15 @@ impl Patterns {
                 continue;
             }
             let mut t = &scan.text[s..e];
-            // Balance parentheses by trimming an unmatched tail (both counted in one pass).
-            let (open, close) = t.bytes().fold((0usize, 0usize), |(o, c), x| {
-                (o + usize::from(x == b'('), c + usize::from(x == b')'))
-            });
+            // Balance parentheses by trimming an unmatched tail (both counted in one pass, when
+            // there are any: most candidates have none).
+            let (open, close) = if memchr::memchr2(b'(', b')', t.as_bytes()).is_some() {
+                t.bytes().fold((0usize, 0usize), |(o, c), x| {
+                    (o + usize::from(x == b'('), c + usize::from(x == b')'))
+                })
+            } else {
+                (0, 0)
+            };
             if open != close {
                 if let Some(p) = t.rfind(['(', ')']) {
                     if t[..p].matches('(').count() == t[..p].matches(')').count() {
@@ -1186,10 +1180,35 @@ impl NumRuns {
     /// `Scan::digit_class_runs` for the class of the digits and the separator kinds `seps`:
     /// its maximal runs holding `min_digits` digits or more (`min_digits` at least 1).
     fn class_runs(&self, scan: &Scan<'_>, seps: u8, min_digits: usize) -> Vec<(usize, usize)> {
+        self.class_runs_having(scan, seps, min_digits, 0, 0)
+    }
+
+    /// [`NumRuns::class_runs`] from only the numeric runs holding `need_n` bytes or more of the
+    /// kinds in `need` (`0`: all runs): every class run holding that many is among them (it lies
+    /// inside a numeric run that holds them), and the other numeric runs are not split at all
+    /// (an IPv4 address has three dots; on dense text most numeric runs have spaces and at
+    /// most the dot that ends a sentence). Other class runs may be among them too (from a
+    /// numeric run whose `need` bytes lie partly outside the class run).
+    fn class_runs_having(
+        &self,
+        scan: &Scan<'_>,
+        seps: u8,
+        min_digits: usize,
+        need: u8,
+        need_n: usize,
+    ) -> Vec<(usize, usize)> {
         let b = scan.bytes;
+        let needed = |lo: usize, hi: usize| {
+            b[lo..hi]
+                .iter()
+                .filter(|&&c| NUM_KIND[c as usize] & need != 0)
+                .count()
+                >= need_n
+        };
         let mut out = Vec::new();
         for r in &self.runs {
-            if r.digits < min_digits {
+            if r.digits < min_digits || (need != 0 && (r.kinds & need == 0 || !needed(r.lo, r.hi)))
+            {
                 continue;
             }
             if r.kinds & !seps == 0 {
@@ -1228,10 +1247,15 @@ impl NumRuns {
             }
         }
         // Debug builds check every call against the walk it replaces.
-        debug_assert_eq!(
-            out,
-            scan.digit_class_runs(|c| NUM_KIND[c as usize] & !seps == 0, min_digits)
-        );
+        if cfg!(debug_assertions) {
+            let has = |&(lo, hi): &(usize, usize)| need == 0 || needed(lo, hi);
+            let all = scan.digit_class_runs(|c| NUM_KIND[c as usize] & !seps == 0, min_digits);
+            debug_assert_eq!(
+                out.iter().copied().filter(has).collect::<Vec<_>>(),
+                all.iter().copied().filter(has).collect::<Vec<_>>()
+            );
+            debug_assert!(out.iter().all(|r| all.contains(r)));
+        }
         out
     }
 }
@@ -1351,6 +1375,16 @@ fn card_grouping_ok(part: &str) -> bool {
     }
 }
 
+/// The keyword-led assignment pattern (hand-compiled: `matchers::assign_at`): a secret keyword,
+/// `:`, `=`, `=>` or `:=`, and the value (group 2).
+#[cfg(test)]
+const ASSIGN_PATTERN: &str = r#"^(?i-u:(api[_\- ]?key|apikey|access[_\- ]?key(?:[_\- ]?id)?|secret(?:[_\- ]?key)?|client[_\- ]?secret|auth[_\- ]?token|access[_\- ]?token|bearer|token|password|passwd|pwd|passwort|mot de passe)["']?[ \t]*(?::|=|=>|:=)[ \t]*["']?)([^\s"'`,;<>]{6,300})"#;
+
+/// A keyword and a long token after it (hand-compiled: `matchers::keyword_token_at`).
+#[cfg(test)]
+const KEYWORD_TOKEN_PATTERN: &str =
+    r"^(?i-u:api key|token|secret|bearer|key)[ \t]+([A-Za-z0-9_\-.+/=]{20,300})";
+
 /// The e-mail pattern (hand-compiled: `matchers::email_matches`).
 #[cfg(test)]
 const EMAIL_PATTERN: &str = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}";
@@ -1432,7 +1466,8 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     let mut n = 0;
     let mut lens_buf = [0usize; 8];
     let mut groups = 0;
-    let mut in_group = false;
+    // The length of the group being read (stored when it ends).
+    let mut cur = 0;
     for &c in bytes {
         if c.is_ascii_digit() {
             if n == d.len() {
@@ -1440,29 +1475,32 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
             }
             d[n] = c;
             n += 1;
-            if !in_group {
+            if cur == 0 {
                 if groups == lens_buf.len() {
                     return None;
                 }
                 groups += 1;
-                in_group = true;
             }
-            lens_buf[groups - 1] += 1;
-        } else {
-            in_group = false;
+            cur += 1;
+        } else if cur > 0 {
+            lens_buf[groups - 1] = cur;
+            cur = 0;
         }
+    }
+    if cur > 0 {
+        lens_buf[groups - 1] = cur;
     }
     if n < 7 {
         return None;
     }
     let d = &d[..n];
     let lens = &lens_buf[..groups];
-    // No doubled separators other than ") " / ")-".
+    // No doubled separators other than ") " / ")-", and no empty parentheses (one pass).
     let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
-    if bytes.windows(2).any(|w| sep(w[0]) && sep(w[1])) {
-        return None;
-    }
-    if bytes.windows(2).any(|w| w == b"()") {
+    if bytes
+        .windows(2)
+        .any(|w| (sep(w[0]) && sep(w[1])) || w == b"()")
+    {
         return None;
     }
     let plus = t.starts_with('+') || t.starts_with("00");
@@ -1749,6 +1787,37 @@ mod tests {
             proptest::prop_assert_eq!(p.secret_matches(&s), want);
         }
 
+        /// The hand-compiled vendor-secret matcher gives the anchored regex's match at every
+        /// position.
+        #[test]
+        fn secret_matcher_is_the_anchored_regex(s in "(AKIA|ASIA|AGPA|AIDA|AROA|AIza|gh[pousrx]_|github_pat_|glpat-|sk-|sk-proj-|sk-ant-api03-|[spr]k_(live|test)_|xox[abz]-|eyJ|hf_|npm_|-----BEGIN|-----END| ?PRIVATE KEY-----|RSA|[A-Z0-9]{4,16}|[a-z0-9]{4,16}|[_.-]|é| |\n){0,24}") {
+            let re = regex::Regex::new(&format!("^(?:{})", super::SECRET_PATTERN)).unwrap();
+            for p in (0..=s.len()).filter(|&p| s.is_char_boundary(p)) {
+                let want = re.find(&s[p..]).map(|m| p + m.end());
+                proptest::prop_assert_eq!(super::secret_at(s.as_bytes(), p), want, "at {}", p);
+            }
+        }
+
+        /// The hand-compiled keyword patterns give the regexes' captures at every position.
+        #[test]
+        fn keyword_matchers_are_the_regexes(s in "(api|API|Api|key|KEY|apikey|access|Access|secret|SECRET|client|auth|token|Token|bearer|password|passwd|pwd|PWD|passwort|mot de passe|Mot De Passe|id|ID|[_ -]|\"|'|:|=|>|:=|=>|\t|  |[a-zA-Z0-9+/.=]{1,12}|é|\u{a0}|\u{3000}|[,;<>`]|\n){0,14}") {
+            let assign = regex::Regex::new(super::ASSIGN_PATTERN).unwrap();
+            let token = regex::Regex::new(super::KEYWORD_TOKEN_PATTERN).unwrap();
+            for p in (0..=s.len()).filter(|&p| s.is_char_boundary(p)) {
+                let h = &s[p..];
+                let want = assign.captures(h).map(|c| {
+                    let (k, v) = (c.get(1).unwrap(), c.get(2).unwrap());
+                    (k.end(), v.start(), v.end())
+                });
+                proptest::prop_assert_eq!(super::assign_at(h), want, "assign at {}", p);
+                let want = token.captures(h).map(|c| {
+                    let v = c.get(1).unwrap();
+                    (v.start(), v.end())
+                });
+                proptest::prop_assert_eq!(super::keyword_token_at(h.as_bytes()), want, "token at {}", p);
+            }
+        }
+
         /// The `@`-led e-mail search gives the regex's matches.
         #[test]
         fn email_matches_are_find_iter(s in "([a-z]{1,4}|[A-Z0-9]{1,3}|[._%+@-]|@|\\.[a-z]{1,3}|\\.x|-|é| ){0,24}") {
@@ -1786,6 +1855,22 @@ mod tests {
                     scan.digit_class_runs(class, min),
                     "seps {}", seps
                 );
+                // Only the runs holding `dots` dots or more (the IPv4 windows: three).
+                for dots in 1..=3 {
+                    let dotted = |&(lo, hi): &(usize, usize)| {
+                        s.as_bytes()[lo..hi].iter().filter(|&&c| c == b'.').count() >= dots
+                    };
+                    let want: Vec<(usize, usize)> =
+                        scan.digit_class_runs(class, min).into_iter().filter(dotted).collect();
+                    if seps & super::SEP_DOT != 0 {
+                        let got: Vec<(usize, usize)> = nums
+                            .class_runs_having(&scan, seps, min, super::SEP_DOT, dots)
+                            .into_iter()
+                            .filter(dotted)
+                            .collect();
+                        proptest::prop_assert_eq!(got, want, "seps {} with {} dots", seps, dots);
+                    }
+                }
             }
         }
 
@@ -1893,6 +1978,54 @@ mod tests {
         ] {
             same_as_regex(super::CN_ID_PATTERN, super::cn_id_at, s);
             same_as_regex(super::CN_PHONE_PATTERN, super::cn_phone_at, s);
+        }
+    }
+
+    #[test]
+    fn secret_matcher_examples() {
+        let vendor = regex::Regex::new(&format!("^(?:{})", super::SECRET_PATTERN)).unwrap();
+        for s in [
+            "sk-proj-Xk29fLq8Zr4mN7tV1cB5yH3wP6sD0gJ2 and",
+            "sk-proj-short sk-ant-api03-abcdefghijklmnopqrst",
+            "AKIAIOSFODNN7EXAMPLE1",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeK",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY----- -----END RSA PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY----------END X PRIVATE KEY-----",
+            "npm_abcdefghijklmnopqrstuvwxyz0123456789XYZ",
+            "sk_live_0123456789abcdef xoxb-1234567890",
+        ] {
+            for p in (0..=s.len()).filter(|&p| s.is_char_boundary(p)) {
+                let want = vendor.find(&s[p..]).map(|m| p + m.end());
+                assert_eq!(super::secret_at(s.as_bytes(), p), want, "{s:?} at {p}");
+            }
+        }
+        let assign = regex::Regex::new(super::ASSIGN_PATTERN).unwrap();
+        let token = regex::Regex::new(super::KEYWORD_TOKEN_PATTERN).unwrap();
+        for h in [
+            "key:=abcdef",
+            "key:=abcd",
+            "token=>abcdefgh",
+            "token=>abc",
+            "Access_Key_ID = 'AKIAIOSFODNN7EXAMPLE'",
+            "access-key: \"Zx8kP2mQ9vL4rT7wY1nB\"",
+            "secret key\t:\t hunter22!",
+            "SECRET_KEY=é\u{a0}abcdef",
+            "mot de passe: motdepasse123",
+            "password=hunter22!",
+            "api key is sk-proj-Xk29fLq8Zr4mN7tV1cB5yH3wP6sD0gJ2",
+            "key AKIAIOSFODNN7EXAMPLE here",
+            "Bearer \t eyJhbGciOiJIUzI1NiJ9.e30.abc",
+        ] {
+            let want = assign.captures(h).map(|c| {
+                let (k, v) = (c.get(1).unwrap(), c.get(2).unwrap());
+                (k.end(), v.start(), v.end())
+            });
+            assert_eq!(super::assign_at(h), want, "{h:?}");
+            let want = token
+                .captures(h)
+                .map(|c| (c.get(1).unwrap().start(), c.get(1).unwrap().end()));
+            assert_eq!(super::keyword_token_at(h.as_bytes()), want, "{h:?}");
         }
     }
 

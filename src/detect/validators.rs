@@ -239,16 +239,26 @@ pub fn uk_nino(compact: &[u8]) -> bool {
 }
 
 /// Dotted-quad IPv4 with octets 0–255 and no leading zeros on multi-digit octets.
+///
+/// Checked byte by byte (no `str::split` searcher or `parse` per octet: dense text validates a
+/// dotted number at every phone candidate with dots). An octet is what `u16::from_str` reads:
+/// ASCII digits after an optional `+`.
 pub fn ipv4(s: &str) -> bool {
     let mut n = 0;
-    for part in s.split('.') {
+    for part in s.as_bytes().split(|&c| c == b'.') {
         n += 1;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.starts_with('0')) {
+        if n > 4 || part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
             return false;
         }
-        match part.parse::<u16>() {
-            Ok(v) if v <= 255 => {}
-            _ => return false,
+        let digits = part.strip_prefix(b"+").unwrap_or(part);
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let v = digits
+            .iter()
+            .fold(0u16, |v, &c| v * 10 + u16::from(c - b'0'));
+        if v > 255 {
+            return false;
         }
     }
     n == 4
@@ -1060,5 +1070,54 @@ mod tests {
             eth_address(b"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeg"),
             None
         );
+    }
+
+    /// The dotted-quad check as it was written with `split` and `u16::from_str` (the test
+    /// oracle for the byte-wise [`ipv4`]).
+    fn ipv4_by_parse(s: &str) -> bool {
+        let mut n = 0;
+        for part in s.split('.') {
+            n += 1;
+            if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.starts_with('0')) {
+                return false;
+            }
+            match part.parse::<u16>() {
+                Ok(v) if v <= 255 => {}
+                _ => return false,
+            }
+        }
+        n == 4
+    }
+
+    #[test]
+    fn ipv4_examples() {
+        for s in [
+            "10.24.7.19",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "0.0.0.0",
+            "+1.2.3.4",
+            "+.1.2.3",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "",
+            "1.2.3.4.",
+            "+25.1.1.1",
+            "++1.2.3.4",
+            "1.2.3.-4",
+            "1.2.3.٣",
+            "999.1.1.1",
+        ] {
+            assert_eq!(ipv4(s), ipv4_by_parse(s), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ipv4_is_the_parse_check(s in "([0-9]{0,4}|\\+|-|a|٣|\\.){0,10}") {
+            proptest::prop_assert_eq!(ipv4(&s), ipv4_by_parse(&s));
+        }
     }
 }
