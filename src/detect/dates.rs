@@ -5,21 +5,120 @@
 //! date of birth. The span is the date alone, never the cue. Does not own: cue words (see
 //! `context`).
 
-use regex::Regex;
-
 use super::context::Ctx;
 use super::patterns::{digit_at, digit_led_matches, left_ok, right_ok};
 use super::validators::valid_ymd;
 use super::{EntityType, Finding, Scan};
 
-const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre";
+/// The month names of the named-date grammar, in the order of its alternation (leftmost-first:
+/// at one position the first name for which the rest of the grammar matches wins).
+const MONTHS: [&str; 60] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "januar",
+    "februar",
+    "märz",
+    "maerz",
+    "mai",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "janvier",
+    "février",
+    "fevrier",
+    "mars",
+    "avril",
+    "juin",
+    "juillet",
+    "août",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "decembre",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+
+/// The named-date grammar as a regex (the reference [`Dates::named_at`] is tested against):
+/// `14 March 1979`, `3. Mai 1980`, `5 de marzo de 1970`, `Nov 17, 1981`.
+#[cfg(test)]
+fn named_pattern() -> String {
+    let months = MONTHS.join("|");
+    format!(
+        r"[0-9]{{1,2}}(?:st|nd|rd|th|er)?\.?\s(?:de\s)?(?:{months})\.?,?\s(?:de\s)?[0-9]{{4}}|(?:{months})\.?\s[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s[0-9]{{4}}"
+    )
+}
+
+/// The longest month name, in bytes.
+#[cfg(test)]
+const MONTH_MAX: usize = {
+    let mut i = 0;
+    let mut m = 0;
+    while i < MONTHS.len() {
+        if MONTHS[i].len() > m {
+            m = MONTHS[i].len();
+        }
+        i += 1;
+    }
+    m
+};
+
+/// How far before the year a named date's month name can end: `.`, `\s` (up to 3 bytes), a day
+/// (2), a suffix (2), `,`, `\s` (the other form: `.`, `,`, `\s`, `de\s`, 10 bytes).
+const MONTH_TO_YEAR: usize = 1 + 3 + 2 + 2 + 1 + 3;
+
+/// How far before its month name a named date can start: a day (2), a suffix (2), `.`, `\s`,
+/// `de\s` (5).
+const DAY_TO_MONTH: usize = 2 + 2 + 1 + 3 + 5;
 
 /// The compiled date grammar.
 #[derive(Debug)]
 pub struct Dates {
-    named: Regex,
-    /// Every month name (overlapping search): the named pattern runs only around them.
-    months: aho_corasick::AhoCorasick,
+    /// [`MONTHS`] ordered by first byte (stably: each first byte's names keep the grammar's
+    /// order).
+    months: Vec<&'static [u8]>,
+    /// Per first byte, the range of `months` starting with it.
+    by_first: [(u8, u8); 256],
+    /// [`MONTHS`] ordered by last byte.
+    months_by_last: Vec<&'static [u8]>,
+    /// Per last byte, the range of `months_by_last` ending with it.
+    by_last: [(u8, u8); 256],
 }
 
 /// The numeric date pattern, compiled by hand (see [`numeric_at`]).
@@ -88,33 +187,30 @@ fn numeric_at(w: &[u8], p: usize) -> Option<usize> {
     (0..8).all(|k| digit_at(w, p + k)).then_some(p + 8)
 }
 
-/// How far a named-date match can reach before (after) the month name in it: `[0-9]{1,2}`, an
-/// ordinal suffix, `.`, `\s` (up to three bytes), `de\s` before; `.`, `,`, `\s`, `de\s` and a
-/// year, or `.`, `\s`, day, suffix, `,`, `\s` and a year after (13 and 16 bytes), with slack.
-const MONTH_REACH: (usize, usize) = (16, 24);
-
 impl Dates {
     /// Compiles the date grammar.
     pub fn new() -> Result<Dates, super::DetectError> {
-        let named = format!(
-            r"[0-9]{{1,2}}(?:st|nd|rd|th|er)?\.?\s(?:de\s)?(?:{MONTHS})\.?,?\s(?:de\s)?[0-9]{{4}}|(?:{MONTHS})\.?\s[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s[0-9]{{4}}"
-        );
-        let mk = |name: &str, p: &str| {
-            Regex::new(p).map_err(|e| super::DetectError::Pattern {
-                name: name.into(),
-                reason: e.to_string(),
-            })
+        // The names sorted (stably) by one byte, and the range of each byte's names.
+        let index = |byte: fn(&[u8]) -> u8| {
+            let mut v: Vec<&'static [u8]> = MONTHS.iter().map(|m| m.as_bytes()).collect();
+            v.sort_by_key(|m| byte(m));
+            let mut ranges = [(0u8, 0u8); 256];
+            for (i, m) in v.iter().enumerate() {
+                let r = &mut ranges[usize::from(byte(m))];
+                if r.0 == r.1 {
+                    r.0 = i as u8;
+                }
+                r.1 = i as u8 + 1;
+            }
+            (v, ranges)
         };
+        let (months, by_first) = index(|m| m[0]);
+        let (months_by_last, by_last) = index(|m| m[m.len() - 1]);
         Ok(Dates {
-            named: mk("date_named", &named)?,
-            // A full DFA (the month names are few): faster per byte than the default NFA.
-            months: aho_corasick::AhoCorasickBuilder::new()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(MONTHS.split('|'))
-                .map_err(|e| super::DetectError::Pattern {
-                    name: "months".into(),
-                    reason: e.to_string(),
-                })?,
+            months,
+            by_first,
+            months_by_last,
+            by_last,
         })
     }
 
@@ -150,20 +246,15 @@ impl Dates {
         for m in digit_led_matches(scan, windows.iter().copied(), numeric_at) {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
         }
-        // Month names are matched on the lower-cased copy (same offsets): a case-sensitive
-        // pattern keeps its literal prefilter. Every match holds a month name, so the pattern
-        // runs only around them.
-        let month_windows = self.month_windows(scan, windows);
-        for m in scan.find_in_lower(&self.named, &month_windows) {
-            let year = m
-                .as_str()
-                .rsplit(|c: char| !c.is_ascii_digit())
-                .find(|g| g.len() == 4);
-            let ok = year
-                .and_then(|y| y.parse::<u32>().ok())
-                .is_some_and(|y| (1880..=2030).contains(&y));
-            consider(m.start(), m.end(), ok);
-        }
+        // Month names are matched on the lower-cased copy (same offsets).
+        self.named_matches(scan, windows, |s, e| {
+            // A named date ends with its four-digit year, after a space.
+            let lower = scan.lower.as_bytes();
+            let y = lower[e - 4..e]
+                .iter()
+                .fold(0u32, |y, &c| y * 10 + u32::from(c - b'0'));
+            consider(s, e, (1880..=2030).contains(&y));
+        });
         dates.sort_unstable();
         dates.dedup_by(|a, b| a.0 < b.1); // drop a date overlapping the previous one
                                           // 2. A date of birth has a birth cue before it with no other date in between (or one
@@ -193,30 +284,207 @@ impl Dates {
 }
 
 impl Dates {
-    /// The parts of `windows` within [`MONTH_REACH`] of a month name, merged: every match of the
-    /// named pattern holds a month name and lies in its part, so a search of the parts finds what
-    /// a search of the windows finds (no match crosses a part's edge, none starts between parts).
-    fn month_windows(&self, scan: &Scan<'_>, windows: &[(usize, usize)]) -> Vec<(usize, usize)> {
-        let lower = scan.lower.as_str();
-        let mut out = Vec::new();
-        let mut spots = Vec::new();
+    /// Every match of the named-date grammar ([`named_pattern`]) in each of `windows` of the
+    /// lower-cased text, as the regex's `find_iter` over each window gives them, passed to `f`.
+    ///
+    /// Every match ends with a four-digit year after a `\s`, so the year starts a digit run of
+    /// four digits or more; the match's month name ends at a word's end at most
+    /// [`MONTH_TO_YEAR`] bytes before it, and the match starts at the month name or, after a
+    /// day, at a digit at most [`DAY_TO_MONTH`] bytes before it (then after a `\s`). The
+    /// grammar is tried, anchored ([`Dates::named_at`]), only at those starts, in order, from
+    /// the end of the last match on: the first start where it matches is where `find_iter`
+    /// finds its next match (no match starts elsewhere), and at one start both choose the same
+    /// match.
+    fn named_matches(
+        &self,
+        scan: &Scan<'_>,
+        windows: &[(usize, usize)],
+        mut f: impl FnMut(usize, usize),
+    ) {
+        let lower = scan.lower.as_bytes();
+        let runs = &scan.digit_runs;
+        let mut starts: Vec<usize> = Vec::new();
         for &(lo, hi) in windows {
-            spots.clear();
-            for m in self.months.find_overlapping_iter(&lower[lo..hi]) {
-                let s = (lo + m.start()).saturating_sub(MONTH_REACH.0).max(lo);
-                let e = (lo + m.end() + MONTH_REACH.1).min(hi);
-                spots.push((
-                    super::context::floor_boundary(lower, s),
-                    super::context::ceil_boundary(lower, e),
-                ));
+            let w = &lower[..hi];
+            starts.clear();
+            let mut k = runs.partition_point(|r| r.0 <= lo);
+            while k < runs.len() && runs[k].0 + 4 <= hi {
+                let (rs, re) = runs[k];
+                k += 1;
+                if re - rs < 4 || !space_before(w, rs) {
+                    continue;
+                }
+                for e in (lo + 1).max(rs.saturating_sub(MONTH_TO_YEAR))..rs {
+                    // Month names end with an ASCII letter, and a `.`, `,` or `\s` follows.
+                    if !w[e - 1].is_ascii_lowercase() || w[e].is_ascii_lowercase() {
+                        continue;
+                    }
+                    let (a, b) = self.by_last[usize::from(w[e - 1])];
+                    for m in &self.months_by_last[usize::from(a)..usize::from(b)] {
+                        if m.len() > e - lo || !w[e - m.len()..e].iter().rev().eq(m.iter().rev()) {
+                            continue;
+                        }
+                        let ms = e - m.len();
+                        starts.push(ms);
+                        if ms > lo && space_before(w, ms) {
+                            let from = lo.max(ms.saturating_sub(DAY_TO_MONTH));
+                            starts.extend((from..ms).filter(|&d| w[d].is_ascii_digit()));
+                        }
+                    }
+                }
             }
-            spots.sort_unstable();
-            for &(s, e) in &spots {
-                super::push_window(&mut out, s, e);
+            starts.sort_unstable();
+            starts.dedup();
+            let mut p = lo;
+            for &q in &starts {
+                if q < p {
+                    continue;
+                }
+                if let Some(e) = self.named_at(w, q) {
+                    f(q, e);
+                    p = e;
+                }
             }
         }
-        out
     }
+
+    /// The end of the leftmost-first match of [`named_pattern`] starting at `p` in `w` (the
+    /// lower-cased text up to the window's end), if any: each optional part and each choice
+    /// tried in the regex's order (greedy: with it first), backtracking as the regex does.
+    fn named_at(&self, w: &[u8], p: usize) -> Option<usize> {
+        let c = *w.get(p)?;
+        if c.is_ascii_digit() {
+            // [0-9]{1,2}(?:st|nd|rd|th|er)?\.?\s(?:de\s)?(?:MONTHS)\.?,?\s(?:de\s)?[0-9]{4}
+            for q in digits12(w, p) {
+                for q in opt(q, suffix_at(w, q, true)) {
+                    for q in opt(q, lit(w, q, b".")) {
+                        let Some(q) = ws_at(w, q) else { continue };
+                        for q in opt(q, de_at(w, q)) {
+                            let e = self.month_then(w, q, |q| {
+                                for q in opt(q, lit(w, q, b".")) {
+                                    for q in opt(q, lit(w, q, b",")) {
+                                        let Some(q) = ws_at(w, q) else { continue };
+                                        for q in opt(q, de_at(w, q)) {
+                                            if let Some(e) = year_at(w, q) {
+                                                return Some(e);
+                                            }
+                                        }
+                                    }
+                                }
+                                None
+                            });
+                            if e.is_some() {
+                                return e;
+                            }
+                        }
+                    }
+                }
+            }
+            return None;
+        }
+        // (?:MONTHS)\.?\s[0-9]{1,2}(?:st|nd|rd|th)?,?\s[0-9]{4}
+        self.month_then(w, p, |q| {
+            for q in opt(q, lit(w, q, b".")) {
+                let Some(q) = ws_at(w, q) else { continue };
+                for q in digits12(w, q) {
+                    for q in opt(q, suffix_at(w, q, false)) {
+                        for q in opt(q, lit(w, q, b",")) {
+                            let Some(q) = ws_at(w, q) else { continue };
+                            if let Some(e) = year_at(w, q) {
+                                return Some(e);
+                            }
+                        }
+                    }
+                }
+            }
+            None
+        })
+    }
+
+    /// The first month name at `q`, in the grammar's order, after which `rest` matches: its
+    /// end (the alternation's leftmost-first choice with backtracking).
+    fn month_then(
+        &self,
+        w: &[u8],
+        q: usize,
+        rest: impl Fn(usize) -> Option<usize>,
+    ) -> Option<usize> {
+        let (a, b) = self.by_first[usize::from(*w.get(q)?)];
+        let tail = &w[q..];
+        // Compared in line (a `memcmp` call per name cost more than the comparison).
+        self.months[usize::from(a)..usize::from(b)]
+            .iter()
+            .filter(|m| tail.len() >= m.len() && tail.iter().zip(m.iter()).all(|(x, y)| x == y))
+            .find_map(|m| rest(q + m.len()))
+    }
+}
+
+/// The positions after an optional part at `q` (its length there, if present), in the
+/// regex's greedy order: with it, then without.
+fn opt(q: usize, len: Option<usize>) -> impl Iterator<Item = usize> {
+    len.map(|n| q + n).into_iter().chain(std::iter::once(q))
+}
+
+/// `lit` at `q`: its length.
+fn lit(w: &[u8], q: usize, lit: &[u8]) -> Option<usize> {
+    w.get(q..)
+        .is_some_and(|r| r.starts_with(lit))
+        .then_some(lit.len())
+}
+
+/// `[0-9]{1,2}` at `q`: the ends, greedy first (two digits, then one).
+fn digits12(w: &[u8], q: usize) -> impl Iterator<Item = usize> {
+    let one = digit_at(w, q);
+    let two = one && digit_at(w, q + 1);
+    two.then_some(q + 2).into_iter().chain(one.then_some(q + 1))
+}
+
+/// An ordinal suffix at `q` (`st|nd|rd|th`, and `er` when `er` is set): its length.
+fn suffix_at(w: &[u8], q: usize, er: bool) -> Option<usize> {
+    match w.get(q..q + 2)? {
+        b"st" | b"nd" | b"rd" | b"th" => Some(2),
+        b"er" if er => Some(2),
+        _ => None,
+    }
+}
+
+/// `de\s` at `q`: its length.
+fn de_at(w: &[u8], q: usize) -> Option<usize> {
+    lit(w, q, b"de").and_then(|n| ws_at(w, q + n).map(|e| e - q))
+}
+
+/// `[0-9]{4}` at `q`: its end.
+fn year_at(w: &[u8], q: usize) -> Option<usize> {
+    (0..4).all(|k| digit_at(w, q + k)).then_some(q + 4)
+}
+
+/// Whether the byte before `i` ends a `\s` (an ASCII white space, or the last byte of a
+/// non-ASCII character, which may be one): a cheap necessary test.
+fn space_before(w: &[u8], i: usize) -> bool {
+    i > 0 && (char::from(w[i - 1]).is_whitespace() || w[i - 1] >= 0x80)
+}
+
+/// A `\s` (Unicode `White_Space`, as the regex's `\s`) at `q` in `w` (valid UTF-8 from `q`):
+/// the position after it. Only `C2`, `E1`, `E2` and `E3` lead a non-ASCII white space.
+fn ws_at(w: &[u8], q: usize) -> Option<usize> {
+    let c = *w.get(q)?;
+    if c < 0x80 {
+        return char::from(c).is_whitespace().then_some(q + 1);
+    }
+    let n = match c {
+        0xC2 => 2,
+        0xE1..=0xE3 => 3,
+        _ => return None,
+    };
+    let t = w.get(q..q + n)?;
+    let v = if n == 2 {
+        u32::from(c & 0x1F) << 6 | u32::from(t[1] & 0x3F)
+    } else {
+        u32::from(c & 0x0F) << 12 | u32::from(t[1] & 0x3F) << 6 | u32::from(t[2] & 0x3F)
+    };
+    char::from_u32(v)
+        .is_some_and(char::is_whitespace)
+        .then_some(q + n)
 }
 
 /// Whether a numeric date names a real day in some common order (Y-M-D, D-M-Y, M-D-Y).
@@ -296,30 +564,103 @@ mod tests {
             proptest::prop_assert_eq!(got, want);
         }
 
-        /// Searching the named pattern around month names only finds what a search of the whole
-        /// window finds.
+        /// The same, on strings built of near-dates (each part optional or slightly off).
         #[test]
-        fn month_windows_find_every_named_date(
-            s in "([0-9]{1,5}|st|nd|th|er|de|[ .,\u{a0}\u{3000}\n]|Mar|march|mars|marzo|may|mayo|mai|sept|september|décembre|märz|jun|juin|x|é){0,24}",
+        fn named_matcher_is_the_regex_near_dates(
+            parts in proptest::collection::vec(NEAR_DATE, 1..4),
             cut in 0usize..8,
         ) {
-            let d = crate::detect::test_detector();
-            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
-            // The whole text, and a window starting and ending inside it.
-            let lo = crate::detect::context::ceil_boundary(&s, cut);
-            let hi = crate::detect::context::floor_boundary(&s, s.len().saturating_sub(cut));
-            for w in [vec![(0, s.len())], vec![(lo, hi.max(lo))]] {
-                let want: Vec<(usize, usize)> = scan
-                    .find_in_lower(&d.dates.named, &w)
-                    .map(|m| (m.start(), m.end()))
-                    .collect();
-                let parts = d.dates.month_windows(&scan, &w);
-                let got: Vec<(usize, usize)> = scan
-                    .find_in_lower(&d.dates.named, &parts)
-                    .map(|m| (m.start(), m.end()))
-                    .collect();
-                proptest::prop_assert_eq!(got, want);
-            }
+            named_check(&parts.concat(), cut)?;
+        }
+
+        /// The hand matcher finds what the regex's `find_iter` finds in each window.
+        #[test]
+        fn named_matcher_is_the_regex(
+            s in "([0-9]{1,5}|st|nd|rd|th|er|de|d|[ .,\u{a0}\u{3000}\u{2003}\u{85}\u{b}\u{1680}\n]|Mar|march|mars|marzo|may|mayo|mai|sept|september|septiembre|décembre|dec|märz|jun|juin|janu|january|januar|août|x|é|s){0,24}",
+            cut in 0usize..8,
+        ) {
+            named_check(&s, cut)?;
+        }
+    }
+
+    /// A near-date: a named date whose every part may be missing or slightly off.
+    const NEAR_DATE: &str = "[0-9x ]?([0-9]{1,3}(st|nd|rd|th|er|xx)?\\.?)?[ \u{a0}\u{3000}\u{2003}\u{85}\u{b}\u{1680}\u{2028}x]?(de[ \u{3000}x])?(january|jan|januar|janvier|mar|march|mars|marzo|märz|may|mayo|mai|sep|sept|september|septiembre|dec|décembre|decembre|août|aout|ma|x)\\.?,?[ \u{a0}\u{3000}\u{2003}\u{85}\u{b}\u{1680}\u{2028}x](de[ \u{3000}x])?([0-9]{1,3}(st|nd|rd|th|er)?,?[ \u{3000}\u{a0}x])?[0-9]{3,5}[ ,.x]?";
+
+    /// The named matcher's matches in `s` (whole, and a window `cut` bytes in from each end)
+    /// are the regex's.
+    fn named_check(s: &str, cut: usize) -> Result<(), proptest::test_runner::TestCaseError> {
+        let d = crate::detect::test_detector();
+        static RE: once_cell::sync::Lazy<regex::Regex> =
+            once_cell::sync::Lazy::new(|| regex::Regex::new(&super::named_pattern()).unwrap());
+        let scan = crate::detect::Scan::new(s, &d.ctx, d.wanted);
+        let lo = crate::detect::context::ceil_boundary(s, cut);
+        let hi = crate::detect::context::floor_boundary(s, s.len().saturating_sub(cut));
+        for w in [vec![(0, s.len())], vec![(lo, hi.max(lo))]] {
+            let want: Vec<(usize, usize)> = scan
+                .find_in_lower(&RE, &w)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            let mut got = Vec::new();
+            d.dates.named_matches(&scan, &w, |s, e| got.push((s, e)));
+            proptest::prop_assert_eq!(got, want, "{:?} {:?}", s, w);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn month_names_end_with_an_ascii_letter_and_reach_is_enough() {
+        for m in super::MONTHS {
+            assert!(m.as_bytes()[m.len() - 1].is_ascii_lowercase(), "{m}");
+            assert!(m.len() <= super::MONTH_MAX);
+        }
+        // The longest gap between a month and its year, and between a day and its month, with
+        // three-byte spaces: each form's regex matches it, and it uses the whole reach.
+        let d = crate::detect::test_detector();
+        let re = regex::Regex::new(&super::named_pattern()).unwrap();
+        for s in [
+            "may.\u{3000}12th,\u{3000}1990",
+            "12th.\u{3000}de\u{3000}may 1990",
+        ] {
+            assert_eq!(re.find(s).map(|m| m.range()), Some(0..s.len()));
+            let mut got = Vec::new();
+            let scan = crate::detect::Scan::new(s, &d.ctx, d.wanted);
+            d.dates
+                .named_matches(&scan, &[(0, s.len())], |s, e| got.push((s, e)));
+            assert_eq!(got, [(0, s.len())]);
+        }
+        assert_eq!("may.\u{3000}12th,\u{3000}".len() - 3, super::MONTH_TO_YEAR);
+        assert_eq!("12th.\u{3000}de\u{3000}".len(), super::DAY_TO_MONTH);
+    }
+
+    #[test]
+    fn named_matcher_examples() {
+        let d = crate::detect::test_detector();
+        let re = regex::Regex::new(&super::named_pattern()).unwrap();
+        for s in [
+            "14 march 1979",
+            "3. mai 1980",
+            "5 de marzo de 1970",
+            "nov 17, 1981",
+            "2nd. de dec. 1999",
+            "januar 1990",
+            "12 januar 1990",
+            "12 janu 1990",
+            "summar 12th, 19901",
+            "123 march 1990 x",
+            "1 2 mars\u{3000}1990",
+            "1er août, 2001",
+            "sept. 3rd, 1970 and 4 dec 1971",
+            "12 de de 1990",
+        ] {
+            let scan = crate::detect::Scan::new(s, &d.ctx, d.wanted);
+            let w = [(0, s.len())];
+            let want: Vec<(usize, usize)> = scan
+                .find_in_lower(&re, &w)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            let mut got = Vec::new();
+            d.dates.named_matches(&scan, &w, |s, e| got.push((s, e)));
+            assert_eq!(got, want, "{s}");
         }
     }
 

@@ -635,6 +635,7 @@ impl<'a> Scan<'a> {
     }
 
     /// Like [`Scan::find_in`], over the lower-cased copy (same offsets).
+    #[cfg(test)]
     pub fn find_in_lower<'s>(
         &'s self,
         re: &'s regex::Regex,
