@@ -115,8 +115,8 @@ pub struct Dates {
     months: Vec<&'static [u8]>,
     /// Per first byte, the range of `months` starting with it.
     by_first: [(u8, u8); 256],
-    /// [`MONTHS`] ordered by last byte.
-    months_by_last: Vec<&'static [u8]>,
+    /// [`MONTHS`] ordered by last byte, each with its last three bytes (see [`tail3`]).
+    months_by_last: Vec<(u32, &'static [u8])>,
     /// Per last byte, the range of `months_by_last` ending with it.
     by_last: [(u8, u8); 256],
 }
@@ -206,6 +206,10 @@ impl Dates {
         };
         let (months, by_first) = index(|m| m[0]);
         let (months_by_last, by_last) = index(|m| m[m.len() - 1]);
+        let months_by_last = months_by_last
+            .into_iter()
+            .map(|m| (tail3(m, m.len()), m))
+            .collect();
         Ok(Dates {
             months,
             by_first,
@@ -222,7 +226,8 @@ impl Dates {
         }
         let b = scan.bytes;
         // 1. Every plausible date that is not part of a timestamp or a longer number.
-        let mut dates: Vec<(usize, usize)> = Vec::new();
+        let numeric = digit_led_matches(scan, windows.iter().copied(), numeric_at);
+        let mut dates: Vec<(usize, usize)> = Vec::with_capacity(numeric.len() + 8);
         let mut consider = |s: usize, e: usize, plausible: bool| {
             if !plausible || !left_ok(b, s) || !right_ok(b, e) {
                 return;
@@ -243,7 +248,7 @@ impl Dates {
             }
             dates.push((s, e));
         };
-        for m in digit_led_matches(scan, windows.iter().copied(), numeric_at) {
+        for m in numeric {
             consider(m.start(), m.end(), plausible_numeric(m.as_str()));
         }
         // Month names are matched on the lower-cased copy (same offsets).
@@ -262,16 +267,22 @@ impl Dates {
         for (i, &(s, e)) in dates.iter().enumerate() {
             let prev_end = if i > 0 { dates[i - 1].1 } else { 0 };
             let next_start = dates.get(i + 1).map_or(usize::MAX, |d| d.0);
-            let before = scan
-                .cue_before(s, 44, &[Ctx::Birth])
-                .filter(|h| h.start >= prev_end);
-            let after = scan
-                .cue_after(e, 24, &[Ctx::Birth])
-                .filter(|h| h.end <= next_start && h.start - e <= 12);
-            let score = match (before, after) {
-                (Some(_), _) => 0.95,
-                (_, Some(_)) => 0.85,
-                _ => continue,
+            // The cue after is looked up only when there is none before (it would not change
+            // the score).
+            let before = || {
+                scan.cue_before(s, 44, &[Ctx::Birth])
+                    .filter(|h| h.start >= prev_end)
+            };
+            let after = || {
+                scan.cue_after(e, 24, &[Ctx::Birth])
+                    .filter(|h| h.end <= next_start && h.start - e <= 12)
+            };
+            let score = if before().is_some() {
+                0.95
+            } else if after().is_some() {
+                0.85
+            } else {
+                continue;
             };
             out.push(Finding {
                 start: s,
@@ -303,7 +314,7 @@ impl Dates {
     ) {
         let lower = scan.lower.as_bytes();
         let runs = &scan.digit_runs;
-        let mut starts: Vec<usize> = Vec::new();
+        let mut starts: Vec<usize> = Vec::with_capacity(32);
         for &(lo, hi) in windows {
             let w = &lower[..hi];
             starts.clear();
@@ -319,8 +330,16 @@ impl Dates {
                     if !w[e - 1].is_ascii_lowercase() || w[e].is_ascii_lowercase() {
                         continue;
                     }
+                    // Month names have three bytes at least.
+                    if e - lo < 3 {
+                        continue;
+                    }
                     let (a, b) = self.by_last[usize::from(w[e - 1])];
-                    for m in &self.months_by_last[usize::from(a)..usize::from(b)] {
+                    let key = tail3(w, e);
+                    for &(tail, m) in &self.months_by_last[usize::from(a)..usize::from(b)] {
+                        if tail != key {
+                            continue;
+                        }
                         if m.len() > e - lo || !w[e - m.len()..e].iter().rev().eq(m.iter().rev()) {
                             continue;
                         }
@@ -458,6 +477,11 @@ fn year_at(w: &[u8], q: usize) -> Option<usize> {
     (0..4).all(|k| digit_at(w, q + k)).then_some(q + 4)
 }
 
+/// The three bytes before `e` in `w`, packed.
+fn tail3(w: &[u8], e: usize) -> u32 {
+    u32::from(w[e - 3]) | u32::from(w[e - 2]) << 8 | u32::from(w[e - 1]) << 16
+}
+
 /// Whether the byte before `i` ends a `\s` (an ASCII white space, or the last byte of a
 /// non-ASCII character, which may be one): a cheap necessary test.
 fn space_before(w: &[u8], i: usize) -> bool {
@@ -561,8 +585,11 @@ impl BirthCues {
     /// leftmost-longest, then the ASCII word-boundary checks). `anchors`: every occurrence of
     /// every birth anchor in `lower`, by position (`Anchors::find` of the birth group).
     pub fn find(&self, lower: &[u8], anchors: &[super::anchors::AnchorHit]) -> Vec<(usize, usize)> {
+        if anchors.is_empty() {
+            return Vec::new();
+        }
         // Every occurrence of every cue: each holds an anchor occurrence at its offset.
-        let mut occ: Vec<(usize, usize)> = Vec::new();
+        let mut occ: Vec<(usize, usize)> = Vec::with_capacity(anchors.len() + 4);
         for h in anchors {
             for &(cue, off) in &self.at_anchor[h.index] {
                 let Some(s) = h.pos.checked_sub(off) else {
@@ -578,22 +605,16 @@ impl BirthCues {
         occ.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)));
         occ.dedup();
         let word = |c: u8| c.is_ascii_alphanumeric();
-        let mut out = Vec::new();
         let mut cur = 0;
-        for (s, e) in occ {
+        occ.retain(|&(s, e)| {
             if s < cur {
-                continue;
+                return false;
             }
             cur = e;
-            if word(lower[s]) && s > 0 && word(lower[s - 1]) {
-                continue;
-            }
-            if word(lower[e - 1]) && e < lower.len() && word(lower[e]) {
-                continue;
-            }
-            out.push((s, e));
-        }
-        out
+            !(word(lower[s]) && s > 0 && word(lower[s - 1])
+                || word(lower[e - 1]) && e < lower.len() && word(lower[e]))
+        });
+        occ
     }
 }
 
@@ -728,6 +749,7 @@ mod tests {
     fn month_names_end_with_an_ascii_letter_and_reach_is_enough() {
         for m in super::MONTHS {
             assert!(m.as_bytes()[m.len() - 1].is_ascii_lowercase(), "{m}");
+            assert!(m.len() >= 3, "{m}");
             assert!(m.len() <= super::MONTH_MAX);
         }
         // The longest gap between a month and its year, and between a day and its month, with

@@ -793,14 +793,15 @@ impl Detector {
             c.run(&scan, &mut cands);
         }
         if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 {
-            let mut birth_windows = Vec::new();
             // Every birth cue holds an anchor: one search for those, and the cues are compared
             // at them (the same cues as a whole-text search, see `dates::BirthCues`). Kept apart
             // from the call's literal search, which slows down with more literals, and run only
             // here.
             let lower = scan.lower.as_bytes();
             let anchors = self.birth_anchors.find(lower);
-            for (s, e) in self.birth_cues.find(lower, &anchors) {
+            let cues = self.birth_cues.find(lower, &anchors);
+            let mut birth_windows = Vec::with_capacity(cues.len());
+            for (s, e) in cues {
                 let lo = context::floor_boundary(t, s.saturating_sub(48));
                 let hi = context::ceil_boundary(t, e + 64);
                 push_window(&mut birth_windows, lo, hi);
