@@ -511,6 +511,21 @@ fn ws_at(w: &[u8], q: usize) -> Option<usize> {
         .then_some(q + n)
 }
 
+/// Whether the text can hold a date at all: a run of four digits or more (a year, `Y-M-D`,
+/// `年月日`, eight digits, and every named date), or three digit runs joined by single
+/// separators, the middle one of one or two digits and the last of two or more (`D-M-Y`).
+/// Without one, the birth cue search is skipped (PII-free text rarely has one).
+pub fn may_hold_date(scan: &Scan<'_>) -> bool {
+    let (b, runs) = (scan.bytes, &scan.digit_runs);
+    let joined = |x: (usize, usize), y: (usize, usize)| {
+        x.1 + 1 == y.0 && matches!(b[x.1], b'-' | b'/' | b'.')
+    };
+    runs.iter().any(|r| r.1 - r.0 >= 4)
+        || runs.windows(3).any(|w| {
+            joined(w[0], w[1]) && joined(w[1], w[2]) && w[1].1 - w[1].0 <= 2 && w[2].1 - w[2].0 >= 2
+        })
+}
+
 /// The birth cue words: the `Ctx::Birth` cues of `context`, in its order (tested equal).
 const BIRTH_CUES: [&str; 38] = [
     "born",
@@ -702,6 +717,20 @@ mod tests {
             birth_cues_check(&s)?;
         }
 
+        /// Text that `may_hold_date` rules out holds no date of either grammar.
+        #[test]
+        fn no_date_where_ruled_out(s in "(([0-9]{1,5}[-/.]){0,3}[0-9]{1,5}|年|月|日| |de|mar|march|x|,){0,8}") {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            if !super::may_hold_date(&scan) {
+                let numeric = crate::detect::patterns::all_matches(s.as_bytes(), 0, super::numeric_at);
+                proptest::prop_assert_eq!(numeric.count(), 0);
+                let mut named = 0;
+                d.dates.named_matches(&scan, &[(0, s.len())], |_, _| named += 1);
+                proptest::prop_assert_eq!(named, 0);
+            }
+        }
+
         /// The same, on strings built of near-dates (each part optional or slightly off).
         #[test]
         fn named_matcher_is_the_regex_near_dates(
@@ -816,6 +845,25 @@ mod tests {
             "date de naissance date de naiss. naissances cumpleaños geb. geboren",
         ] {
             birth_cues_check(s).unwrap();
+        }
+    }
+
+    #[test]
+    fn dates_are_not_ruled_out() {
+        let d = crate::detect::test_detector();
+        let may = |s: &str| super::may_hold_date(&crate::detect::Scan::new(s, &d.ctx, d.wanted));
+        for s in [
+            "1990-1-1",
+            "12 march 1990",
+            "1990年1月2日",
+            "19900101",
+            "1/12/90",
+            "1.2.1990",
+        ] {
+            assert!(may(s), "{s}");
+        }
+        for s in ["2.4.1", "v1.2.3", "123-45", "12 march 199", "1/123/45"] {
+            assert!(!may(s), "{s}");
         }
     }
 

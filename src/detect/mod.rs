@@ -792,7 +792,7 @@ impl Detector {
         for c in &self.config.custom {
             c.run(&scan, &mut cands);
         }
-        if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 {
+        if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 && dates::may_hold_date(&scan) {
             // Every birth cue holds an anchor: one search for those, and the cues are compared
             // at them (the same cues as a whole-text search, see `dates::BirthCues`). Kept apart
             // from the call's literal search, which slows down with more literals, and run only
