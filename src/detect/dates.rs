@@ -325,6 +325,19 @@ impl Dates {
                 if re - rs < 4 || !space_before(w, rs) {
                     continue;
                 }
+                // Before an ASCII space before the year: a month's last letter, `.`, `,`, the
+                // `e` of `de`, a suffix's last letter, or a day of one or two digits (after a
+                // space). Anything else (a longer number: "3704 0044") rules the year out.
+                if w[rs - 1] < 0x80 && rs >= lo + 2 {
+                    let c = w[rs - 2];
+                    let ok = c.is_ascii_lowercase()
+                        || c == b'.'
+                        || c == b','
+                        || c.is_ascii_digit() && runs[k - 2].0 + 2 >= rs - 1;
+                    if !ok {
+                        continue;
+                    }
+                }
                 for e in (lo + 1).max(rs.saturating_sub(MONTH_TO_YEAR))..rs {
                     // Month names end with an ASCII letter, and a `.`, `,` or `\s` follows.
                     if !w[e - 1].is_ascii_lowercase() || w[e].is_ascii_lowercase() {
@@ -731,6 +744,15 @@ mod tests {
             }
         }
 
+        /// The same, on month-first dates and numbers before years.
+        #[test]
+        fn named_matcher_is_the_regex_month_first(
+            s in "((may|mar|sept|x|[0-9]{1,3})[.,]?[ \u{a0}]?[0-9]{1,3}(st|th)?[ ,]{0,2}[0-9]{3,5} ?){1,4}",
+            cut in 0usize..8,
+        ) {
+            named_check(&s, cut)?;
+        }
+
         /// The same, on strings built of near-dates (each part optional or slightly off).
         #[test]
         fn named_matcher_is_the_regex_near_dates(
@@ -886,6 +908,8 @@ mod tests {
             "1er août, 2001",
             "sept. 3rd, 1970 and 4 dec 1971",
             "12 de de 1990",
+            "may 12 1990, may 1 1990, may 123 1990, iban de89 3704 0044",
+            "x 12 1990 may. 12 1990 12. may, 1990 3 de may de 1990",
         ] {
             let scan = crate::detect::Scan::new(s, &d.ctx, d.wanted);
             let w = [(0, s.len())];
