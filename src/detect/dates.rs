@@ -647,7 +647,62 @@ impl BirthCues {
 }
 
 /// Whether a numeric date names a real day in some common order (Y-M-D, D-M-Y, M-D-Y).
+/// Reads its (up to three) digit groups on the stack: a `Vec` per candidate cost a
+/// `malloc` and `free` each (tested equal to [`plausible_numeric_vec`]).
 fn plausible_numeric(s: &str) -> bool {
+    let mut parts = [0u32; 3];
+    let mut n = 0;
+    // The current group's value (`None` once it overflows: the group is then left out, as a
+    // failed parse is), and whether a group is open.
+    let mut cur: Option<u32> = Some(0);
+    let mut open = false;
+    let close = |cur: Option<u32>, n: &mut usize, parts: &mut [u32; 3]| -> bool {
+        if let Some(v) = cur {
+            if *n == 3 {
+                return false;
+            }
+            parts[*n] = v;
+            *n += 1;
+        }
+        true
+    };
+    for c in s.bytes() {
+        if c.is_ascii_digit() {
+            cur = cur
+                .and_then(|v| v.checked_mul(10))
+                .and_then(|v| v.checked_add(u32::from(c - b'0')));
+            open = true;
+        } else if open {
+            if !close(cur, &mut n, &mut parts) {
+                return false;
+            }
+            cur = Some(0);
+            open = false;
+        }
+    }
+    if open && !close(cur, &mut n, &mut parts) {
+        return false;
+    }
+    if n == 1 && s.len() == 8 {
+        let v = parts[0];
+        parts = [v / 10000, (v / 100) % 100, v % 100];
+        n = 3;
+    }
+    if n != 3 {
+        return false;
+    }
+    let [a, b, c] = parts;
+    let year_ok = |y: u32| (1880..=2030).contains(&y);
+    if a >= 1000 {
+        return year_ok(a) && valid_ymd(a, b, c);
+    }
+    let y = if c < 100 { 1900 + c } else { c };
+    year_ok(y) && (valid_ymd(y, b, a) || valid_ymd(y, a, b))
+}
+
+/// [`plausible_numeric`] as it was written first (the reference it is tested against).
+#[cfg(test)]
+fn plausible_numeric_vec(s: &str) -> bool {
     let parts: Vec<u32> = s
         .split(|c: char| !c.is_ascii_digit())
         .filter(|p| !p.is_empty())
@@ -751,6 +806,12 @@ mod tests {
             cut in 0usize..8,
         ) {
             named_check(&s, cut)?;
+        }
+
+        /// The stack version reads the groups as the `Vec` one did.
+        #[test]
+        fn plausible_numeric_is_the_vec_version(s in "([0-9]{1,12}|[-/.]|年|月|日|a){0,7}") {
+            proptest::prop_assert_eq!(super::plausible_numeric(&s), super::plausible_numeric_vec(&s), "{:?}", s);
         }
 
         /// The same, on strings built of near-dates (each part optional or slightly off).
@@ -867,6 +928,33 @@ mod tests {
             "date de naissance date de naiss. naissances cumpleaños geb. geboren",
         ] {
             birth_cues_check(s).unwrap();
+        }
+    }
+
+    #[test]
+    fn plausible_numeric_examples() {
+        for s in [
+            "1983-02-14",
+            "14/02/1983",
+            "02/14/1983",
+            "1/2/83",
+            "19830214",
+            "1980年5月3日",
+            "2025-13-45",
+            "1879-01-01",
+            "31/02/1990",
+            "99999999999/1/1983",
+            "1.2",
+            "1.2.3.4",
+            "12345678",
+            "1/2/3",
+            "",
+        ] {
+            assert_eq!(
+                super::plausible_numeric(s),
+                super::plausible_numeric_vec(s),
+                "{s}"
+            );
         }
     }
 
