@@ -694,6 +694,7 @@ impl<'a> Scan<'a> {
     }
 
     /// Like [`Scan::find_in`], over the lower-cased copy (same offsets).
+    #[cfg(test)]
     pub fn find_in_lower<'s>(
         &'s self,
         re: &'s regex::Regex,
@@ -735,10 +736,11 @@ pub struct Detector {
     ctx: context::Context,
     patterns: patterns::Patterns,
     dates: dates::Dates,
-    /// Small automatons telling whether cue-only recognizers can find anything at all.
-    birth_cues: context::Context,
+    /// The birth cues, found at their anchors.
+    birth_cues: dates::BirthCues,
     /// The search for [`context::BIRTH_ANCHORS`].
     birth_anchors: anchors::Anchors,
+    /// Small automaton telling whether passports can be found at all (their cues).
     passport_cues: context::Context,
     /// The literals that gate the URL, secret, passport and self-introduction searches, for
     /// the wanted entity types: one search per call (see `anchors`).
@@ -779,7 +781,7 @@ impl Detector {
             })
         };
         Ok(Detector {
-            birth_cues: small(context::Ctx::Birth)?,
+            birth_cues: dates::BirthCues::new(),
             birth_anchors: anchors::Anchors::new(&[anchors::Group::Birth]),
             passport_cues: small(context::Ctx::Passport)?,
             anchors: {
@@ -849,22 +851,18 @@ impl Detector {
         for c in &self.config.custom {
             c.run(&scan, &mut cands);
         }
-        if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 {
-            let mut birth_windows = Vec::new();
-            // Every birth cue holds an anchor: one search for those, and the cue automaton runs
-            // only around them (the same cues as a whole-text search). Kept apart from the
-            // call's literal search, which slows down with more literals, and run only here.
-            let anchors = self
-                .birth_anchors
-                .find(scan.lower.as_bytes())
-                .into_iter()
-                .map(|h| (h.pos, h.len()));
-            for h in self
-                .birth_cues
-                .all_near(&scan.lower, anchors, &[context::Ctx::Birth])
-            {
-                let lo = context::floor_boundary(t, h.start.saturating_sub(48));
-                let hi = context::ceil_boundary(t, h.end + 64);
+        if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 && dates::may_hold_date(&scan) {
+            // Every birth cue holds an anchor: one search for those, and the cues are compared
+            // at them (the same cues as a whole-text search, see `dates::BirthCues`). Kept apart
+            // from the call's literal search, which slows down with more literals, and run only
+            // here.
+            let lower = scan.lower.as_bytes();
+            let anchors = self.birth_anchors.find(lower);
+            let cues = self.birth_cues.find(lower, &anchors);
+            let mut birth_windows = Vec::with_capacity(cues.len());
+            for (s, e) in cues {
+                let lo = context::floor_boundary(t, s.saturating_sub(48));
+                let hi = context::ceil_boundary(t, e + 64);
                 push_window(&mut birth_windows, lo, hi);
             }
             if !birth_windows.is_empty() {
