@@ -827,7 +827,14 @@ impl Detector {
         let mut scan = Scan::new(t, &self.ctx, self.wanted);
         self.anchors
             .find_into(scan.lower.as_bytes(), &mut scan.anchors);
-        let mut cands = Vec::with_capacity(32);
+        // Candidates come mostly with numbers: on number-dense text (a candidate every ~30
+        // bytes) room up front, so the list does not grow and copy itself several times a call.
+        let room = if scan.digits < 256 {
+            32
+        } else {
+            (scan.digits / 4).min(4096)
+        };
+        let mut cands = Vec::with_capacity(room);
         // Passports and dates of birth are only reported near their cues, so they are searched
         // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照 (the
         // call's literal search found those), and the automaton runs only around them.
