@@ -949,9 +949,11 @@ fn skip_sep(t: &str, mut p: usize) -> usize {
             p += 1;
         }
         let rest = &t[p..];
-        let word = ["is ", "ist ", "est ", "es ", "was "]
-            .iter()
-            .find(|w| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w));
+        let word = ["is ", "ist ", "est ", "es ", "was "].iter().find(|w| {
+            // Bytes, not `str` slices: the text after the cue may start with a multi-byte
+            // character ("zip 出出"), inside which `w.len()` can fall.
+            rest.len() >= w.len() && rest.as_bytes()[..w.len()].eq_ignore_ascii_case(w.as_bytes())
+        });
         match word {
             Some(w) => p += w.len(),
             None => return p,
@@ -1136,6 +1138,26 @@ fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, 
 #[cfg(test)]
 mod tests {
     use crate::detect::EntityType;
+
+    /// Regression (found by `piiish_strings_never_panic`): the "is"/"ist"/"est" skip after a ZIP
+    /// cue compared `str` slices that could end inside a multi-byte character.
+    #[test]
+    fn zip_cue_before_multibyte_text_does_not_panic() {
+        let d = crate::detect::test_detector();
+        for t in [
+            "zip 出出",
+            "plz:出出出",
+            "邮编 zip 出",
+            "postcode 出出 10115",
+            "zip ésté",
+        ] {
+            let _ = d.find(t);
+            assert_eq!(
+                super::skip_sep(t, 3),
+                t.len() - t[3..].trim_start_matches([' ', ':']).len()
+            );
+        }
+    }
 
     /// The suffix test as first written (a chain of `ends_with`): the reference for the faster one.
     /// [`super::street_near`] as first written: the reference for the faster one.
