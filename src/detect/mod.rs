@@ -1241,5 +1241,14 @@ mod tests {
         fn piiish_strings_never_panic(s in "[0-9０-９a-zA-Z@.:+()\\- 电话姓名出生于，]{0,60}") {
             let _ = test_detector().find(&s);
         }
+
+        /// Cue words, keywords and number shapes next to multi-byte characters: every recognizer
+        /// that reads on from a cue meets a character boundary it must respect.
+        #[test]
+        fn cue_words_next_to_multibyte_text_never_panic(
+            s in "(zip |plz|postcode|my address is|lives at|phone|tel:|dob|born|né le|iban|card|ssn|passport|my name is|ich heiße|je m'appelle|key=|token |https://|www\\.|@|电话|邮编|地址|我叫|出|é|ß|１|，|。| |:|-|/|\\.|12|2024|A|x){0,40}"
+        ) {
+            let _ = test_detector().find(&s);
+        }
     }
 }
