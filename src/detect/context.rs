@@ -726,9 +726,12 @@ fn key3(b: &[u8]) -> u32 {
     u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16
 }
 
-fn hash3(k: u32) -> usize {
+/// The filter hash of the three bytes in the low 24 bits of `w` (its top byte is ignored: bits
+/// 8 to 23 of a product depend only on bits 0 to 23 of its factors, so a four-byte load needs no
+/// masking).
+fn hash3(w: u32) -> usize {
     // Below 2^16: filter indexes need no bounds check.
-    (k.wrapping_mul(0x9E37_79B1) >> 16) as usize & 0xFFFF
+    (w.wrapping_mul(0x9E37_79B1) >> 8) as usize & 0xFFFF
 }
 
 impl CueIndex {
@@ -785,34 +788,45 @@ impl CueIndex {
         }
     }
 
-    /// Appends every cue occurrence starting in `b[bs..be]`, by start, then longest first, then
-    /// by cue.
+    /// Appends every cue occurrence starting in `b[bs..be]` (`be - bs <= CACHE_BLOCK`), by
+    /// start, then longest first, then by cue.
     fn occurrences(&self, b: &[u8], bs: usize, be: usize, out: &mut Vec<Occ>) {
-        // Every position with three bytes from it, then the text's next-to-last position (only a
-        // two-byte cue fits there; none fits at the last).
-        let hi3 = (be + 2).min(b.len());
-        if hi3 >= bs + 3 {
-            // The key of position `j` rolls in the byte at `j + 2`.
-            let mut k = u32::from(b[bs]) << 8 | u32::from(b[bs + 1]) << 16;
-            for (j, &c) in b[bs + 2..hi3].iter().enumerate() {
-                k = k >> 8 | u32::from(c) << 16;
+        // The block and the bytes after it, zero-padded past the text's end, as one fixed-size
+        // array: every position's key is one four-byte load with no bounds check, and the loop
+        // has a constant trip count. A padded key (a position within two bytes of the end) has a
+        // zero byte where the text has none: no cue contains one, and two-byte cues are filed
+        // under every third byte (zero too), so such positions pass or fail as they should, and
+        // `verify` compares the real text.
+        let mut pad = [0u8; CACHE_BLOCK + 3];
+        let w: &[u8; CACHE_BLOCK + 3] = match b.get(bs..bs + CACHE_BLOCK + 3) {
+            Some(x) => x.try_into().expect("block window"),
+            None => {
+                let x = &b[bs..];
+                pad[..x.len()].copy_from_slice(x);
+                &pad
+            }
+        };
+        // Four positions per step, unrolled; positions past `be` (a short last block) are left
+        // to `verify` to drop, off the common path.
+        for c in 0..CACHE_BLOCK / 4 {
+            for d in 0..4 {
+                let i = 4 * c + d;
+                let k = u32::from_le_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]);
                 let h = hash3(k);
                 if self.filter[h >> 6] >> (h & 63) & 1 != 0 {
-                    self.verify(b, bs + j, k, out);
+                    self.verify(b, bs + i, be, k & 0xFF_FFFF, out);
                 }
             }
         }
-        let last = b.len().wrapping_sub(2);
-        if b.len() >= 2 && (bs..be).contains(&last) {
-            // Two-byte cues are filed under every third byte: any will do.
-            let k = u32::from(b[last]) | u32::from(b[last + 1]) << 8;
-            self.verify(b, last, k, out);
-        }
     }
 
-    /// Appends the cues starting at `i` whose key is `k` (the three bytes there), longest first.
+    /// Appends the cues starting at `i` whose key is `k` (the three bytes there), longest first;
+    /// nothing if `i` is not below `be`.
     #[inline(never)]
-    fn verify(&self, b: &[u8], i: usize, k: u32, out: &mut Vec<Occ>) {
+    fn verify(&self, b: &[u8], i: usize, be: usize, k: u32, out: &mut Vec<Occ>) {
+        if i >= be {
+            return;
+        }
         let w = &b[i..];
         let head = word8(w);
         let (lo, hi) = self.buckets[hash3(k) >> BUCKET_SHIFT];
@@ -1153,11 +1167,12 @@ mod tests {
     proptest::proptest! {
         /// The memo answers every window look-up as the windowed automaton search does: cues
         /// cut by the window's edges, cues inside longer cues, duplicates ("contact" is a phone
-        /// and a name cue), word boundaries, multi-byte text, block edges.
+        /// and a name cue), word boundaries, multi-byte text, block edges, NUL bytes and cues at
+        /// the text's end (the block search zero-pads past it).
         #[test]
         fn cue_cache_is_the_windowed_search(
             parts in proptest::collection::vec(
-                "(phone|phone number|tel|tel\\.|telephone|call me|contact|cc|card|credit card to|ssn|social security number|passport no|pass|dob|d\\.o\\.b\\.|date of birth|birth date|né le|née|nací|ip address|ip|order no|ref|code|iban|account|电话号码|电话|出生日期|生于|护照号|x|1|a| |\\.|:|é){1,3}",
+                "(phone|phone number|tel|tel\\.|telephone|call me|contact|cc|card|credit card to|ssn|social security number|passport no|pass|dob|d\\.o\\.b\\.|date of birth|birth date|né le|née|nací|ip address|ip|order no|ref|code|iban|account|电话号码|电话|出生日期|生于|护照号|x|1|a| |\\.|:|é|\\x00){1,3}",
                 0..160,
             ),
             which in 0usize..3,
