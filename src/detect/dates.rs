@@ -688,10 +688,11 @@ fn plausible_numeric(s: &str) -> bool {
         parts = [v / 10000, (v / 100) % 100, v % 100];
         n = 3;
     }
-    if n != 3 {
-        return false;
-    }
-    let [a, b, c] = parts;
+    n == 3 && plausible_parts(parts)
+}
+
+/// Whether three date parts name a real day in some common order (Y-M-D, D-M-Y, M-D-Y).
+fn plausible_parts([a, b, c]: [u32; 3]) -> bool {
     let year_ok = |y: u32| (1880..=2030).contains(&y);
     if a >= 1000 {
         return year_ok(a) && valid_ymd(a, b, c);
@@ -700,7 +701,8 @@ fn plausible_numeric(s: &str) -> bool {
     year_ok(y) && (valid_ymd(y, b, a) || valid_ymd(y, a, b))
 }
 
-/// [`plausible_numeric`] as it was written first (the reference it is tested against).
+/// [`plausible_numeric`]'s reading of the groups as it was written first (the reference it is
+/// tested against).
 #[cfg(test)]
 fn plausible_numeric_vec(s: &str) -> bool {
     let parts: Vec<u32> = s
@@ -715,12 +717,7 @@ fn plausible_numeric_vec(s: &str) -> bool {
         parts
     };
     let [a, b, c] = parts[..] else { return false };
-    let year_ok = |y: u32| (1880..=2030).contains(&y);
-    if a >= 1000 {
-        return year_ok(a) && valid_ymd(a, b, c);
-    }
-    let y = if c < 100 { 1900 + c } else { c };
-    year_ok(y) && (valid_ymd(y, b, a) || valid_ymd(y, a, b))
+    plausible_parts([a, b, c])
 }
 
 #[cfg(test)]

@@ -363,6 +363,17 @@ const CUE_USERS: [EntityType; 17] = [
     EntityType::Crypto,
 ];
 
+/// [`CUE_USERS`] as a mask of [`entity_bit`]s: a call counts its wanted cue users with one AND.
+const CUE_USER_MASK: u64 = {
+    let mut m = 0u64;
+    let mut i = 0;
+    while i < CUE_USERS.len() {
+        m |= 1 << (CUE_USERS[i] as u32);
+        i += 1;
+    }
+    m
+};
+
 /// With this many of [`CUE_USERS`] wanted, cue look-ups go through a per-call memo
 /// ([`context::CueCache`]): its block searches cost about one pass over the text, which one or
 /// two recognizers' look-ups alone do not repay, while the default set of every type looks up
@@ -556,11 +567,7 @@ impl<'a> Scan<'a> {
             numeric_digits,
             ctx,
             anchors,
-            cues: (CUE_USERS
-                .iter()
-                .filter(|&&e| wanted & entity_bit(e) != 0)
-                .count()
-                >= CUE_MEMO_MIN_USERS)
+            cues: ((wanted & CUE_USER_MASK).count_ones() as usize >= CUE_MEMO_MIN_USERS)
                 .then(context::CueCache::default),
             wanted,
         }
@@ -1050,6 +1057,13 @@ mod tests {
         }
         let distinct: BTreeSet<EntityType> = EntityType::ALL.into_iter().collect();
         assert_eq!(distinct.len(), EntityType::ALL.len());
+    }
+
+    #[test]
+    fn cue_user_mask_is_the_list() {
+        let want: u64 = CUE_USERS.iter().fold(0, |m, &e| m | entity_bit(e));
+        assert_eq!(CUE_USER_MASK, want);
+        assert_eq!(CUE_USER_MASK.count_ones() as usize, CUE_USERS.len());
     }
 
     #[test]
