@@ -623,44 +623,6 @@ impl Context {
         v.retain(|h| kinds.contains(&h.kind));
         v
     }
-
-    /// The same as [`Context::all_of`], searching only around `anchors` (`(position, length)` of
-    /// every occurrence of every anchor literal): every cue of this automaton must contain one of
-    /// them with at most [`ANCHOR_MARGIN`] bytes on either side.
-    ///
-    /// A SIMD search finds the anchors (see `anchors`); the automaton runs only on the merged windows
-    /// around them. Every cue occurrence lies inside one window, so a window holds exactly the
-    /// whole-text matches inside it and no whole-text match crosses a window's edge: the result is
-    /// the whole-text search's, without running the automaton (and its prefilter, which on
-    /// cue-rich text stops at every common byte) over the whole text.
-    pub fn all_near(
-        &self,
-        text: &str,
-        anchors: impl IntoIterator<Item = (usize, usize)>,
-        kinds: &[Ctx],
-    ) -> Vec<Hit> {
-        let mut spots: Vec<(usize, usize)> = anchors
-            .into_iter()
-            .map(|(p, len)| {
-                let lo = floor_boundary(text, p.saturating_sub(ANCHOR_MARGIN));
-                let hi = ceil_boundary(text, p + len + ANCHOR_MARGIN);
-                (lo, hi)
-            })
-            .collect();
-        spots.sort_unstable();
-        let mut windows: Vec<(usize, usize)> = Vec::with_capacity(spots.len());
-        for (lo, hi) in spots {
-            super::push_window(&mut windows, lo, hi);
-        }
-        let mut v = Vec::new();
-        for (lo, hi) in windows {
-            v.extend(
-                self.iter_hits(text, lo, hi)
-                    .filter(|h| kinds.contains(&h.kind)),
-            );
-        }
-        v
-    }
 }
 
 /// Bytes per block of [`CueCache`]: cue windows are 24 to 64 bytes, so a look-up searches two or
@@ -1017,13 +979,79 @@ impl CacheInner {
     }
 }
 
-/// How far a cue may extend beyond its anchor on either side (see [`Context::all_near`]).
-pub const ANCHOR_MARGIN: usize = 16;
+/// The cues of one kind in a text, found from anchors (literals every one of them holds, found
+/// for the whole call by one literal search, see `anchors`): each cue is compared in place
+/// where its anchor occurs, and the cue automaton's leftmost-longest search is replayed over
+/// those occurrences. That is what [`Context::all_of`] reports, without the automaton: run
+/// around the anchors, it started a search (and its prefilter) per anchor for a few dozen
+/// bytes.
+#[derive(Debug)]
+pub struct AnchoredCues {
+    /// Per anchor (index in its list): each cue holding it, with the anchor's offset in the cue.
+    at_anchor: Vec<Vec<(&'static [u8], usize)>>,
+}
 
-/// Every passport cue contains one of these (see [`Context::all_near`]).
+impl AnchoredCues {
+    /// Files every cue of `kind` under each occurrence of each of `anchors` in it. Every cue
+    /// must hold an anchor (checked by the tests of each list).
+    pub fn new(kind: Ctx, anchors: &[&str]) -> AnchoredCues {
+        let at_anchor = anchors
+            .iter()
+            .map(|a| {
+                CUES.iter()
+                    .filter(|(_, k)| *k == kind)
+                    .flat_map(|(c, _)| c.match_indices(a).map(move |(off, _)| (c.as_bytes(), off)))
+                    .collect()
+            })
+            .collect();
+        AnchoredCues { at_anchor }
+    }
+
+    /// Every cue in `lower` (the ASCII-lower-cased text), `(start, end)` in order, as the cue
+    /// automaton's whole-text search reports them ([`Context::all_of`]: leftmost-longest, then
+    /// the ASCII word-boundary checks). `anchors`: every occurrence of every anchor in `lower`,
+    /// by position (`Anchors::find` of the cues' group).
+    pub fn find<'h>(
+        &self,
+        lower: &[u8],
+        anchors: impl IntoIterator<Item = &'h super::anchors::AnchorHit>,
+    ) -> Vec<(usize, usize)> {
+        // Every occurrence of every cue: each holds an anchor occurrence at its offset.
+        let mut occ: Vec<(usize, usize)> = Vec::new();
+        for h in anchors {
+            for &(cue, off) in &self.at_anchor[h.index] {
+                let Some(s) = h.pos.checked_sub(off) else {
+                    continue;
+                };
+                let rest = &lower[s..];
+                if rest.len() >= cue.len() && rest.iter().zip(cue).all(|(x, y)| x == y) {
+                    occ.push((s, s + cue.len()));
+                }
+            }
+        }
+        if occ.is_empty() {
+            return occ;
+        }
+        // Leftmost first, longest first among those starting together (a cue is one length).
+        occ.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)));
+        occ.dedup();
+        let mut cur = 0;
+        occ.retain(|&(s, e)| {
+            if s < cur {
+                return false;
+            }
+            cur = e;
+            !(is_word_byte(lower[s]) && s > 0 && is_word_byte(lower[s - 1])
+                || is_word_byte(lower[e - 1]) && e < lower.len() && is_word_byte(lower[e]))
+        });
+        occ
+    }
+}
+
+/// Every passport cue contains one of these (see [`AnchoredCues`]).
 pub const PASSPORT_ANCHORS: &[&str] = &["pas", "护照"];
 
-/// Every birth cue contains one of these (see [`Context::all_near`]): rarer in running text
+/// Every birth cue contains one of these (see [`AnchoredCues`]): rarer in running text
 /// than the cues' own first bytes (`d`, `b`, `n`, `f`), which kept the automaton's prefilter
 /// stopping at `data`, `update`, `before`.
 pub const BIRTH_ANCHORS: &[&str] = &[
@@ -1062,34 +1090,37 @@ mod tests {
         assert_eq!(h.kind, Ctx::Phone);
     }
 
-    /// Every cue of `kind` holds one of `anchors` with at most [`ANCHOR_MARGIN`] bytes on
-    /// either side (what [`Context::all_near`] relies on).
-    fn assert_cues_lie_around(kind: Ctx, anchors: &[&str]) {
+    /// Every cue of `kind` holds one of `anchors` (what [`AnchoredCues`] relies on).
+    fn assert_cues_hold(kind: Ctx, anchors: &[&str]) {
         for (cue, _) in CUES.iter().filter(|(_, k)| *k == kind) {
-            let ok = anchors.iter().any(|a| {
-                cue.match_indices(a)
-                    .any(|(o, _)| o <= ANCHOR_MARGIN && cue.len() - o - a.len() <= ANCHOR_MARGIN)
-            });
-            assert!(ok, "{kind:?} cue {cue:?} has no anchor within the margin");
+            assert!(
+                anchors.iter().any(|a| cue.contains(a)),
+                "{kind:?} cue {cue:?} holds no anchor"
+            );
         }
     }
 
     #[test]
-    fn birth_cues_lie_around_their_anchors() {
-        assert_cues_lie_around(Ctx::Birth, BIRTH_ANCHORS);
+    fn birth_cues_hold_their_anchors() {
+        assert_cues_hold(Ctx::Birth, BIRTH_ANCHORS);
     }
 
     #[test]
-    fn passport_cues_lie_around_their_anchors() {
-        assert_cues_lie_around(Ctx::Passport, PASSPORT_ANCHORS);
+    fn passport_cues_hold_their_anchors() {
+        assert_cues_hold(Ctx::Passport, PASSPORT_ANCHORS);
     }
 
     /// Cue spans, `(start, end)`.
     type Spans = Vec<(usize, usize)>;
 
-    /// The cues of `kind` in `s` from [`Context::all_near`] around `group`'s anchor hits, and
-    /// from [`Context::all_of`] (the whole-text search), as `(start, end)`.
-    fn near_and_all(s: &str, kind: Ctx, group: crate::detect::anchors::Group) -> (Spans, Spans) {
+    /// The cues of `kind` in `s` from [`AnchoredCues`] at `group`'s anchor hits, and from
+    /// [`Context::all_of`] (the whole-text search), as `(start, end)`.
+    fn anchored_and_all(
+        s: &str,
+        kind: Ctx,
+        group: crate::detect::anchors::Group,
+        anchors: &[&str],
+    ) -> (Spans, Spans) {
         let c = Context::with_kinds(&[kind]).unwrap();
         let lower = s.to_ascii_lowercase();
         let all: Vec<_> = c
@@ -1097,31 +1128,35 @@ mod tests {
             .iter()
             .map(|h| (h.start, h.end))
             .collect();
-        let anchors = crate::detect::anchors::Anchors::new(&[group]);
-        let spots = anchors
-            .find(lower.as_bytes())
-            .into_iter()
-            .map(|h| (h.pos, h.len()));
-        let near: Vec<_> = c
-            .all_near(&lower, spots, &[kind])
-            .iter()
-            .map(|h| (h.start, h.end))
-            .collect();
-        (near, all)
+        let hits = crate::detect::anchors::Anchors::new(&[group]).find(lower.as_bytes());
+        let got = AnchoredCues::new(kind, anchors).find(lower.as_bytes(), &hits);
+        (got, all)
+    }
+
+    #[test]
+    fn anchored_cue_examples() {
+        use crate::detect::anchors::Group;
+        for s in [
+            "Passport number: X1, passport no. 2, pass-nr 3, reisepassnummer, passeport, pasaporte",
+            "护照号码E1234 护照号 护照, passports, bypass, compass port, pas de passeport",
+            "DOB: 14/02/1983, date of birth date, birthdate, unborn, d.o.b.x",
+            "出生于1980 出生日期 生日 出生年月 生于 née le, geb. geboren",
+        ] {
+            let (got, want) = anchored_and_all(s, Ctx::Passport, Group::Passport, PASSPORT_ANCHORS);
+            assert_eq!(got, want, "{s}");
+            let passports = want.len();
+            let (got, want) = anchored_and_all(s, Ctx::Birth, Group::Birth, BIRTH_ANCHORS);
+            assert_eq!(got, want, "{s}");
+            // Each example holds cues of one kind or the other.
+            assert!(passports + want.len() > 0, "{s}");
+        }
     }
 
     proptest::proptest! {
-        /// Searching around anchors finds what a whole-text search finds.
+        /// Passport cues compared at their anchors are the whole-text search's.
         #[test]
-        fn all_near_is_all_of(s in "(passport|pass|pas|reisepass|nummer| number| no|-nr|eport|aporte|护照|号码|号| |x|1){0,40}") {
-            let (got, want) = near_and_all(&s, Ctx::Passport, crate::detect::anchors::Group::Passport);
-            proptest::prop_assert_eq!(got, want);
-        }
-
-        /// The same for birth cues around their anchors.
-        #[test]
-        fn birth_cues_near_anchors_are_all_of(s in "(born|dob|d\\.o\\.b\\.?|date of birth|birthday|geboren|geb\\.|geburtsdatum|né le|née|naissance|date de naiss\\.?|fecha de nacimiento|nacido|nació|naci|f\\. nac\\.|cumpleaños|出生于|出生日期|生日|data|update|nach| |x|1|é){0,40}") {
-            let (got, want) = near_and_all(&s, Ctx::Birth, crate::detect::anchors::Group::Birth);
+        fn anchored_passport_cues_are_all_of(s in "(passport|pass|pas|reisepass|nummer| number| no|-nr|eport|aporte|护照|号码|号| |x|1){0,40}") {
+            let (got, want) = anchored_and_all(&s, Ctx::Passport, crate::detect::anchors::Group::Passport, PASSPORT_ANCHORS);
             proptest::prop_assert_eq!(got, want);
         }
     }

@@ -539,113 +539,6 @@ pub fn may_hold_date(scan: &Scan<'_>) -> bool {
         })
 }
 
-/// The birth cue words: the `Ctx::Birth` cues of `context`, in its order (tested equal).
-const BIRTH_CUES: [&str; 38] = [
-    "born",
-    "dob",
-    "d.o.b",
-    "d.o.b.",
-    "date of birth",
-    "birth date",
-    "birthday",
-    "birthdate",
-    "geboren",
-    "geburtsdatum",
-    "geburtstag",
-    "geb.",
-    "né le",
-    "née le",
-    "né",
-    "née",
-    "date de naissance",
-    "naissance",
-    "fecha de nacimiento",
-    "nacido",
-    "nacida",
-    "nacimiento",
-    "nací",
-    "cumpleaños",
-    "fecha nac",
-    "fecha nac.",
-    "f. nac.",
-    "date de naiss",
-    "date de naiss.",
-    "nació",
-    "naci",
-    "nacio",
-    "生于",
-    "出生",
-    "出生于",
-    "出生日期",
-    "生日",
-    "出生年月",
-];
-
-/// The birth cues of a text, found from the anchors every one of them holds
-/// (`context::BIRTH_ANCHORS`, from one literal search): each cue is compared in place where its
-/// anchor occurs, and the cue automaton's leftmost-longest search is replayed over those
-/// occurrences. The automaton, run around the anchors, started a search (and its prefilter)
-/// per anchor for a few dozen bytes.
-#[derive(Debug)]
-pub struct BirthCues {
-    /// Per anchor (index in `BIRTH_ANCHORS`): each cue holding it, with the anchor's offset
-    /// in the cue.
-    at_anchor: Vec<Vec<(&'static [u8], usize)>>,
-}
-
-impl BirthCues {
-    /// Files every birth cue under each occurrence of each anchor in it.
-    pub fn new() -> BirthCues {
-        let at_anchor = super::context::BIRTH_ANCHORS
-            .iter()
-            .map(|a| {
-                BIRTH_CUES
-                    .iter()
-                    .flat_map(|c| c.match_indices(a).map(move |(off, _)| (c.as_bytes(), off)))
-                    .collect()
-            })
-            .collect();
-        BirthCues { at_anchor }
-    }
-
-    /// Every birth cue in `lower` (the ASCII-lower-cased text), `(start, end)` in order, as
-    /// the birth cue automaton's whole-text search reports them (`Context::all_of`:
-    /// leftmost-longest, then the ASCII word-boundary checks). `anchors`: every occurrence of
-    /// every birth anchor in `lower`, by position (`Anchors::find` of the birth group).
-    pub fn find(&self, lower: &[u8], anchors: &[super::anchors::AnchorHit]) -> Vec<(usize, usize)> {
-        if anchors.is_empty() {
-            return Vec::new();
-        }
-        // Every occurrence of every cue: each holds an anchor occurrence at its offset.
-        let mut occ: Vec<(usize, usize)> = Vec::with_capacity(anchors.len() + 4);
-        for h in anchors {
-            for &(cue, off) in &self.at_anchor[h.index] {
-                let Some(s) = h.pos.checked_sub(off) else {
-                    continue;
-                };
-                let rest = &lower[s..];
-                if rest.len() >= cue.len() && rest.iter().zip(cue).all(|(x, y)| x == y) {
-                    occ.push((s, s + cue.len()));
-                }
-            }
-        }
-        // Leftmost first, longest first among those starting together (a cue is one length).
-        occ.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)));
-        occ.dedup();
-        let word = |c: u8| c.is_ascii_alphanumeric();
-        let mut cur = 0;
-        occ.retain(|&(s, e)| {
-            if s < cur {
-                return false;
-            }
-            cur = e;
-            !(word(lower[s]) && s > 0 && word(lower[s - 1])
-                || word(lower[e - 1]) && e < lower.len() && word(lower[e]))
-        });
-        occ
-    }
-}
-
 /// Whether a numeric date names a real day in some common order (Y-M-D, D-M-Y, M-D-Y).
 /// Reads its (up to three) digit groups on the stack: a `Vec` per candidate cost a
 /// `malloc` and `free` each (tested equal to [`plausible_numeric_vec`]).
@@ -880,23 +773,6 @@ mod tests {
         assert_eq!("12th.\u{3000}de\u{3000}".len(), super::DAY_TO_MONTH);
     }
 
-    #[test]
-    fn birth_cues_are_the_context_ones() {
-        use crate::detect::context::{cue_words, Ctx};
-        assert_eq!(cue_words(&[Ctx::Birth]), super::BIRTH_CUES);
-        // Every cue holds an anchor.
-        let b = super::BirthCues::new();
-        for c in super::BIRTH_CUES {
-            assert!(
-                b.at_anchor
-                    .iter()
-                    .flatten()
-                    .any(|&(w, _)| w == c.as_bytes()),
-                "{c}"
-            );
-        }
-    }
-
     /// The birth cues found at the anchors are the automaton's whole-text ones.
     fn birth_cues_check(s: &str) -> Result<(), proptest::test_runner::TestCaseError> {
         use crate::detect::context::{Context, Ctx};
@@ -910,7 +786,11 @@ mod tests {
             .collect();
         let anchors = crate::detect::anchors::Anchors::new(&[crate::detect::anchors::Group::Birth])
             .find(lower.as_bytes());
-        let got = super::BirthCues::new().find(lower.as_bytes(), &anchors);
+        let got = crate::detect::context::AnchoredCues::new(
+            Ctx::Birth,
+            crate::detect::context::BIRTH_ANCHORS,
+        )
+        .find(lower.as_bytes(), &anchors);
         proptest::prop_assert_eq!(got, want, "{:?}", s);
         Ok(())
     }

@@ -744,11 +744,11 @@ pub struct Detector {
     patterns: patterns::Patterns,
     dates: dates::Dates,
     /// The birth cues, found at their anchors.
-    birth_cues: dates::BirthCues,
+    birth_cues: context::AnchoredCues,
     /// The search for [`context::BIRTH_ANCHORS`].
     birth_anchors: anchors::Anchors,
-    /// Small automaton telling whether passports can be found at all (their cues).
-    passport_cues: context::Context,
+    /// The passport cues, found at their anchors (passports are searched only after one).
+    passport_cues: context::AnchoredCues,
     /// The literals that gate the URL, secret, passport and self-introduction searches, for
     /// the wanted entity types: one search per call (see `anchors`).
     anchors: anchors::Anchors,
@@ -781,16 +781,10 @@ impl Detector {
                 name: "context".into(),
                 reason: e.to_string(),
             })?;
-        let small = |k: context::Ctx| {
-            context::Context::with_kinds(&[k]).map_err(|e| DetectError::Pattern {
-                name: "cues".into(),
-                reason: e.to_string(),
-            })
-        };
         Ok(Detector {
-            birth_cues: dates::BirthCues::new(),
+            birth_cues: context::AnchoredCues::new(C::Birth, context::BIRTH_ANCHORS),
             birth_anchors: anchors::Anchors::new(&[anchors::Group::Birth]),
-            passport_cues: small(context::Ctx::Passport)?,
+            passport_cues: context::AnchoredCues::new(C::Passport, context::PASSPORT_ANCHORS),
             anchors: {
                 use anchors::Group as G;
                 let wanted = |e: &EntityType| config.entities.contains(e);
@@ -844,20 +838,16 @@ impl Detector {
         let mut cands = Vec::with_capacity(room);
         // Passports and dates of birth are only reported near their cues, so they are searched
         // only in windows after (or around) a cue. Every passport cue contains "pas" or 护照 (the
-        // call's literal search found those), and the automaton runs only around them.
+        // call's literal search found those), and the cues are compared at them.
         let mut passport_windows = Vec::new();
         if scan.want(EntityType::Passport) && scan.digits >= 5 {
             let anchors = scan
                 .anchors
                 .iter()
-                .filter(|h| h.group == anchors::Group::Passport)
-                .map(|h| (h.pos, h.len()));
-            for h in self
-                .passport_cues
-                .all_near(&scan.lower, anchors, &[context::Ctx::Passport])
-            {
-                let hi = context::ceil_boundary(t, h.end + 64);
-                push_window(&mut passport_windows, h.end, hi);
+                .filter(|h| h.group == anchors::Group::Passport);
+            for (_, e) in self.passport_cues.find(scan.lower.as_bytes(), anchors) {
+                let hi = context::ceil_boundary(t, e + 64);
+                push_window(&mut passport_windows, e, hi);
             }
         }
         self.patterns.run(&scan, &passport_windows, &mut cands);
@@ -867,7 +857,7 @@ impl Detector {
         }
         if scan.want(EntityType::DateOfBirth) && scan.digits >= 4 && dates::may_hold_date(&scan) {
             // Every birth cue holds an anchor: one search for those, and the cues are compared
-            // at them (the same cues as a whole-text search, see `dates::BirthCues`). Kept apart
+            // at them (the same cues as a whole-text search, see `context::AnchoredCues`). Kept apart
             // from the call's literal search, which slows down with more literals, and run only
             // here.
             let lower = scan.lower.as_bytes();
