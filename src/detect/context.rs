@@ -979,72 +979,127 @@ impl CacheInner {
     }
 }
 
-/// The cues of one kind in a text, found from anchors (literals every one of them holds, found
-/// for the whole call by one literal search, see `anchors`): each cue is compared in place
-/// where its anchor occurs, and the cue automaton's leftmost-longest search is replayed over
-/// those occurrences. That is what [`Context::all_of`] reports, without the automaton: run
-/// around the anchors, it started a search (and its prefilter) per anchor for a few dozen
-/// bytes.
+/// The cues of some kinds in a text, found from anchors (literals every one of them holds, found
+/// by one literal search, see `anchors`): each cue is compared in place where its anchor
+/// occurs, and the cue automaton's leftmost-longest search is replayed over those occurrences.
+/// That is what [`Context::hits`] reports, without the automaton: run around the anchors, it
+/// started a search (and its prefilter) per anchor for a few dozen bytes, and run over a whole
+/// text its prefilter stopped at most bytes of cue-rich text.
 #[derive(Debug)]
 pub struct AnchoredCues {
-    /// Per anchor (index in its list): each cue holding it, with the anchor's offset in the cue.
-    at_anchor: Vec<Vec<(&'static [u8], usize)>>,
+    /// Per anchor (index in its list): each cue holding it.
+    at_anchor: Vec<Vec<Filed>>,
+}
+
+/// A cue filed under one occurrence of an anchor in it.
+#[derive(Debug, Clone, Copy)]
+struct Filed {
+    /// The cue.
+    cue: &'static [u8],
+    /// Where the anchor starts in the cue.
+    off: usize,
+    /// The cue's kind.
+    kind: Ctx,
+    /// Its place among the set's cues (the automaton's pattern order).
+    order: usize,
 }
 
 impl AnchoredCues {
-    /// Files every cue of `kind` under each occurrence of each of `anchors` in it. Every cue
+    /// Files every cue of `kinds` under each occurrence of each of `anchors` in it. Every cue
     /// must hold an anchor (checked by the tests of each list).
-    pub fn new(kind: Ctx, anchors: &[&str]) -> AnchoredCues {
+    pub fn new(kinds: &[Ctx], anchors: &[&str]) -> AnchoredCues {
         let at_anchor = anchors
             .iter()
             .map(|a| {
                 CUES.iter()
-                    .filter(|(_, k)| *k == kind)
-                    .flat_map(|(c, _)| c.match_indices(a).map(move |(off, _)| (c.as_bytes(), off)))
+                    .filter(|(_, k)| kinds.contains(k))
+                    .enumerate()
+                    .flat_map(|(order, &(c, kind))| {
+                        c.match_indices(a).map(move |(off, _)| Filed {
+                            cue: c.as_bytes(),
+                            off,
+                            kind,
+                            order,
+                        })
+                    })
                     .collect()
             })
             .collect();
         AnchoredCues { at_anchor }
     }
 
-    /// Every cue in `lower` (the ASCII-lower-cased text), `(start, end)` in order, as the cue
-    /// automaton's whole-text search reports them ([`Context::all_of`]: leftmost-longest, then
-    /// the ASCII word-boundary checks). `anchors`: every occurrence of every anchor in `lower`,
-    /// by position (`Anchors::find` of the cues' group).
-    pub fn find<'h>(
+    /// The cues inside `lower[lo..hi]` (`lower`: the ASCII-lower-cased text), appended to `out`
+    /// in order, as an automaton over the cues of this set's kinds reports them
+    /// ([`Context::hits`]: leftmost-longest, then the ASCII word-boundary checks, which look at
+    /// the bytes outside the range). `anchors`: `(position, index in the anchor list)` of every
+    /// occurrence of every anchor inside the range.
+    pub fn hits_in(
         &self,
         lower: &[u8],
-        anchors: impl IntoIterator<Item = &'h super::anchors::AnchorHit>,
-    ) -> Vec<(usize, usize)> {
+        lo: usize,
+        hi: usize,
+        anchors: impl IntoIterator<Item = (usize, usize)>,
+        out: &mut Vec<Hit>,
+    ) {
         // Every occurrence of every cue: each holds an anchor occurrence at its offset.
-        let mut occ: Vec<(usize, usize)> = Vec::new();
-        for h in anchors {
-            for &(cue, off) in &self.at_anchor[h.index] {
-                let Some(s) = h.pos.checked_sub(off) else {
+        let mut occ: Vec<(usize, usize, Ctx, usize)> = Vec::new();
+        for (pos, index) in anchors {
+            for &Filed {
+                cue,
+                off,
+                kind,
+                order,
+            } in &self.at_anchor[index]
+            {
+                let Some(s) = pos.checked_sub(off) else {
                     continue;
                 };
-                let rest = &lower[s..];
-                if rest.len() >= cue.len() && rest.iter().zip(cue).all(|(x, y)| x == y) {
-                    occ.push((s, s + cue.len()));
+                if s >= lo && s + cue.len() <= hi && &lower[s..s + cue.len()] == cue {
+                    occ.push((s, s + cue.len(), kind, order));
                 }
             }
         }
         if occ.is_empty() {
-            return occ;
+            return;
         }
-        // Leftmost first, longest first among those starting together (a cue is one length).
-        occ.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)));
-        occ.dedup();
-        let mut cur = 0;
-        occ.retain(|&(s, e)| {
+        // Leftmost first, longest first among those starting together, then the first pattern
+        // (a cue holding two anchors was found twice).
+        occ.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)).then(x.3.cmp(&y.3)));
+        let mut cur = lo;
+        for (s, e, kind, _) in occ {
             if s < cur {
-                return false;
+                continue;
             }
             cur = e;
-            !(is_word_byte(lower[s]) && s > 0 && is_word_byte(lower[s - 1])
-                || is_word_byte(lower[e - 1]) && e < lower.len() && is_word_byte(lower[e]))
-        });
-        occ
+            if is_word_byte(lower[s]) && s > 0 && is_word_byte(lower[s - 1])
+                || is_word_byte(lower[e - 1]) && e < lower.len() && is_word_byte(lower[e])
+            {
+                continue;
+            }
+            out.push(Hit {
+                start: s,
+                end: e,
+                kind,
+            });
+        }
+    }
+
+    /// The cues in the whole of `lower`, in order ([`Context::all_of`]). `anchors`: every
+    /// occurrence of every anchor in `lower`, by position (`Anchors::find` of the cues' group).
+    pub fn find<'h>(
+        &self,
+        lower: &[u8],
+        anchors: impl IntoIterator<Item = &'h super::anchors::AnchorHit>,
+    ) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        self.hits_in(
+            lower,
+            0,
+            lower.len(),
+            anchors.into_iter().map(|h| (h.pos, h.index)),
+            &mut hits,
+        );
+        hits
     }
 }
 
@@ -1129,7 +1184,11 @@ mod tests {
             .map(|h| (h.start, h.end))
             .collect();
         let hits = crate::detect::anchors::Anchors::new(&[group]).find(lower.as_bytes());
-        let got = AnchoredCues::new(kind, anchors).find(lower.as_bytes(), &hits);
+        let got = AnchoredCues::new(&[kind], anchors)
+            .find(lower.as_bytes(), &hits)
+            .iter()
+            .map(|h| (h.start, h.end))
+            .collect();
         (got, all)
     }
 
@@ -1157,6 +1216,35 @@ mod tests {
         #[test]
         fn anchored_passport_cues_are_all_of(s in "(passport|pass|pas|reisepass|nummer| number| no|-nr|eport|aporte|护照|号码|号| |x|1){0,40}") {
             let (got, want) = anchored_and_all(&s, Ctx::Passport, crate::detect::anchors::Group::Passport, PASSPORT_ANCHORS);
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// In a range, with both kinds in one set, the cues are the automaton's in that range.
+        #[test]
+        fn anchored_cues_in_a_range_are_hits(
+            s in "(passport|pas|reisepass| no|护照|号码|dob|born|birth|geb\\.|né|出生|生日| |x|1|é){0,30}",
+            cut in (0usize..400, 0usize..400),
+        ) {
+            let kinds = [Ctx::Passport, Ctx::Birth];
+            let c = Context::with_kinds(&kinds).unwrap();
+            let lower = s.to_ascii_lowercase();
+            let lo = floor_boundary(&lower, cut.0.min(cut.1));
+            let hi = ceil_boundary(&lower, cut.0.max(cut.1));
+            let want: Vec<_> = c.hits(&lower, lo, hi).iter().map(|h| (h.start, h.end, h.kind)).collect();
+            let both: Vec<&str> = PASSPORT_ANCHORS.iter().chain(BIRTH_ANCHORS).copied().collect();
+            let hits = crate::detect::anchors::Anchors::new(&[
+                crate::detect::anchors::Group::Passport,
+                crate::detect::anchors::Group::Birth,
+            ])
+            .find(lower.as_bytes());
+            // Anchor indexes into `both`: birth anchors follow the passport ones.
+            let anchors = hits.iter().filter(|h| h.pos >= lo && h.pos < hi).map(|h| {
+                let base = if h.group == crate::detect::anchors::Group::Birth { PASSPORT_ANCHORS.len() } else { 0 };
+                (h.pos, base + h.index)
+            });
+            let mut got = Vec::new();
+            AnchoredCues::new(&kinds, &both).hits_in(lower.as_bytes(), lo, hi, anchors, &mut got);
+            let got: Vec<_> = got.iter().map(|h| (h.start, h.end, h.kind)).collect();
             proptest::prop_assert_eq!(got, want);
         }
     }

@@ -787,10 +787,13 @@ mod tests {
         let anchors = crate::detect::anchors::Anchors::new(&[crate::detect::anchors::Group::Birth])
             .find(lower.as_bytes());
         let got = crate::detect::context::AnchoredCues::new(
-            Ctx::Birth,
+            &[Ctx::Birth],
             crate::detect::context::BIRTH_ANCHORS,
         )
-        .find(lower.as_bytes(), &anchors);
+        .find(lower.as_bytes(), &anchors)
+        .iter()
+        .map(|h| (h.start, h.end))
+        .collect::<Vec<_>>();
         proptest::prop_assert_eq!(got, want, "{:?}", s);
         Ok(())
     }

@@ -782,9 +782,9 @@ impl Detector {
                 reason: e.to_string(),
             })?;
         Ok(Detector {
-            birth_cues: context::AnchoredCues::new(C::Birth, context::BIRTH_ANCHORS),
+            birth_cues: context::AnchoredCues::new(&[C::Birth], context::BIRTH_ANCHORS),
             birth_anchors: anchors::Anchors::new(&[anchors::Group::Birth]),
-            passport_cues: context::AnchoredCues::new(C::Passport, context::PASSPORT_ANCHORS),
+            passport_cues: context::AnchoredCues::new(&[C::Passport], context::PASSPORT_ANCHORS),
             anchors: {
                 use anchors::Group as G;
                 let wanted = |e: &EntityType| config.entities.contains(e);
@@ -845,9 +845,9 @@ impl Detector {
                 .anchors
                 .iter()
                 .filter(|h| h.group == anchors::Group::Passport);
-            for (_, e) in self.passport_cues.find(scan.lower.as_bytes(), anchors) {
-                let hi = context::ceil_boundary(t, e + 64);
-                push_window(&mut passport_windows, e, hi);
+            for h in self.passport_cues.find(scan.lower.as_bytes(), anchors) {
+                let hi = context::ceil_boundary(t, h.end + 64);
+                push_window(&mut passport_windows, h.end, hi);
             }
         }
         self.patterns.run(&scan, &passport_windows, &mut cands);
@@ -864,9 +864,9 @@ impl Detector {
             let anchors = self.birth_anchors.find(lower);
             let cues = self.birth_cues.find(lower, &anchors);
             let mut birth_windows = Vec::with_capacity(cues.len());
-            for (s, e) in cues {
-                let lo = context::floor_boundary(t, s.saturating_sub(48));
-                let hi = context::ceil_boundary(t, e + 64);
+            for h in cues {
+                let lo = context::floor_boundary(t, h.start.saturating_sub(48));
+                let hi = context::ceil_boundary(t, h.end + 64);
                 push_window(&mut birth_windows, lo, hi);
             }
             if !birth_windows.is_empty() {
