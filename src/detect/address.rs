@@ -439,9 +439,6 @@ const CUE_ANCHORS: &[&str] = &[
     "\u{9001}\u{5230}",
 ];
 
-/// No address or ZIP cue is longer (checked by a test): the spot around an anchor.
-const CUE_SPAN: usize = 24;
-
 /// FNV-1a: the suffix set holds short words, for which SipHash cost more than the lookup.
 struct Fnv(u64);
 
@@ -488,9 +485,14 @@ pub struct Addresses {
     military: Regex,
     eu: Regex,
     en_anchored: Regex,
+    /// The address and ZIP cue automaton: the reference for [`Addresses::cue_hits`], and its
+    /// search when the CPU has no Teddy support.
     cues: super::context::Context,
-    /// Finds [`CUE_ANCHORS`].
-    anchors: aho_corasick::AhoCorasick,
+    /// Finds [`CUE_ANCHORS`] (a Teddy search; `None` when the CPU has no Teddy support).
+    anchor_search: Option<aho_corasick::packed::Searcher>,
+    /// Per anchor (index in [`CUE_ANCHORS`]): the cues filed under it (each cue under the first
+    /// anchor of the list it holds), with the anchor's offset in the cue and the cue's kind.
+    at_anchor: Vec<Vec<(&'static [u8], usize, Ctx)>>,
     suffixes: SuffixSet,
     zip: Regex,
     /// Finds `Box `, which every military address holds (built once: a one-off `memmem::find`
@@ -532,15 +534,9 @@ impl Addresses {
                 reason: e.to_string(),
             }
         })?;
-        let anchors = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(CUE_ANCHORS)
-            .map_err(|e| super::DetectError::Pattern {
-                name: "address_cue_anchors".into(),
-                reason: e.to_string(),
-            })?;
         Ok(Addresses {
-            anchors,
+            anchor_search: aho_corasick::packed::Searcher::new(CUE_ANCHORS.iter()),
+            at_anchor: cues_by_anchor(),
             en_anchored: mk("address_en_anchored", &format!("^(?:{en})"))?,
             cues,
             suffixes: SUFFIXES.split('|').collect(),
@@ -691,27 +687,61 @@ impl Addresses {
         }
     }
 
-    /// The address and ZIP cues in `lower[lo..hi]`, as `self.cues.hits` finds them there, appended
-    /// to `v`. The cue automaton runs only around the anchors found in the range: every cue holds
-    /// an anchor and is at most [`CUE_SPAN`] bytes long, so it lies inside the merged spots of
-    /// [`CUE_SPAN`] bytes around the anchors (around the anchor match overlapping it, when the
-    /// anchor search skipped its own). No cue match of the range crosses a spot's edge, so each
-    /// spot holds exactly the range's matches inside it. The anchor automaton has a third of the
-    /// cues' patterns, with rarer first bytes: its prefilter runs faster on cue-free text.
-    fn cues_in(&self, lower: &str, lo: usize, hi: usize, v: &mut Vec<super::context::Hit>) {
-        let mut spots: Vec<(usize, usize)> = Vec::new();
-        for m in self.anchors.find_iter(&lower[lo..hi]) {
-            let s = floor_boundary(lower, (lo + m.start()).saturating_sub(CUE_SPAN).max(lo));
-            let e = super::context::ceil_boundary(lower, (lo + m.end() + CUE_SPAN).min(hi));
-            super::push_window(&mut spots, s, e);
+    /// The address and ZIP cues in `lower[lo..hi]` (`lo` and `hi` character boundaries), exactly
+    /// as `self.cues.hits(lower, lo, hi)` finds them, appended to `v`. No automaton runs: every
+    /// cue holds an anchor (no anchor is a prefix of another, so at most one starts at a
+    /// position, and the Teddy search, resumed one byte after each hit, reports every start of
+    /// every anchor). At each anchor occurrence the cues filed under it are compared in place,
+    /// which finds every occurrence of every cue inside the range; the automaton's
+    /// leftmost-longest search is then replayed over them (the leftmost occurrence at or after
+    /// the last one's end, the longest of those; no two cues are equal), then its word-boundary
+    /// checks. The cue automaton (a Fat Teddy prefilter over the whole text when it holds CJK,
+    /// stopping at most bytes of it) cost about 7K instructions per dense 1 KB call.
+    fn cue_hits(&self, lower: &str, lo: usize, hi: usize, v: &mut Vec<super::context::Hit>) {
+        let Some(teddy) = &self.anchor_search else {
+            v.extend(self.cues.hits(lower, lo, hi));
+            return;
+        };
+        let b = lower.as_bytes();
+        // Every occurrence of every cue inside the range: (start, end, kind).
+        let mut occ: Vec<(usize, usize, Ctx)> = Vec::new();
+        let mut at = lo;
+        while at < hi {
+            let Some(m) = teddy.find_in(b, aho_corasick::Span::from(at..hi)) else {
+                break;
+            };
+            let p = m.start();
+            for &(cue, off, kind) in &self.at_anchor[m.pattern().as_usize()] {
+                let Some(s) = p.checked_sub(off) else {
+                    continue;
+                };
+                if s >= lo && s + cue.len() <= hi && &b[s..s + cue.len()] == cue {
+                    occ.push((s, s + cue.len(), kind));
+                }
+            }
+            at = p + 1;
         }
-        for (s, e) in spots {
-            v.extend(
-                self.cues
-                    .hits(lower, s, e)
-                    .into_iter()
-                    .filter(|h| matches!(h.kind, Ctx::Address | Ctx::Zip)),
-            );
+        if occ.is_empty() {
+            return;
+        }
+        // Leftmost first, longest first among those starting together.
+        occ.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)));
+        let word = |c: u8| c.is_ascii_alphanumeric();
+        let mut cur = lo;
+        for (s, e, kind) in occ {
+            if s < cur {
+                continue;
+            }
+            cur = e;
+            if word(b[s]) && s > 0 && word(b[s - 1]) || word(b[e - 1]) && e < b.len() && word(b[e])
+            {
+                continue;
+            }
+            v.push(super::context::Hit {
+                start: s,
+                end: e,
+                kind,
+            });
         }
     }
 
@@ -723,7 +753,9 @@ impl Addresses {
         let t = scan.text;
         let b = scan.bytes;
         let cues = if scan.has_cjk {
-            self.cues.all_of(&scan.lower, &[Ctx::Address, Ctx::Zip])
+            let mut v = Vec::new();
+            self.cue_hits(&scan.lower, 0, scan.lower.len(), &mut v);
+            v
         } else {
             let mut wins: Vec<(usize, usize)> = Vec::new();
             for &(rs, re_) in &scan.digit_runs {
@@ -745,7 +777,7 @@ impl Addresses {
             }
             let mut v = Vec::new();
             for (lo, hi) in wins {
-                self.cues_in(&scan.lower, lo, hi, &mut v);
+                self.cue_hits(&scan.lower, lo, hi, &mut v);
             }
             v
         };
@@ -767,6 +799,82 @@ impl Addresses {
             }
         }
     }
+}
+
+/// The address and ZIP cues, as `context` lists them (checked by a test): what the cue
+/// automaton of [`Addresses`] searches for.
+const CUES: &[(&str, Ctx)] = &[
+    ("zip", Ctx::Zip),
+    ("zip code", Ctx::Zip),
+    ("zipcode", Ctx::Zip),
+    ("postcode", Ctx::Zip),
+    ("post code", Ctx::Zip),
+    ("postal code", Ctx::Zip),
+    ("plz", Ctx::Zip),
+    ("postleitzahl", Ctx::Zip),
+    ("code postal", Ctx::Zip),
+    ("código postal", Ctx::Zip),
+    ("邮编", Ctx::Zip),
+    ("邮政编码", Ctx::Zip),
+    ("live at", Ctx::Address),
+    ("lives at", Ctx::Address),
+    ("living at", Ctx::Address),
+    ("live in", Ctx::Address),
+    ("moved to", Ctx::Address),
+    ("my address is", Ctx::Address),
+    ("address is", Ctx::Address),
+    ("address to", Ctx::Address),
+    ("address:", Ctx::Address),
+    ("address with", Ctx::Address),
+    ("located at", Ctx::Address),
+    ("sent to", Ctx::Address),
+    ("send it to", Ctx::Address),
+    ("ship to", Ctx::Address),
+    ("ship it to", Ctx::Address),
+    ("deliver to", Ctx::Address),
+    ("post it to", Ctx::Address),
+    ("mail it to", Ctx::Address),
+    ("address? it is", Ctx::Address),
+    ("address? it's", Ctx::Address),
+    ("credit card to", Ctx::Address),
+    ("wohne in", Ctx::Address),
+    ("wohnhaft in", Ctx::Address),
+    ("adresse:", Ctx::Address),
+    ("adresse :", Ctx::Address),
+    ("anschrift:", Ctx::Address),
+    ("mon adresse", Ctx::Address),
+    ("j'habite", Ctx::Address),
+    ("j'habite au", Ctx::Address),
+    ("habite au", Ctx::Address),
+    ("vivo en", Ctx::Address),
+    ("mi dirección es", Ctx::Address),
+    ("dirección:", Ctx::Address),
+    ("寄到", Ctx::Address),
+    ("地址", Ctx::Address),
+    ("住在", Ctx::Address),
+    ("送到", Ctx::Address),
+    ("收货地址", Ctx::Address),
+    ("地址是", Ctx::Address),
+    ("住址", Ctx::Address),
+    ("家住", Ctx::Address),
+];
+
+/// Files every address and ZIP cue under the first of [`CUE_ANCHORS`] it holds, with that
+/// anchor's first offset in it (one filing suffices: the anchor search reports every start of
+/// every anchor, so each occurrence of the cue is reached from its anchor's occurrence).
+fn cues_by_anchor() -> Vec<Vec<(&'static [u8], usize, Ctx)>> {
+    let mut at: Vec<Vec<(&'static [u8], usize, Ctx)>> = vec![Vec::new(); CUE_ANCHORS.len()];
+    for &(cue, kind) in CUES {
+        // `cue_anchors_cover_cues` checks that every cue holds an anchor.
+        if let Some((i, off)) = CUE_ANCHORS
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| cue.find(a).map(|off| (i, off)))
+        {
+            at[i].push((cue.as_bytes(), off, kind));
+        }
+    }
+    at
 }
 
 fn push(out: &mut Vec<Finding>, start: usize, end: usize, score: f32) {
@@ -1137,6 +1245,7 @@ fn capture(t: &str, from: usize, suffixes: &SuffixSet) -> Option<(usize, usize, 
 
 #[cfg(test)]
 mod tests {
+    use crate::detect::context::Ctx;
     use crate::detect::EntityType;
 
     /// Regression (found by `piiish_strings_never_panic`): the "is"/"ist"/"est" skip after a ZIP
@@ -1345,11 +1454,21 @@ mod tests {
             super::CUE_ANCHORS[19..],
             ["邮", "寄到", "地址", "住", "送到"]
         );
-        for cue in cue_words(&[Ctx::Address, Ctx::Zip]) {
-            assert!(
-                cue.len() <= super::CUE_SPAN,
-                "{cue:?} is longer than the span"
-            );
+        let cues = cue_words(&[Ctx::Address, Ctx::Zip]);
+        let kinds = |k| cue_words(&[k]);
+        let ours = |k| {
+            super::CUES
+                .iter()
+                .filter(|c| c.1 == k)
+                .map(|c| c.0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ours(Ctx::Zip), kinds(Ctx::Zip));
+        assert_eq!(ours(Ctx::Address), kinds(Ctx::Address));
+        assert_eq!(super::CUES.len(), cues.len());
+        for (i, cue) in cues.iter().enumerate() {
+            // Two equal cues would make the replay's order among equal occurrences matter.
+            assert!(!cues[..i].contains(cue), "{cue:?} twice");
             assert!(
                 super::CUE_ANCHORS.iter().any(|a| cue.contains(a)),
                 "{cue:?} holds no anchor"
@@ -1358,10 +1477,12 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Searching around the anchors finds what a search of the whole range finds.
+        /// The hand search finds what the cue automaton's search of the range finds, and what
+        /// its whole-text search finds (cues cut by the range, overlapping and nested cues,
+        /// cues inside words).
         #[test]
-        fn cues_in_is_hits(
-            s in "(zip|zip code|zipcode|post|postal code|code postal|plz|live at|lives at|olive|living at|deliver to|moved to|my address is|address: |address? it's|mon adresse|adresse :|located at|sent to|send it to|ship it to|ship to|mail it to|credit card to|wohnhaft in|wohne in|anschrift:|j'habite au|habite|vivo en|mi dirección es|dirección:|寄到|地址是|收货地址|住址|家住|邮政编码|送到|my|it|to|at|in|is|x|1| |, |é){0,40}",
+        fn cue_hits_is_hits(
+            s in "(zip|zip code|zipcode|postcode|post code|post|postal code|postleitzahl|code postal|código postal|código|plz|live at|lives at|live in|olive|living at|deliver to|moved to|my address is|address is|address to|address with|address: |address? it is|address? it's|mon adresse|adresse:|adresse :|located at|sent to|send it to|ship it to|ship to|post it to|mail it to|credit card to|card to|wohnhaft in|wohne in|wohn|anschrift:|j'habite au|j'habite|habite au|habite|vivo en|mi dirección es|dirección:|direcci|寄到|地址是|地址|收货地址|住址|住在|家住|邮政编码|邮编|邮|送到|住|家|my|it|to|at|in|is|x|1|[a-z]| |, |:|\\?|'|é){0,40}",
             cut in (0usize..800, 0usize..800),
         ) {
             let a = super::Addresses::new().unwrap();
@@ -1369,10 +1490,37 @@ mod tests {
             let hi = crate::detect::context::ceil_boundary(&s, cut.0.max(cut.1));
             let want: Vec<_> = a.cues.hits(&s, lo, hi).iter().map(|h| (h.start, h.end, h.kind)).collect();
             let mut got = Vec::new();
-            a.cues_in(&s, lo, hi, &mut got);
+            a.cue_hits(&s, lo, hi, &mut got);
+            let got: Vec<_> = got.iter().map(|h| (h.start, h.end, h.kind)).collect();
+            proptest::prop_assert_eq!(got, want);
+            // The whole text, as the CJK path searches it.
+            let want: Vec<_> = a.cues.all_of(&s, &[Ctx::Address, Ctx::Zip]).iter().map(|h| (h.start, h.end, h.kind)).collect();
+            let mut got = Vec::new();
+            a.cue_hits(&s, 0, s.len(), &mut got);
             let got: Vec<_> = got.iter().map(|h| (h.start, h.end, h.kind)).collect();
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    /// At most one anchor starts at a position (the anchor search reports one per position), and
+    /// every cue is filed once, under an anchor it holds at the recorded offset.
+    #[test]
+    fn cue_anchor_filing() {
+        use crate::detect::context::cue_words;
+        for (i, a) in super::CUE_ANCHORS.iter().enumerate() {
+            for (j, b) in super::CUE_ANCHORS.iter().enumerate() {
+                assert!(i == j || !b.starts_with(a), "{a:?} starts {b:?}");
+            }
+        }
+        let filed = super::cues_by_anchor();
+        let mut n = 0;
+        for (i, cues) in filed.iter().enumerate() {
+            for &(cue, off, _) in cues {
+                assert!(cue[off..].starts_with(super::CUE_ANCHORS[i].as_bytes()));
+                n += 1;
+            }
+        }
+        assert_eq!(n, cue_words(&[Ctx::Address, Ctx::Zip]).len());
     }
 
     /// The words behind the length table are the words of the string match, and each passes.
