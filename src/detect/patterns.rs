@@ -27,7 +27,6 @@ pub struct Patterns {
     /// One Teddy search for [`SECRET_PREFIXES`] (`None` on a CPU without Teddy: then the
     /// pattern searches the whole text).
     secret_gates: Option<aho_corasick::packed::Searcher>,
-    secret_words: aho_corasick::AhoCorasick,
 }
 
 /// URL gates: every URL the patterns find has `://` or `www.` (the first two), every profile path
@@ -73,6 +72,73 @@ pub(crate) const SECRET_ANCHORS: &[&str] = &[
     "bearer",
     "mot de passe",
 ];
+
+/// The secret keywords, filed under the [`SECRET_ANCHORS`] literal each holds (by index), with
+/// the literal's offset in the keyword. Every keyword holds exactly one anchor
+/// (`secret_words_hold_their_anchor` checks it).
+const SECRET_WORDS: [&[(&str, usize)]; 7] = [
+    &[
+        ("api_key", 4),
+        ("api-key", 4),
+        ("api key", 4),
+        ("apikey", 3),
+        ("access_key", 7),
+        ("access-key", 7),
+        ("access key", 7),
+        ("key ", 0),
+        ("key:", 0),
+        ("key=", 0),
+    ],
+    &[
+        ("access_token", 7),
+        ("access-token", 7),
+        ("access token", 7),
+        ("auth_token", 5),
+        ("auth-token", 5),
+        ("token", 0),
+    ],
+    &[
+        ("client_secret", 7),
+        ("client-secret", 7),
+        ("client secret", 7),
+        ("secret", 0),
+    ],
+    &[("passw", 0)],
+    &[("pwd", 0)],
+    &[("bearer", 0)],
+    &[("mot de passe", 0)],
+];
+
+/// Where the keyword-led secret patterns are tried: the starts of the [`SECRET_WORDS`] matches
+/// that an Aho-Corasick search for them (standard semantics: the match that ends first, the
+/// longest of those, then on from its end) reports in the windows around the secret anchors.
+/// Every keyword occurrence holds its anchor at a fixed offset, so the occurrences are read off
+/// the anchor hits (`anchors`: the call's hits in `lower`); each lies inside its anchor's window,
+/// so the windowed searches report what one search over all occurrences reports. Replaces an
+/// automaton search per window.
+fn keyword_starts(lower: &[u8], anchors: &[AnchorHit]) -> Vec<usize> {
+    // (end, start) of every occurrence: sorted, the first of each end is the longest.
+    let mut occ: Vec<(usize, usize)> = Vec::new();
+    for h in anchors.iter().filter(|h| h.group == Group::Secret) {
+        for &(w, o) in SECRET_WORDS[h.index] {
+            if let Some(s) = h.pos.checked_sub(o) {
+                if lower[s..].starts_with(w.as_bytes()) {
+                    occ.push((s + w.len(), s));
+                }
+            }
+        }
+    }
+    occ.sort_unstable();
+    let mut starts = Vec::with_capacity(occ.len());
+    let mut from = 0;
+    for (e, s) in occ {
+        if s >= from {
+            starts.push(s);
+            from = e;
+        }
+    }
+    starts
+}
 
 fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
     Regex::new(pat).map_err(|e| super::DetectError::Pattern {
@@ -152,38 +218,7 @@ fn nearest_numeric_cue(scan: &Scan<'_>, pos: usize, window: usize) -> Option<Ctx
 impl Patterns {
     /// Compiles every pattern.
     pub fn new() -> Result<Patterns, super::DetectError> {
-        let secret_words = aho_corasick::AhoCorasick::new([
-            "api_key",
-            "api-key",
-            "api key",
-            "apikey",
-            "access_key",
-            "access-key",
-            "access key",
-            "access_token",
-            "access-token",
-            "access token",
-            "auth_token",
-            "auth-token",
-            "client_secret",
-            "client-secret",
-            "client secret",
-            "secret",
-            "bearer",
-            "token",
-            "passw",
-            "pwd",
-            "mot de passe",
-            "key ",
-            "key:",
-            "key=",
-        ])
-        .map_err(|e| super::DetectError::Pattern {
-            name: "secret_words".into(),
-            reason: e.to_string(),
-        })?;
         Ok(Patterns {
-            secret_words,
             ipv6: re(
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
@@ -334,36 +369,11 @@ impl Patterns {
                 push(out, s, e, EntityType::ApiKey, 0.98);
             }
         }
-        // Keyword-led secrets: a tiny automaton over the lower-cased text finds the keywords, and
-        // the anchored patterns run only there.
+        // Keyword-led secrets: the keywords are read off the anchor hits (every keyword holds
+        // one anchor at a fixed offset), and the anchored patterns run only there.
         let t = scan.text;
-        let mut starts: Vec<usize> = Vec::new();
-        // Every keyword contains an anchor: one pass finds the anchors, and the keyword automaton
-        // runs only around them (a keyword is at most 14 bytes, so it lies inside its anchor's
-        // window; overlapping windows are merged, so no keyword is seen twice).
-        let lower = scan.lower.as_str();
-        let mut wins: Vec<(usize, usize)> = Vec::new();
-        for h in scan.anchors.iter().filter(|h| h.group == Group::Secret) {
-            let lo = super::context::floor_boundary(lower, h.pos.saturating_sub(16));
-            let hi = super::context::ceil_boundary(lower, h.pos + h.len() + 16);
-            wins.push((lo, hi));
-        }
-        wins.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(wins.len());
-        for (lo, hi) in wins {
-            super::push_window(&mut merged, lo, hi);
-        }
-        let wins = merged;
-        let words = wins.iter().flat_map(|&(lo, hi)| {
-            self.secret_words
-                .find_iter(&lower[lo..hi])
-                .map(move |m| lo + m.start()..lo + m.end())
-        });
-        for m in words {
-            if left_ok(b, m.start) {
-                starts.push(m.start);
-            }
-        }
+        let mut starts = keyword_starts(scan.lower.as_bytes(), &scan.anchors);
+        starts.retain(|&s| left_ok(b, s));
         // The assignment and keyword-token patterns, hand-compiled (`matchers::assign_at`,
         // `keyword_token_at`): at most 400 and 340 bytes from the keyword.
         for &st in &starts {
@@ -1795,6 +1805,37 @@ mod tests {
             proptest::prop_assert_eq!(p.secret_matches(&s), want);
         }
 
+        /// The keyword starts read off the anchor hits are those the keyword automaton found in
+        /// the merged windows around the anchors.
+        #[test]
+        fn keyword_starts_are_the_windowed_automaton(s in "(api|key|apikey|access|secret|client|auth|token|bearer|passw|pwd|mot de passe|mot|passe|[_ -]|:|=|[a-zA-Z0-9]{1,6}|é|\u{3000}|\n){0,16}") {
+            let lower = s.to_ascii_lowercase();
+            let hits = super::super::anchors::Anchors::new(&[Group::Secret]).find(lower.as_bytes());
+            let words = aho_corasick::AhoCorasick::new([
+                "api_key", "api-key", "api key", "apikey", "access_key", "access-key", "access key",
+                "access_token", "access-token", "access token", "auth_token", "auth-token",
+                "client_secret", "client-secret", "client secret", "secret", "bearer", "token",
+                "passw", "pwd", "mot de passe", "key ", "key:", "key=",
+            ])
+            .unwrap();
+            let mut wins: Vec<(usize, usize)> = Vec::new();
+            for h in &hits {
+                let lo = crate::detect::context::floor_boundary(&lower, h.pos.saturating_sub(16));
+                let hi = crate::detect::context::ceil_boundary(&lower, h.pos + h.len() + 16);
+                wins.push((lo, hi));
+            }
+            wins.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::new();
+            for (lo, hi) in wins {
+                crate::detect::push_window(&mut merged, lo, hi);
+            }
+            let want: Vec<usize> = merged
+                .iter()
+                .flat_map(|&(lo, hi)| words.find_iter(&lower[lo..hi]).map(move |m| lo + m.start()))
+                .collect();
+            proptest::prop_assert_eq!(super::keyword_starts(lower.as_bytes(), &hits), want);
+        }
+
         /// The hand-compiled vendor-secret matcher gives the anchored regex's match at every
         /// position.
         #[test]
@@ -2069,6 +2110,21 @@ mod tests {
         fn after_scheme_is_split_once(s in "([:/a]|://|é){0,12}") {
             let want = s.split_once("://").map(|(_, r)| r).unwrap_or(&s);
             proptest::prop_assert_eq!(super::after_scheme(&s), want);
+        }
+    }
+
+    /// Each secret keyword holds its anchor at the offset filed, and no other anchor.
+    #[test]
+    fn secret_words_hold_their_anchor() {
+        for (a, words) in super::SECRET_WORDS.iter().enumerate() {
+            for &(w, o) in *words {
+                assert!(w[o..].starts_with(super::SECRET_ANCHORS[a]), "{w}");
+                let held: Vec<usize> = super::SECRET_ANCHORS
+                    .iter()
+                    .flat_map(|x| w.match_indices(x).map(|m| m.0))
+                    .collect();
+                assert_eq!(held, vec![o], "{w}");
+            }
         }
     }
 
