@@ -460,7 +460,7 @@ impl Patterns {
             .class_runs_having(scan, SEP_DOT, 4, SEP_DOT, 3)
             .into_iter()
             .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
-        for m in digit_led_matches(scan, windows, ipv4_at) {
+        for m in digit_led_matches_skipping(scan, windows, ipv4_at, ipv4_next) {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -638,7 +638,9 @@ impl Patterns {
 
     fn ssns(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at) {
+        for m in
+            digit_led_matches_skipping(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at, ssn_next)
+        {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -707,7 +709,9 @@ impl Patterns {
 
     fn cn_ids(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
         let b = scan.bytes;
-        for m in digit_led_matches(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at) {
+        for m in
+            digit_led_matches_skipping(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at, cn_id_next)
+        {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -866,16 +870,19 @@ fn phone_at(w: &[u8], p: usize) -> Option<usize> {
                 continue;
             }
             let r = q + 1;
-            let mut l = 0;
-            while l < 23 && r + l < w.len() && body(w[r + l]) {
-                l += 1;
+            // The body is `w[r..r + k]` and the final digit `w[r + k]`: the largest k wins, so
+            // the last digit of the first 23 body bytes ends the match if it is at 5 or later
+            // (one pass; the body class holds the digits).
+            let mut last = 0;
+            for (l, &c) in w[r.min(w.len())..].iter().take(23).enumerate() {
+                if c.is_ascii_digit() {
+                    last = l;
+                } else if !body(c) {
+                    break;
+                }
             }
-            // The body is `w[r..r + k]` and the final digit `w[r + k]`: the largest k wins.
-            if let Some(k) = (5..=22.min(l.saturating_sub(1)))
-                .rev()
-                .find(|&k| w[r + k].is_ascii_digit())
-            {
-                return Some(r + k + 1);
+            if last >= 5 {
+                return Some(r + last + 1);
             }
         }
     }
@@ -1018,6 +1025,20 @@ pub(super) fn digit_led_matches<'s>(
     windows: impl IntoIterator<Item = (usize, usize)>,
     at: impl Fn(&[u8], usize) -> Option<usize>,
 ) -> Vec<super::Hit<'s>> {
+    digit_led_matches_skipping(scan, windows, at, |q, _| q)
+}
+
+/// [`digit_led_matches`], trying only the positions `next` gives: `next(q, end)` is the first
+/// position from `q` on, inside a digit run that ends at `end` (or the window's end, if that
+/// comes first), where `at` can match (`end`: none). A pattern that needs so many digits in a
+/// row, or a separator within so many digits, rules out most positions of a long digit run by
+/// one comparison ([`ssn_next`], [`cn_id_next`], [`ipv4_next`]).
+fn digit_led_matches_skipping<'s>(
+    scan: &'s Scan<'_>,
+    windows: impl IntoIterator<Item = (usize, usize)>,
+    at: impl Fn(&[u8], usize) -> Option<usize>,
+    next: impl Fn(usize, usize) -> usize,
+) -> Vec<super::Hit<'s>> {
     let (b, text, runs) = (scan.bytes, scan.text, &scan.digit_runs);
     let mut out = Vec::new();
     for (lo, hi) in windows {
@@ -1028,14 +1049,17 @@ pub(super) fn digit_led_matches<'s>(
         while k < runs.len() && runs[k].0 < hi {
             let (rs, re) = runs[k];
             let end = re.min(hi);
-            let mut q = p.max(rs);
+            let mut q = next(p.max(rs), end);
             while q < end {
                 match at(w, q) {
                     Some(e) => {
                         out.push(super::Hit { s: q, e, text });
                         q = e;
+                        if q < end {
+                            q = next(q, end);
+                        }
                     }
-                    None => q += 1,
+                    None => q = next(q + 1, end),
                 }
             }
             p = p.max(q);
@@ -1043,6 +1067,32 @@ pub(super) fn digit_led_matches<'s>(
         }
     }
     out
+}
+
+/// `ssn_at` at a digit of a run ending at `end`: `ddd-` only three digits before the run's end,
+/// nine digits only where nine remain.
+fn ssn_next(q: usize, end: usize) -> usize {
+    if q + 9 <= end {
+        q
+    } else if q + 3 <= end {
+        end - 3
+    } else {
+        end
+    }
+}
+
+/// `cn_id_at` needs 17 digits in a row.
+fn cn_id_next(q: usize, end: usize) -> usize {
+    if q + 17 <= end {
+        q
+    } else {
+        end
+    }
+}
+
+/// `ipv4_at` needs a `.` after at most three digits.
+fn ipv4_next(q: usize, end: usize) -> usize {
+    q.max(end.saturating_sub(3))
 }
 
 /// Successive matches of `at` in `w[p..]`, skipping past each match. Generic over `at` (not a
@@ -1950,6 +2000,9 @@ mod tests {
             let all = |at: fn(&[u8], usize) -> Option<usize>| spans(super::hand_matches(&scan, [(0, s.len()), (lo, hi)], at).collect());
             for at in [super::card_at, super::ssn_at, super::cn_id_at, super::ipv4_at] {
                 proptest::prop_assert_eq!(spans(super::digit_led_matches(&scan, [(0, s.len()), (lo, hi)], at)), all(at));
+            }
+            for (at, next) in [(super::ssn_at as fn(&[u8], usize) -> Option<usize>, super::ssn_next as fn(usize, usize) -> usize), (super::cn_id_at, super::cn_id_next), (super::ipv4_at, super::ipv4_next)] {
+                proptest::prop_assert_eq!(spans(super::digit_led_matches_skipping(&scan, [(0, s.len()), (lo, hi)], at, next)), all(at));
             }
             proptest::prop_assert_eq!(spans(super::passport_matches(&scan, &[(0, s.len()), (lo, hi)])), all(super::passport_at));
         }
