@@ -778,15 +778,11 @@ impl Patterns {
                 continue;
             }
             let mut t = &scan.text[s..e];
-            // Balance parentheses by trimming an unmatched tail (both counted in one pass, when
-            // there are any: most candidates have none).
-            let (open, close) = if memchr::memchr2(b'(', b')', t.as_bytes()).is_some() {
-                t.bytes().fold((0usize, 0usize), |(o, c), x| {
-                    (o + usize::from(x == b'('), c + usize::from(x == b')'))
-                })
-            } else {
-                (0, 0)
-            };
+            // Balance parentheses by trimming an unmatched tail (both counted in one pass: a
+            // `memchr2` call first cost more on these few bytes).
+            let (open, close) = t.bytes().fold((0usize, 0usize), |(o, c), x| {
+                (o + usize::from(x == b'('), c + usize::from(x == b')'))
+            });
             if open != close {
                 if let Some(p) = t.rfind(['(', ')']) {
                     if t[..p].matches('(').count() == t[..p].matches(')').count() {
@@ -1528,7 +1524,29 @@ fn trim_url(s: &str) -> &str {
 
 /// Scores a phone candidate, or `None` when its shape is not a phone number.
 fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
+    let base = phone_base(t)?;
+    let near = nearest_numeric_cue(scan, s, 56);
+    let phone_cue = near == Some(Ctx::Phone);
+    let other_cue = matches!(
+        near,
+        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
+    );
+    Some(if phone_cue {
+        (base + 0.3).clamp(0.85, 0.95)
+    } else if other_cue {
+        base - 0.3
+    } else {
+        base
+    })
+}
+
+/// The score of a phone candidate before its cues, or `None` when its shape is not a phone
+/// number. One pass over the bytes reads the digits, the group lengths, which separators occur
+/// and whether two separators (or `()`) are adjacent: a `windows(2)` pass and `contains`
+/// searches (`memchr` calls on a few bytes) cost more (`phone_base_is_the_old_checks`).
+fn phone_base(t: &str) -> Option<f32> {
     let bytes = t.as_bytes();
+    let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
     // Digits and group lengths on the stack (at most 15 digits, 8 groups).
     let mut d = [0u8; 15];
     let mut n = 0;
@@ -1536,6 +1554,8 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     let mut groups = 0;
     // The length of the group being read (stored when it ends).
     let mut cur = 0;
+    let (mut dots, mut spaces, mut dashes, mut opens) = (false, false, false, false);
+    let mut prev = 0u8;
     for &c in bytes {
         if c.is_ascii_digit() {
             if n == d.len() {
@@ -1550,10 +1570,25 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
                 groups += 1;
             }
             cur += 1;
-        } else if cur > 0 {
-            lens_buf[groups - 1] = cur;
-            cur = 0;
+        } else {
+            if cur > 0 {
+                lens_buf[groups - 1] = cur;
+                cur = 0;
+            }
+            // No doubled separators other than ") " / ")-", and no empty parentheses (a digit
+            // completes neither pair).
+            if (sep(prev) && sep(c)) || (prev == b'(' && c == b')') {
+                return None;
+            }
+            match c {
+                b'.' => dots = true,
+                b' ' => spaces = true,
+                b'-' => dashes = true,
+                b'(' => opens = true,
+                _ => {}
+            }
         }
+        prev = c;
     }
     if cur > 0 {
         lens_buf[groups - 1] = cur;
@@ -1563,23 +1598,14 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     }
     let d = &d[..n];
     let lens = &lens_buf[..groups];
-    // No doubled separators other than ") " / ")-", and no empty parentheses (one pass).
-    let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
-    if bytes
-        .windows(2)
-        .any(|w| (sep(w[0]) && sep(w[1])) || w == b"()")
-    {
-        return None;
-    }
     let plus = t.starts_with('+') || t.starts_with("00");
-    let dots = bytes.contains(&b'.');
     // Dates, times, decimals, SSNs and version strings are not phones.
     if !plus {
         let date_like = matches!(
             lens,
             [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4] | [1..=2, 1..=2, 2]
-        ) && !bytes.contains(&b' ')
-            && !bytes.contains(&b'(');
+        ) && !spaces
+            && !opens;
         let ssn_like = lens == [3, 2, 4];
         // (An address needs dots: without one the validator's split is not worth running.)
         if date_like || ssn_like || (dots && v::ipv4(t)) {
@@ -1608,10 +1634,10 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
         return None;
     }
     let nanp = matches!(lens, [3, 3, 4] | [1, 3, 3, 4])
-        && bytes.iter().any(|c| matches!(c, b'(' | b'-' | b'.' | b' '))
+        && (opens || dashes || dots || spaces)
         && (lens.len() == 3 || d[0] == b'1');
     let grouped = lens.len() >= 2;
-    let base: f32 = if plus && (8..=15).contains(&n) {
+    Some(if plus && (8..=15).contains(&n) {
         0.8
     } else if nanp {
         0.7
@@ -1621,19 +1647,6 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
         0.35
     } else {
         0.25
-    };
-    let near = nearest_numeric_cue(scan, s, 56);
-    let phone_cue = near == Some(Ctx::Phone);
-    let other_cue = matches!(
-        near,
-        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
-    );
-    Some(if phone_cue {
-        (base + 0.3).clamp(0.85, 0.95)
-    } else if other_cue {
-        base - 0.3
-    } else {
-        base
     })
 }
 
@@ -1841,7 +1854,113 @@ mod tests {
         assert_eq!(got, want, "{pattern} on {s:?}");
     }
 
+    /// The shape checks and base score of `phone_score` as they were written before
+    /// `phone_base` (a byte pass, a `windows(2)` pass and `contains` searches).
+    fn phone_base_ref(t: &str) -> Option<f32> {
+        let bytes = t.as_bytes();
+        // Digits and group lengths on the stack (at most 15 digits, 8 groups).
+        let mut d = [0u8; 15];
+        let mut n = 0;
+        let mut lens_buf = [0usize; 8];
+        let mut groups = 0;
+        // The length of the group being read (stored when it ends).
+        let mut cur = 0;
+        for &c in bytes {
+            if c.is_ascii_digit() {
+                if n == d.len() {
+                    return None;
+                }
+                d[n] = c;
+                n += 1;
+                if cur == 0 {
+                    if groups == lens_buf.len() {
+                        return None;
+                    }
+                    groups += 1;
+                }
+                cur += 1;
+            } else if cur > 0 {
+                lens_buf[groups - 1] = cur;
+                cur = 0;
+            }
+        }
+        if cur > 0 {
+            lens_buf[groups - 1] = cur;
+        }
+        if n < 7 {
+            return None;
+        }
+        let d = &d[..n];
+        let lens = &lens_buf[..groups];
+        // No doubled separators other than ") " / ")-", and no empty parentheses (one pass).
+        let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
+        if bytes
+            .windows(2)
+            .any(|w| (sep(w[0]) && sep(w[1])) || w == b"()")
+        {
+            return None;
+        }
+        let plus = t.starts_with('+') || t.starts_with("00");
+        let dots = bytes.contains(&b'.');
+        // Dates, times, decimals, SSNs and version strings are not phones.
+        if !plus {
+            let date_like = matches!(
+                lens,
+                [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4] | [1..=2, 1..=2, 2]
+            ) && !bytes.contains(&b' ')
+                && !bytes.contains(&b'(');
+            let ssn_like = lens == [3, 2, 4];
+            // (An address needs dots: without one the validator's split is not worth running.)
+            if date_like || ssn_like || (dots && super::v::ipv4(t)) {
+                return None;
+            }
+            if dots && lens.len() == 2 {
+                return None; // a decimal amount
+            }
+            if dots && lens.len() > 2 && !lens.iter().all(|&l| (2..=4).contains(&l)) {
+                return None; // a version string
+            }
+        }
+        // Mainland China mobiles belong to CN_PHONE.
+        let cn_shape = matches!(lens, [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
+        let cn = if d.starts_with(b"86") && n == 13 {
+            &d[2..]
+        } else {
+            d
+        };
+        if cn_shape
+            && cn.len() == 11
+            && cn[0] == b'1'
+            && (b'3'..=b'9').contains(&cn[1])
+            && (n == 13 || !plus)
+        {
+            return None;
+        }
+        let nanp = matches!(lens, [3, 3, 4] | [1, 3, 3, 4])
+            && bytes.iter().any(|c| matches!(c, b'(' | b'-' | b'.' | b' '))
+            && (lens.len() == 3 || d[0] == b'1');
+        let grouped = lens.len() >= 2;
+        let base: f32 = if plus && (8..=15).contains(&n) {
+            0.8
+        } else if nanp {
+            0.7
+        } else if d[0] == b'0' && grouped && (9..=12).contains(&n) {
+            0.55
+        } else if (9..=12).contains(&n) {
+            0.35
+        } else {
+            0.25
+        };
+        Some(base)
+    }
+
     proptest::proptest! {
+        /// `phone_base` gives the old checks' result.
+        #[test]
+        fn phone_base_is_the_old_checks(s in "(\\+|00|[0-9]{1,5}|[()\\-. /]{1,2}|86){0,10}") {
+            proptest::prop_assert_eq!(super::phone_base(&s), phone_base_ref(&s), "{:?}", s);
+        }
+
         #[test]
         fn phone_matcher_is_the_regex(s in "[0-9()+\\-. /a]{0,48}") {
             same_as_regex(super::PHONE_PATTERN, super::phone_at, &s);
