@@ -255,8 +255,12 @@ impl Patterns {
             Some(min) if scan.digits >= 4 => NumRuns::new(scan, min),
             _ => NumRuns::default(),
         };
+        // One window list and one candidate list serve every numeric recognizer in turn (each
+        // kind's own lists regrew about twice per kind on dense text).
+        let mut wins: Vec<(usize, usize)> = Vec::new();
+        let mut hits: Vec<super::Hit<'_>> = Vec::new();
         if scan.digits >= 4 && scan.want(EntityType::IpAddress) {
-            self.ips(scan, &nums, out);
+            self.ips(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.has_hex_colon && scan.want(EntityType::IpAddress) {
             self.ipv6s(scan, out);
@@ -265,7 +269,7 @@ impl Patterns {
             return;
         }
         if scan.want(EntityType::CreditCard) {
-            self.cards(scan, &nums, out);
+            self.cards(scan, &nums, &mut wins, &mut hits, out);
         }
         // IBANs and NINOs search the same runs (NINOs those with six digits or more).
         let upper =
@@ -278,19 +282,19 @@ impl Patterns {
             self.ibans(scan, &upper, out);
         }
         if scan.want(EntityType::UsSsn) {
-            self.ssns(scan, &nums, out);
+            self.ssns(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.has_upper && scan.want(EntityType::UkNino) {
             self.ninos(scan, &upper, out);
         }
         if scan.want(EntityType::CnResidentId) && scan.digits >= 17 {
-            self.cn_ids(scan, &nums, out);
+            self.cn_ids(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.want(EntityType::CnPhone) && scan.digits >= 11 {
-            self.cn_phones(scan, &nums, out);
+            self.cn_phones(scan, &nums, &mut wins, out);
         }
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
-            self.phones(scan, &nums, out);
+            self.phones(scan, &nums, &mut wins, out);
         }
         if !passport_windows.is_empty() {
             self.passports(scan, passport_windows, out);
@@ -453,14 +457,23 @@ impl Patterns {
         out
     }
 
-    fn ips(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn ips<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
         // An address has three dots: windows with fewer (most: "2024", "1.5") are not searched.
-        let windows = nums
-            .class_runs_having(scan, SEP_DOT, 4, SEP_DOT, 3)
-            .into_iter()
+        nums.class_runs_into(scan, SEP_DOT, 4, SEP_DOT, 3, wins);
+        let windows = wins
+            .iter()
+            .copied()
             .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
-        for m in digit_led_matches_skipping(scan, windows, ipv4_at, ipv4_next) {
+        digit_led_matches_into(scan, windows, ipv4_at, ipv4_next, hits);
+        for &m in hits.iter() {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -538,9 +551,18 @@ impl Patterns {
         }
     }
 
-    fn cards(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn cards<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 12), card_at) {
+        nums.class_runs_into(scan, CARD_SEPS, 12, 0, 0, wins);
+        digit_led_matches_into(scan, wins.iter().copied(), card_at, |q, _| q, hits);
+        for &m in hits.iter() {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -636,11 +658,18 @@ impl Patterns {
         }
     }
 
-    fn ssns(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn ssns<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in
-            digit_led_matches_skipping(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at, ssn_next)
-        {
+        nums.class_runs_into(scan, CARD_SEPS, 9, 0, 0, wins);
+        digit_led_matches_into(scan, wins.iter().copied(), ssn_at, ssn_next, hits);
+        for &m in hits.iter() {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -707,11 +736,18 @@ impl Patterns {
         }
     }
 
-    fn cn_ids(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn cn_ids<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in
-            digit_led_matches_skipping(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at, cn_id_next)
-        {
+        nums.class_runs_into(scan, SEP_X, 17, 0, 0, wins);
+        digit_led_matches_into(scan, wins.iter().copied(), cn_id_at, cn_id_next, hits);
+        for &m in hits.iter() {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -719,9 +755,16 @@ impl Patterns {
         }
     }
 
-    fn cn_phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn cn_phones(
+        &self,
+        scan: &Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, CN_PHONE_SEPS, 11), cn_phone_at) {
+        nums.class_runs_into(scan, CN_PHONE_SEPS, 11, 0, 0, wins);
+        for m in hand_matches(scan, wins.iter().copied(), cn_phone_at) {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -768,9 +811,16 @@ impl Patterns {
         }
     }
 
-    fn phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn phones(
+        &self,
+        scan: &Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, PHONE_SEPS, 7), phone_at) {
+        nums.class_runs_into(scan, PHONE_SEPS, 7, 0, 0, wins);
+        for m in hand_matches(scan, wins.iter().copied(), phone_at) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -1035,8 +1085,22 @@ fn digit_led_matches_skipping<'s>(
     at: impl Fn(&[u8], usize) -> Option<usize>,
     next: impl Fn(usize, usize) -> usize,
 ) -> Vec<super::Hit<'s>> {
-    let (b, text, runs) = (scan.bytes, scan.text, &scan.digit_runs);
     let mut out = Vec::new();
+    digit_led_matches_into(scan, windows, at, next, &mut out);
+    out
+}
+
+/// [`digit_led_matches_skipping`] into `out` (cleared first: a list the numeric recognizers
+/// share).
+fn digit_led_matches_into<'s>(
+    scan: &'s Scan<'_>,
+    windows: impl IntoIterator<Item = (usize, usize)>,
+    at: impl Fn(&[u8], usize) -> Option<usize>,
+    next: impl Fn(usize, usize) -> usize,
+    out: &mut Vec<super::Hit<'s>>,
+) {
+    let (b, text, runs) = (scan.bytes, scan.text, &scan.digit_runs);
+    out.clear();
     for (lo, hi) in windows {
         let w = &b[..hi];
         // Next position to try (past the last match).
@@ -1062,7 +1126,6 @@ fn digit_led_matches_skipping<'s>(
             k += 1;
         }
     }
-    out
 }
 
 /// `ssn_at` at a digit of a run ending at `end`: `ddd-` only three digits before the run's end,
@@ -1235,16 +1298,13 @@ impl NumRuns {
 
     /// `Scan::digit_class_runs` for the class of the digits and the separator kinds `seps`:
     /// its maximal runs holding `min_digits` digits or more (`min_digits` at least 1).
+    #[cfg(test)]
     fn class_runs(&self, scan: &Scan<'_>, seps: u8, min_digits: usize) -> Vec<(usize, usize)> {
         self.class_runs_having(scan, seps, min_digits, 0, 0)
     }
 
-    /// [`NumRuns::class_runs`] from only the numeric runs holding `need_n` bytes or more of the
-    /// kinds in `need` (`0`: all runs): every class run holding that many is among them (it lies
-    /// inside a numeric run that holds them), and the other numeric runs are not split at all
-    /// (an IPv4 address has three dots; on dense text most numeric runs have spaces and at
-    /// most the dot that ends a sentence). Other class runs may be among them too (from a
-    /// numeric run whose `need` bytes lie partly outside the class run).
+    /// [`NumRuns::class_runs_into`] as a new list (tests).
+    #[cfg(test)]
     fn class_runs_having(
         &self,
         scan: &Scan<'_>,
@@ -1253,6 +1313,28 @@ impl NumRuns {
         need: u8,
         need_n: usize,
     ) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        self.class_runs_into(scan, seps, min_digits, need, need_n, &mut out);
+        out
+    }
+
+    /// Into `out` (cleared first: the numeric recognizers share one list), the class runs of the
+    /// digits and the separator kinds `seps` holding `min_digits` digits or more, cut from only
+    /// the numeric runs holding `need_n` bytes or more of the kinds in `need` (`0`: all runs):
+    /// every class run holding that many is among them (it lies inside a numeric run that holds
+    /// them), and the other numeric runs are not split at all (an IPv4 address has three dots;
+    /// on dense text most numeric runs have spaces and at most the dot that ends a sentence).
+    /// Other class runs may be among them too (from a numeric run whose `need` bytes lie partly
+    /// outside the class run).
+    fn class_runs_into(
+        &self,
+        scan: &Scan<'_>,
+        seps: u8,
+        min_digits: usize,
+        need: u8,
+        need_n: usize,
+        out: &mut Vec<(usize, usize)>,
+    ) {
         let b = scan.bytes;
         let needed = |lo: usize, hi: usize| {
             b[lo..hi]
@@ -1261,7 +1343,7 @@ impl NumRuns {
                 .count()
                 >= need_n
         };
-        let mut out = Vec::new();
+        out.clear();
         for r in &self.runs {
             if r.digits < min_digits || (need != 0 && (r.kinds & need == 0 || !needed(r.lo, r.hi)))
             {
@@ -1312,7 +1394,6 @@ impl NumRuns {
             );
             debug_assert!(out.iter().all(|r| all.contains(r)));
         }
-        out
     }
 }
 
