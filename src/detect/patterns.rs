@@ -257,8 +257,8 @@ impl Patterns {
         };
         // One window list and one candidate list serve every numeric recognizer in turn (each
         // kind's own lists regrew about twice per kind on dense text).
-        let mut wins: Vec<(usize, usize)> = Vec::new();
-        let mut hits: Vec<super::Hit<'_>> = Vec::new();
+        let mut wins: Vec<(usize, usize)> = Vec::with_capacity(nums.runs.len());
+        let mut hits: Vec<super::Hit<'_>> = Vec::with_capacity(nums.runs.len());
         if scan.digits >= 4 && scan.want(EntityType::IpAddress) {
             self.ips(scan, &nums, &mut wins, &mut hits, out);
         }
@@ -388,7 +388,8 @@ impl Patterns {
             };
             let val = (v0, v1);
             let val_start = st + val.0;
-            let key = h[..k].to_ascii_lowercase();
+            // The keyword, lower-cased (the scan's lower-cased copy: no string per match).
+            let key = &scan.lower[st..st + k];
             let is_password = key.starts_with("pass")
                 || key == "pwd"
                 || key.starts_with("mot")
