@@ -291,7 +291,7 @@ impl Patterns {
             self.cn_ids(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.want(EntityType::CnPhone) && scan.digits >= 11 {
-            self.cn_phones(scan, &nums, &mut wins, out);
+            self.cn_phones(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
             self.phones(scan, &nums, &mut wins, out);
@@ -756,16 +756,18 @@ impl Patterns {
         }
     }
 
-    fn cn_phones(
+    fn cn_phones<'s>(
         &self,
-        scan: &Scan<'_>,
+        scan: &'s Scan<'_>,
         nums: &NumRuns,
         wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
         out: &mut Vec<Finding>,
     ) {
         let b = scan.bytes;
         nums.class_runs_into(scan, CN_PHONE_SEPS, 11, 0, 0, wins);
-        for m in hand_matches(scan, wins.iter().copied(), cn_phone_at) {
+        cn_phone_matches(scan, wins, hits);
+        for &m in hits.iter() {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -1047,6 +1049,44 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
         return Some(q);
     }
     None
+}
+
+/// [`hand_matches`] of `cn_phone_at` in `windows`, into `out` (cleared first). Every match has
+/// its number's `1[3-9]` at most six bytes after its start (after `(+86)` and a separator), so
+/// only the positions up to six bytes before such a pair are tried: a byte test per position
+/// finds the pairs, where `cn_phone_at` was called at every byte of every window.
+fn cn_phone_matches<'s>(
+    scan: &'s Scan<'_>,
+    windows: &[(usize, usize)],
+    out: &mut Vec<super::Hit<'s>>,
+) {
+    let (b, text) = (scan.bytes, scan.text);
+    out.clear();
+    for &(lo, hi) in windows {
+        let w = &b[..hi];
+        // Next position to try, and where the search for the next pair resumes.
+        let (mut p, mut core) = (lo, lo);
+        loop {
+            core = core.max(p);
+            while core + 1 < hi && !(w[core] == b'1' && matches!(w[core + 1], b'3'..=b'9')) {
+                core += 1;
+            }
+            if core + 1 >= hi {
+                break;
+            }
+            // No position before `core - 6` (and from `p` on) has a pair within six bytes.
+            let mut q = p.max(core.saturating_sub(6));
+            p = core + 1;
+            while q <= core {
+                if let Some(e) = cn_phone_at(w, q) {
+                    out.push(super::Hit { s: q, e, text });
+                    p = e;
+                    break;
+                }
+                q += 1;
+            }
+        }
+    }
 }
 
 /// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
@@ -2206,6 +2246,21 @@ mod tests {
                 proptest::prop_assert_eq!(spans(super::digit_led_matches_skipping(&scan, [(0, s.len()), (lo, hi)], at, next)), all(at));
             }
             proptest::prop_assert_eq!(spans(super::passport_matches(&scan, &[(0, s.len()), (lo, hi)])), all(super::passport_at));
+        }
+
+        /// The pair-led CN mobile search finds what trying every position finds.
+        #[test]
+        fn cn_phone_search_finds_every_match(s in "(((\\(\\+86\\)|\\(86\\)|\\+86|86)?[ \\-]?1[3-9][0-9][ \\-]?[0-9]{4}[ \\-]?[0-9]{3,4})|[0-9]{1,4}|[ ()+\\-]|[a-z]|é){0,8}", a in 0usize..120, n in 0usize..120) {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let lo = crate::detect::context::floor_boundary(&s, a.min(s.len()));
+            let hi = crate::detect::context::floor_boundary(&s, (lo + n).min(s.len())).max(lo);
+            let spans = |v: &[crate::detect::Hit<'_>]| v.iter().map(|h| (h.start(), h.end())).collect::<Vec<_>>();
+            let windows = [(0, s.len()), (lo, hi)];
+            let want: Vec<_> = super::hand_matches(&scan, windows, super::cn_phone_at).collect();
+            let mut got = Vec::new();
+            super::cn_phone_matches(&scan, &windows, &mut got);
+            proptest::prop_assert_eq!(spans(&got), spans(&want));
         }
 
         #[test]
