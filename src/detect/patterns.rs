@@ -27,7 +27,6 @@ pub struct Patterns {
     /// One Teddy search for [`SECRET_PREFIXES`] (`None` on a CPU without Teddy: then the
     /// pattern searches the whole text).
     secret_gates: Option<aho_corasick::packed::Searcher>,
-    secret_words: aho_corasick::AhoCorasick,
 }
 
 /// URL gates: every URL the patterns find has `://` or `www.` (the first two), every profile path
@@ -73,6 +72,73 @@ pub(crate) const SECRET_ANCHORS: &[&str] = &[
     "bearer",
     "mot de passe",
 ];
+
+/// The secret keywords, filed under the [`SECRET_ANCHORS`] literal each holds (by index), with
+/// the literal's offset in the keyword. Every keyword holds exactly one anchor
+/// (`secret_words_hold_their_anchor` checks it).
+const SECRET_WORDS: [&[(&str, usize)]; 7] = [
+    &[
+        ("api_key", 4),
+        ("api-key", 4),
+        ("api key", 4),
+        ("apikey", 3),
+        ("access_key", 7),
+        ("access-key", 7),
+        ("access key", 7),
+        ("key ", 0),
+        ("key:", 0),
+        ("key=", 0),
+    ],
+    &[
+        ("access_token", 7),
+        ("access-token", 7),
+        ("access token", 7),
+        ("auth_token", 5),
+        ("auth-token", 5),
+        ("token", 0),
+    ],
+    &[
+        ("client_secret", 7),
+        ("client-secret", 7),
+        ("client secret", 7),
+        ("secret", 0),
+    ],
+    &[("passw", 0)],
+    &[("pwd", 0)],
+    &[("bearer", 0)],
+    &[("mot de passe", 0)],
+];
+
+/// Where the keyword-led secret patterns are tried: the starts of the [`SECRET_WORDS`] matches
+/// that an Aho-Corasick search for them (standard semantics: the match that ends first, the
+/// longest of those, then on from its end) reports in the windows around the secret anchors.
+/// Every keyword occurrence holds its anchor at a fixed offset, so the occurrences are read off
+/// the anchor hits (`anchors`: the call's hits in `lower`); each lies inside its anchor's window,
+/// so the windowed searches report what one search over all occurrences reports. Replaces an
+/// automaton search per window.
+fn keyword_starts(lower: &[u8], anchors: &[AnchorHit]) -> Vec<usize> {
+    // (end, start) of every occurrence: sorted, the first of each end is the longest.
+    let mut occ: Vec<(usize, usize)> = Vec::new();
+    for h in anchors.iter().filter(|h| h.group == Group::Secret) {
+        for &(w, o) in SECRET_WORDS[h.index] {
+            if let Some(s) = h.pos.checked_sub(o) {
+                if lower[s..].starts_with(w.as_bytes()) {
+                    occ.push((s + w.len(), s));
+                }
+            }
+        }
+    }
+    occ.sort_unstable();
+    let mut starts = Vec::with_capacity(occ.len());
+    let mut from = 0;
+    for (e, s) in occ {
+        if s >= from {
+            starts.push(s);
+            from = e;
+        }
+    }
+    starts
+}
 
 fn re(name: &str, pat: &str) -> Result<Regex, super::DetectError> {
     Regex::new(pat).map_err(|e| super::DetectError::Pattern {
@@ -152,38 +218,7 @@ fn nearest_numeric_cue(scan: &Scan<'_>, pos: usize, window: usize) -> Option<Ctx
 impl Patterns {
     /// Compiles every pattern.
     pub fn new() -> Result<Patterns, super::DetectError> {
-        let secret_words = aho_corasick::AhoCorasick::new([
-            "api_key",
-            "api-key",
-            "api key",
-            "apikey",
-            "access_key",
-            "access-key",
-            "access key",
-            "access_token",
-            "access-token",
-            "access token",
-            "auth_token",
-            "auth-token",
-            "client_secret",
-            "client-secret",
-            "client secret",
-            "secret",
-            "bearer",
-            "token",
-            "passw",
-            "pwd",
-            "mot de passe",
-            "key ",
-            "key:",
-            "key=",
-        ])
-        .map_err(|e| super::DetectError::Pattern {
-            name: "secret_words".into(),
-            reason: e.to_string(),
-        })?;
         Ok(Patterns {
-            secret_words,
             ipv6: re(
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?",
@@ -220,8 +255,12 @@ impl Patterns {
             Some(min) if scan.digits >= 4 => NumRuns::new(scan, min),
             _ => NumRuns::default(),
         };
+        // One window list and one candidate list serve every numeric recognizer in turn (each
+        // kind's own lists regrew about twice per kind on dense text).
+        let mut wins: Vec<(usize, usize)> = Vec::with_capacity(nums.runs.len());
+        let mut hits: Vec<super::Hit<'_>> = Vec::with_capacity(nums.runs.len());
         if scan.digits >= 4 && scan.want(EntityType::IpAddress) {
-            self.ips(scan, &nums, out);
+            self.ips(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.has_hex_colon && scan.want(EntityType::IpAddress) {
             self.ipv6s(scan, out);
@@ -230,7 +269,7 @@ impl Patterns {
             return;
         }
         if scan.want(EntityType::CreditCard) {
-            self.cards(scan, &nums, out);
+            self.cards(scan, &nums, &mut wins, &mut hits, out);
         }
         // IBANs and NINOs search the same runs (NINOs those with six digits or more).
         let upper =
@@ -243,19 +282,19 @@ impl Patterns {
             self.ibans(scan, &upper, out);
         }
         if scan.want(EntityType::UsSsn) {
-            self.ssns(scan, &nums, out);
+            self.ssns(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.has_upper && scan.want(EntityType::UkNino) {
             self.ninos(scan, &upper, out);
         }
         if scan.want(EntityType::CnResidentId) && scan.digits >= 17 {
-            self.cn_ids(scan, &nums, out);
+            self.cn_ids(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.want(EntityType::CnPhone) && scan.digits >= 11 {
-            self.cn_phones(scan, &nums, out);
+            self.cn_phones(scan, &nums, &mut wins, &mut hits, out);
         }
         if scan.want(EntityType::Phone) && scan.digits >= 7 {
-            self.phones(scan, &nums, out);
+            self.phones(scan, &nums, &mut wins, out);
         }
         if !passport_windows.is_empty() {
             self.passports(scan, passport_windows, out);
@@ -334,36 +373,11 @@ impl Patterns {
                 push(out, s, e, EntityType::ApiKey, 0.98);
             }
         }
-        // Keyword-led secrets: a tiny automaton over the lower-cased text finds the keywords, and
-        // the anchored patterns run only there.
+        // Keyword-led secrets: the keywords are read off the anchor hits (every keyword holds
+        // one anchor at a fixed offset), and the anchored patterns run only there.
         let t = scan.text;
-        let mut starts: Vec<usize> = Vec::new();
-        // Every keyword contains an anchor: one pass finds the anchors, and the keyword automaton
-        // runs only around them (a keyword is at most 14 bytes, so it lies inside its anchor's
-        // window; overlapping windows are merged, so no keyword is seen twice).
-        let lower = scan.lower.as_str();
-        let mut wins: Vec<(usize, usize)> = Vec::new();
-        for h in scan.anchors.iter().filter(|h| h.group == Group::Secret) {
-            let lo = super::context::floor_boundary(lower, h.pos.saturating_sub(16));
-            let hi = super::context::ceil_boundary(lower, h.pos + h.len() + 16);
-            wins.push((lo, hi));
-        }
-        wins.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(wins.len());
-        for (lo, hi) in wins {
-            super::push_window(&mut merged, lo, hi);
-        }
-        let wins = merged;
-        let words = wins.iter().flat_map(|&(lo, hi)| {
-            self.secret_words
-                .find_iter(&lower[lo..hi])
-                .map(move |m| lo + m.start()..lo + m.end())
-        });
-        for m in words {
-            if left_ok(b, m.start) {
-                starts.push(m.start);
-            }
-        }
+        let mut starts = keyword_starts(scan.lower.as_bytes(), &scan.anchors);
+        starts.retain(|&s| left_ok(b, s));
         // The assignment and keyword-token patterns, hand-compiled (`matchers::assign_at`,
         // `keyword_token_at`): at most 400 and 340 bytes from the keyword.
         for &st in &starts {
@@ -374,7 +388,8 @@ impl Patterns {
             };
             let val = (v0, v1);
             let val_start = st + val.0;
-            let key = h[..k].to_ascii_lowercase();
+            // The keyword, lower-cased (the scan's lower-cased copy: no string per match).
+            let key = &scan.lower[st..st + k];
             let is_password = key.starts_with("pass")
                 || key == "pwd"
                 || key.starts_with("mot")
@@ -443,14 +458,23 @@ impl Patterns {
         out
     }
 
-    fn ips(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn ips<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
         // An address has three dots: windows with fewer (most: "2024", "1.5") are not searched.
-        let windows = nums
-            .class_runs_having(scan, SEP_DOT, 4, SEP_DOT, 3)
-            .into_iter()
+        nums.class_runs_into(scan, SEP_DOT, 4, SEP_DOT, 3, wins);
+        let windows = wins
+            .iter()
+            .copied()
             .filter(|&(lo, hi)| b[lo..hi].iter().filter(|&&c| c == b'.').count() >= 3);
-        for m in digit_led_matches(scan, windows, ipv4_at) {
+        digit_led_matches_into(scan, windows, ipv4_at, ipv4_next, hits);
+        for &m in hits.iter() {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/')) {
                 continue;
@@ -528,9 +552,18 @@ impl Patterns {
         }
     }
 
-    fn cards(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn cards<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 12), card_at) {
+        nums.class_runs_into(scan, CARD_SEPS, 12, 0, 0, wins);
+        digit_led_matches_into(scan, wins.iter().copied(), card_at, |q, _| q, hits);
+        for &m in hits.iter() {
             let s = m.start();
             if !left_ok(b, s) || (s > 0 && matches!(b[s - 1], b'+' | b'.' | b',' | b'-' | b'/')) {
                 continue;
@@ -626,9 +659,18 @@ impl Patterns {
         }
     }
 
-    fn ssns(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn ssns<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in digit_led_matches(scan, nums.class_runs(scan, CARD_SEPS, 9), ssn_at) {
+        nums.class_runs_into(scan, CARD_SEPS, 9, 0, 0, wins);
+        digit_led_matches_into(scan, wins.iter().copied(), ssn_at, ssn_next, hits);
+        for &m in hits.iter() {
             let (s, e) = (m.start(), m.end());
             if !left_ok(b, s) || !right_ok(b, e) {
                 continue;
@@ -695,9 +737,18 @@ impl Patterns {
         }
     }
 
-    fn cn_ids(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn cn_ids<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in digit_led_matches(scan, nums.class_runs(scan, SEP_X, 17), cn_id_at) {
+        nums.class_runs_into(scan, SEP_X, 17, 0, 0, wins);
+        digit_led_matches_into(scan, wins.iter().copied(), cn_id_at, cn_id_next, hits);
+        for &m in hits.iter() {
             let (s, e) = (m.start(), m.end());
             if left_ok(b, s) && right_ok(b, e) && v::cn_resident_id(m.as_str().as_bytes()) {
                 push(out, s, e, EntityType::CnResidentId, 0.98);
@@ -705,9 +756,18 @@ impl Patterns {
         }
     }
 
-    fn cn_phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn cn_phones<'s>(
+        &self,
+        scan: &'s Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        hits: &mut Vec<super::Hit<'s>>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, CN_PHONE_SEPS, 11), cn_phone_at) {
+        nums.class_runs_into(scan, CN_PHONE_SEPS, 11, 0, 0, wins);
+        cn_phone_matches(scan, wins, hits);
+        for &m in hits.iter() {
             let (mut s, e) = (m.start(), m.end());
             while s < e && matches!(b[s], b' ' | b'-') {
                 s += 1;
@@ -754,9 +814,16 @@ impl Patterns {
         }
     }
 
-    fn phones(&self, scan: &Scan<'_>, nums: &NumRuns, out: &mut Vec<Finding>) {
+    fn phones(
+        &self,
+        scan: &Scan<'_>,
+        nums: &NumRuns,
+        wins: &mut Vec<(usize, usize)>,
+        out: &mut Vec<Finding>,
+    ) {
         let b = scan.bytes;
-        for m in hand_matches(scan, nums.class_runs(scan, PHONE_SEPS, 7), phone_at) {
+        nums.class_runs_into(scan, PHONE_SEPS, 7, 0, 0, wins);
+        for m in hand_matches(scan, wins.iter().copied(), phone_at) {
             let (s, mut e) = (m.start(), m.end());
             if !left_ok(b, s)
                 || (s > 0 && matches!(b[s - 1], b'.' | b'-' | b'/' | b'#' | b'+' | b','))
@@ -764,15 +831,11 @@ impl Patterns {
                 continue;
             }
             let mut t = &scan.text[s..e];
-            // Balance parentheses by trimming an unmatched tail (both counted in one pass, when
-            // there are any: most candidates have none).
-            let (open, close) = if memchr::memchr2(b'(', b')', t.as_bytes()).is_some() {
-                t.bytes().fold((0usize, 0usize), |(o, c), x| {
-                    (o + usize::from(x == b'('), c + usize::from(x == b')'))
-                })
-            } else {
-                (0, 0)
-            };
+            // Balance parentheses by trimming an unmatched tail (both counted in one pass: a
+            // `memchr2` call first cost more on these few bytes).
+            let (open, close) = t.bytes().fold((0usize, 0usize), |(o, c), x| {
+                (o + usize::from(x == b'('), c + usize::from(x == b')'))
+            });
             if open != close {
                 if let Some(p) = t.rfind(['(', ')']) {
                     if t[..p].matches('(').count() == t[..p].matches(')').count() {
@@ -856,16 +919,19 @@ fn phone_at(w: &[u8], p: usize) -> Option<usize> {
                 continue;
             }
             let r = q + 1;
-            let mut l = 0;
-            while l < 23 && r + l < w.len() && body(w[r + l]) {
-                l += 1;
+            // The body is `w[r..r + k]` and the final digit `w[r + k]`: the largest k wins, so
+            // the last digit of the first 23 body bytes ends the match if it is at 5 or later
+            // (one pass; the body class holds the digits).
+            let mut last = 0;
+            for (l, &c) in w[r.min(w.len())..].iter().take(23).enumerate() {
+                if c.is_ascii_digit() {
+                    last = l;
+                } else if !body(c) {
+                    break;
+                }
             }
-            // The body is `w[r..r + k]` and the final digit `w[r + k]`: the largest k wins.
-            if let Some(k) = (5..=22.min(l.saturating_sub(1)))
-                .rev()
-                .find(|&k| w[r + k].is_ascii_digit())
-            {
-                return Some(r + k + 1);
+            if last >= 5 {
+                return Some(r + last + 1);
             }
         }
     }
@@ -985,6 +1051,44 @@ fn cn_phone_at(w: &[u8], p: usize) -> Option<usize> {
     None
 }
 
+/// [`hand_matches`] of `cn_phone_at` in `windows`, into `out` (cleared first). Every match has
+/// its number's `1[3-9]` at most six bytes after its start (after `(+86)` and a separator), so
+/// only the positions up to six bytes before such a pair are tried: a byte test per position
+/// finds the pairs, where `cn_phone_at` was called at every byte of every window.
+fn cn_phone_matches<'s>(
+    scan: &'s Scan<'_>,
+    windows: &[(usize, usize)],
+    out: &mut Vec<super::Hit<'s>>,
+) {
+    let (b, text) = (scan.bytes, scan.text);
+    out.clear();
+    for &(lo, hi) in windows {
+        let w = &b[..hi];
+        // Next position to try, and where the search for the next pair resumes.
+        let (mut p, mut core) = (lo, lo);
+        loop {
+            core = core.max(p);
+            while core + 1 < hi && !(w[core] == b'1' && matches!(w[core + 1], b'3'..=b'9')) {
+                core += 1;
+            }
+            if core + 1 >= hi {
+                break;
+            }
+            // No position before `core - 6` (and from `p` on) has a pair within six bytes.
+            let mut q = p.max(core.saturating_sub(6));
+            p = core + 1;
+            while q <= core {
+                if let Some(e) = cn_phone_at(w, q) {
+                    out.push(super::Hit { s: q, e, text });
+                    p = e;
+                    break;
+                }
+                q += 1;
+            }
+        }
+    }
+}
+
 /// Successive matches of a hand-compiled pattern inside `windows` (absolute offsets), as the
 /// regex's `find_iter` over each window would give them. `at(w, p)` is the end of the
 /// leftmost-first match starting at `p`, with `w` ending at the window's end.
@@ -1008,8 +1112,36 @@ pub(super) fn digit_led_matches<'s>(
     windows: impl IntoIterator<Item = (usize, usize)>,
     at: impl Fn(&[u8], usize) -> Option<usize>,
 ) -> Vec<super::Hit<'s>> {
-    let (b, text, runs) = (scan.bytes, scan.text, &scan.digit_runs);
+    digit_led_matches_skipping(scan, windows, at, |q, _| q)
+}
+
+/// [`digit_led_matches`], trying only the positions `next` gives: `next(q, end)` is the first
+/// position from `q` on, inside a digit run that ends at `end` (or the window's end, if that
+/// comes first), where `at` can match (`end`: none). A pattern that needs so many digits in a
+/// row, or a separator within so many digits, rules out most positions of a long digit run by
+/// one comparison ([`ssn_next`], [`cn_id_next`], [`ipv4_next`]).
+fn digit_led_matches_skipping<'s>(
+    scan: &'s Scan<'_>,
+    windows: impl IntoIterator<Item = (usize, usize)>,
+    at: impl Fn(&[u8], usize) -> Option<usize>,
+    next: impl Fn(usize, usize) -> usize,
+) -> Vec<super::Hit<'s>> {
     let mut out = Vec::new();
+    digit_led_matches_into(scan, windows, at, next, &mut out);
+    out
+}
+
+/// [`digit_led_matches_skipping`] into `out` (cleared first: a list the numeric recognizers
+/// share).
+fn digit_led_matches_into<'s>(
+    scan: &'s Scan<'_>,
+    windows: impl IntoIterator<Item = (usize, usize)>,
+    at: impl Fn(&[u8], usize) -> Option<usize>,
+    next: impl Fn(usize, usize) -> usize,
+    out: &mut Vec<super::Hit<'s>>,
+) {
+    let (b, text, runs) = (scan.bytes, scan.text, &scan.digit_runs);
+    out.clear();
     for (lo, hi) in windows {
         let w = &b[..hi];
         // Next position to try (past the last match).
@@ -1018,21 +1150,49 @@ pub(super) fn digit_led_matches<'s>(
         while k < runs.len() && runs[k].0 < hi {
             let (rs, re) = runs[k];
             let end = re.min(hi);
-            let mut q = p.max(rs);
+            let mut q = next(p.max(rs), end);
             while q < end {
                 match at(w, q) {
                     Some(e) => {
                         out.push(super::Hit { s: q, e, text });
                         q = e;
+                        if q < end {
+                            q = next(q, end);
+                        }
                     }
-                    None => q += 1,
+                    None => q = next(q + 1, end),
                 }
             }
             p = p.max(q);
             k += 1;
         }
     }
-    out
+}
+
+/// `ssn_at` at a digit of a run ending at `end`: `ddd-` only three digits before the run's end,
+/// nine digits only where nine remain.
+fn ssn_next(q: usize, end: usize) -> usize {
+    if q + 9 <= end {
+        q
+    } else if q + 3 <= end {
+        end - 3
+    } else {
+        end
+    }
+}
+
+/// `cn_id_at` needs 17 digits in a row.
+fn cn_id_next(q: usize, end: usize) -> usize {
+    if q + 17 <= end {
+        q
+    } else {
+        end
+    }
+}
+
+/// `ipv4_at` needs a `.` after at most three digits.
+fn ipv4_next(q: usize, end: usize) -> usize {
+    q.max(end.saturating_sub(3))
 }
 
 /// Successive matches of `at` in `w[p..]`, skipping past each match. Generic over `at` (not a
@@ -1179,16 +1339,13 @@ impl NumRuns {
 
     /// `Scan::digit_class_runs` for the class of the digits and the separator kinds `seps`:
     /// its maximal runs holding `min_digits` digits or more (`min_digits` at least 1).
+    #[cfg(test)]
     fn class_runs(&self, scan: &Scan<'_>, seps: u8, min_digits: usize) -> Vec<(usize, usize)> {
         self.class_runs_having(scan, seps, min_digits, 0, 0)
     }
 
-    /// [`NumRuns::class_runs`] from only the numeric runs holding `need_n` bytes or more of the
-    /// kinds in `need` (`0`: all runs): every class run holding that many is among them (it lies
-    /// inside a numeric run that holds them), and the other numeric runs are not split at all
-    /// (an IPv4 address has three dots; on dense text most numeric runs have spaces and at
-    /// most the dot that ends a sentence). Other class runs may be among them too (from a
-    /// numeric run whose `need` bytes lie partly outside the class run).
+    /// [`NumRuns::class_runs_into`] as a new list (tests).
+    #[cfg(test)]
     fn class_runs_having(
         &self,
         scan: &Scan<'_>,
@@ -1197,6 +1354,28 @@ impl NumRuns {
         need: u8,
         need_n: usize,
     ) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        self.class_runs_into(scan, seps, min_digits, need, need_n, &mut out);
+        out
+    }
+
+    /// Into `out` (cleared first: the numeric recognizers share one list), the class runs of the
+    /// digits and the separator kinds `seps` holding `min_digits` digits or more, cut from only
+    /// the numeric runs holding `need_n` bytes or more of the kinds in `need` (`0`: all runs):
+    /// every class run holding that many is among them (it lies inside a numeric run that holds
+    /// them), and the other numeric runs are not split at all (an IPv4 address has three dots;
+    /// on dense text most numeric runs have spaces and at most the dot that ends a sentence).
+    /// Other class runs may be among them too (from a numeric run whose `need` bytes lie partly
+    /// outside the class run).
+    fn class_runs_into(
+        &self,
+        scan: &Scan<'_>,
+        seps: u8,
+        min_digits: usize,
+        need: u8,
+        need_n: usize,
+        out: &mut Vec<(usize, usize)>,
+    ) {
         let b = scan.bytes;
         let needed = |lo: usize, hi: usize| {
             b[lo..hi]
@@ -1205,7 +1384,7 @@ impl NumRuns {
                 .count()
                 >= need_n
         };
-        let mut out = Vec::new();
+        out.clear();
         for r in &self.runs {
             if r.digits < min_digits || (need != 0 && (r.kinds & need == 0 || !needed(r.lo, r.hi)))
             {
@@ -1256,7 +1435,6 @@ impl NumRuns {
             );
             debug_assert!(out.iter().all(|r| all.contains(r)));
         }
-        out
     }
 }
 
@@ -1468,7 +1646,29 @@ fn trim_url(s: &str) -> &str {
 
 /// Scores a phone candidate, or `None` when its shape is not a phone number.
 fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
+    let base = phone_base(t)?;
+    let near = nearest_numeric_cue(scan, s, 56);
+    let phone_cue = near == Some(Ctx::Phone);
+    let other_cue = matches!(
+        near,
+        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
+    );
+    Some(if phone_cue {
+        (base + 0.3).clamp(0.85, 0.95)
+    } else if other_cue {
+        base - 0.3
+    } else {
+        base
+    })
+}
+
+/// The score of a phone candidate before its cues, or `None` when its shape is not a phone
+/// number. One pass over the bytes reads the digits, the group lengths, which separators occur
+/// and whether two separators (or `()`) are adjacent: a `windows(2)` pass and `contains`
+/// searches (`memchr` calls on a few bytes) cost more (`phone_base_is_the_old_checks`).
+fn phone_base(t: &str) -> Option<f32> {
     let bytes = t.as_bytes();
+    let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
     // Digits and group lengths on the stack (at most 15 digits, 8 groups).
     let mut d = [0u8; 15];
     let mut n = 0;
@@ -1476,6 +1676,8 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     let mut groups = 0;
     // The length of the group being read (stored when it ends).
     let mut cur = 0;
+    let (mut dots, mut spaces, mut dashes, mut opens) = (false, false, false, false);
+    let mut prev = 0u8;
     for &c in bytes {
         if c.is_ascii_digit() {
             if n == d.len() {
@@ -1490,10 +1692,25 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
                 groups += 1;
             }
             cur += 1;
-        } else if cur > 0 {
-            lens_buf[groups - 1] = cur;
-            cur = 0;
+        } else {
+            if cur > 0 {
+                lens_buf[groups - 1] = cur;
+                cur = 0;
+            }
+            // No doubled separators other than ") " / ")-", and no empty parentheses (a digit
+            // completes neither pair).
+            if (sep(prev) && sep(c)) || (prev == b'(' && c == b')') {
+                return None;
+            }
+            match c {
+                b'.' => dots = true,
+                b' ' => spaces = true,
+                b'-' => dashes = true,
+                b'(' => opens = true,
+                _ => {}
+            }
         }
+        prev = c;
     }
     if cur > 0 {
         lens_buf[groups - 1] = cur;
@@ -1503,23 +1720,14 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
     }
     let d = &d[..n];
     let lens = &lens_buf[..groups];
-    // No doubled separators other than ") " / ")-", and no empty parentheses (one pass).
-    let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
-    if bytes
-        .windows(2)
-        .any(|w| (sep(w[0]) && sep(w[1])) || w == b"()")
-    {
-        return None;
-    }
     let plus = t.starts_with('+') || t.starts_with("00");
-    let dots = bytes.contains(&b'.');
     // Dates, times, decimals, SSNs and version strings are not phones.
     if !plus {
         let date_like = matches!(
             lens,
             [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4] | [1..=2, 1..=2, 2]
-        ) && !bytes.contains(&b' ')
-            && !bytes.contains(&b'(');
+        ) && !spaces
+            && !opens;
         let ssn_like = lens == [3, 2, 4];
         // (An address needs dots: without one the validator's split is not worth running.)
         if date_like || ssn_like || (dots && v::ipv4(t)) {
@@ -1548,10 +1756,10 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
         return None;
     }
     let nanp = matches!(lens, [3, 3, 4] | [1, 3, 3, 4])
-        && bytes.iter().any(|c| matches!(c, b'(' | b'-' | b'.' | b' '))
+        && (opens || dashes || dots || spaces)
         && (lens.len() == 3 || d[0] == b'1');
     let grouped = lens.len() >= 2;
-    let base: f32 = if plus && (8..=15).contains(&n) {
+    Some(if plus && (8..=15).contains(&n) {
         0.8
     } else if nanp {
         0.7
@@ -1561,19 +1769,6 @@ fn phone_score(scan: &Scan<'_>, s: usize, t: &str) -> Option<f32> {
         0.35
     } else {
         0.25
-    };
-    let near = nearest_numeric_cue(scan, s, 56);
-    let phone_cue = near == Some(Ctx::Phone);
-    let other_cue = matches!(
-        near,
-        Some(Ctx::NotPii | Ctx::Card | Ctx::Ssn | Ctx::Passport | Ctx::Bank | Ctx::Birth)
-    );
-    Some(if phone_cue {
-        (base + 0.3).clamp(0.85, 0.95)
-    } else if other_cue {
-        base - 0.3
-    } else {
-        base
     })
 }
 
@@ -1781,7 +1976,113 @@ mod tests {
         assert_eq!(got, want, "{pattern} on {s:?}");
     }
 
+    /// The shape checks and base score of `phone_score` as they were written before
+    /// `phone_base` (a byte pass, a `windows(2)` pass and `contains` searches).
+    fn phone_base_ref(t: &str) -> Option<f32> {
+        let bytes = t.as_bytes();
+        // Digits and group lengths on the stack (at most 15 digits, 8 groups).
+        let mut d = [0u8; 15];
+        let mut n = 0;
+        let mut lens_buf = [0usize; 8];
+        let mut groups = 0;
+        // The length of the group being read (stored when it ends).
+        let mut cur = 0;
+        for &c in bytes {
+            if c.is_ascii_digit() {
+                if n == d.len() {
+                    return None;
+                }
+                d[n] = c;
+                n += 1;
+                if cur == 0 {
+                    if groups == lens_buf.len() {
+                        return None;
+                    }
+                    groups += 1;
+                }
+                cur += 1;
+            } else if cur > 0 {
+                lens_buf[groups - 1] = cur;
+                cur = 0;
+            }
+        }
+        if cur > 0 {
+            lens_buf[groups - 1] = cur;
+        }
+        if n < 7 {
+            return None;
+        }
+        let d = &d[..n];
+        let lens = &lens_buf[..groups];
+        // No doubled separators other than ") " / ")-", and no empty parentheses (one pass).
+        let sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
+        if bytes
+            .windows(2)
+            .any(|w| (sep(w[0]) && sep(w[1])) || w == b"()")
+        {
+            return None;
+        }
+        let plus = t.starts_with('+') || t.starts_with("00");
+        let dots = bytes.contains(&b'.');
+        // Dates, times, decimals, SSNs and version strings are not phones.
+        if !plus {
+            let date_like = matches!(
+                lens,
+                [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4] | [1..=2, 1..=2, 2]
+            ) && !bytes.contains(&b' ')
+                && !bytes.contains(&b'(');
+            let ssn_like = lens == [3, 2, 4];
+            // (An address needs dots: without one the validator's split is not worth running.)
+            if date_like || ssn_like || (dots && super::v::ipv4(t)) {
+                return None;
+            }
+            if dots && lens.len() == 2 {
+                return None; // a decimal amount
+            }
+            if dots && lens.len() > 2 && !lens.iter().all(|&l| (2..=4).contains(&l)) {
+                return None; // a version string
+            }
+        }
+        // Mainland China mobiles belong to CN_PHONE.
+        let cn_shape = matches!(lens, [11] | [3, 4, 4] | [2, 11] | [2, 3, 4, 4]);
+        let cn = if d.starts_with(b"86") && n == 13 {
+            &d[2..]
+        } else {
+            d
+        };
+        if cn_shape
+            && cn.len() == 11
+            && cn[0] == b'1'
+            && (b'3'..=b'9').contains(&cn[1])
+            && (n == 13 || !plus)
+        {
+            return None;
+        }
+        let nanp = matches!(lens, [3, 3, 4] | [1, 3, 3, 4])
+            && bytes.iter().any(|c| matches!(c, b'(' | b'-' | b'.' | b' '))
+            && (lens.len() == 3 || d[0] == b'1');
+        let grouped = lens.len() >= 2;
+        let base: f32 = if plus && (8..=15).contains(&n) {
+            0.8
+        } else if nanp {
+            0.7
+        } else if d[0] == b'0' && grouped && (9..=12).contains(&n) {
+            0.55
+        } else if (9..=12).contains(&n) {
+            0.35
+        } else {
+            0.25
+        };
+        Some(base)
+    }
+
     proptest::proptest! {
+        /// `phone_base` gives the old checks' result.
+        #[test]
+        fn phone_base_is_the_old_checks(s in "(\\+|00|[0-9]{1,5}|[()\\-. /]{1,2}|86){0,10}") {
+            proptest::prop_assert_eq!(super::phone_base(&s), phone_base_ref(&s), "{:?}", s);
+        }
+
         #[test]
         fn phone_matcher_is_the_regex(s in "[0-9()+\\-. /a]{0,48}") {
             same_as_regex(super::PHONE_PATTERN, super::phone_at, &s);
@@ -1793,6 +2094,37 @@ mod tests {
             let p = super::Patterns::new().unwrap();
             let want: Vec<(usize, usize)> = p.secret.find_iter(&s).map(|m| (m.start(), m.end())).collect();
             proptest::prop_assert_eq!(p.secret_matches(&s), want);
+        }
+
+        /// The keyword starts read off the anchor hits are those the keyword automaton found in
+        /// the merged windows around the anchors.
+        #[test]
+        fn keyword_starts_are_the_windowed_automaton(s in "(api|key|apikey|access|secret|client|auth|token|bearer|passw|pwd|mot de passe|mot|passe|[_ -]|:|=|[a-zA-Z0-9]{1,6}|é|\u{3000}|\n){0,16}") {
+            let lower = s.to_ascii_lowercase();
+            let hits = super::super::anchors::Anchors::new(&[Group::Secret]).find(lower.as_bytes());
+            let words = aho_corasick::AhoCorasick::new([
+                "api_key", "api-key", "api key", "apikey", "access_key", "access-key", "access key",
+                "access_token", "access-token", "access token", "auth_token", "auth-token",
+                "client_secret", "client-secret", "client secret", "secret", "bearer", "token",
+                "passw", "pwd", "mot de passe", "key ", "key:", "key=",
+            ])
+            .unwrap();
+            let mut wins: Vec<(usize, usize)> = Vec::new();
+            for h in &hits {
+                let lo = crate::detect::context::floor_boundary(&lower, h.pos.saturating_sub(16));
+                let hi = crate::detect::context::ceil_boundary(&lower, h.pos + h.len() + 16);
+                wins.push((lo, hi));
+            }
+            wins.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::new();
+            for (lo, hi) in wins {
+                crate::detect::push_window(&mut merged, lo, hi);
+            }
+            let want: Vec<usize> = merged
+                .iter()
+                .flat_map(|&(lo, hi)| words.find_iter(&lower[lo..hi]).map(move |m| lo + m.start()))
+                .collect();
+            proptest::prop_assert_eq!(super::keyword_starts(lower.as_bytes(), &hits), want);
         }
 
         /// The hand-compiled vendor-secret matcher gives the anchored regex's match at every
@@ -1910,7 +2242,25 @@ mod tests {
             for at in [super::card_at, super::ssn_at, super::cn_id_at, super::ipv4_at] {
                 proptest::prop_assert_eq!(spans(super::digit_led_matches(&scan, [(0, s.len()), (lo, hi)], at)), all(at));
             }
+            for (at, next) in [(super::ssn_at as fn(&[u8], usize) -> Option<usize>, super::ssn_next as fn(usize, usize) -> usize), (super::cn_id_at, super::cn_id_next), (super::ipv4_at, super::ipv4_next)] {
+                proptest::prop_assert_eq!(spans(super::digit_led_matches_skipping(&scan, [(0, s.len()), (lo, hi)], at, next)), all(at));
+            }
             proptest::prop_assert_eq!(spans(super::passport_matches(&scan, &[(0, s.len()), (lo, hi)])), all(super::passport_at));
+        }
+
+        /// The pair-led CN mobile search finds what trying every position finds.
+        #[test]
+        fn cn_phone_search_finds_every_match(s in "(((\\(\\+86\\)|\\(86\\)|\\+86|86)?[ \\-]?1[3-9][0-9][ \\-]?[0-9]{4}[ \\-]?[0-9]{3,4})|[0-9]{1,4}|[ ()+\\-]|[a-z]|é){0,8}", a in 0usize..120, n in 0usize..120) {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let lo = crate::detect::context::floor_boundary(&s, a.min(s.len()));
+            let hi = crate::detect::context::floor_boundary(&s, (lo + n).min(s.len())).max(lo);
+            let spans = |v: &[crate::detect::Hit<'_>]| v.iter().map(|h| (h.start(), h.end())).collect::<Vec<_>>();
+            let windows = [(0, s.len()), (lo, hi)];
+            let want: Vec<_> = super::hand_matches(&scan, windows, super::cn_phone_at).collect();
+            let mut got = Vec::new();
+            super::cn_phone_matches(&scan, &windows, &mut got);
+            proptest::prop_assert_eq!(spans(&got), spans(&want));
         }
 
         #[test]
@@ -2069,6 +2419,21 @@ mod tests {
         fn after_scheme_is_split_once(s in "([:/a]|://|é){0,12}") {
             let want = s.split_once("://").map(|(_, r)| r).unwrap_or(&s);
             proptest::prop_assert_eq!(super::after_scheme(&s), want);
+        }
+    }
+
+    /// Each secret keyword holds its anchor at the offset filed, and no other anchor.
+    #[test]
+    fn secret_words_hold_their_anchor() {
+        for (a, words) in super::SECRET_WORDS.iter().enumerate() {
+            for &(w, o) in *words {
+                assert!(w[o..].starts_with(super::SECRET_ANCHORS[a]), "{w}");
+                let held: Vec<usize> = super::SECRET_ANCHORS
+                    .iter()
+                    .flat_map(|x| w.match_indices(x).map(|m| m.0))
+                    .collect();
+                assert_eq!(held, vec![o], "{w}");
+            }
         }
     }
 
