@@ -490,9 +490,8 @@ pub struct Addresses {
     cues: super::context::Context,
     /// Finds [`CUE_ANCHORS`] (a Teddy search; `None` when the CPU has no Teddy support).
     anchor_search: Option<aho_corasick::packed::Searcher>,
-    /// Per anchor (index in [`CUE_ANCHORS`]): the cues filed under it (each cue under the first
-    /// anchor of the list it holds), with the anchor's offset in the cue and the cue's kind.
-    at_anchor: Vec<Vec<(&'static [u8], usize, Ctx)>>,
+    /// The address and ZIP cues, compared at the anchors' occurrences.
+    anchored: super::context::AnchoredCues,
     suffixes: SuffixSet,
     zip: Regex,
     /// Finds `Box `, which every military address holds (built once: a one-off `memmem::find`
@@ -536,7 +535,7 @@ impl Addresses {
         })?;
         Ok(Addresses {
             anchor_search: aho_corasick::packed::Searcher::new(CUE_ANCHORS.iter()),
-            at_anchor: cues_by_anchor(),
+            anchored: super::context::AnchoredCues::new(&[Ctx::Address, Ctx::Zip], CUE_ANCHORS),
             en_anchored: mk("address_en_anchored", &format!("^(?:{en})"))?,
             cues,
             suffixes: SUFFIXES.split('|').collect(),
@@ -691,58 +690,23 @@ impl Addresses {
     /// as `self.cues.hits(lower, lo, hi)` finds them, appended to `v`. No automaton runs: every
     /// cue holds an anchor (no anchor is a prefix of another, so at most one starts at a
     /// position, and the Teddy search, resumed one byte after each hit, reports every start of
-    /// every anchor). At each anchor occurrence the cues filed under it are compared in place,
-    /// which finds every occurrence of every cue inside the range; the automaton's
-    /// leftmost-longest search is then replayed over them (the leftmost occurrence at or after
-    /// the last one's end, the longest of those; no two cues are equal), then its word-boundary
-    /// checks. The cue automaton (a Fat Teddy prefilter over the whole text when it holds CJK,
-    /// stopping at most bytes of it) cost about 7K instructions per dense 1 KB call.
+    /// every anchor); the cues are compared at the anchors' occurrences and the automaton's
+    /// search replayed over them (`context::AnchoredCues`). The cue automaton (a Fat Teddy
+    /// prefilter over the whole text when it holds CJK, stopping at most bytes of it) cost about
+    /// 7K instructions per dense 1 KB call.
     fn cue_hits(&self, lower: &str, lo: usize, hi: usize, v: &mut Vec<super::context::Hit>) {
         let Some(teddy) = &self.anchor_search else {
             v.extend(self.cues.hits(lower, lo, hi));
             return;
         };
         let b = lower.as_bytes();
-        // Every occurrence of every cue inside the range: (start, end, kind).
-        let mut occ: Vec<(usize, usize, Ctx)> = Vec::new();
         let mut at = lo;
-        while at < hi {
-            let Some(m) = teddy.find_in(b, aho_corasick::Span::from(at..hi)) else {
-                break;
-            };
-            let p = m.start();
-            for &(cue, off, kind) in &self.at_anchor[m.pattern().as_usize()] {
-                let Some(s) = p.checked_sub(off) else {
-                    continue;
-                };
-                if s >= lo && s + cue.len() <= hi && &b[s..s + cue.len()] == cue {
-                    occ.push((s, s + cue.len(), kind));
-                }
-            }
-            at = p + 1;
-        }
-        if occ.is_empty() {
-            return;
-        }
-        // Leftmost first, longest first among those starting together.
-        occ.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)));
-        let word = |c: u8| c.is_ascii_alphanumeric();
-        let mut cur = lo;
-        for (s, e, kind) in occ {
-            if s < cur {
-                continue;
-            }
-            cur = e;
-            if word(b[s]) && s > 0 && word(b[s - 1]) || word(b[e - 1]) && e < b.len() && word(b[e])
-            {
-                continue;
-            }
-            v.push(super::context::Hit {
-                start: s,
-                end: e,
-                kind,
-            });
-        }
+        let anchors = std::iter::from_fn(|| {
+            let m = teddy.find_in(b, aho_corasick::Span::from(at..hi))?;
+            at = m.start() + 1;
+            Some((m.start(), m.pattern().as_usize()))
+        });
+        self.anchored.hits_in(b, lo, hi, anchors, v);
     }
 
     /// Cue-led capture and ZIP codes. Chinese addresses may carry no digit, so CJK text is
@@ -799,82 +763,6 @@ impl Addresses {
             }
         }
     }
-}
-
-/// The address and ZIP cues, as `context` lists them (checked by a test): what the cue
-/// automaton of [`Addresses`] searches for.
-const CUES: &[(&str, Ctx)] = &[
-    ("zip", Ctx::Zip),
-    ("zip code", Ctx::Zip),
-    ("zipcode", Ctx::Zip),
-    ("postcode", Ctx::Zip),
-    ("post code", Ctx::Zip),
-    ("postal code", Ctx::Zip),
-    ("plz", Ctx::Zip),
-    ("postleitzahl", Ctx::Zip),
-    ("code postal", Ctx::Zip),
-    ("código postal", Ctx::Zip),
-    ("邮编", Ctx::Zip),
-    ("邮政编码", Ctx::Zip),
-    ("live at", Ctx::Address),
-    ("lives at", Ctx::Address),
-    ("living at", Ctx::Address),
-    ("live in", Ctx::Address),
-    ("moved to", Ctx::Address),
-    ("my address is", Ctx::Address),
-    ("address is", Ctx::Address),
-    ("address to", Ctx::Address),
-    ("address:", Ctx::Address),
-    ("address with", Ctx::Address),
-    ("located at", Ctx::Address),
-    ("sent to", Ctx::Address),
-    ("send it to", Ctx::Address),
-    ("ship to", Ctx::Address),
-    ("ship it to", Ctx::Address),
-    ("deliver to", Ctx::Address),
-    ("post it to", Ctx::Address),
-    ("mail it to", Ctx::Address),
-    ("address? it is", Ctx::Address),
-    ("address? it's", Ctx::Address),
-    ("credit card to", Ctx::Address),
-    ("wohne in", Ctx::Address),
-    ("wohnhaft in", Ctx::Address),
-    ("adresse:", Ctx::Address),
-    ("adresse :", Ctx::Address),
-    ("anschrift:", Ctx::Address),
-    ("mon adresse", Ctx::Address),
-    ("j'habite", Ctx::Address),
-    ("j'habite au", Ctx::Address),
-    ("habite au", Ctx::Address),
-    ("vivo en", Ctx::Address),
-    ("mi dirección es", Ctx::Address),
-    ("dirección:", Ctx::Address),
-    ("寄到", Ctx::Address),
-    ("地址", Ctx::Address),
-    ("住在", Ctx::Address),
-    ("送到", Ctx::Address),
-    ("收货地址", Ctx::Address),
-    ("地址是", Ctx::Address),
-    ("住址", Ctx::Address),
-    ("家住", Ctx::Address),
-];
-
-/// Files every address and ZIP cue under the first of [`CUE_ANCHORS`] it holds, with that
-/// anchor's first offset in it (one filing suffices: the anchor search reports every start of
-/// every anchor, so each occurrence of the cue is reached from its anchor's occurrence).
-fn cues_by_anchor() -> Vec<Vec<(&'static [u8], usize, Ctx)>> {
-    let mut at: Vec<Vec<(&'static [u8], usize, Ctx)>> = vec![Vec::new(); CUE_ANCHORS.len()];
-    for &(cue, kind) in CUES {
-        // `cue_anchors_cover_cues` checks that every cue holds an anchor.
-        if let Some((i, off)) = CUE_ANCHORS
-            .iter()
-            .enumerate()
-            .find_map(|(i, a)| cue.find(a).map(|off| (i, off)))
-        {
-            at[i].push((cue.as_bytes(), off, kind));
-        }
-    }
-    at
 }
 
 fn push(out: &mut Vec<Finding>, start: usize, end: usize, score: f32) {
@@ -1455,17 +1343,6 @@ mod tests {
             ["邮", "寄到", "地址", "住", "送到"]
         );
         let cues = cue_words(&[Ctx::Address, Ctx::Zip]);
-        let kinds = |k| cue_words(&[k]);
-        let ours = |k| {
-            super::CUES
-                .iter()
-                .filter(|c| c.1 == k)
-                .map(|c| c.0)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(ours(Ctx::Zip), kinds(Ctx::Zip));
-        assert_eq!(ours(Ctx::Address), kinds(Ctx::Address));
-        assert_eq!(super::CUES.len(), cues.len());
         for (i, cue) in cues.iter().enumerate() {
             // Two equal cues would make the replay's order among equal occurrences matter.
             assert!(!cues[..i].contains(cue), "{cue:?} twice");
@@ -1502,25 +1379,14 @@ mod tests {
         }
     }
 
-    /// At most one anchor starts at a position (the anchor search reports one per position), and
-    /// every cue is filed once, under an anchor it holds at the recorded offset.
+    /// At most one anchor starts at a position (the anchor search reports one per position).
     #[test]
-    fn cue_anchor_filing() {
-        use crate::detect::context::cue_words;
+    fn no_cue_anchor_starts_another() {
         for (i, a) in super::CUE_ANCHORS.iter().enumerate() {
             for (j, b) in super::CUE_ANCHORS.iter().enumerate() {
                 assert!(i == j || !b.starts_with(a), "{a:?} starts {b:?}");
             }
         }
-        let filed = super::cues_by_anchor();
-        let mut n = 0;
-        for (i, cues) in filed.iter().enumerate() {
-            for &(cue, off, _) in cues {
-                assert!(cue[off..].starts_with(super::CUE_ANCHORS[i].as_bytes()));
-                n += 1;
-            }
-        }
-        assert_eq!(n, cue_words(&[Ctx::Address, Ctx::Zip]).len());
     }
 
     /// The words behind the length table are the words of the string match, and each passes.

@@ -617,7 +617,9 @@ impl Context {
             .find(|h| kinds.contains(&h.kind))
     }
 
-    /// Every cue of one of `kinds` in the whole text (used for cue-led recognizers).
+    /// Every cue of one of `kinds` in the whole text (the reference the anchored searches are
+    /// tested against).
+    #[cfg(test)]
     pub fn all_of(&self, text: &str, kinds: &[Ctx]) -> Vec<Hit> {
         let mut v = self.hits(text, 0, text.len());
         v.retain(|h| kinds.contains(&h.kind));
