@@ -1392,15 +1392,27 @@ struct Tok {
     e: usize,
 }
 
-/// SWAR test of eight bytes `x` (their ASCII-lower-cased form is `y`): the high bit of each
-/// result byte is set when that byte is an ASCII capital (`A`–`Z`: the only bytes lower-casing
-/// changes, by the case bit 0x20) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
-fn candidate_bits(x: u64, y: u64) -> u64 {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // 0x20 << 2 == 0x80: the case bit moves to its byte's high bit (no other bit differs).
-    let ascii_upper = ((x ^ y) << 2) & HIGH;
-    let lead = x & (x << 1) & HIGH;
-    ascii_upper | lead
+/// One bit per byte of a 32-byte block `x` (its ASCII-lower-cased form is `y`), set when that
+/// byte is an ASCII capital (the only bytes lower-casing changes) or the lead byte of a
+/// multi-byte char (`>= 0xC0`) other than `E3`–`E9` (U+3000–U+9FFF: CJK, kana and their
+/// punctuation, where no char is upper case).
+fn candidate_mask(x: &[u8; 32], y: &[u8; 32]) -> u32 {
+    // One 0/1 byte per byte first (vectorised: no branch per byte, `|` and `&` on bools),
+    // then eight bytes at a time gathered into bits by one multiplication: byte `i`'s bit
+    // lands on bit 56 + i, and no two partial products overlap (so nothing carries).
+    let mut c = [0u8; 32];
+    for i in 0..32 {
+        let (b, l) = (x[i], y[i]);
+        c[i] = u8::from((b != l) | ((b >= 0xC0) & (b.wrapping_sub(0xE3) >= 7)));
+    }
+    let mut m = 0u32;
+    for (q, w) in c.chunks_exact(8).enumerate() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let bits = u64::from_le_bytes(a).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        m |= (bits as u32) << (8 * q);
+    }
+    m
 }
 
 /// Post-nominal letters kept in a name's span ("… Williamson DDS", "… Jr."), in the order they
@@ -1634,7 +1646,7 @@ impl Names {
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
     ///
     /// `lower` is `t` with ASCII letters lower-cased (`Scan::lower`): a byte differs from its
-    /// `lower` byte exactly when it is an ASCII capital, which the SWAR tests read off an XOR.
+    /// `lower` byte exactly when it is an ASCII capital, which the block test reads off a comparison.
     /// Each span is handed to `f` with the OR of its byte classes, in text order (no list
     /// of them is built).
     fn cap_words(t: &str, lower: &[u8], mut f: impl FnMut(usize, usize, u8)) {
@@ -1692,59 +1704,36 @@ impl Names {
             next_free = j;
             j
         };
-        // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
-        // multi-byte lead byte". Most 32-byte blocks of running text hold no capital: one
-        // (vectorised) test skips such a block (nor does a lead byte `E3`–`E9` count there,
-        // as `visit` passes over those: Chinese text is skipped block by block); the others
-        // are examined as four eight-byte words. The last bytes form one zero-padded word (zero is no candidate), so `visit`
-        // has one call site and is inlined.
+        // One bit per byte of a 32-byte block: "ASCII capital or the lead byte of a multi-byte
+        // char outside `E3`–`E9`" (`visit` would pass over those: Chinese text is made of them).
+        // The candidates are then visited by bit scans, and a block without one costs only its
+        // mask. The last bytes form one zero-padded block (zero is no candidate), so `visit` has
+        // one call site and is inlined.
         let mut k = 0;
-        // Eight-byte words left in the current block known to hold a candidate.
-        let mut block_left = 0;
         while k < b.len() {
-            if block_left == 0 {
-                if k + 32 <= b.len() {
-                    let any =
-                        b[k..k + 32]
-                            .iter()
-                            .zip(&lower[k..k + 32])
-                            .fold(0u8, |a, (&c, &d)| {
-                                a | (c ^ d) | u8::from(c >= 0xC0 && c.wrapping_sub(0xE3) >= 7)
-                            });
-                    if any == 0 {
-                        k += 32;
-                        continue;
-                    }
-                }
-                block_left = 4;
-            }
-            block_left -= 1;
-            let (x, y) = if k + 8 <= b.len() {
-                let (mut w, mut v) = ([0u8; 8], [0u8; 8]);
-                w.copy_from_slice(&b[k..k + 8]);
-                v.copy_from_slice(&lower[k..k + 8]);
-                (u64::from_le_bytes(w), u64::from_le_bytes(v))
+            let m = if k + 32 <= b.len() {
+                let (mut w, mut v) = ([0u8; 32], [0u8; 32]);
+                w.copy_from_slice(&b[k..k + 32]);
+                v.copy_from_slice(&lower[k..k + 32]);
+                candidate_mask(&w, &v)
             } else {
-                let tail = |src: &[u8]| {
-                    src[k..]
-                        .iter()
-                        .rev()
-                        .fold(0u64, |a, &c| (a << 8) | u64::from(c))
-                };
-                (tail(b), tail(lower))
+                let (mut w, mut v) = ([0u8; 32], [0u8; 32]);
+                w[..b.len() - k].copy_from_slice(&b[k..]);
+                v[..b.len() - k].copy_from_slice(&lower[k..]);
+                candidate_mask(&w, &v)
             };
-            let mut m = candidate_bits(x, y);
+            let mut m = m;
             while m != 0 {
-                let free = visit(k + (m.trailing_zeros() / 8) as usize);
+                let free = visit(k + m.trailing_zeros() as usize);
                 m &= m - 1;
-                if free >= k + 8 {
+                if free >= k + 32 {
                     break;
                 }
                 if free > k {
-                    m &= !0u64 << ((free - k) * 8);
+                    m &= !0u32 << (free - k);
                 }
             }
-            k += 8;
+            k += 32;
         }
     }
 
@@ -2571,18 +2560,22 @@ mod tests {
         assert_eq!(super::key("ÉLODIE"), super::key("élodie"));
     }
 
+    /// The candidate test of one byte, written out.
+    fn is_candidate(c: u8) -> bool {
+        c.is_ascii_uppercase() || (c >= 0xC0 && !(0xE3..=0xE9).contains(&c))
+    }
+
     #[test]
-    fn swar_candidates_match_scalar() {
-        for x in [0u64, u64::MAX, 0x4142_5A5B_6140_C0BF, 0x7F80_C1E4_4D6D_205A] {
-            let bytes = x.to_le_bytes();
-            let got = super::candidate_bits(
-                x,
-                u64::from_le_bytes(x.to_le_bytes().map(|c| c.to_ascii_lowercase())),
-            );
-            for (i, &c) in bytes.iter().enumerate() {
-                let want = c.is_ascii_uppercase() || c >= 0xC0;
-                assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
-            }
+    fn candidate_mask_matches_scalar() {
+        let x: [u8; 32] = std::array::from_fn(|i| {
+            [
+                0x41, 0x5A, 0x5B, 0x61, 0x40, 0xC0, 0xBF, 0xE3, 0xE9, 0xEA, 0xE2, 0xFF, 0x20, 0x4D,
+                0x7F, 0x80,
+            ][i % 16]
+        });
+        let got = super::candidate_mask(&x, &x.map(|c| c.to_ascii_lowercase()));
+        for (i, &c) in x.iter().enumerate() {
+            assert_eq!(got >> i & 1 == 1, is_candidate(c), "byte {c:#x}");
         }
     }
 
@@ -2801,18 +2794,14 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The SWAR candidate test (capitals read off the XOR with the lower-cased bytes) flags
-        /// exactly the ASCII capitals and the lead bytes of any eight bytes.
+        /// The candidate mask (capitals read off the difference from the lower-cased bytes)
+        /// flags exactly the ASCII capitals and the lead bytes outside `E3`–`E9` of any block.
         #[test]
-        fn swar_candidates_match_scalar_any(x: u64) {
-            let bytes = x.to_le_bytes();
-            let y = u64::from_le_bytes(bytes.map(|c| c.to_ascii_lowercase()));
-            let got = super::candidate_bits(x, y);
-            for (i, &c) in bytes.iter().enumerate() {
-                let want = c.is_ascii_uppercase() || c >= 0xC0;
-                proptest::prop_assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {:#x}", c);
+        fn candidate_mask_matches_scalar_any(x: [u8; 32]) {
+            let got = super::candidate_mask(&x, &x.map(|c| c.to_ascii_lowercase()));
+            for (i, &c) in x.iter().enumerate() {
+                proptest::prop_assert_eq!(got >> i & 1 == 1, is_candidate(c), "byte {:#x}", c);
             }
-            proptest::prop_assert_eq!(got & !0x8080_8080_8080_8080, 0);
         }
     }
 
