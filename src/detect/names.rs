@@ -631,6 +631,12 @@ fn famous_may_end(tok_len: usize) -> bool {
     matches!(tok_len, 3 | 5 | 6)
 }
 
+/// The last space-separated word of a [`STRONG`] cue (the word its `CUE_END` flag is filed
+/// under).
+fn strong_last_word(c: &str) -> &str {
+    c.rsplit(' ').next().unwrap_or(c)
+}
+
 /// Compiled PERSON recognizer.
 pub struct Names {
     /// Lexicon: fx-hash of a lower-cased word → `FIRST | LAST | STOP | TITLE | WEAK | CUE_END`.
@@ -648,6 +654,9 @@ pub struct Names {
     gate: CueGate,
     /// Per phrase of [`INTRO`]: the index of its anchor and the anchor's offset in the phrase.
     intro_at: Vec<(usize, usize)>,
+    /// The indices in [`STRONG`] of the cues ending in each last word (by its lexicon key), for
+    /// [`Names::strong_ends`].
+    strong_by_last: HashMap<u64, Vec<usize>, BuildHasherDefault<IdHasher>>,
 }
 
 /// Self-introductions (lower case) after which a name written in lower case is still a name.
@@ -1485,7 +1494,7 @@ impl Names {
             add(w, WEAK_F);
         }
         for c in STRONG {
-            add(c.rsplit(' ').next().unwrap_or(c), CUE_END_F);
+            add(strong_last_word(c), CUE_END_F);
         }
         Ok(Names {
             cn_cues,
@@ -1497,6 +1506,14 @@ impl Names {
                     .chain(STRONG.iter().map(|c| c.rsplit(' ').next().unwrap_or(c))),
             ),
             intro_at,
+            strong_by_last: {
+                let mut m: HashMap<u64, Vec<usize>, BuildHasherDefault<IdHasher>> =
+                    HashMap::default();
+                for (i, c) in STRONG.iter().enumerate() {
+                    m.entry(key(strong_last_word(c))).or_default().push(i);
+                }
+                m
+            },
             lex: Lexicon::new(&lex),
             first_len,
             last_len,
@@ -2097,6 +2114,30 @@ impl Names {
                 .is_some_and(|tok| self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) != 0)
     }
 
+    /// Whether `ends_with_ci(c)` holds for some cue `c` of [`STRONG`], where `tok` is the last
+    /// space-free token of the text `ends_with_ci` tests (a cue must end the text at a word
+    /// start). A cue with a space ends in a word that is all of `tok`; one without lies inside
+    /// `tok`, all of it or after a byte that is no ASCII letter or digit. So for an ASCII `tok`
+    /// only the cues filed under the key of `tok` or of such a suffix of it are compared (cue
+    /// words in dense text used to compare all of `STRONG`, ~1,000 instructions per call); any
+    /// other token compares them all.
+    fn strong_ends(&self, tok: &str, ends_with_ci: impl Fn(&[u8]) -> bool) -> bool {
+        let b = tok.as_bytes();
+        if b.is_empty() || !b.is_ascii() {
+            return STRONG.iter().any(|c| ends_with_ci(c.as_bytes()));
+        }
+        let filed = |w: &str| {
+            self.strong_by_last
+                .get(&key(w))
+                .is_some_and(|cs| cs.iter().any(|&i| ends_with_ci(STRONG[i].as_bytes())))
+        };
+        filed(tok)
+            || b[..b.len() - 1]
+                .iter()
+                .enumerate()
+                .any(|(p, c)| !c.is_ascii_alphanumeric() && filed(&tok[p + 1..]))
+    }
+
     /// Scores a capitalised sequence `t[start..end]` whose lower-cased words are `words`.
     fn score_latin(
         &self,
@@ -2189,7 +2230,7 @@ impl Names {
         }
         // The last token gates the strong-cue test.
         let cue_end = !last_tok.is_empty() && self.flags(last_tok) & CUE_END_F != 0;
-        let strong = cue_end && STRONG.iter().any(|c| ends_with_ci(c.as_bytes()));
+        let strong = cue_end && self.strong_ends(last_tok, ends_with_ci);
         // A greeting then a comma ("Hello, Jessica here", "Hola, Marta") is a weak cue too.
         let greet_comma = before_trim.last() == Some(&b',') && {
             let g = &before_trim[..before_trim.len() - 1];
@@ -2802,6 +2843,50 @@ mod tests {
             for (i, &c) in x.iter().enumerate() {
                 proptest::prop_assert_eq!(got >> i & 1 == 1, is_candidate(c), "byte {:#x}", c);
             }
+        }
+    }
+
+    /// `score_latin`'s `ends_with_ci`: `bt` ends with `c` (ASCII case aside) at a word start.
+    fn ends_with_ci_ref(bt: &[u8], c: &[u8]) -> bool {
+        bt.len() >= c.len()
+            && bt[bt.len() - c.len()..].eq_ignore_ascii_case(c)
+            && (bt.len() == c.len() || !bt[bt.len() - c.len() - 1].is_ascii_alphanumeric())
+    }
+
+    fn strong_ends_agrees(bt: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let bt = bt.trim_end_matches([' ', '\t', '\n', '\r']);
+        let b = bt.as_bytes();
+        let ts = b
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+            .map_or(0, |p| p + 1);
+        let want = super::STRONG
+            .iter()
+            .any(|c| ends_with_ci_ref(b, c.as_bytes()));
+        let got = names().strong_ends(&bt[ts..], |c| ends_with_ci_ref(b, c));
+        proptest::prop_assert_eq!(got, want, "{:?}", bt);
+        Ok(())
+    }
+
+    #[test]
+    fn strong_ends_matches_every_cue() {
+        for c in super::STRONG {
+            for pre in ["", " ", "x", "x ", "(", "\n", "é", "Hi, "] {
+                for text in [format!("{pre}{c}"), format!("{pre}{}", c.to_uppercase())] {
+                    strong_ends_agrees(&text).unwrap();
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Comparing only the strong cues filed under the last token's key finds what
+        /// comparing all of them finds.
+        #[test]
+        fn strong_ends_matches_all_cues(
+            bt in "(my|name|Name|NAME|is|IS|i'm|I'M|am|dear|Dear|regards,|Regards|thanks,|name:|name\\?|je|m'appelle|soy|danke!|merci|!|,|grüße|Grüße,|bien|à|vous,|attn:|x|é|[a-z]{1,4}|[ ,.:!?'(\n\t]){0,8}"
+        ) {
+            strong_ends_agrees(&bt)?;
         }
     }
 
