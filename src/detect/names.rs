@@ -1862,8 +1862,13 @@ impl Names {
             }
             let w = &t[s..e];
             // Most words end in an ASCII letter not after an apostrophe: nothing to trim.
-            let plain =
-                b[e - 1].is_ascii_alphabetic() && !(e - s >= 2 && matches!(b[e - 2], b'\'' | 0x99));
+            // A word of ASCII letters only (by its classes) needs no look at its last bytes.
+            let plain_bytes = |e: usize| {
+                b[e - 1].is_ascii_alphabetic() && !(e - s >= 2 && matches!(b[e - 2], b'\'' | 0x99))
+            };
+            let letters_only = class & (C_APOS | C_HYPHEN | C_HIGH) == 0;
+            debug_assert!(!letters_only || plain_bytes(e));
+            let plain = letters_only || plain_bytes(e);
             let w = if plain {
                 w
             } else {
@@ -1929,8 +1934,10 @@ impl Names {
             }
         }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
-        // (start, end, score) of each sequence, and whether a token is on a name list.
-        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::with_capacity(toks.len());
+        // (start, end, score) of the last sequence, and whether a token of it is on a name list.
+        let mut prev_seq: Option<(usize, usize, Option<f32>, bool)> = None;
+        // The "A and B" findings (step 3), rare: reported after the others.
+        let mut pairs: Vec<Finding> = Vec::new();
         let mut i = 0;
         while i < toks.len() {
             if toks[i].1 {
@@ -2011,8 +2018,8 @@ impl Names {
                 continue;
             }
             let mut buf = [0u8; 4];
-            for (k, slot) in (first_tok..end_tok).zip(buf.iter_mut()) {
-                *slot = toks[k].2;
+            for (tok, slot) in toks[first_tok..end_tok].iter().zip(buf.iter_mut()) {
+                *slot = tok.2;
             }
             let words = &buf[..end_tok - first_tok];
             let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
@@ -2029,7 +2036,25 @@ impl Names {
             let scored = scored
                 .filter(|&(_, sc)| !particle || sc >= 0.85 || (sc >= 0.75 && particle_last))
                 .filter(|&(_, sc)| sc >= 0.85 || t[s..e].chars().any(char::is_lowercase));
-            seqs.push((s, e, scored.map(|x| x.1), listed));
+            // 3. "A and B": two listed names joined by a conjunction support each other. Each
+            // sequence is paired with the one before it (as they come: no list of them is kept);
+            // the findings this adds are reported after all the others, as before.
+            let seq = (s, e, scored.map(|x| x.1), listed);
+            if let Some((s1, e1, sc1, l1)) = prev_seq {
+                if l1 && listed && matches!(&t[e1..s], " and " | " und " | " et " | " y " | " & ") {
+                    for (s, e, sc) in [(s1, e1, sc1), (s, e, seq.2)] {
+                        if !matches!(sc, Some(x) if x >= 0.6) {
+                            pairs.push(Finding {
+                                start: s,
+                                end: e,
+                                entity: EntityType::Person,
+                                score: 0.6,
+                            });
+                        }
+                    }
+                }
+            }
+            prev_seq = Some(seq);
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
                 let rest = &t[e..];
@@ -2051,23 +2076,7 @@ impl Names {
                 });
             }
         }
-        // 3. "A and B": two listed names joined by a conjunction support each other.
-        for w in seqs.windows(2) {
-            let ((s1, e1, sc1, l1), (s2, e2, sc2, l2)) = (w[0], w[1]);
-            let gap = &t[e1..s2];
-            if l1 && l2 && matches!(gap, " and " | " und " | " et " | " y " | " & ") {
-                for (s, e, sc) in [(s1, e1, sc1), (s2, e2, sc2)] {
-                    if !matches!(sc, Some(x) if x >= 0.6) {
-                        out.push(Finding {
-                            start: s,
-                            end: e,
-                            entity: EntityType::Person,
-                            score: 0.6,
-                        });
-                    }
-                }
-            }
-        }
+        out.append(&mut pairs);
     }
 
     /// Whether a sequence of words with lexicon flags `words` is unlisted in the sense of
@@ -3023,6 +3032,26 @@ mod tests {
             let got: Vec<(usize, usize)> =
                 cap_words_of(&t).into_iter().map(|(s, e, _)| (s, e)).collect();
             proptest::prop_assert_eq!(got, cap_words_ref(&t), "{:?}", t);
+        }
+    }
+
+    /// Two listed names joined by a conjunction support each other ("A and B"), also when a
+    /// sequence between them is set aside, and only for neighbouring sequences.
+    #[test]
+    fn conjunction_pairs() {
+        for (text, want) in [
+            ("paid by Maria and Peter yesterday", &["Maria", "Peter"][..]),
+            (
+                "Tickets: Maria and Peter & Anna, then Luis y Carmen.",
+                &["Maria", "Peter", "Anna", "Luis", "Carmen"][..],
+            ),
+            (
+                "the Blue House and Maria et Jean",
+                &["Blue House", "Maria", "Jean"][..],
+            ),
+            ("Maria und Berlin und Peter", &[][..]),
+        ] {
+            assert_eq!(people(text), want, "{text:?}");
         }
     }
 
