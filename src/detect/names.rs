@@ -1619,6 +1619,15 @@ impl Names {
             if ms > 0 && scan.bytes[ms - 1].is_ascii_alphanumeric() {
                 continue;
             }
+            // A word that starts with an ASCII byte other than `a`-`z` (a capital, a space) or
+            // an empty word fails the test below: set aside before the word is read.
+            if scan
+                .bytes
+                .get(s)
+                .is_none_or(|c| c.is_ascii() && !c.is_ascii_lowercase())
+            {
+                continue;
+            }
             let e1 = word_end(s);
             let w1 = &t[s..e1];
             // Capitalised names are the capitalised-word pass's.
@@ -1892,10 +1901,15 @@ impl Names {
             } else {
                 Self::shape_caps(w)
             };
-            let fl = if shape || caps {
-                self.flags_inline(w)
-            } else {
+            let fl = if !(shape || caps) {
                 0
+            } else if w.len() > 8 && class & (C_HYPHEN | C_HIGH) == 0 {
+                // A long word of ASCII letters and apostrophes (by its classes; trimming only
+                // drops bytes): `flags_long` would find it by `hash_folded` or not at all.
+                debug_assert!(w.is_ascii() && !w.contains('-'));
+                self.lex.get(hash_folded(w.as_bytes()))
+            } else {
+                self.flags_inline(w)
             };
             let caps_ok = caps
                 && (fl & (FIRST_F | LAST_F) != 0
@@ -2896,6 +2910,17 @@ mod tests {
             bt in "(my|name|Name|NAME|is|IS|i'm|I'M|am|dear|Dear|regards,|Regards|thanks,|name:|name\\?|je|m'appelle|soy|danke!|merci|!|,|grüße|Grüße,|bien|à|vous,|attn:|x|é|[a-z]{1,4}|[ ,.:!?'(\n\t]){0,8}"
         ) {
             strong_ends_agrees(&bt)?;
+        }
+    }
+
+    proptest::proptest! {
+        /// A long word of ASCII letters and apostrophes is looked up by its hash alone, as
+        /// `latin` does for such words.
+        #[test]
+        fn long_ascii_words_flags_by_hash(w in "(Christopher|Alexander|Washington|Williamson|O'|[a-zA-Z']{1,6}){2,4}") {
+            proptest::prop_assume!(w.len() > 8);
+            let n = names();
+            proptest::prop_assert_eq!(n.flags(&w), n.lex.get(super::hash_folded(w.as_bytes())), "{}", w);
         }
     }
 
