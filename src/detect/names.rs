@@ -631,6 +631,12 @@ fn famous_may_end(tok_len: usize) -> bool {
     matches!(tok_len, 3 | 5 | 6)
 }
 
+/// The last space-separated word of a [`STRONG`] cue (the word its `CUE_END` flag is filed
+/// under).
+fn strong_last_word(c: &str) -> &str {
+    c.rsplit(' ').next().unwrap_or(c)
+}
+
 /// Compiled PERSON recognizer.
 pub struct Names {
     /// Lexicon: fx-hash of a lower-cased word → `FIRST | LAST | STOP | TITLE | WEAK | CUE_END`.
@@ -648,6 +654,9 @@ pub struct Names {
     gate: CueGate,
     /// Per phrase of [`INTRO`]: the index of its anchor and the anchor's offset in the phrase.
     intro_at: Vec<(usize, usize)>,
+    /// The indices in [`STRONG`] of the cues ending in each last word (by its lexicon key), for
+    /// [`Names::strong_ends`].
+    strong_by_last: HashMap<u64, Vec<usize>, BuildHasherDefault<IdHasher>>,
 }
 
 /// Self-introductions (lower case) after which a name written in lower case is still a name.
@@ -1392,15 +1401,27 @@ struct Tok {
     e: usize,
 }
 
-/// SWAR test of eight bytes `x` (their ASCII-lower-cased form is `y`): the high bit of each
-/// result byte is set when that byte is an ASCII capital (`A`–`Z`: the only bytes lower-casing
-/// changes, by the case bit 0x20) or a UTF-8 lead byte of a multi-byte char (`>= 0xC0`).
-fn candidate_bits(x: u64, y: u64) -> u64 {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // 0x20 << 2 == 0x80: the case bit moves to its byte's high bit (no other bit differs).
-    let ascii_upper = ((x ^ y) << 2) & HIGH;
-    let lead = x & (x << 1) & HIGH;
-    ascii_upper | lead
+/// One bit per byte of a 32-byte block `x` (its ASCII-lower-cased form is `y`), set when that
+/// byte is an ASCII capital (the only bytes lower-casing changes) or the lead byte of a
+/// multi-byte char (`>= 0xC0`) other than `E3`–`E9` (U+3000–U+9FFF: CJK, kana and their
+/// punctuation, where no char is upper case).
+fn candidate_mask(x: &[u8; 32], y: &[u8; 32]) -> u32 {
+    // One 0/1 byte per byte first (vectorised: no branch per byte, `|` and `&` on bools),
+    // then eight bytes at a time gathered into bits by one multiplication: byte `i`'s bit
+    // lands on bit 56 + i, and no two partial products overlap (so nothing carries).
+    let mut c = [0u8; 32];
+    for i in 0..32 {
+        let (b, l) = (x[i], y[i]);
+        c[i] = u8::from((b != l) | ((b >= 0xC0) & (b.wrapping_sub(0xE3) >= 7)));
+    }
+    let mut m = 0u32;
+    for (q, w) in c.chunks_exact(8).enumerate() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let bits = u64::from_le_bytes(a).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        m |= (bits as u32) << (8 * q);
+    }
+    m
 }
 
 /// Post-nominal letters kept in a name's span ("… Williamson DDS", "… Jr."), in the order they
@@ -1473,7 +1494,7 @@ impl Names {
             add(w, WEAK_F);
         }
         for c in STRONG {
-            add(c.rsplit(' ').next().unwrap_or(c), CUE_END_F);
+            add(strong_last_word(c), CUE_END_F);
         }
         Ok(Names {
             cn_cues,
@@ -1485,6 +1506,14 @@ impl Names {
                     .chain(STRONG.iter().map(|c| c.rsplit(' ').next().unwrap_or(c))),
             ),
             intro_at,
+            strong_by_last: {
+                let mut m: HashMap<u64, Vec<usize>, BuildHasherDefault<IdHasher>> =
+                    HashMap::default();
+                for (i, c) in STRONG.iter().enumerate() {
+                    m.entry(key(strong_last_word(c))).or_default().push(i);
+                }
+                m
+            },
             lex: Lexicon::new(&lex),
             first_len,
             last_len,
@@ -1590,6 +1619,15 @@ impl Names {
             if ms > 0 && scan.bytes[ms - 1].is_ascii_alphanumeric() {
                 continue;
             }
+            // A word that starts with an ASCII byte other than `a`-`z` (a capital, a space) or
+            // an empty word fails the test below: set aside before the word is read.
+            if scan
+                .bytes
+                .get(s)
+                .is_none_or(|c| c.is_ascii() && !c.is_ascii_lowercase())
+            {
+                continue;
+            }
             let e1 = word_end(s);
             let w1 = &t[s..e1];
             // Capitalised names are the capitalised-word pass's.
@@ -1634,7 +1672,7 @@ impl Names {
     /// marks, apostrophes and hyphens. Lower-case and digit runs are skipped whole.
     ///
     /// `lower` is `t` with ASCII letters lower-cased (`Scan::lower`): a byte differs from its
-    /// `lower` byte exactly when it is an ASCII capital, which the SWAR tests read off an XOR.
+    /// `lower` byte exactly when it is an ASCII capital, which the block test reads off a comparison.
     /// Each span is handed to `f` with the OR of its byte classes, in text order (no list
     /// of them is built).
     fn cap_words(t: &str, lower: &[u8], mut f: impl FnMut(usize, usize, u8)) {
@@ -1692,59 +1730,36 @@ impl Names {
             next_free = j;
             j
         };
-        // Eight bytes at a time (SWAR): the high bit of each byte says "ASCII capital or
-        // multi-byte lead byte". Most 32-byte blocks of running text hold no capital: one
-        // (vectorised) test skips such a block (nor does a lead byte `E3`–`E9` count there,
-        // as `visit` passes over those: Chinese text is skipped block by block); the others
-        // are examined as four eight-byte words. The last bytes form one zero-padded word (zero is no candidate), so `visit`
-        // has one call site and is inlined.
+        // One bit per byte of a 32-byte block: "ASCII capital or the lead byte of a multi-byte
+        // char outside `E3`–`E9`" (`visit` would pass over those: Chinese text is made of them).
+        // The candidates are then visited by bit scans, and a block without one costs only its
+        // mask. The last bytes form one zero-padded block (zero is no candidate), so `visit` has
+        // one call site and is inlined.
         let mut k = 0;
-        // Eight-byte words left in the current block known to hold a candidate.
-        let mut block_left = 0;
         while k < b.len() {
-            if block_left == 0 {
-                if k + 32 <= b.len() {
-                    let any =
-                        b[k..k + 32]
-                            .iter()
-                            .zip(&lower[k..k + 32])
-                            .fold(0u8, |a, (&c, &d)| {
-                                a | (c ^ d) | u8::from(c >= 0xC0 && c.wrapping_sub(0xE3) >= 7)
-                            });
-                    if any == 0 {
-                        k += 32;
-                        continue;
-                    }
-                }
-                block_left = 4;
-            }
-            block_left -= 1;
-            let (x, y) = if k + 8 <= b.len() {
-                let (mut w, mut v) = ([0u8; 8], [0u8; 8]);
-                w.copy_from_slice(&b[k..k + 8]);
-                v.copy_from_slice(&lower[k..k + 8]);
-                (u64::from_le_bytes(w), u64::from_le_bytes(v))
+            let m = if k + 32 <= b.len() {
+                let (mut w, mut v) = ([0u8; 32], [0u8; 32]);
+                w.copy_from_slice(&b[k..k + 32]);
+                v.copy_from_slice(&lower[k..k + 32]);
+                candidate_mask(&w, &v)
             } else {
-                let tail = |src: &[u8]| {
-                    src[k..]
-                        .iter()
-                        .rev()
-                        .fold(0u64, |a, &c| (a << 8) | u64::from(c))
-                };
-                (tail(b), tail(lower))
+                let (mut w, mut v) = ([0u8; 32], [0u8; 32]);
+                w[..b.len() - k].copy_from_slice(&b[k..]);
+                v[..b.len() - k].copy_from_slice(&lower[k..]);
+                candidate_mask(&w, &v)
             };
-            let mut m = candidate_bits(x, y);
+            let mut m = m;
             while m != 0 {
-                let free = visit(k + (m.trailing_zeros() / 8) as usize);
+                let free = visit(k + m.trailing_zeros() as usize);
                 m &= m - 1;
-                if free >= k + 8 {
+                if free >= k + 32 {
                     break;
                 }
                 if free > k {
-                    m &= !0u64 << ((free - k) * 8);
+                    m &= !0u32 << (free - k);
                 }
             }
-            k += 8;
+            k += 32;
         }
     }
 
@@ -1856,8 +1871,13 @@ impl Names {
             }
             let w = &t[s..e];
             // Most words end in an ASCII letter not after an apostrophe: nothing to trim.
-            let plain =
-                b[e - 1].is_ascii_alphabetic() && !(e - s >= 2 && matches!(b[e - 2], b'\'' | 0x99));
+            // A word of ASCII letters only (by its classes) needs no look at its last bytes.
+            let plain_bytes = |e: usize| {
+                b[e - 1].is_ascii_alphabetic() && !(e - s >= 2 && matches!(b[e - 2], b'\'' | 0x99))
+            };
+            let letters_only = class & (C_APOS | C_HYPHEN | C_HIGH) == 0;
+            debug_assert!(!letters_only || plain_bytes(e));
+            let plain = letters_only || plain_bytes(e);
             let w = if plain {
                 w
             } else {
@@ -1881,10 +1901,15 @@ impl Names {
             } else {
                 Self::shape_caps(w)
             };
-            let fl = if shape || caps {
-                self.flags_inline(w)
-            } else {
+            let fl = if !(shape || caps) {
                 0
+            } else if w.len() > 8 && class & (C_HYPHEN | C_HIGH) == 0 {
+                // A long word of ASCII letters and apostrophes (by its classes; trimming only
+                // drops bytes): `flags_long` would find it by `hash_folded` or not at all.
+                debug_assert!(w.is_ascii() && !w.contains('-'));
+                self.lex.get(hash_folded(w.as_bytes()))
+            } else {
+                self.flags_inline(w)
             };
             let caps_ok = caps
                 && (fl & (FIRST_F | LAST_F) != 0
@@ -1923,8 +1948,10 @@ impl Names {
             }
         }
         // 2. Group adjacent tokens ("A B", "A M. B", "Last, First").
-        // (start, end, score) of each sequence, and whether a token is on a name list.
-        let mut seqs: Vec<(usize, usize, Option<f32>, bool)> = Vec::with_capacity(toks.len());
+        // (start, end, score) of the last sequence, and whether a token of it is on a name list.
+        let mut prev_seq: Option<(usize, usize, Option<f32>, bool)> = None;
+        // The "A and B" findings (step 3), rare: reported after the others.
+        let mut pairs: Vec<Finding> = Vec::new();
         let mut i = 0;
         while i < toks.len() {
             if toks[i].1 {
@@ -2005,8 +2032,8 @@ impl Names {
                 continue;
             }
             let mut buf = [0u8; 4];
-            for (k, slot) in (first_tok..end_tok).zip(buf.iter_mut()) {
-                *slot = toks[k].2;
+            for (tok, slot) in toks[first_tok..end_tok].iter().zip(buf.iter_mut()) {
+                *slot = tok.2;
             }
             let words = &buf[..end_tok - first_tok];
             let listed = words.iter().any(|w| w & (FIRST_F | LAST_F) != 0);
@@ -2023,7 +2050,25 @@ impl Names {
             let scored = scored
                 .filter(|&(_, sc)| !particle || sc >= 0.85 || (sc >= 0.75 && particle_last))
                 .filter(|&(_, sc)| sc >= 0.85 || t[s..e].chars().any(char::is_lowercase));
-            seqs.push((s, e, scored.map(|x| x.1), listed));
+            // 3. "A and B": two listed names joined by a conjunction support each other. Each
+            // sequence is paired with the one before it (as they come: no list of them is kept);
+            // the findings this adds are reported after all the others, as before.
+            let seq = (s, e, scored.map(|x| x.1), listed);
+            if let Some((s1, e1, sc1, l1)) = prev_seq {
+                if l1 && listed && matches!(&t[e1..s], " and " | " und " | " et " | " y " | " & ") {
+                    for (s, e, sc) in [(s1, e1, sc1), (s, e, seq.2)] {
+                        if !matches!(sc, Some(x) if x >= 0.6) {
+                            pairs.push(Finding {
+                                start: s,
+                                end: e,
+                                entity: EntityType::Person,
+                                score: 0.6,
+                            });
+                        }
+                    }
+                }
+            }
+            prev_seq = Some(seq);
             if let Some((start, score)) = scored {
                 // Post-nominal letters belong to the name ("… Williamson DDS", "… Jr.").
                 let rest = &t[e..];
@@ -2045,23 +2090,7 @@ impl Names {
                 });
             }
         }
-        // 3. "A and B": two listed names joined by a conjunction support each other.
-        for w in seqs.windows(2) {
-            let ((s1, e1, sc1, l1), (s2, e2, sc2, l2)) = (w[0], w[1]);
-            let gap = &t[e1..s2];
-            if l1 && l2 && matches!(gap, " and " | " und " | " et " | " y " | " & ") {
-                for (s, e, sc) in [(s1, e1, sc1), (s2, e2, sc2)] {
-                    if !matches!(sc, Some(x) if x >= 0.6) {
-                        out.push(Finding {
-                            start: s,
-                            end: e,
-                            entity: EntityType::Person,
-                            score: 0.6,
-                        });
-                    }
-                }
-            }
-        }
+        out.append(&mut pairs);
     }
 
     /// Whether a sequence of words with lexicon flags `words` is unlisted in the sense of
@@ -2106,6 +2135,30 @@ impl Names {
             && self.gate.may_hold(&b[q..r])
             && t.get(q..r)
                 .is_some_and(|tok| self.flags(tok) & (CUE_END_F | TITLE_F | WEAK_F) != 0)
+    }
+
+    /// Whether `ends_with_ci(c)` holds for some cue `c` of [`STRONG`], where `tok` is the last
+    /// space-free token of the text `ends_with_ci` tests (a cue must end the text at a word
+    /// start). A cue with a space ends in a word that is all of `tok`; one without lies inside
+    /// `tok`, all of it or after a byte that is no ASCII letter or digit. So for an ASCII `tok`
+    /// only the cues filed under the key of `tok` or of such a suffix of it are compared (cue
+    /// words in dense text used to compare all of `STRONG`, ~1,000 instructions per call); any
+    /// other token compares them all.
+    fn strong_ends(&self, tok: &str, ends_with_ci: impl Fn(&[u8]) -> bool) -> bool {
+        let b = tok.as_bytes();
+        if b.is_empty() || !b.is_ascii() {
+            return STRONG.iter().any(|c| ends_with_ci(c.as_bytes()));
+        }
+        let filed = |w: &str| {
+            self.strong_by_last
+                .get(&key(w))
+                .is_some_and(|cs| cs.iter().any(|&i| ends_with_ci(STRONG[i].as_bytes())))
+        };
+        filed(tok)
+            || b[..b.len() - 1]
+                .iter()
+                .enumerate()
+                .any(|(p, c)| !c.is_ascii_alphanumeric() && filed(&tok[p + 1..]))
     }
 
     /// Scores a capitalised sequence `t[start..end]` whose lower-cased words are `words`.
@@ -2200,7 +2253,7 @@ impl Names {
         }
         // The last token gates the strong-cue test.
         let cue_end = !last_tok.is_empty() && self.flags(last_tok) & CUE_END_F != 0;
-        let strong = cue_end && STRONG.iter().any(|c| ends_with_ci(c.as_bytes()));
+        let strong = cue_end && self.strong_ends(last_tok, ends_with_ci);
         // A greeting then a comma ("Hello, Jessica here", "Hola, Marta") is a weak cue too.
         let greet_comma = before_trim.last() == Some(&b',') && {
             let g = &before_trim[..before_trim.len() - 1];
@@ -2571,18 +2624,22 @@ mod tests {
         assert_eq!(super::key("ÉLODIE"), super::key("élodie"));
     }
 
+    /// The candidate test of one byte, written out.
+    fn is_candidate(c: u8) -> bool {
+        c.is_ascii_uppercase() || (c >= 0xC0 && !(0xE3..=0xE9).contains(&c))
+    }
+
     #[test]
-    fn swar_candidates_match_scalar() {
-        for x in [0u64, u64::MAX, 0x4142_5A5B_6140_C0BF, 0x7F80_C1E4_4D6D_205A] {
-            let bytes = x.to_le_bytes();
-            let got = super::candidate_bits(
-                x,
-                u64::from_le_bytes(x.to_le_bytes().map(|c| c.to_ascii_lowercase())),
-            );
-            for (i, &c) in bytes.iter().enumerate() {
-                let want = c.is_ascii_uppercase() || c >= 0xC0;
-                assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {c:#x}");
-            }
+    fn candidate_mask_matches_scalar() {
+        let x: [u8; 32] = std::array::from_fn(|i| {
+            [
+                0x41, 0x5A, 0x5B, 0x61, 0x40, 0xC0, 0xBF, 0xE3, 0xE9, 0xEA, 0xE2, 0xFF, 0x20, 0x4D,
+                0x7F, 0x80,
+            ][i % 16]
+        });
+        let got = super::candidate_mask(&x, &x.map(|c| c.to_ascii_lowercase()));
+        for (i, &c) in x.iter().enumerate() {
+            assert_eq!(got >> i & 1 == 1, is_candidate(c), "byte {c:#x}");
         }
     }
 
@@ -2801,18 +2858,69 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The SWAR candidate test (capitals read off the XOR with the lower-cased bytes) flags
-        /// exactly the ASCII capitals and the lead bytes of any eight bytes.
+        /// The candidate mask (capitals read off the difference from the lower-cased bytes)
+        /// flags exactly the ASCII capitals and the lead bytes outside `E3`–`E9` of any block.
         #[test]
-        fn swar_candidates_match_scalar_any(x: u64) {
-            let bytes = x.to_le_bytes();
-            let y = u64::from_le_bytes(bytes.map(|c| c.to_ascii_lowercase()));
-            let got = super::candidate_bits(x, y);
-            for (i, &c) in bytes.iter().enumerate() {
-                let want = c.is_ascii_uppercase() || c >= 0xC0;
-                proptest::prop_assert_eq!(got >> (8 * i + 7) & 1 == 1, want, "byte {:#x}", c);
+        fn candidate_mask_matches_scalar_any(x: [u8; 32]) {
+            let got = super::candidate_mask(&x, &x.map(|c| c.to_ascii_lowercase()));
+            for (i, &c) in x.iter().enumerate() {
+                proptest::prop_assert_eq!(got >> i & 1 == 1, is_candidate(c), "byte {:#x}", c);
             }
-            proptest::prop_assert_eq!(got & !0x8080_8080_8080_8080, 0);
+        }
+    }
+
+    /// `score_latin`'s `ends_with_ci`: `bt` ends with `c` (ASCII case aside) at a word start.
+    fn ends_with_ci_ref(bt: &[u8], c: &[u8]) -> bool {
+        bt.len() >= c.len()
+            && bt[bt.len() - c.len()..].eq_ignore_ascii_case(c)
+            && (bt.len() == c.len() || !bt[bt.len() - c.len() - 1].is_ascii_alphanumeric())
+    }
+
+    fn strong_ends_agrees(bt: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let bt = bt.trim_end_matches([' ', '\t', '\n', '\r']);
+        let b = bt.as_bytes();
+        let ts = b
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\n' | b'\t'))
+            .map_or(0, |p| p + 1);
+        let want = super::STRONG
+            .iter()
+            .any(|c| ends_with_ci_ref(b, c.as_bytes()));
+        let got = names().strong_ends(&bt[ts..], |c| ends_with_ci_ref(b, c));
+        proptest::prop_assert_eq!(got, want, "{:?}", bt);
+        Ok(())
+    }
+
+    #[test]
+    fn strong_ends_matches_every_cue() {
+        for c in super::STRONG {
+            for pre in ["", " ", "x", "x ", "(", "\n", "é", "Hi, "] {
+                for text in [format!("{pre}{c}"), format!("{pre}{}", c.to_uppercase())] {
+                    strong_ends_agrees(&text).unwrap();
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Comparing only the strong cues filed under the last token's key finds what
+        /// comparing all of them finds.
+        #[test]
+        fn strong_ends_matches_all_cues(
+            bt in "(my|name|Name|NAME|is|IS|i'm|I'M|am|dear|Dear|regards,|Regards|thanks,|name:|name\\?|je|m'appelle|soy|danke!|merci|!|,|grüße|Grüße,|bien|à|vous,|attn:|x|é|[a-z]{1,4}|[ ,.:!?'(\n\t]){0,8}"
+        ) {
+            strong_ends_agrees(&bt)?;
+        }
+    }
+
+    proptest::proptest! {
+        /// A long word of ASCII letters and apostrophes is looked up by its hash alone, as
+        /// `latin` does for such words.
+        #[test]
+        fn long_ascii_words_flags_by_hash(w in "(Christopher|Alexander|Washington|Williamson|O'|[a-zA-Z']{1,6}){2,4}") {
+            proptest::prop_assume!(w.len() > 8);
+            let n = names();
+            proptest::prop_assert_eq!(n.flags(&w), n.lex.get(super::hash_folded(w.as_bytes())), "{}", w);
         }
     }
 
@@ -2949,6 +3057,26 @@ mod tests {
             let got: Vec<(usize, usize)> =
                 cap_words_of(&t).into_iter().map(|(s, e, _)| (s, e)).collect();
             proptest::prop_assert_eq!(got, cap_words_ref(&t), "{:?}", t);
+        }
+    }
+
+    /// Two listed names joined by a conjunction support each other ("A and B"), also when a
+    /// sequence between them is set aside, and only for neighbouring sequences.
+    #[test]
+    fn conjunction_pairs() {
+        for (text, want) in [
+            ("paid by Maria and Peter yesterday", &["Maria", "Peter"][..]),
+            (
+                "Tickets: Maria and Peter & Anna, then Luis y Carmen.",
+                &["Maria", "Peter", "Anna", "Luis", "Carmen"][..],
+            ),
+            (
+                "the Blue House and Maria et Jean",
+                &["Blue House", "Maria", "Jean"][..],
+            ),
+            ("Maria und Berlin und Peter", &[][..]),
+        ] {
+            assert_eq!(people(text), want, "{text:?}");
         }
     }
 
