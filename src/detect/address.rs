@@ -481,6 +481,8 @@ pub struct Addresses {
     /// The French grammar, anchored, likewise.
     fr: Regex,
     es: Regex,
+    /// The Chinese grammar, anchored: tried only where a province name starts (see
+    /// [`province_starts`]).
     zh: Regex,
     military: Regex,
     eu: Regex,
@@ -526,7 +528,6 @@ impl Addresses {
         let es = format!(
             r"(?:(?i:calle|c/|avenida|avda\.|paseo|plaza|camino|carretera|ctra\.|ronda|travesía)|Av\.|Rua|R\.|Apartado)(?: (?:{word}|del|de|las|la|los)){{1,5}},? (?:n[º°o]\.? ?)?[0-9]{{1,5}}(?:, (?:[0-9]{{1,2}}[º°ª]\.?(?: ?(?:[A-Z]|izq(?:da)?\.?|dcha\.?|der\.?|centro))?|bajo|ático|entlo\.?|piso [0-9]{{1,2}}|puerta [0-9A-Z]{{1,3}}|esc\.? [0-9A-Z]{{1,2}})){{0,3}}(?:,? [0-9]{{5}} {word}(?:[ \-](?:de |del )?{word}){{0,2}})?"
         );
-        let zh = r"(?:北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门)(?:省|市|维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区)?[\p{Han}A-Za-z0-9\-]{2,30}(?:号|座|室|楼|栋|弄|路|街|道|村|巷)(?: ?[0-9]{6})?";
         let cues = super::context::Context::with_kinds(&[Ctx::Address, Ctx::Zip]).map_err(|e| {
             super::DetectError::Pattern {
                 name: "address_cues".into(),
@@ -542,7 +543,7 @@ impl Addresses {
             de: mk("address_de", &format!("^(?:{de})"))?,
             fr: mk("address_fr", &format!("^(?:{fr})"))?,
             es: mk("address_es", &es)?,
-            zh: mk("address_zh", zh)?,
+            zh: mk("address_zh", &format!("^(?:{ZH})"))?,
             eu: mk(
                 "address_eu",
                 &format!(
@@ -680,9 +681,20 @@ impl Addresses {
             }
         }
         if scan.has_cjk {
-            for m in self.zh.find_iter(t) {
-                push(out, m.start(), m.end(), 0.85);
-            }
+            // Every match starts with a province name: the grammar is tried anchored at each
+            // start, in order, from the end of the last match. That is the whole-text search's
+            // leftmost-first result, without its literal prefilter (a Fat Teddy searcher over
+            // the 34 names that nothing else in a call uses).
+            let mut from = 0;
+            province_starts(b, |p| {
+                if p < from {
+                    return;
+                }
+                if let Some(m) = self.zh.find(&t[p..]) {
+                    push(out, p, p + m.end(), 0.85);
+                    from = p + m.end();
+                }
+            });
         }
     }
 
@@ -760,6 +772,101 @@ impl Addresses {
             }
             if let Some((s, e, score)) = capture(t, h.end, &self.suffixes) {
                 push(out, s, e, score);
+            }
+        }
+    }
+}
+
+/// The province-level names every Chinese address starts with (the grammar [`ZH`] lists them).
+const PROVINCES: [&str; 34] = [
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "河北",
+    "山西",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "海南",
+    "四川",
+    "贵州",
+    "云南",
+    "陕西",
+    "甘肃",
+    "青海",
+    "台湾",
+    "内蒙古",
+    "广西",
+    "西藏",
+    "宁夏",
+    "新疆",
+    "香港",
+    "澳门",
+];
+
+/// The Chinese address grammar: a province name, an optional level word, 2 to 30 characters and
+/// a final street or building word, with an optional postcode.
+const ZH: &str = r"(?:北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门)(?:省|市|维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区)?[\p{Han}A-Za-z0-9\-]{2,30}(?:号|座|室|楼|栋|弄|路|街|道|村|巷)(?: ?[0-9]{6})?";
+
+/// Per lead byte `E4`..`E9`: a bit per second byte (its low six bits) of the provinces' first
+/// characters (all are three-byte characters with those lead bytes).
+static PROVINCE_FIRST: [u64; 6] = {
+    let mut t = [0u64; 6];
+    let mut i = 0;
+    while i < PROVINCES.len() {
+        let c = PROVINCES[i].as_bytes();
+        t[(c[0] - 0xE4) as usize] |= 1 << (c[1] & 0x3F);
+        i += 1;
+    }
+    t
+};
+
+/// Calls `f` with every position of `b` where a province name starts, in order. Blocks of 32
+/// bytes with no byte from `E4` up are skipped in one vectorised test; at a lead byte
+/// `E4`..`E9`, one bit rules out most characters, and the rest are compared with the names.
+fn province_starts(b: &[u8], mut f: impl FnMut(usize)) {
+    // Whole blocks have a constant length, which lets the test vectorise.
+    let whole = b.len() / 32 * 32;
+    let blocks = b[..whole].chunks_exact(32).map(|ch| {
+        let any = ch.iter().fold(0u8, |a, &c| a | u8::from(c >= 0xE4));
+        (ch, any)
+    });
+    let last = (&b[whole..], 1);
+    for (k, (ch, any)) in blocks.chain(std::iter::once(last)).enumerate() {
+        if any == 0 {
+            continue;
+        }
+        for (i, &c) in ch.iter().enumerate() {
+            let lead = c.wrapping_sub(0xE4);
+            if lead >= 6 {
+                continue;
+            }
+            let p = 32 * k + i;
+            if p + 2 < b.len()
+                && PROVINCE_FIRST[usize::from(lead)] >> (b[p + 1] & 0x3F) & 1 != 0
+                && PROVINCES.iter().any(|n| {
+                    // The first character as three single bytes (no `memcmp` call), then the
+                    // rest of the name.
+                    let n = n.as_bytes();
+                    b.len() >= p + n.len()
+                        && n[0] == c
+                        && n[1] == b[p + 1]
+                        && n[2] == b[p + 2]
+                        && b[p + 3..p + n.len()] == n[3..]
+                })
+            {
+                f(p);
             }
         }
     }
@@ -1354,6 +1461,22 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The Chinese grammar tried anchored at the province starts finds what its whole-text
+        /// search finds.
+        #[test]
+        fn chinese_grammar_at_province_starts_is_find_iter(
+            s in "(北京|北|京|上海|海南|河北|内蒙古|黑龙江|新疆|澳门|市|省|自治区|维吾尔自治区|朝阳区|建国|路|号|街|村|88|100020| |a|，|。|é|电话1391234){0,24}"
+        ) {
+            let d = crate::detect::test_detector();
+            let scan = crate::detect::Scan::new(&s, &d.ctx, d.wanted);
+            let whole = regex::Regex::new(super::ZH).unwrap();
+            let want: Vec<(usize, usize)> = whole.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            let mut got = Vec::new();
+            d.addresses.whole_text(&scan, &mut got);
+            let got: Vec<(usize, usize)> = got.iter().map(|f| (f.start, f.end)).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
         /// The hand search finds what the cue automaton's search of the range finds, and what
         /// its whole-text search finds (cues cut by the range, overlapping and nested cues,
         /// cues inside words).
