@@ -412,7 +412,7 @@ fn street_near(lower: &str, rs: usize, re: usize) -> u8 {
 }
 
 /// Every address and ZIP cue (lower case) holds one of these (checked by a test).
-const CUE_ANCHORS: &[&str] = &[
+pub(crate) const CUE_ANCHORS: &[&str] = &[
     "zip",
     "post",
     "plz",
@@ -487,11 +487,8 @@ pub struct Addresses {
     military: Regex,
     eu: Regex,
     en_anchored: Regex,
-    /// The address and ZIP cue automaton: the reference for [`Addresses::cue_hits`], and its
-    /// search when the CPU has no Teddy support.
-    cues: super::context::Context,
-    /// Finds [`CUE_ANCHORS`] (a Teddy search; `None` when the CPU has no Teddy support).
-    anchor_search: Option<aho_corasick::packed::Searcher>,
+    /// Finds [`CUE_ANCHORS`].
+    anchors: super::anchors::Anchors,
     /// The address and ZIP cues, compared at the anchors' occurrences.
     anchored: super::context::AnchoredCues,
     suffixes: SuffixSet,
@@ -528,17 +525,10 @@ impl Addresses {
         let es = format!(
             r"(?:(?i:calle|c/|avenida|avda\.|paseo|plaza|camino|carretera|ctra\.|ronda|travesía)|Av\.|Rua|R\.|Apartado)(?: (?:{word}|del|de|las|la|los)){{1,5}},? (?:n[º°o]\.? ?)?[0-9]{{1,5}}(?:, (?:[0-9]{{1,2}}[º°ª]\.?(?: ?(?:[A-Z]|izq(?:da)?\.?|dcha\.?|der\.?|centro))?|bajo|ático|entlo\.?|piso [0-9]{{1,2}}|puerta [0-9A-Z]{{1,3}}|esc\.? [0-9A-Z]{{1,2}})){{0,3}}(?:,? [0-9]{{5}} {word}(?:[ \-](?:de |del )?{word}){{0,2}})?"
         );
-        let cues = super::context::Context::with_kinds(&[Ctx::Address, Ctx::Zip]).map_err(|e| {
-            super::DetectError::Pattern {
-                name: "address_cues".into(),
-                reason: e.to_string(),
-            }
-        })?;
         Ok(Addresses {
-            anchor_search: aho_corasick::packed::Searcher::new(CUE_ANCHORS.iter()),
+            anchors: super::anchors::Anchors::new(&[super::anchors::Group::Address]),
             anchored: super::context::AnchoredCues::new(&[Ctx::Address, Ctx::Zip], CUE_ANCHORS),
             en_anchored: mk("address_en_anchored", &format!("^(?:{en})"))?,
-            cues,
             suffixes: SUFFIXES.split('|').collect(),
             de: mk("address_de", &format!("^(?:{de})"))?,
             fr: mk("address_fr", &format!("^(?:{fr})"))?,
@@ -699,25 +689,16 @@ impl Addresses {
     }
 
     /// The address and ZIP cues in `lower[lo..hi]` (`lo` and `hi` character boundaries), exactly
-    /// as `self.cues.hits(lower, lo, hi)` finds them, appended to `v`. No automaton runs: every
-    /// cue holds an anchor (no anchor is a prefix of another, so at most one starts at a
-    /// position, and the Teddy search, resumed one byte after each hit, reports every start of
-    /// every anchor); the cues are compared at the anchors' occurrences and the automaton's
-    /// search replayed over them (`context::AnchoredCues`). The cue automaton (a Fat Teddy
-    /// prefilter over the whole text when it holds CJK, stopping at most bytes of it) cost about
-    /// 7K instructions per dense 1 KB call.
+    /// as a cue automaton's search of the range finds them, appended to `v`. No automaton runs:
+    /// every cue holds an anchor, the anchors are found by the shared literal search (`anchors`)
+    /// in the range, and the cues are compared at their occurrences with the automaton's search
+    /// replayed over them (`context::AnchoredCues`). The cue automaton (a Fat Teddy prefilter
+    /// over the whole text when it holds CJK, stopping at most bytes of it) cost about 7K
+    /// instructions per dense 1 KB call.
     fn cue_hits(&self, lower: &str, lo: usize, hi: usize, v: &mut Vec<super::context::Hit>) {
-        let Some(teddy) = &self.anchor_search else {
-            v.extend(self.cues.hits(lower, lo, hi));
-            return;
-        };
         let b = lower.as_bytes();
-        let mut at = lo;
-        let anchors = std::iter::from_fn(|| {
-            let m = teddy.find_in(b, aho_corasick::Span::from(at..hi))?;
-            at = m.start() + 1;
-            Some((m.start(), m.pattern().as_usize()))
-        });
+        let hits = self.anchors.find(&b[lo..hi]);
+        let anchors = hits.iter().map(|h| (lo + h.pos, h.index));
         self.anchored.hits_in(b, lo, hi, anchors, v);
     }
 
@@ -1486,15 +1467,16 @@ mod tests {
             cut in (0usize..800, 0usize..800),
         ) {
             let a = super::Addresses::new().unwrap();
+            let cues = crate::detect::context::Context::with_kinds(&[Ctx::Address, Ctx::Zip]).unwrap();
             let lo = crate::detect::context::floor_boundary(&s, cut.0.min(cut.1));
             let hi = crate::detect::context::ceil_boundary(&s, cut.0.max(cut.1));
-            let want: Vec<_> = a.cues.hits(&s, lo, hi).iter().map(|h| (h.start, h.end, h.kind)).collect();
+            let want: Vec<_> = cues.hits(&s, lo, hi).iter().map(|h| (h.start, h.end, h.kind)).collect();
             let mut got = Vec::new();
             a.cue_hits(&s, lo, hi, &mut got);
             let got: Vec<_> = got.iter().map(|h| (h.start, h.end, h.kind)).collect();
             proptest::prop_assert_eq!(got, want);
             // The whole text, as the CJK path searches it.
-            let want: Vec<_> = a.cues.all_of(&s, &[Ctx::Address, Ctx::Zip]).iter().map(|h| (h.start, h.end, h.kind)).collect();
+            let want: Vec<_> = cues.all_of(&s, &[Ctx::Address, Ctx::Zip]).iter().map(|h| (h.start, h.end, h.kind)).collect();
             let mut got = Vec::new();
             a.cue_hits(&s, 0, s.len(), &mut got);
             let got: Vec<_> = got.iter().map(|h| (h.start, h.end, h.kind)).collect();
@@ -1502,7 +1484,8 @@ mod tests {
         }
     }
 
-    /// At most one anchor starts at a position (the anchor search reports one per position).
+    /// No anchor starts with another (the longer one would be redundant: every cue holding it
+    /// holds the shorter one).
     #[test]
     fn no_cue_anchor_starts_another() {
         for (i, a) in super::CUE_ANCHORS.iter().enumerate() {

@@ -1,8 +1,9 @@
 //! Literal anchors: every place where one of the short literals that gate recognizers occurs in
 //! the lower-cased text, found in one multi-literal SIMD pass per call.
 //!
-//! Owns: the set of gating literals in use (URL markers, secret keywords, passport and birth cue
-//! anchors, self-introduction anchors; each list is kept beside the recognizer that reads it) and the
+//! Owns: the set of gating literals in use (URL markers, secret keywords, passport, birth and
+//! address cue anchors, self-introduction anchors; each list is kept beside the recognizer that
+//! reads it) and the
 //! search for them. Before, each literal had its own `memmem` pass: seventeen passes over the
 //! whole text, about a sixth of the time on PII-free text. One Teddy search (the packed searcher
 //! of `aho-corasick`) finds them all in about the time of three. Does not own: what a recognizer
@@ -30,6 +31,9 @@ pub(crate) enum Group {
     Intro,
     /// Birth cue anchors (`context::BIRTH_ANCHORS`).
     Birth,
+    /// Address and ZIP cue anchors (`address::CUE_ANCHORS`; their own search, in the windows
+    /// of the cue-led address capture).
+    Address,
 }
 
 impl Group {
@@ -41,6 +45,7 @@ impl Group {
             Group::Passport => super::context::PASSPORT_ANCHORS,
             Group::Intro => super::names::INTRO_ANCHORS,
             Group::Birth => super::context::BIRTH_ANCHORS,
+            Group::Address => super::address::CUE_ANCHORS,
         }
     }
 }
@@ -194,12 +199,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALL: [Group; 5] = [
+    const ALL: [Group; 6] = [
         Group::Url,
         Group::Secret,
         Group::Passport,
         Group::Intro,
         Group::Birth,
+        Group::Address,
     ];
 
     /// Every start of every literal, the slow way: every literal of the list compared at every

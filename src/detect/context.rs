@@ -566,7 +566,9 @@ impl Context {
     }
 
     /// Cues inside `text[lo..hi]` (absolute offsets), with ASCII word boundaries enforced on cues
-    /// that begin or end with an ASCII letter or digit. `text` must be ASCII-lower-cased.
+    /// that begin or end with an ASCII letter or digit. `text` must be ASCII-lower-cased. (The
+    /// reference the anchored searches are tested against.)
+    #[cfg(test)]
     pub fn hits(&self, text: &str, lo: usize, hi: usize) -> Vec<Hit> {
         self.iter_hits(text, lo, hi).collect()
     }
